@@ -1,0 +1,373 @@
+"""Every change to a patient's portal access. One function per button; each is one transaction that
+also writes its history event and, where mail goes out, its outbox row. Callers (pages, commands,
+tasks) only scope, parse, call one of these and show the result."""
+
+import datetime
+import hmac
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from access import errors, tokens
+from access.eligibility import missing_requirements
+from access.history import NO_CLIENT, Actor, Client, record
+from access.models import AccessEvent, Channel, Connection, Invitation
+from clinic import validation
+from clinic.models import Notification, Patient, StaffMember
+from mail import messages as mail
+
+log = logging.getLogger("portico.access")
+Action = AccessEvent.Action
+
+MAX_IDENTITY_CHECKS = 3
+# After a passed identity check the patient has this long to create or sign in to an account.
+IDENTITY_CHECK_VALID_FOR = datetime.timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class SentInvitation:
+    invitation: Invitation
+    token: str  # only ever returned to the caller and sealed into the outbox; never stored in clear
+
+
+@dataclass(frozen=True)
+class IdentityAnswers:
+    ssn: str = ""
+    date_of_birth: datetime.date | None = None
+    phone: str = ""
+
+
+def invite_ttl() -> datetime.timedelta:
+    return datetime.timedelta(days=settings.PORTICO_INVITE_TTL_DAYS)
+
+
+# --- staff actions --------------------------------------------------------------------------
+
+@transaction.atomic(durable=True)
+def send_invitation(patient: Patient, *, by: StaffMember | None, channel: str, client: Client = NO_CLIENT) -> SentInvitation:
+    """Invite the patient: refused unless eligible and nothing is pending or connected."""
+    return _send(_lock(patient), by=by, channel=channel, client=client, reason="")
+
+
+@transaction.atomic(durable=True)
+def revoke_invitation(patient: Patient, *, by: StaffMember, reason: str = "", client: Client = NO_CLIENT) -> None:
+    """Kill the pending invitation's link at once, or end a connected patient's access."""
+    patient = _lock(patient)
+    if not _revoke(patient, by=by, reason=reason, client=client):
+        raise errors.NothingToRevoke()
+
+
+@transaction.atomic(durable=True)
+def resend_invitation(patient: Patient, *, by: StaffMember, channel: str, client: Client = NO_CLIENT) -> SentInvitation:
+    """Revoke whatever invitation is pending and send a new one, both recorded, in one step."""
+    patient = _lock(patient)
+    if _live_connection(patient) is not None:
+        raise errors.AlreadyConnected()
+    _refuse_if_ineligible(patient)
+    _revoke_pending(patient, by=by, reason="Resent", client=client)
+    return _send(patient, by=by, channel=channel, client=client, reason="Resent")
+
+
+def revoke_pending_after_email_change(patient: Patient, *, by: StaffMember | None, client: Client = NO_CLIENT) -> bool:
+    """Called inside the transaction that changes a patient's email: the old address must not get access."""
+    return _revoke_pending(patient, by=by, reason="Email address changed", client=client)
+
+
+def expire_invitations() -> int:
+    """Mark every lapsed pending invitation expired and record it; returns how many. Token use checks
+    expiry itself, to the second: this only keeps the history and the status column honest."""
+    now = timezone.now()
+    lapsed = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now)
+    count = 0
+    for invitation_id in lapsed.values_list("id", flat=True).iterator():
+        with transaction.atomic(durable=True):
+            invitation = Invitation.objects.select_related("practice", "patient").get(pk=invitation_id)
+            count += _expire(invitation, now)
+    return count
+
+
+# --- patient actions ------------------------------------------------------------------------
+
+def invitation_for_token(token: str) -> Invitation:
+    """The usable invitation behind a link, or LinkNotUsable saying why not. Records nothing."""
+    invitation = _find(token)
+    reason = _unusable_reason(invitation, timezone.now())
+    if reason:
+        raise errors.LinkNotUsable(reason)
+    return invitation
+
+
+def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO_CLIENT) -> Invitation:
+    """Check the answers against the record. A wrong answer counts; the third locks the invitation."""
+    with transaction.atomic(durable=True):
+        invitation = _find(token, lock=True)
+        now = timezone.now()
+        if reason := _unusable_reason(invitation, now):
+            if reason == "expired":
+                _expire(invitation, now)
+            failure = errors.LinkNotUsable(reason)
+        elif _answers_match(invitation.patient, answers):
+            invitation.identity_verified_at = now
+            invitation.save(update_fields=["identity_verified_at"])
+            _record(invitation, Action.IDENTITY_PASSED, actor=Actor.patient(None), client=client)
+            return invitation
+        else:
+            failure = _count_failed_check(invitation, client)
+    raise failure  # raised after commit: the failed count, lock and expiry must persist
+
+
+def accept_invitation(
+    token: str, *, account: AbstractBaseUser | None = None, password: str | None = None, client: Client = NO_CLIENT,
+) -> Connection:
+    """Connect the patient: to `account` (signed in) or to a new account made with `password`.
+    The token is consumed by one conditional UPDATE, so two submissions connect exactly once."""
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        invitation = _find(token)
+        consumed = Invitation.objects.filter(
+            pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__gt=now,
+            identity_verified_at__gt=now - IDENTITY_CHECK_VALID_FOR,
+        ).update(status=Invitation.Status.ACCEPTED, closed_at=now)
+        if consumed == 1:
+            invitation.refresh_from_db()
+            return _connect(invitation, account=account, password=password, client=client, now=now)
+        invitation.refresh_from_db()
+        if reason := _unusable_reason(invitation, now):
+            if reason == "expired":
+                _expire(invitation, now)
+            failure = errors.LinkNotUsable(reason)
+        else:
+            failure = errors.IdentityNotConfirmed(MAX_IDENTITY_CHECKS - invitation.failed_checks)
+    raise failure
+
+
+@transaction.atomic(durable=True)
+def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -> None:
+    """The patient ends their own connection to one practice."""
+    ended = Connection.objects.filter(pk=connection.pk, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=Connection.EndReason.DISCONNECTED
+    )
+    if ended:
+        record(connection.practice, Action.ACCESS_DISCONNECTED, actor=Actor.patient(connection.account),
+               patient=connection.patient, invitation=connection.invitation, channel=Channel.PORTAL, client=client)
+        log.info("connection %s disconnected by patient", connection.pk)
+
+
+# --- outcomes reported by mail delivery -------------------------------------------------------
+
+def record_email_outcome(invitation_id: int, *, delivered: bool) -> None:
+    """Record whether an invitation email was delivered. Runs inside the delivery's transaction."""
+    invitation = Invitation.objects.select_related("practice", "patient", "sent_by", "patient__doctor").get(
+        pk=invitation_id
+    )
+    if delivered:
+        _record(invitation, Action.EMAIL_SENT, actor=Actor.system())
+        return
+    _record(invitation, Action.EMAIL_FAILED, actor=Actor.system(), outcome=AccessEvent.Outcome.FAILURE)
+    _notify_staff(invitation, f"The portal invitation email to {invitation.patient.full_name} could not be delivered.")
+
+
+# --- the steps the actions are made of -----------------------------------------------------
+
+def _lock(patient: Patient) -> Patient:
+    """Re-read the patient under a row lock so concurrent actions on one patient queue up."""
+    return Patient.objects.select_for_update().select_related("practice", "doctor").get(pk=patient.pk)
+
+
+def _send(patient: Patient, *, by: StaffMember | None, channel: str, client: Client, reason: str) -> SentInvitation:
+    now = timezone.now()
+    _expire_lapsed(patient, now)
+    _refuse_if_ineligible(patient)
+    if _live_connection(patient) is not None:
+        raise errors.AlreadyConnected()
+    if pending := _pending(patient):
+        raise errors.AlreadyPending(pending.expires_at, patient.practice.tzinfo)
+    token = tokens.new_token()
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                practice=patient.practice, patient=patient, token_hash=tokens.hash_token(token),
+                email=patient.email, channel=channel, sent_by=by, sent_at=now, expires_at=now + invite_ttl(),
+            )
+    except IntegrityError:
+        # Another transaction won the race the unique constraint guards.
+        raise errors.AlreadyPending(now + invite_ttl(), patient.practice.tzinfo) from None
+    _record(invitation, Action.INVITATION_SENT, actor=_staff_actor(by), reason=reason, client=client)
+    mail.queue_invitation(invitation, token)
+    log.info("invitation %s sent for patient %s via %s", invitation.pk, patient.pk, channel)
+    return SentInvitation(invitation, token)
+
+
+def _revoke(patient: Patient, *, by: StaffMember, reason: str, client: Client) -> bool:
+    if _revoke_pending(patient, by=by, reason=reason, client=client):
+        return True
+    connection = _live_connection(patient)
+    if connection is None:
+        return False
+    connection.ended_at = timezone.now()
+    connection.end_reason = Connection.EndReason.REVOKED
+    connection.save(update_fields=["ended_at", "end_reason"])
+    record(patient.practice, Action.ACCESS_REVOKED, actor=Actor.staff(by), patient=patient,
+           invitation=connection.invitation, reason=reason, client=client)
+    log.info("connection %s revoked for patient %s", connection.pk, patient.pk)
+    return True
+
+
+def _revoke_pending(patient: Patient, *, by: StaffMember | None, reason: str, client: Client) -> bool:
+    _expire_lapsed(patient, timezone.now())
+    invitation = _pending(patient)
+    if invitation is None:
+        return False
+    _close(invitation, Invitation.Status.REVOKED)
+    _record(invitation, Action.INVITATION_REVOKED, actor=_staff_actor(by), reason=reason, client=client)
+    log.info("invitation %s revoked", invitation.pk)
+    return True
+
+
+def _refuse_if_ineligible(patient: Patient) -> None:
+    if missing := missing_requirements(patient):
+        raise errors.NotEligible(missing)
+
+
+def _expire_lapsed(patient: Patient, now: datetime.datetime) -> None:
+    for invitation in patient.invitations.filter(status=Invitation.Status.PENDING, expires_at__lte=now):
+        _expire(invitation, now)
+
+
+def _expire(invitation: Invitation, now: datetime.datetime) -> int:
+    closed = Invitation.objects.filter(
+        pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__lte=now
+    ).update(status=Invitation.Status.EXPIRED, closed_at=invitation.expires_at)
+    if closed:
+        invitation.refresh_from_db()
+        _record(invitation, Action.INVITATION_EXPIRED, actor=Actor.system())
+        log.info("invitation %s expired", invitation.pk)
+    return closed
+
+
+def _close(invitation: Invitation, status: str) -> None:
+    invitation.status = status
+    invitation.closed_at = timezone.now()
+    invitation.save(update_fields=["status", "closed_at"])
+
+
+def _pending(patient: Patient) -> Invitation | None:
+    return patient.invitations.filter(status=Invitation.Status.PENDING).first()
+
+
+def _live_connection(patient: Patient) -> Connection | None:
+    return patient.connections.filter(ended_at__isnull=True).select_related("invitation").first()
+
+
+def _find(token: str, *, lock: bool = False) -> Invitation:
+    if not tokens.looks_like_token(token):
+        raise errors.LinkNotUsable("unknown")
+    invitations = Invitation.objects.select_related("practice", "patient", "sent_by", "patient__doctor")
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    try:
+        return invitations.get(token_hash=tokens.hash_token(token))
+    except Invitation.DoesNotExist:
+        raise errors.LinkNotUsable("unknown") from None
+
+
+def _unusable_reason(invitation: Invitation, now: datetime.datetime) -> str:
+    if invitation.status == Invitation.Status.PENDING:
+        return "expired" if invitation.expires_at <= now else ""
+    return {
+        Invitation.Status.ACCEPTED: "used",
+        Invitation.Status.REVOKED: "revoked",
+        Invitation.Status.EXPIRED: "expired",
+        Invitation.Status.LOCKED: "locked",
+    }[invitation.status]
+
+
+def _answers_match(patient: Patient, answers: IdentityAnswers) -> bool:
+    """Constant-time comparison against what is on file. Malformed answers simply do not match."""
+    if answers.ssn:
+        try:
+            given = validation.normalize_ssn(answers.ssn)
+        except Exception:
+            return False
+        return bool(patient.ssn) and hmac.compare_digest(given, patient.ssn)
+    if answers.date_of_birth and answers.phone:
+        try:
+            given_phone = validation.normalize_phone(answers.phone)
+        except Exception:
+            return False
+        if not (patient.date_of_birth and patient.phone):
+            return False
+        phone_ok = hmac.compare_digest(given_phone, patient.phone)
+        return phone_ok & (answers.date_of_birth == patient.date_of_birth)
+    return False
+
+
+def _count_failed_check(invitation: Invitation, client: Client) -> errors.InvitationError:
+    Invitation.objects.filter(pk=invitation.pk).update(failed_checks=F("failed_checks") + 1)
+    invitation.refresh_from_db()
+    _record(invitation, Action.IDENTITY_FAILED, actor=Actor.patient(None),
+            outcome=AccessEvent.Outcome.FAILURE, client=client)
+    log.info("identity check failed for invitation %s (%s of %s)", invitation.pk, invitation.failed_checks,
+             MAX_IDENTITY_CHECKS)
+    if invitation.failed_checks >= MAX_IDENTITY_CHECKS:
+        _close(invitation, Invitation.Status.LOCKED)
+        _record(invitation, Action.INVITATION_LOCKED, actor=Actor.system(),
+                reason=f"{MAX_IDENTITY_CHECKS} failed identity checks", client=client)
+        return errors.LinkNotUsable("locked")
+    return errors.IdentityNotConfirmed(MAX_IDENTITY_CHECKS - invitation.failed_checks)
+
+
+def _connect(
+    invitation: Invitation, *, account: AbstractBaseUser | None, password: str | None, client: Client,
+    now: datetime.datetime,
+) -> Connection:
+    if account is None:
+        account = _create_account(invitation, password, client)
+    elif not validation.same_email(account.email, invitation.email):
+        raise errors.WrongAccount()
+    connection = Connection.objects.create(
+        practice=invitation.practice, patient=invitation.patient, account=account, invitation=invitation,
+        connected_at=now,
+    )
+    _record(invitation, Action.ACCESS_GRANTED, actor=Actor.patient(account), client=client)
+    _notify_staff(invitation, f"{invitation.patient.full_name} accepted the portal invitation.")
+    mail.queue_connected(invitation)
+    log.info("invitation %s accepted; connection %s", invitation.pk, connection.pk)
+    return connection
+
+
+def _create_account(invitation: Invitation, password: str | None, client: Client) -> AbstractBaseUser:
+    User = get_user_model()
+    if User.objects.filter(username__iexact=invitation.email).exists():
+        raise errors.AccountExists()
+    patient = invitation.patient
+    account = User.objects.create_user(
+        username=invitation.email, email=invitation.email, password=password,
+        first_name=patient.first_name, last_name=patient.last_name,
+    )
+    _record(invitation, Action.ACCOUNT_CREATED, actor=Actor.patient(account), client=client)
+    return account
+
+
+def _notify_staff(invitation: Invitation, text: str) -> None:
+    """Tell whoever sent the invitation and the patient's doctor (once each)."""
+    recipients = {m.pk: m for m in (invitation.sent_by, invitation.patient.doctor) if m is not None}
+    Notification.objects.bulk_create(
+        Notification(recipient=m, patient=invitation.patient, text=text, created_at=timezone.now())
+        for m in recipients.values()
+    )
+
+
+def _record(invitation: Invitation, action: str, *, actor: Actor, **kwargs) -> AccessEvent:
+    return record(invitation.practice, action, actor=actor, patient=invitation.patient, invitation=invitation,
+                  channel=kwargs.pop("channel", invitation.channel), **kwargs)
+
+
+def _staff_actor(member: StaffMember | None) -> Actor:
+    return Actor.staff(member) if member is not None else Actor.system()

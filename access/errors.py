@@ -1,0 +1,78 @@
+"""Refusals raised by access.actions. Each has a machine `code` and a `message` for people."""
+
+import datetime
+
+
+class InvitationError(Exception):
+    code = "invitation_error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotEligible(InvitationError):
+    code = "not_eligible"
+
+    def __init__(self, missing: list[str]):
+        self.missing = missing
+        super().__init__("This patient cannot be invited yet: " + "; ".join(missing) + ".")
+
+
+class AlreadyPending(InvitationError):
+    code = "already_pending"
+
+    def __init__(self, expires_at: datetime.datetime, tz: datetime.tzinfo):
+        self.expires_at = expires_at
+        day = expires_at.astimezone(tz)
+        super().__init__(f"This patient already has a pending invitation (expires {day.day} {day:%b %Y}).")
+
+
+class AlreadyConnected(InvitationError):
+    code = "already_connected"
+
+    def __init__(self):
+        super().__init__("This patient is already connected to the portal.")
+
+
+class NothingToRevoke(InvitationError):
+    code = "nothing_to_revoke"
+
+    def __init__(self):
+        super().__init__("This patient has no pending invitation or portal access to revoke.")
+
+
+class LinkNotUsable(InvitationError):
+    """The invitation link cannot be used. `reason` is one of REASONS; pages word each one for the patient."""
+
+    code = "link_not_usable"
+    REASONS = ("unknown", "expired", "revoked", "used", "locked")
+
+    def __init__(self, reason: str):
+        assert reason in self.REASONS
+        self.reason = reason
+        super().__init__(f"This invitation link cannot be used ({reason}).")
+
+
+class IdentityNotConfirmed(InvitationError):
+    """Deliberately says nothing about which answer was wrong."""
+
+    code = "identity_not_confirmed"
+
+    def __init__(self, attempts_left: int):
+        self.attempts_left = attempts_left
+        super().__init__("We could not confirm your identity with the details you entered.")
+
+
+class AccountExists(InvitationError):
+    code = "account_exists"
+
+    def __init__(self):
+        super().__init__("A portal account with this email already exists. Sign in to connect it.")
+
+
+class WrongAccount(InvitationError):
+    code = "wrong_account"
+
+    def __init__(self):
+        super().__init__("This invitation was sent to a different email address than the account you are signed in to.")

@@ -1,0 +1,136 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from clinic.models import Patient, Practice, StaffMember
+
+
+class Channel(models.TextChoices):
+    CHART = "chart", "Patient chart"
+    APPOINTMENT = "appointment", "Appointment window"
+    BULK = "bulk", "Bulk"
+    AUTOMATIC = "automatic", "Automatic"
+    API = "api", "API"
+    PORTAL = "portal", "Patient portal"
+    SYSTEM = "system", "System"
+
+
+class Invitation(models.Model):
+    """One emailed invitation. Only the SHA-256 of its token is kept (see access.tokens)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+        LOCKED = "locked", "Locked"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invitations")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    email = models.EmailField(help_text="The address on file when it was sent; the only one it goes to.")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    sent_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    failed_checks = models.PositiveSmallIntegerField(default=0)
+    identity_verified_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped being pending.")
+
+    class Meta:
+        constraints = [
+            # Two staff clicking at once get one invitation and one refusal.
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(status="pending"), name="one_pending_invitation_per_patient"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="invitation_expiry_idx"),
+            models.Index(fields=["patient", "-sent_at"], name="invitation_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation {self.pk} ({self.status})"
+
+
+class Connection(models.Model):
+    """A patient's portal account connected to a practice's patient record."""
+
+    class EndReason(models.TextChoices):
+        REVOKED = "revoked", "Revoked by the practice"
+        DISCONNECTED = "disconnected", "Disconnected by the patient"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="connections")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="connections")
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections")
+    invitation = models.OneToOneField(Invitation, on_delete=models.PROTECT, related_name="connection")
+    connected_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=Q(ended_at__isnull=True), name="one_live_connection_per_patient"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "ended_at"], name="connection_account_idx")]
+
+    def __str__(self) -> str:
+        return f"Connection {self.pk} ({'ended' if self.ended_at else 'live'})"
+
+
+class AccessEvent(models.Model):
+    """Append-only access history. Each row hashes its content and the previous row's hash for the
+    same practice, so editing or removing a row is detectable (`manage.py verify_history`)."""
+
+    class Action(models.TextChoices):
+        INVITATION_SENT = "invitation.sent", "Invitation sent"
+        INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
+        INVITATION_EXPIRED = "invitation.expired", "Invitation expired"
+        INVITATION_LOCKED = "invitation.locked", "Invitation locked"
+        EMAIL_SENT = "email.sent", "Email delivered"
+        EMAIL_FAILED = "email.failed", "Email delivery failed"
+        IDENTITY_FAILED = "identity.failed", "Identity check failed"
+        IDENTITY_PASSED = "identity.passed", "Identity check passed"
+        ACCOUNT_CREATED = "account.created", "Portal account created"
+        ACCESS_GRANTED = "access.granted", "Invitation accepted, access granted"
+        ACCESS_REVOKED = "access.revoked", "Access revoked"
+        ACCESS_DISCONNECTED = "access.disconnected", "Patient disconnected"
+        FOREIGN_ID = "security.foreign_id", "Refused another practice's record"
+
+    class ActorKind(models.TextChoices):
+        STAFF = "staff", "Staff"
+        PATIENT = "patient", "Patient"
+        SYSTEM = "system", "System"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="access_events")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="access_events")
+    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_role = models.CharField(max_length=16, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.SUCCESS)
+    reason = models.CharField(max_length=200, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "-at", "-id"], name="event_patient_idx"),
+            models.Index(fields=["practice", "id"], name="event_chain_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"

@@ -1,0 +1,122 @@
+import datetime
+import random
+from contextlib import contextmanager
+from unittest import mock
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from access import actions
+from access.models import Channel
+from clinic.models import Appointment, Patient, Practice, StaffMember
+
+DEMO = "Demo Family Practice"
+OTHER = "Riverside Pediatrics"
+STAFF_PASSWORD = "portico-demo-staff"  # noqa: S105 (demo data, printed on purpose)
+PATIENT_PASSWORD = "portico-demo-patient"  # noqa: S105
+
+FIRST = ["Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Lena", "Omar", "Sofia", "Mateo", "Grace", "Yusuf",
+         "Chloe", "Hiro", "Amara", "Lucas", "Nadia", "Owen", "Priya", "Diego", "Hana", "Isaac", "Jade", "Kofi", "Rosa"]
+LAST = ["Nguyen", "Garcia", "Okafor", "Smith", "Kowalski", "Haddad", "Johansson", "Patel", "Rossi", "Kim",
+        "Moreau", "Silva", "O'Brien", "Tanaka", "Mensah", "Schmidt", "Alvarez", "Cohen", "Dubois", "Ivanova"]
+
+
+@contextmanager
+def clock_at(moment: datetime.datetime):
+    """Make the domain functions believe it is `moment`, so seeded history has realistic dates."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+class Command(BaseCommand):
+    help = "Load a demo practice: staff, ~50 patients in every portal state, this week's appointments. Idempotent."
+
+    def handle(self, *args, **options):
+        if Practice.objects.filter(name=DEMO).exists():
+            self.stdout.write("Demo data already loaded; nothing changed.")
+        else:
+            self._seed()
+        self._print_logins()
+
+    def _seed(self) -> None:
+        rng = random.Random(2026)
+        with transaction.atomic():
+            demo = Practice.objects.create(name=DEMO, time_zone="America/New_York")
+            other = Practice.objects.create(name=OTHER, time_zone="America/Chicago")
+            doctor = _staff("doctor", "Maria", "Alvarez", demo, StaffMember.Role.DOCTOR, superuser=True)
+            frontdesk = _staff("frontdesk", "Sam", "Lee", demo, StaffMember.Role.STAFF)
+            other_doctor = _staff("other-doctor", "Ken", "Okafor", other, StaffMember.Role.DOCTOR)
+            patients = [_patient(demo, doctor, i, rng) for i in range(50)]
+            others = [_patient(other, other_doctor, i, rng) for i in range(8)]
+            _appointments(demo, doctor, patients, rng)
+            _appointments(other, other_doctor, others, rng)
+        self._invite(patients, frontdesk)
+        self.stdout.write(f"Loaded {DEMO} ({len(patients)} patients) and {OTHER} ({len(others)} patients).")
+
+    def _invite(self, patients: list[Patient], by: StaffMember) -> None:
+        now = timezone.now()
+        for p in patients[30:36]:  # pending
+            with clock_at(now - datetime.timedelta(days=random.Random(p.pk).randint(0, 5), hours=3)):
+                actions.send_invitation(p, by=by, channel=Channel.CHART)
+        for p in patients[36:42]:  # connected
+            with clock_at(now - datetime.timedelta(days=12)):
+                sent = actions.send_invitation(p, by=by, channel=Channel.APPOINTMENT)
+            with clock_at(now - datetime.timedelta(days=11)):
+                actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=p.ssn) if p.ssn else
+                                        actions.IdentityAnswers(date_of_birth=p.date_of_birth, phone=p.phone))
+                actions.accept_invitation(sent.token, password=PATIENT_PASSWORD)
+        for p in patients[42:46]:  # expired
+            with clock_at(now - datetime.timedelta(days=9)):
+                actions.send_invitation(p, by=by, channel=Channel.CHART)
+        actions.expire_invitations()
+
+    def _print_logins(self) -> None:
+        connected = Patient.objects.filter(practice__name=DEMO, connections__ended_at__isnull=True).first()
+        self.stdout.write("")
+        self.stdout.write("Demo logins (development only):")
+        self.stdout.write(f"  staff   doctor / {STAFF_PASSWORD}   (Demo Family Practice, doctor, may use /admin/)")
+        self.stdout.write(f"  staff   frontdesk / {STAFF_PASSWORD}   (Demo Family Practice, front desk)")
+        self.stdout.write(f"  staff   other-doctor / {STAFF_PASSWORD}   (Riverside Pediatrics: sees none of the demo patients)")
+        if connected:
+            self.stdout.write(f"  patient {connected.email} / {PATIENT_PASSWORD}   (portal account, connected)")
+
+
+def _staff(username, first, last, practice, role, superuser=False) -> StaffMember:
+    user = get_user_model().objects.create_user(
+        username=username, password=STAFF_PASSWORD, first_name=first, last_name=last,
+        email=f"{username}@portico.test", is_staff=superuser, is_superuser=superuser,
+    )
+    return StaffMember.objects.create(user=user, practice=practice, role=role)
+
+
+def _patient(practice: Practice, doctor: StaffMember, i: int, rng: random.Random) -> Patient:
+    first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
+    has_email = not 20 <= i < 25
+    has_ssn = i % 3 != 0 and not 25 <= i < 30
+    has_dob_phone = i % 3 == 0 and not 25 <= i < 30
+    return Patient.objects.create(
+        practice=practice, doctor=doctor, chart_number=f"{practice.pk:02d}-{1000 + i}",
+        first_name=first, last_name=last,
+        email=f"{first}.{last}.{practice.pk}{i}@example.test".lower().replace("'", "") if has_email else "",
+        ssn=f"{rng.randint(100, 665)}{rng.randint(10, 99)}{rng.randint(1000, 9999)}" if has_ssn else "",
+        date_of_birth=datetime.date(rng.randint(1940, 2015), rng.randint(1, 12), rng.randint(1, 28))
+        if has_dob_phone or i % 2 else None,
+        phone=f"+1555{rng.randint(2000000, 9999999)}" if has_dob_phone else "",
+    )
+
+
+def _appointments(practice: Practice, doctor: StaffMember, patients: list[Patient], rng: random.Random) -> None:
+    today = timezone.localdate(timezone=practice.tzinfo)
+    monday = today - datetime.timedelta(days=today.weekday())
+    days = sorted({today, *(monday + datetime.timedelta(days=d) for d in range(5))})
+    # Today always includes a patient with no email, so the appointment window's "enter it, then send" works.
+    todays = [p for p in patients if not p.email][:1] + rng.sample(patients, min(6, len(patients)))
+    for day in days:
+        chosen = todays if day == today else rng.sample(patients, min(5, len(patients)))
+        for slot, patient in enumerate(dict.fromkeys(chosen)):
+            nine = datetime.datetime.combine(day, datetime.time(9, 0), tzinfo=practice.tzinfo)
+            start = nine + datetime.timedelta(minutes=45 * slot)
+            Appointment.objects.create(practice=practice, patient=patient, doctor=doctor, starts_at=start,
+                                       ends_at=start + datetime.timedelta(minutes=30), reason="Follow-up visit")

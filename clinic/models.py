@@ -1,0 +1,144 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.functional import cached_property
+
+from clinic import validation
+from portico.crypto import EncryptedTextField
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name such as America/New_York.")
+
+
+class Practice(models.Model):
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
+    # Hash of the newest access event: the anchor that lets verify_history notice a removed tail.
+    history_head = models.CharField(max_length=64, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class StaffMember(models.Model):
+    """Ties a staff login to exactly one practice. Users without one are patients."""
+
+    class Role(models.TextChoices):
+        DOCTOR = "doctor", "Doctor"
+        STAFF = "staff", "Staff"
+        ADMIN = "admin", "Practice admin"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = self.user.get_full_name() or self.user.get_username()
+        return f"Dr. {self.user.last_name}" if self.role == self.Role.DOCTOR and self.user.last_name else name
+
+
+class Patient(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
+    chart_number = models.CharField(max_length=32)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    ssn = EncryptedTextField(blank=True, verbose_name="social security number")
+    ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    date_of_birth = models.DateField(null=True, blank=True, validators=[validation.validate_date_of_birth])
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15555550123")
+    doctor = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="patients",
+        limit_choices_to={"role": StaffMember.Role.DOCTOR},
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "chart_number"], name="unique_chart_number_per_practice"),
+        ]
+        indexes = [
+            models.Index(fields=["practice", "last_name", "first_name"], name="patient_name_idx"),
+            models.Index(fields=["practice", "email"], name="patient_email_idx"),
+            models.Index(fields=["practice", "phone"], name="patient_phone_idx"),
+        ]
+        ordering = ["last_name", "first_name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.chart_number})"
+
+    def save(self, *args, **kwargs):
+        self.ssn_last4 = self.ssn[-4:] if self.ssn else ""
+        if kwargs.get("update_fields") is not None and "ssn" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "ssn_last4"}
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def masked_ssn(self) -> str:
+        return f"***-**-{self.ssn_last4}" if self.ssn_last4 else ""
+
+    @property
+    def phone_display(self) -> str:
+        return validation.format_phone(self.phone)
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CHECKED_IN = "checked_in", "Checked in"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="appointments")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="appointments")
+    doctor = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["practice", "starts_at"], name="appointment_start_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} at {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """An in-app message for one staff member (the bell)."""
+
+    recipient = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="notifications")
+    patient = models.ForeignKey(Patient, null=True, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self) -> str:
+        return self.text

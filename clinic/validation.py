@@ -1,0 +1,76 @@
+"""Normalise and validate patient details on the way in. Each function returns the clean value or
+raises ValidationError with a message a receptionist can act on."""
+
+import datetime
+import unicodedata
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
+
+DEFAULT_PHONE_REGION = "US"
+
+
+def normalize_email(raw: str) -> str:
+    """NFKC-normalise and lower-case the domain; compare addresses with `same_email` (casefold)."""
+    value = unicodedata.normalize("NFKC", (raw or "").strip())
+    if not value:
+        return ""
+    validate_email(value)
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def same_email(a: str, b: str) -> bool:
+    return unicodedata.normalize("NFKC", a).casefold() == unicodedata.normalize("NFKC", b).casefold()
+
+
+def normalize_ssn(raw: str) -> str:
+    """Accept 123-45-6789 or 123456789; refuse numbers the SSA never issues."""
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    digits = value.replace("-", "").replace(" ", "")
+    if len(digits) != 9 or not digits.isascii() or not digits.isdigit():
+        raise ValidationError("Enter a social security number of 9 digits, like 123-45-6789.", code="ssn_format")
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":
+        raise ValidationError("This is not a valid social security number.", code="ssn_invalid")
+    return digits
+
+
+def mask_ssn(ssn: str) -> str:
+    return f"***-**-{ssn[-4:]}" if ssn else ""
+
+
+def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """Return the number in E.164 (+15555550123)."""
+    value = (raw or "").strip()
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Enter a phone number, like (555) 555-0123.", code="phone_format") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError("This phone number has the wrong number of digits.", code="phone_invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    if not e164:
+        return ""
+    number = phonenumbers.parse(e164, None)
+    if number.country_code == 1:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def validate_date_of_birth(value: datetime.date | None) -> None:
+    if value is None:
+        return
+    if value > timezone.localdate():
+        raise ValidationError("The date of birth cannot be in the future.", code="dob_future")
+    if value.year < 1900:
+        raise ValidationError("Enter a date of birth after 1900.", code="dob_too_old")

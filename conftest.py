@@ -1,0 +1,129 @@
+"""The shared cast and tools for every test: practices, staff, patients, a real SMTP server, the
+task worker, and a headless Chromium that Playwright drives (Debian's, never a download)."""
+
+import datetime
+import os
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+# Browser tests drive the live server from the test thread and also use the ORM there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+NOW = datetime.datetime(2026, 11, 25, 15, 0, tzinfo=datetime.UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Collector:
+    """aiosmtpd handler that keeps every envelope it receives."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    def __init__(self, handler, port):
+        self.handler, self.port = handler, port
+
+    @property
+    def envelopes(self):
+        return self.handler.envelopes
+
+    def messages(self):
+        """The received messages, parsed (email.message.EmailMessage)."""
+        from email import policy
+        from email.parser import BytesParser
+
+        return [BytesParser(policy=policy.default).parsebytes(e.content) for e in self.envelopes]
+
+
+@pytest.fixture(autouse=True)
+def _fast_test_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PORTICO_BASE_URL = "https://portal.example.test"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback; MAILERS points at it for the test."""
+    handler = Collector()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                    "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5}}
+    }
+    try:
+        yield SMTPServer(handler, port)
+    finally:
+        controller.stop()
+
+
+def run_worker() -> None:
+    """Drain the task queue once, as `manage.py db_worker --batch` does."""
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, queue_name="*", verbosity=0)
+
+
+# --- the cast: practice A (Alice, Dr. Dora, eligible Pat, ineligible Ned), practice B (Bob) -----
+
+@pytest.fixture
+def cast(db):
+    from clinic.models import Patient, Practice, StaffMember
+
+    class Cast:
+        pass
+
+    c = Cast()
+    User = get_user_model()
+    c.practice = Practice.objects.create(name="Maple Street Clinic", time_zone="America/New_York")
+    c.other_practice = Practice.objects.create(name="Harbor Health", time_zone="America/Los_Angeles")
+
+    def staff(username, practice, role, last):
+        user = User.objects.create_user(username=username, password="staff-password-123", last_name=last)
+        return StaffMember.objects.create(user=user, practice=practice, role=role)
+
+    c.alice = staff("alice", c.practice, StaffMember.Role.STAFF, "Adams")
+    c.dora = staff("dora", c.practice, StaffMember.Role.DOCTOR, "Dorsey")
+    c.bob = staff("bob", c.other_practice, StaffMember.Role.STAFF, "Brown")
+    c.pat = Patient.objects.create(
+        practice=c.practice, doctor=c.dora, chart_number="A-100", first_name="Pat", last_name="Jones",
+        email="pat@example.test", ssn="123456789", date_of_birth=datetime.date(1980, 5, 17), phone="+15555550123",
+    )
+    c.ned = Patient.objects.create(
+        practice=c.practice, doctor=c.dora, chart_number="A-101", first_name="Ned", last_name="Stone",
+    )
+    c.bea = Patient.objects.create(
+        practice=c.other_practice, chart_number="B-200", first_name="Bea", last_name="Hart",
+        email="bea@example.test", ssn="234567890",
+    )
+    return c
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    """Screenshots of key pages, kept for people to look at (git-ignored)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "var" / "test-artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,37 @@
+from django.db import models
+
+from portico.crypto import EncryptedTextField
+
+
+class Message(models.Model):
+    """The outbox: one row per email, written in the same transaction as the change that causes it.
+
+    The body is rendered at delivery from `kind` and `context`. A link carrying a secret (the
+    invitation token) is kept encrypted in `secret_link` and wiped once the message is sent or given up.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32)
+    to = models.EmailField()
+    # One message per (kind, subject): a retried or duplicated enqueue can never mail twice.
+    dedupe_key = models.CharField(max_length=100, unique=True)
+    context = models.JSONField(default=dict)
+    secret_link = EncryptedTextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} message {self.pk} ({self.status})"

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+
+from clinic.decorators import staff_required
+from mail import mailbox
+
+
+@login_required
+@staff_required
+def mailbox_list(request):
+    return render(request, "mail/mailbox.html", {"messages_caught": mailbox.caught_mail(),
+                                                 "folder": settings.PORTICO_MAILBOX_DIR})
+
+
+@login_required
+@staff_required
+def mailbox_message(request, key: str):
+    caught = mailbox.one(key)
+    if caught is None:
+        raise Http404("No such message")
+    return render(request, "mail/mailbox_message.html", {"caught": caught})

@@ -1,0 +1,202 @@
+"""Portico settings. Everything that differs between machines comes from the environment (see README)."""
+
+import base64
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from portico.env import env_bool, env_int, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("PORTICO_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+TESTING = "pytest" in sys.modules
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SECRET_KEY is not set (it is required when DEBUG is off)")
+    SECRET_KEY = "insecure-dev-only-key-do-not-use-in-production"  # noqa: S105 (DEBUG and tests only)
+
+
+def _field_keys() -> list[str]:
+    """Fernet keys for encrypted fields, newest first; older keys still decrypt (rotation)."""
+    raw = env_str("PORTICO_FIELD_KEYS")
+    if not raw:
+        if not (DEBUG or TESTING):
+            raise ImproperlyConfigured("PORTICO_FIELD_KEYS is not set (it is required when DEBUG is off)")
+        return [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    for key in keys:
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                "PORTICO_FIELD_KEYS must be comma-separated Fernet keys "
+                "(make one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            ) from None
+    return keys
+
+
+PORTICO_FIELD_KEYS = _field_keys()
+PORTICO_BASE_URL = env_url("PORTICO_BASE_URL", "http://127.0.0.1:8000")
+PORTICO_INVITE_TTL_DAYS = env_int("PORTICO_INVITE_TTL_DAYS", 7, minimum=1, maximum=90)
+PORTICO_MAIL_FROM = env_str("PORTICO_MAIL_FROM", "Portico <no-reply@portico.localhost>")
+# Where `manage.py smtpd` keeps caught mail for the staff Mailbox page (development only).
+PORTICO_MAILBOX_DIR = VAR_DIR / "mailbox"
+
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "django_htmx",
+    "clinic",
+    "access",
+    "mail",
+    "portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "portico.urls"
+WSGI_APPLICATION = "portico.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    default = f"sqlite:///{VAR_DIR / 'portico.sqlite3'}"
+    if "DATABASE_URL" not in os.environ:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        config = dj_database_url.parse(env_str("DATABASE_URL", default), conn_max_age=60)
+    except ValueError as e:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL we understand ({e})") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
+        # failing half-way; the hash chain of the access history depends on that order.
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "emails"],
+    }
+}
+
+# Mail: Django 6.1's MAILERS replaces the EMAIL_* settings; we keep the familiar variable names.
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST", "127.0.0.1"),
+            "port": env_int("EMAIL_PORT", 8025, minimum=1, maximum=65535),
+            "username": env_str("EMAIL_HOST_USER"),
+            "password": env_str("EMAIL_HOST_PASSWORD"),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "timeout": env_int("EMAIL_TIMEOUT", 20, minimum=1),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = PORTICO_MAIL_FROM
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "clinic:home"
+LOGOUT_REDIRECT_URL = "login"
+
+# HIPAA automatic logoff: a session dies after 30 idle minutes.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PORTICO_BASE_URL.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "portico": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        # The dev server logs request paths; invitation links never carry a token past the
+        # landing redirect, and the landing path itself is masked by portico.logging.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False,
+                          "filters": ["redact_tokens"]},
+    },
+    "filters": {"redact_tokens": {"()": "portico.logging.RedactTokens"}},
+}
+
+# The staff "Mailbox" page shows mail caught by `manage.py smtpd`; for development only.
+PORTICO_MAILBOX_ENABLED = env_bool("PORTICO_MAILBOX", DEBUG)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("portico.context.portico")

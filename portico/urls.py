@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
+    path("", include("clinic.urls")),
+]
+
+if settings.PORTICO_MAILBOX_ENABLED:
+    urlpatterns.insert(0, path("mailbox/", include("mail.urls")))
