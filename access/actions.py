@@ -26,6 +26,9 @@ log = logging.getLogger("portico.access")
 Action = AccessEvent.Action
 
 MAX_IDENTITY_CHECKS = 3
+# Failed identity checks from one client address, across all invitations, before it must wait.
+MAX_FAILURES_PER_CLIENT = 10
+CLIENT_FAILURE_WINDOW = datetime.timedelta(minutes=15)
 # After a passed identity check the patient has this long to create or sign in to an account.
 IDENTITY_CHECK_VALID_FOR = datetime.timedelta(minutes=30)
 
@@ -104,7 +107,10 @@ def invitation_for_token(token: str) -> Invitation:
 
 
 def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO_CLIENT) -> Invitation:
-    """Check the answers against the record. A wrong answer counts; the third locks the invitation."""
+    """Check the answers against the record. A wrong answer counts; the third locks the invitation.
+    A client address with too many recent failures is refused before anything is checked."""
+    if _client_is_throttled(client):
+        raise errors.TooManyAttempts()
     with transaction.atomic(durable=True):
         invitation = _find(token, lock=True)
         now = timezone.now()
@@ -306,6 +312,15 @@ def _answers_match(patient: Patient, answers: IdentityAnswers) -> bool:
         phone_ok = hmac.compare_digest(given_phone, patient.phone)
         return phone_ok & (answers.date_of_birth == patient.date_of_birth)
     return False
+
+
+def _client_is_throttled(client: Client) -> bool:
+    if not client.ip:
+        return False
+    recent = AccessEvent.objects.filter(
+        action=Action.IDENTITY_FAILED, client_ip=client.ip, at__gte=timezone.now() - CLIENT_FAILURE_WINDOW
+    )
+    return recent.count() >= MAX_FAILURES_PER_CLIENT
 
 
 def _count_failed_check(invitation: Invitation, client: Client) -> errors.InvitationError:

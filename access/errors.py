@@ -64,6 +64,13 @@ class IdentityNotConfirmed(InvitationError):
         super().__init__("We could not confirm your identity with the details you entered.")
 
 
+class TooManyAttempts(InvitationError):
+    code = "too_many_attempts"
+
+    def __init__(self):
+        super().__init__("Too many attempts from your network. Please wait 15 minutes and try again.")
+
+
 class AccountExists(InvitationError):
     code = "account_exists"
 

@@ -130,6 +130,7 @@ class AccessEvent(models.Model):
         indexes = [
             models.Index(fields=["patient", "-at", "-id"], name="event_patient_idx"),
             models.Index(fields=["practice", "id"], name="event_chain_idx"),
+            models.Index(fields=["client_ip", "action", "at"], name="event_client_idx"),
         ]
 
     def __str__(self) -> str:
