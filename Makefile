@@ -30,13 +30,14 @@ $(VPY):
 	@py=$$($(find_python)) || exit 1; echo "Creating $(VENV) with $$py"; "$$py" -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# `install`, not `sync`, so a venv that also holds the test tools keeps them.
 $(VENV)/.runtime: $(VPY) requirements.lock
-	$(UV) pip sync --quiet --python $(VPY) requirements.lock
-	@rm -f $(VENV)/.dev; touch $@
+	$(UV) pip install --quiet --python $(VPY) --require-hashes -r requirements.lock
+	@touch $@
 
 $(VENV)/.dev: $(VPY) requirements-dev.lock
 	$(UV) pip sync --quiet --python $(VPY) requirements-dev.lock
-	@touch $@ $(VENV)/.runtime
+	@touch $@
 
 run: export DEBUG ?= 1
 run: $(VENV)/.runtime

@@ -114,6 +114,9 @@ def _database() -> dict:
         # failing half-way; the hash chain of the access history depends on that order.
         config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
         config["CONN_MAX_AGE"] = 0
+        # Tests use a file, not shared-cache memory, so concurrency tests see real SQLite locking;
+        # the pid keeps parallel test runs apart.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test-portico-{os.getpid()}.sqlite3")}
     return config
 
 

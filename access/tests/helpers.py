@@ -1,0 +1,35 @@
+"""Small helpers shared by the access tests."""
+
+from access import actions
+from access.models import AccessEvent, Channel, Connection, Invitation
+from mail.models import Message
+
+
+def snapshot() -> dict:
+    """Everything an access action may change, to assert that a refusal changed nothing."""
+    return {
+        "invitations": list(Invitation.objects.order_by("pk").values()),
+        "connections": list(Connection.objects.order_by("pk").values()),
+        "events": AccessEvent.objects.count(),
+        "messages": Message.objects.count(),
+    }
+
+
+def actions_of(patient) -> list[str]:
+    """The patient's history, oldest first."""
+    return list(AccessEvent.objects.filter(patient=patient).order_by("id").values_list("action", flat=True))
+
+
+def right_answers(patient) -> actions.IdentityAnswers:
+    return actions.IdentityAnswers(ssn=patient.ssn)
+
+
+def send(cast, patient=None, channel=Channel.CHART) -> actions.SentInvitation:
+    return actions.send_invitation(patient or cast.pat, by=cast.alice, channel=channel)
+
+
+def connect(cast, patient=None, password="a-long-enough-password") -> tuple[actions.SentInvitation, Connection]:
+    patient = patient or cast.pat
+    sent = send(cast, patient)
+    actions.verify_identity(sent.token, right_answers(patient))
+    return sent, actions.accept_invitation(sent.token, password=password)

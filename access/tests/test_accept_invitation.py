@@ -1,0 +1,195 @@
+import datetime
+import threading
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from access import actions, errors
+from access.models import AccessEvent, Connection, Invitation
+from access.selectors import PortalState, connections_for_account, portal_state
+from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
+from clinic.models import Notification, Patient
+from mail.models import Message
+
+PASSWORD = "a-long-enough-password"
+User = get_user_model()
+
+
+def test_it_connects_a_new_account(cast):
+    sent = send(cast)
+    actions.verify_identity(sent.token, right_answers(cast.pat))
+    conn = actions.accept_invitation(sent.token, password=PASSWORD)
+    assert conn.patient == cast.pat and conn.practice == cast.practice and conn.ended_at is None
+    account = User.objects.get(username="pat@example.test")
+    assert account.check_password(PASSWORD) and conn.account == account
+    assert Invitation.objects.get().status == Invitation.Status.ACCEPTED
+    assert actions_of(cast.pat) == ["invitation.sent", "identity.passed", "account.created", "access.granted"]
+    assert portal_state(cast.pat) == PortalState.CONNECTED
+    # Staff are told: the sender and the patient's doctor.
+    assert sorted(n.recipient.user.username for n in Notification.objects.all()) == ["alice", "dora"]
+    # And the patient is told at the address on file.
+    assert Message.objects.filter(kind="connected", to="pat@example.test").count() == 1
+
+
+def test_it_accepts_date_of_birth_and_phone(cast):
+    sent = send(cast)
+    answers = actions.IdentityAnswers(date_of_birth=datetime.date(1980, 5, 17), phone="(555) 555-0123")
+    actions.verify_identity(sent.token, answers)
+    actions.accept_invitation(sent.token, password=PASSWORD)
+    assert portal_state(cast.pat) == PortalState.CONNECTED
+
+
+def test_one_account_connects_to_several_practices(cast):
+    _, first = connect(cast)
+    other = Patient.objects.create(practice=cast.other_practice, chart_number="B-9", first_name="Pat",
+                                   last_name="Jones", email="PAT@example.test", ssn="345678912")
+    sent = actions.send_invitation(other, by=cast.bob, channel="chart")
+    actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="345-67-8912"))
+    with pytest.raises(errors.AccountExists):
+        actions.accept_invitation(sent.token, password=PASSWORD)
+    second = actions.accept_invitation(sent.token, account=first.account)
+    assert {c.practice for c in connections_for_account(first.account)} == {cast.practice, cast.other_practice}
+    assert second.account == first.account
+
+
+def test_it_refuses_someone_elses_signed_in_account(cast):
+    sent = send(cast)
+    actions.verify_identity(sent.token, right_answers(cast.pat))
+    stranger = User.objects.create_user(username="eve@example.test", email="eve@example.test", password=PASSWORD)
+    before = snapshot()
+    with pytest.raises(errors.WrongAccount):
+        actions.accept_invitation(sent.token, account=stranger)
+    assert snapshot() == before
+
+
+def test_it_requires_a_passed_identity_check(cast):
+    sent = send(cast)
+    before = snapshot()
+    with pytest.raises(errors.IdentityNotConfirmed):
+        actions.accept_invitation(sent.token, password=PASSWORD)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        actions.IdentityAnswers(ssn="987-65-4321"),
+        actions.IdentityAnswers(ssn="not a number"),
+        actions.IdentityAnswers(date_of_birth=datetime.date(1980, 5, 18), phone="+15555550123"),
+        actions.IdentityAnswers(date_of_birth=datetime.date(1980, 5, 17), phone="+15555550124"),
+        actions.IdentityAnswers(date_of_birth=datetime.date(1980, 5, 17)),
+        actions.IdentityAnswers(),
+    ],
+)
+def test_every_wrong_answer_fails_the_same_way(cast, answers):
+    sent = send(cast)
+    with pytest.raises(errors.IdentityNotConfirmed) as e:
+        actions.verify_identity(sent.token, answers)
+    assert e.value.message == "We could not confirm your identity with the details you entered."
+    assert e.value.attempts_left == 2
+    assert Invitation.objects.get().failed_checks == 1
+    assert actions_of(cast.pat) == ["invitation.sent", "identity.failed"]
+
+
+def test_it_locks_after_three_failures(cast):
+    sent = send(cast)
+    wrong = actions.IdentityAnswers(ssn="987-65-4321")
+    for left in (2, 1):
+        with pytest.raises(errors.IdentityNotConfirmed) as e:
+            actions.verify_identity(sent.token, wrong)
+        assert e.value.attempts_left == left
+    with pytest.raises(errors.LinkNotUsable) as e:
+        actions.verify_identity(sent.token, wrong)
+    assert e.value.reason == "locked"
+    # Even the right answers no longer work: staff must resend.
+    with pytest.raises(errors.LinkNotUsable):
+        actions.verify_identity(sent.token, right_answers(cast.pat))
+    assert Invitation.objects.get().status == Invitation.Status.LOCKED
+    assert actions_of(cast.pat) == ["invitation.sent"] + ["identity.failed"] * 3 + ["invitation.locked"]
+    assert portal_state(cast.pat) == PortalState.LOCKED
+
+
+def test_it_throttles_a_client_address_across_invitations(cast):
+    client = actions.Client(ip="203.0.113.9")
+    for i in range(actions.MAX_FAILURES_PER_CLIENT):
+        patient = Patient.objects.create(practice=cast.practice, chart_number=f"T{i}", first_name="T", last_name="T",
+                                         email=f"t{i}@example.test", ssn="123456789")
+        sent = send(cast, patient)
+        with pytest.raises(errors.IdentityNotConfirmed):
+            actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="987654321"), client=client)
+    sent = send(cast)
+    before = snapshot()
+    with pytest.raises(errors.TooManyAttempts):
+        actions.verify_identity(sent.token, right_answers(cast.pat), client=client)
+    assert snapshot() == before
+    # Another address is not affected.
+    actions.verify_identity(sent.token, right_answers(cast.pat), client=actions.Client(ip="198.51.100.7"))
+
+
+def test_a_used_link_is_refused_and_recorded_nowhere_twice(cast):
+    sent, _ = connect(cast)
+    before = snapshot()
+    for attempt in (lambda: actions.verify_identity(sent.token, right_answers(cast.pat)),
+                    lambda: actions.accept_invitation(sent.token, password=PASSWORD),
+                    lambda: actions.invitation_for_token(sent.token)):
+        with pytest.raises(errors.LinkNotUsable) as e:
+            attempt()
+        assert e.value.reason == "used"
+    assert snapshot() == before
+    assert User.objects.filter(username="pat@example.test").count() == 1
+
+
+@pytest.mark.parametrize("token", ["", "short", "x" * 43, "!" * 43])
+def test_unknown_links_are_refused(cast, token):
+    with pytest.raises(errors.LinkNotUsable) as e:
+        actions.invitation_for_token(token)
+    assert e.value.reason == "unknown"
+
+
+def test_opening_the_link_many_times_does_not_consume_it(cast):
+    sent = send(cast)
+    for _ in range(10):
+        actions.invitation_for_token(sent.token)
+    actions.verify_identity(sent.token, right_answers(cast.pat))
+    actions.accept_invitation(sent.token, password=PASSWORD)
+    assert portal_state(cast.pat) == PortalState.CONNECTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_accepts_connect_exactly_once(cast):
+    sent = send(cast)
+    actions.verify_identity(sent.token, right_answers(cast.pat))
+    results, barrier = [], threading.Barrier(2)
+
+    def submit():
+        barrier.wait()
+        try:
+            results.append(actions.accept_invitation(sent.token, password=PASSWORD))
+        except errors.InvitationError as e:
+            results.append(e)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(r).__name__ for r in results) == ["Connection", "LinkNotUsable"]
+    assert Connection.objects.count() == 1
+    assert User.objects.filter(username="pat@example.test").count() == 1
+    assert AccessEvent.objects.filter(action="access.granted").count() == 1
+
+
+def test_the_patient_can_disconnect(cast):
+    _, conn = connect(cast)
+    actions.disconnect_practice(conn)
+    conn.refresh_from_db()
+    assert conn.end_reason == Connection.EndReason.DISCONNECTED
+    assert actions_of(cast.pat)[-1] == "access.disconnected"
+    assert portal_state(cast.pat) == PortalState.DISCONNECTED
+    assert not connections_for_account(conn.account).exists()
+    # Staff may invite again.
+    send(cast)
+    assert portal_state(cast.pat) == PortalState.PENDING

@@ -1,0 +1,85 @@
+import datetime
+
+import pytest
+import time_machine
+
+from access import actions, errors
+from access.models import Channel, Connection, Invitation
+from access.selectors import PortalState, portal_state
+from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
+from conftest import NOW
+
+
+def test_it_revokes_a_pending_invitation_and_kills_its_link(cast):
+    sent = send(cast)
+    actions.revoke_invitation(cast.pat, by=cast.alice, reason="Wrong patient")
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.status == Invitation.Status.REVOKED
+    assert sent.invitation.closed_at is not None
+    assert actions_of(cast.pat) == ["invitation.sent", "invitation.revoked"]
+    with pytest.raises(errors.LinkNotUsable) as e:
+        actions.invitation_for_token(sent.token)
+    assert e.value.reason == "revoked"
+    with pytest.raises(errors.LinkNotUsable):
+        actions.verify_identity(sent.token, right_answers(cast.pat))
+    assert portal_state(cast.pat) == PortalState.REVOKED
+
+
+def test_it_revokes_a_connected_patients_access(cast):
+    _, conn = connect(cast)
+    actions.revoke_invitation(cast.pat, by=cast.alice)
+    conn.refresh_from_db()
+    assert conn.ended_at is not None and conn.end_reason == Connection.EndReason.REVOKED
+    assert actions_of(cast.pat)[-1] == "access.revoked"
+    assert portal_state(cast.pat) == PortalState.REVOKED
+
+
+def test_it_refuses_to_revoke_nothing(cast):
+    before = snapshot()
+    with pytest.raises(errors.NothingToRevoke):
+        actions.revoke_invitation(cast.pat, by=cast.alice)
+    assert snapshot() == before
+
+
+def test_resend_revokes_and_sends_in_one_step(cast):
+    old = send(cast)
+    new = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    old.invitation.refresh_from_db()
+    assert old.invitation.status == Invitation.Status.REVOKED
+    assert new.invitation.status == Invitation.Status.PENDING
+    assert actions_of(cast.pat) == ["invitation.sent", "invitation.revoked", "invitation.sent"]
+    assert Invitation.objects.filter(status="pending").count() == 1
+    with pytest.raises(errors.LinkNotUsable):
+        actions.invitation_for_token(old.token)
+    assert actions.invitation_for_token(new.token) == new.invitation
+
+
+def test_resend_works_after_expiry_and_lock(cast):
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+    with time_machine.travel(NOW + datetime.timedelta(days=7), tick=False):
+        sent = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        for _ in range(3):
+            with pytest.raises(errors.InvitationError):
+                actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="987-65-4321"))
+        assert portal_state(cast.pat) == PortalState.LOCKED
+        again = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        assert actions.invitation_for_token(again.token) == again.invitation
+
+
+def test_resend_refuses_a_connected_patient_and_changes_nothing(cast):
+    connect(cast)
+    before = snapshot()
+    with pytest.raises(errors.AlreadyConnected):
+        actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    assert snapshot() == before
+
+
+def test_resend_of_an_ineligible_patient_keeps_the_pending_invitation(cast):
+    send(cast)
+    cast.pat.email = ""
+    cast.pat.save()
+    before = snapshot()
+    with pytest.raises(errors.NotEligible):
+        actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    assert snapshot() == before

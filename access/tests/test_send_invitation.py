@@ -1,0 +1,110 @@
+import datetime
+import threading
+
+import pytest
+import time_machine
+from django.db import IntegrityError, connection, transaction
+
+from access import actions, errors
+from access.models import AccessEvent, Channel, Invitation
+from access.selectors import PortalState, portal_state
+from access.tests.helpers import actions_of, connect, send, snapshot
+from conftest import NOW
+from mail.models import Message
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_sends(cast):
+    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.APPOINTMENT)
+    inv = Invitation.objects.get()
+    assert inv.pk == sent.invitation.pk
+    assert inv.status == Invitation.Status.PENDING
+    assert inv.email == "pat@example.test"
+    assert inv.channel == Channel.APPOINTMENT
+    assert inv.sent_by == cast.alice
+    assert inv.sent_at == NOW
+    assert inv.expires_at == NOW + datetime.timedelta(days=7)
+    event = AccessEvent.objects.get()
+    assert (event.action, event.actor, event.actor_role, event.channel, event.invitation) == (
+        "invitation.sent", cast.alice.user, "staff", "appointment", inv)
+    message = Message.objects.get()
+    assert (message.kind, message.to, message.dedupe_key) == ("invitation", "pat@example.test", f"invitation:{inv.pk}")
+    assert portal_state(cast.pat) == PortalState.PENDING
+
+
+def test_it_honours_the_ttl_setting(cast, settings):
+    settings.PORTICO_INVITE_TTL_DAYS = 3
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+    assert Invitation.objects.get().expires_at == NOW + datetime.timedelta(days=3)
+
+
+def test_it_refuses_an_ineligible_patient(cast):
+    before = snapshot()
+    with pytest.raises(errors.NotEligible) as e:
+        send(cast, cast.ned)
+    assert e.value.missing == ["Add an email address",
+                               "Add a social security number, or a date of birth and a phone number"]
+    assert snapshot() == before
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_refuses_a_second_pending_invitation(cast):
+    send(cast)
+    before = snapshot()
+    with pytest.raises(errors.AlreadyPending) as e:
+        send(cast)
+    assert e.value.message == "This patient already has a pending invitation (expires 2 Dec 2026)."
+    assert snapshot() == before
+
+
+def test_it_refuses_a_connected_patient(cast):
+    connect(cast)
+    before = snapshot()
+    with pytest.raises(errors.AlreadyConnected):
+        send(cast)
+    assert snapshot() == before
+
+
+def test_it_sends_again_once_the_last_one_lapsed(cast):
+    with time_machine.travel(NOW, tick=False):
+        first = send(cast)
+    with time_machine.travel(NOW + datetime.timedelta(days=8), tick=False):
+        second = send(cast)
+    first.invitation.refresh_from_db()
+    assert first.invitation.status == Invitation.Status.EXPIRED
+    assert second.invitation.status == Invitation.Status.PENDING
+    assert actions_of(cast.pat) == ["invitation.sent", "invitation.expired", "invitation.sent"]
+
+
+def test_the_database_allows_one_pending_invitation_per_patient(cast):
+    send(cast)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invitation.objects.create(
+            practice=cast.practice, patient=cast.pat, token_hash="x" * 64, email="pat@example.test",
+            channel=Channel.CHART, sent_at=NOW, expires_at=NOW,
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_clicking_at_once_make_one_invitation(cast):
+    results, barrier = [], threading.Barrier(2)
+
+    def click(member):
+        barrier.wait()
+        try:
+            results.append(actions.send_invitation(cast.pat, by=member, channel=Channel.CHART))
+        except errors.AlreadyPending as e:
+            results.append(e)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click, args=(m,)) for m in (cast.alice, cast.dora)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(r).__name__ for r in results) == ["AlreadyPending", "SentInvitation"]
+    assert Invitation.objects.count() == 1
+    assert AccessEvent.objects.filter(action="invitation.sent").count() == 1
+    assert Message.objects.count() == 1
