@@ -1,0 +1,86 @@
+import datetime
+
+import pytest
+import time_machine
+
+from access import actions, errors
+from access.models import Channel
+from access.selectors import PortalState, access_history, with_portal_state
+from access.tests.helpers import connect, send
+from clinic.models import Patient
+from conftest import NOW
+
+
+def _eligible(cast, name):
+    return Patient.objects.create(practice=cast.practice, chart_number=name, first_name=name, last_name="Test",
+                                  email=f"{name}@example.test", ssn="123456789")
+
+
+@pytest.fixture
+def one_of_each(cast):
+    """A patient in every portal state, seen 8 days after NOW."""
+    p = {name: _eligible(cast, name) for name in
+         ("pending", "connected", "expired", "revoked", "locked", "disconnected", "access_revoked", "not_invited")}
+    with time_machine.travel(NOW, tick=False):
+        send(cast, p["expired"])
+    with time_machine.travel(NOW + datetime.timedelta(days=8), tick=False):
+        send(cast, p["pending"])
+        connect(cast, p["connected"])
+        send(cast, p["revoked"])
+        actions.revoke_invitation(p["revoked"], by=cast.alice)
+        locked = send(cast, p["locked"])
+        for _ in range(3):
+            with pytest.raises(errors.InvitationError):
+                actions.verify_identity(locked.token, actions.IdentityAnswers(ssn="987654321"))
+        _, conn = connect(cast, p["disconnected"])
+        actions.disconnect_practice(conn)
+        connect(cast, p["access_revoked"])
+        actions.revoke_invitation(p["access_revoked"], by=cast.alice)
+    p["not_eligible"] = cast.ned
+    return p
+
+
+EXPECTED = {
+    "pending": PortalState.PENDING, "connected": PortalState.CONNECTED, "expired": PortalState.EXPIRED,
+    "revoked": PortalState.REVOKED, "locked": PortalState.LOCKED, "disconnected": PortalState.DISCONNECTED,
+    "access_revoked": PortalState.REVOKED, "not_invited": PortalState.NOT_INVITED,
+    "not_eligible": PortalState.NOT_ELIGIBLE,
+}
+
+
+def test_it_derives_every_state_in_one_query(cast, one_of_each, django_assert_num_queries):
+    with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):
+        with django_assert_num_queries(1):
+            states = dict(with_portal_state(Patient.objects.filter(practice=cast.practice)).values_list("pk", "portal_state"))
+    assert {name: states[p.pk] for name, p in one_of_each.items()} == EXPECTED
+
+
+def test_it_filters_by_state(cast, one_of_each):
+    with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):
+        patients = with_portal_state(Patient.objects.filter(practice=cast.practice))
+        assert list(patients.filter(portal_state=PortalState.REVOKED).order_by("chart_number")) == [
+            one_of_each["access_revoked"], one_of_each["revoked"]]
+        assert list(patients.filter(portal_state=PortalState.PENDING)) == [one_of_each["pending"]]
+
+
+def test_a_pending_invitation_reads_as_expired_the_second_it_lapses(cast):
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+
+    def state():  # the query is built at the moment of asking: "now" is fixed when it is built
+        return with_portal_state(Patient.objects.filter(pk=cast.pat.pk)).values_list("portal_state", flat=True).get()
+
+    with time_machine.travel(NOW + datetime.timedelta(days=7, seconds=-1), tick=False):
+        assert state() == PortalState.PENDING
+    with time_machine.travel(NOW + datetime.timedelta(days=7), tick=False):
+        assert state() == PortalState.EXPIRED
+
+
+def test_history_is_newest_first_in_one_query(cast, django_assert_num_queries):
+    for _ in range(5):
+        actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    with django_assert_num_queries(1):
+        events = [(e.action, e.actor.username if e.actor else None) for e in access_history(cast.pat)]
+    assert len(events) == 9
+    assert events[0] == ("invitation.sent", "alice")
+    assert events[-1] == ("invitation.sent", "alice")
