@@ -1,0 +1,43 @@
+"""Helpers for the patient-side tests: send an invitation, walk a browser session through its steps."""
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from access import actions
+from access.models import Channel
+from conftest import NOW
+
+PASSWORD = "a-long-portal-passphrase-42"
+PAT_SSN = "123-45-6789"
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def sent(cast, clock):
+    """Pat's pending invitation (sent by Alice from the chart at NOW); `.token` is the emailed secret."""
+    return actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+
+
+def open_link(client, token):
+    return client.get(reverse("portal:landing", args=[token]))
+
+
+def confirm_identity(client, token, **answers):
+    open_link(client, token)
+    return client.post(reverse("portal:accept"), answers or {"ssn": PAT_SSN})
+
+
+def create_account(client, token, password=PASSWORD):
+    confirm_identity(client, token)
+    return client.post(reverse("portal:account"), {"password1": password, "password2": password})
+
+
+def events(invitation):
+    """The invitation's history actions, oldest first."""
+    return list(invitation.events.order_by("id").values_list("action", flat=True))

@@ -1,0 +1,128 @@
+import datetime
+import logging
+
+import pytest
+from django.urls import reverse
+
+from access import actions
+from access.models import Channel, Invitation
+from portal.tests.conftest import create_account, events, open_link
+from portal.views import LINK_PROBLEM, OPENED_LINK
+from portico.logging import RedactTokens
+
+
+def test_it_keeps_the_token_in_the_session_and_redirects_to_a_clean_url(client, sent):
+    response = open_link(client, sent.token)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:accept")
+    assert sent.token not in response["Location"]
+    assert client.session[OPENED_LINK] == sent.token
+
+
+def test_it_sends_no_referrer_and_no_store(client, sent):
+    for response in (open_link(client, sent.token), client.get(reverse("portal:accept")),
+                     open_link(client, "x" * 43), client.get(reverse("portal:link-problem"))):
+        assert response["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_it_does_not_consume_the_token_when_opened(client, sent):
+    for _ in range(10):
+        assert open_link(client, sent.token).status_code == 302
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.status == Invitation.Status.PENDING
+    assert events(sent.invitation) == ["invitation.sent"]
+    create_account(client, sent.token)
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.status == Invitation.Status.ACCEPTED
+
+
+def test_it_answers_head_and_rejects_post(client, sent):
+    assert client.head(reverse("portal:landing", args=[sent.token])).status_code == 302
+    assert client.post(reverse("portal:landing", args=[sent.token])).status_code == 405
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.status == Invitation.Status.PENDING
+
+
+def _problem_page(client, token):
+    response = open_link(client, token)
+    assert response["Location"] == reverse("portal:link-problem")
+    assert OPENED_LINK not in client.session
+    return client.get(response["Location"])
+
+
+def _assert_tells_to_ask_for_new_invitation(response, cast, heading):
+    assert response.status_code == 410
+    body = response.content.decode()
+    assert heading in body
+    assert "ask your practice to send you a new invitation" in body
+    for secret in ("Pat ", "Jones", "pat@example.test", "6789", "Maple Street", "1980"):
+        assert secret not in body
+
+
+def test_it_refuses_an_unknown_link(client, cast):
+    for token in ("x" * 43, "short", "A" * 200):
+        response = _problem_page(client, token)
+        _assert_tells_to_ask_for_new_invitation(response, cast, "This link is not valid")
+
+
+def test_it_refuses_a_link_one_second_after_expiry(client, cast, sent, clock):
+    clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
+    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "This invitation has expired")
+
+
+def test_it_accepts_a_link_one_second_before_expiry(client, cast, sent, clock):
+    clock.move_to(sent.invitation.expires_at - datetime.timedelta(seconds=1))
+    assert open_link(client, sent.token)["Location"] == reverse("portal:accept")
+
+
+def test_it_refuses_a_revoked_link(client, cast, sent):
+    actions.revoke_invitation(cast.pat, by=cast.alice)
+    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "no longer valid")
+
+
+def test_it_refuses_the_old_link_after_a_resend(client, cast, sent):
+    new = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "no longer valid")
+    assert open_link(client, new.token)["Location"] == reverse("portal:accept")
+
+
+def test_it_refuses_a_used_link(client, cast, sent):
+    create_account(client, sent.token)
+    other_browser = client.__class__()
+    _assert_tells_to_ask_for_new_invitation(_problem_page(other_browser, sent.token), cast, "already been used")
+
+
+def test_it_refuses_a_locked_link(client, cast, sent):
+    Invitation.objects.filter(pk=sent.invitation.pk).update(status=Invitation.Status.LOCKED)
+    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "This invitation is locked")
+
+
+def test_it_forgets_the_reason_page_on_a_good_link(client, cast, sent):
+    _problem_page(client, "x" * 43)
+    assert client.session[LINK_PROBLEM] == "unknown"
+    assert open_link(client, sent.token)["Location"] == reverse("portal:accept")
+
+
+def test_it_keeps_the_token_out_of_the_logs(client, cast, sent, caplog):
+    caplog.set_level(logging.DEBUG)
+    create_account(client, sent.token)
+    _problem_page(client, sent.token)  # the used link: a 410, which django.request logs
+    assert caplog.records
+    assert sent.token not in caplog.text
+
+
+def test_it_masks_the_landing_path_in_the_dev_server_log(sent):
+    path = reverse("portal:landing", args=[sent.token])
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"%s" %s %s',
+                               (f"GET {path} HTTP/1.1", "302", "0"), None)
+    assert RedactTokens().filter(record)
+    assert sent.token not in record.getMessage()
+    assert "/portal/i/[redacted]/" in record.getMessage()
+
+
+@pytest.mark.parametrize("name", ["portal:accept", "portal:account"])
+def test_it_asks_to_open_the_link_again_without_one(client, db, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 400
+    assert "Open the link in your invitation email again" in response.content.decode()
