@@ -1,0 +1,204 @@
+import datetime
+import re
+
+import pytest
+from django.urls import reverse
+
+from access import actions
+from access.models import AccessEvent, Channel, Invitation
+from clinic.models import Patient
+from portal.tests.conftest import PAT_SSN, events, open_link
+from portal.views import IDENTITY_CONFIRMED, OPENED_LINK
+
+URL = reverse("portal:accept")
+WRONG = {
+    "ssn": {"ssn": "123-45-6780"},
+    "date_of_birth": {"date_of_birth": "1980-05-18", "phone": "(555) 555-0123"},
+    "phone": {"date_of_birth": "1980-05-17", "phone": "(555) 555-0124"},
+}
+
+
+def _without_csrf(response) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+
+
+def test_it_requires_an_opened_link(client, sent):
+    assert client.post(URL, {"ssn": PAT_SSN}).status_code == 400
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.identity_verified_at is None
+
+
+def test_it_offers_ssn_or_date_of_birth_and_phone_when_both_are_on_file(client, sent):
+    open_link(client, sent.token)
+    response = client.get(URL)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    assert 'name="ssn"' in body and 'name="date_of_birth"' in body and 'name="phone"' in body
+    assert "Maple Street Clinic" in body
+
+
+@pytest.mark.parametrize(("on_file", "shown", "hidden"), [
+    ({"ssn": "", "date_of_birth": datetime.date(1980, 5, 17), "phone": "+15555550123"}, ["date_of_birth", "phone"],
+     ["ssn"]),
+    ({"ssn": "123456789", "date_of_birth": None, "phone": ""}, ["ssn"], ["date_of_birth", "phone"]),
+])
+def test_it_offers_only_what_the_practice_has_on_file(client, cast, clock, on_file, shown, hidden):
+    Patient.objects.filter(pk=cast.pat.pk).update(**on_file, ssn_last4=on_file["ssn"][-4:])
+    cast.pat.refresh_from_db()
+    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    open_link(client, sent.token)
+    body = client.get(URL).content.decode()
+    for name in shown:
+        assert f'name="{name}"' in body
+    for name in hidden:
+        assert f'name="{name}"' not in body
+
+
+def test_it_confirms_identity_with_the_ssn(client, sent):
+    open_link(client, sent.token)
+    response = client.post(URL, {"ssn": PAT_SSN}, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Test browser")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:account")
+    assert response["Referrer-Policy"] == "no-referrer"
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.identity_verified_at is not None
+    assert sent.invitation.status == Invitation.Status.PENDING
+    assert client.session[IDENTITY_CONFIRMED] == sent.invitation.pk
+    passed = sent.invitation.events.get(action=AccessEvent.Action.IDENTITY_PASSED)
+    assert (passed.client_ip, passed.user_agent) == ("203.0.113.9", "Test browser")
+
+
+def test_it_confirms_identity_with_date_of_birth_and_phone(client, sent):
+    open_link(client, sent.token)
+    response = client.post(URL, {"date_of_birth": "1980-05-17", "phone": "555-555-0123"})
+    assert response["Location"] == reverse("portal:account")
+    assert events(sent.invitation) == ["invitation.sent", "identity.passed"]
+
+
+def test_it_goes_straight_to_the_account_step_once_confirmed(client, sent):
+    open_link(client, sent.token)
+    client.post(URL, {"ssn": PAT_SSN})
+    assert client.get(URL)["Location"] == reverse("portal:account")
+
+
+def test_it_does_not_carry_a_confirmation_to_another_browser(client, sent):
+    open_link(client, sent.token)
+    client.post(URL, {"ssn": PAT_SSN})
+    other = client.__class__()
+    open_link(other, sent.token)
+    assert other.get(reverse("portal:account"))["Location"] == URL
+
+
+def test_it_answers_every_wrong_field_identically(client, cast, sent):
+    responses = {}
+    for field, answers in WRONG.items():
+        if field != "ssn":  # a fresh invitation for each, so each answer is a first failure
+            sent = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        open_link(client, sent.token)
+        responses[field] = client.post(URL, answers)
+        sent.invitation.refresh_from_db()
+        assert sent.invitation.failed_checks == 1
+        assert sent.invitation.identity_verified_at is None
+        assert events(sent.invitation) == ["invitation.sent", "identity.failed"]
+    statuses = {r.status_code for r in responses.values()}
+    bodies = {_without_csrf(r) for r in responses.values()}
+    assert statuses == {400}
+    assert len(bodies) == 1
+    body = bodies.pop()
+    assert "We could not confirm your identity with the details you entered." in body
+    for typed in ("123-45-6780", "1980-05-18", "0124"):
+        assert typed not in body
+
+
+def test_it_answers_an_unknown_link_like_a_wrong_answer(client, sent):
+    open_link(client, sent.token)
+    wrong = client.post(URL, WRONG["ssn"])
+    session = client.session
+    session[OPENED_LINK] = "u" * 43
+    session.save()
+    unknown = client.post(URL, WRONG["ssn"])
+    assert unknown.status_code == wrong.status_code == 400
+    assert "We could not confirm your identity with the details you entered." in unknown.content.decode()
+
+
+def test_it_answers_repeated_wrong_answers_identically(client, sent):
+    open_link(client, sent.token)
+    first, second = client.post(URL, WRONG["ssn"]), client.post(URL, WRONG["phone"])
+    assert first.status_code == second.status_code == 400
+    assert _without_csrf(first) == _without_csrf(second)
+
+
+def test_it_locks_the_invitation_after_three_failures(client, sent):
+    open_link(client, sent.token)
+    client.post(URL, WRONG["ssn"])
+    client.post(URL, WRONG["date_of_birth"])
+    response = client.post(URL, WRONG["phone"])
+    assert response.status_code == 410
+    assert "This invitation is locked" in response.content.decode()
+    assert OPENED_LINK not in client.session
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.status == Invitation.Status.LOCKED
+    assert events(sent.invitation) == ["invitation.sent"] + ["identity.failed"] * 3 + ["invitation.locked"]
+    # Even the right answer no longer works, from this browser or a new one.
+    open_link(client, sent.token)
+    assert client.get(reverse("portal:link-problem")).status_code == 410
+    assert client.post(URL, {"ssn": PAT_SSN}).status_code == 400
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.identity_verified_at is None
+
+
+def test_it_refuses_a_link_that_expired_while_the_form_was_open(client, sent, clock):
+    clock.move_to(sent.invitation.expires_at - datetime.timedelta(minutes=5))
+    open_link(client, sent.token)
+    clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
+    response = client.post(URL, {"ssn": PAT_SSN})
+    assert response.status_code == 410
+    assert "This invitation has expired" in response.content.decode()
+    sent.invitation.refresh_from_db()
+    assert (sent.invitation.identity_verified_at, sent.invitation.failed_checks) == (None, 0)
+    assert events(sent.invitation) == ["invitation.sent"]  # the expiry job records the expiry
+
+
+def test_it_refuses_a_link_revoked_while_the_form_was_open(client, cast, sent):
+    open_link(client, sent.token)
+    actions.revoke_invitation(cast.pat, by=cast.alice)
+    response = client.post(URL, {"ssn": PAT_SSN})
+    assert response.status_code == 410
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.identity_verified_at is None
+
+
+def test_it_throttles_a_client_address(client, cast, sent):
+    for _ in range(actions.MAX_FAILURES_PER_CLIENT):
+        AccessEvent.objects.create(practice=cast.practice, action=AccessEvent.Action.IDENTITY_FAILED,
+                                   at=sent.invitation.sent_at, actor_kind="patient", client_ip="198.51.100.7",
+                                   outcome="failure", hash="x")
+    open_link(client, sent.token)
+    response = client.post(URL, {"ssn": PAT_SSN}, REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 429
+    assert "Too many attempts from your network" in response.content.decode()
+    sent.invitation.refresh_from_db()
+    assert (sent.invitation.identity_verified_at, sent.invitation.failed_checks) == (None, 0)
+
+
+@pytest.mark.parametrize("answers", [
+    {},
+    {"date_of_birth": "1980-05-17"},
+    {"ssn": "12345"},
+    {"phone": "12", "date_of_birth": "1980-05-17"},
+    {"date_of_birth": "not a date", "phone": "555-555-0123"},
+])
+def test_it_asks_again_for_incomplete_answers_without_counting_them(client, sent, answers):
+    open_link(client, sent.token)
+    response = client.post(URL, answers)
+    assert response.status_code == 400
+    sent.invitation.refresh_from_db()
+    assert sent.invitation.failed_checks == 0
+    assert events(sent.invitation) == ["invitation.sent"]
+
+
+def test_it_rejects_other_methods(client, sent):
+    open_link(client, sent.token)
+    assert client.put(URL).status_code == 405
