@@ -4,6 +4,7 @@ task worker, and a headless Chromium that Playwright drives (Debian's, never a d
 import datetime
 import os
 import socket
+from unittest import mock
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,7 +16,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-NOW = datetime.datetime(2026, 11, 25, 15, 0, tzinfo=datetime.UTC)
+# A fixed moment in the past (tests that send at NOW then run the worker on the real clock need it due).
+NOW = datetime.datetime(2026, 11, 2, 15, 0, tzinfo=datetime.UTC)
 
 
 def free_port() -> int:
@@ -75,8 +77,12 @@ def smtp_server(settings):
 
 
 def run_worker() -> None:
-    """Drain the task queue once, as `manage.py db_worker --batch` does."""
-    call_command("db_worker", batch=True, startup_delay=False, reload=False, queue_name="*", verbosity=0)
+    """Drain the task queue once, as `manage.py db_worker --batch` does, in this process.
+
+    The worker closes "old" connections between tasks, which would close the test's own
+    transaction; in-process that is switched off (test_worker_crash runs the real command)."""
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", batch=True, startup_delay=False, reload=False, queue_name="*", verbosity=0)
 
 
 # --- the cast: practice A (Alice, Dr. Dora, eligible Pat, ineligible Ned), practice B (Bob) -----

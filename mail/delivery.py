@@ -28,7 +28,7 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 
 
 def lease() -> datetime.timedelta:
-    return datetime.timedelta(seconds=getattr(settings, "PORTICO_MAIL_LEASE_SECONDS", 300))
+    return datetime.timedelta(seconds=settings.PORTICO_MAIL_LEASE_SECONDS)
 
 
 def due_messages():

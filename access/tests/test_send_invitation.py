@@ -54,7 +54,7 @@ def test_it_refuses_a_second_pending_invitation(cast):
     before = snapshot()
     with pytest.raises(errors.AlreadyPending) as e:
         send(cast)
-    assert e.value.message == "This patient already has a pending invitation (expires 2 Dec 2026)."
+    assert e.value.message == "This patient already has a pending invitation (expires 9 Nov 2026)."
     assert snapshot() == before
 
 

@@ -1,0 +1,137 @@
+import datetime
+import re
+import threading
+
+import pytest
+import time_machine
+from django.db import connection
+from django.urls import resolve
+
+from access import actions
+from access.models import AccessEvent, Invitation
+from access.tests.helpers import actions_of, connect, send
+from clinic.models import Notification
+from conftest import NOW, free_port, run_worker
+from mail import delivery
+from mail.models import Message
+
+LINK = re.compile(r"https://portal\.example\.test/portal/i/([A-Za-z0-9_\-]{43})/")
+
+
+def test_the_worker_delivers_the_invitation_over_smtp(cast, smtp_server):
+    with time_machine.travel(NOW, tick=False):
+        sent = send(cast)
+    run_worker()
+    (envelope,) = smtp_server.envelopes
+    assert envelope.rcpt_tos == ["pat@example.test"]
+    (msg,) = smtp_server.messages()
+    assert msg["Subject"] == "Maple Street Clinic invites you to its patient portal"
+    text, html = msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "Maple Street Clinic" in part
+        assert "Monday 9 November 2026 at 10:00 (America/New_York)" in part
+        (token,) = set(LINK.findall(part))
+        assert token == sent.token
+        # Nothing about the patient's health or identity is in the mail.
+        for private in ("Pat", "Jones", "123456789", "6789", "1980", "5550123"):
+            assert private not in part
+    match = resolve(f"/portal/i/{token}/")
+    assert match.view_name == "portal:landing" and match.kwargs == {"token": token}
+    with time_machine.travel(NOW, tick=False):
+        assert actions.invitation_for_token(token) == sent.invitation
+    message = Message.objects.get()
+    assert (message.status, message.attempts, message.secret_link) == ("sent", 1, "")
+    assert actions_of(cast.pat) == ["invitation.sent", "email.sent"]
+
+
+def test_the_link_uses_the_configured_base_url(cast, smtp_server, settings):
+    settings.PORTICO_BASE_URL = "https://portal.practice.example"
+    send(cast)
+    run_worker()
+    (msg,) = smtp_server.messages()
+    assert "https://portal.practice.example/portal/i/" in msg.get_body(("plain",)).get_content()
+
+
+def test_the_patient_is_told_after_accepting(cast, smtp_server):
+    connect(cast)
+    run_worker()
+    subjects = sorted(m["Subject"] for m in smtp_server.messages())
+    assert subjects == ["Maple Street Clinic invites you to its patient portal",
+                        "You are now connected to Maple Street Clinic"]
+    confirmation = [m for m in smtp_server.messages() if m["Subject"].startswith("You are")][0]
+    assert "If this was not you, contact Maple Street Clinic" in confirmation.get_body(("plain",)).get_content()
+    assert confirmation["To"] == "pat@example.test"
+
+
+def test_it_retries_with_backoff_while_the_server_is_down(cast, settings, smtp_server):
+    up = settings.MAILERS
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                    "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2}}}
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+        assert delivery.deliver_due() == 1
+    message = Message.objects.get()
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert message.next_attempt_at == NOW + datetime.timedelta(minutes=2)
+    assert "ConnectionRefusedError" in message.last_error
+    with time_machine.travel(NOW + datetime.timedelta(minutes=1), tick=False):
+        assert delivery.deliver_due() == 0  # not due yet
+    settings.MAILERS = up
+    with time_machine.travel(NOW + datetime.timedelta(minutes=2), tick=False):
+        assert delivery.deliver_due() == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.last_error) == ("sent", 2, "")
+    assert len(smtp_server.envelopes) == 1
+    assert actions_of(cast.pat) == ["invitation.sent", "email.sent"]
+
+
+def test_it_gives_up_after_six_tries_over_an_hour_and_tells_staff(cast, settings):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                    "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2}}}
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+    moment = NOW
+    for _ in range(delivery.MAX_ATTEMPTS):
+        with time_machine.travel(moment, tick=False):
+            assert delivery.deliver_due() == 1
+        moment = Message.objects.get().next_attempt_at
+    message = Message.objects.get()
+    assert (message.status, message.attempts, message.secret_link) == ("failed", 6, "")
+    assert sum(delivery.RETRY_DELAYS, datetime.timedelta()) == datetime.timedelta(minutes=62)
+    assert actions_of(cast.pat) == ["invitation.sent", "email.failed"]
+    assert AccessEvent.objects.get(action="email.failed").outcome == "failure"
+    texts = set(Notification.objects.values_list("text", flat=True))
+    assert texts == {"The portal invitation email to Pat Jones could not be delivered."}
+    assert Notification.objects.count() == 2  # the sender and the doctor
+    assert Invitation.objects.get().status == "pending"  # staff decide: fix the address, then resend
+
+
+def test_a_message_is_claimed_by_one_sender_only(cast, smtp_server):
+    send(cast)
+    message = Message.objects.get()
+    assert delivery.deliver(message.pk) is True
+    assert delivery.deliver(message.pk) is False
+    run_worker()  # its task finds the message already sent
+    assert len(smtp_server.envelopes) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_send_once(cast, smtp_server):
+    send(cast)
+    message = Message.objects.get()
+    results, barrier = [], threading.Barrier(2)
+
+    def work():
+        barrier.wait()
+        try:
+            results.append(delivery.deliver(message.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, True]
+    assert len(smtp_server.envelopes) == 1
