@@ -1,14 +1,20 @@
 """Load clinic records for a staff member. Another practice's id gives 404 (as a missing one does)
 and is recorded, so probing shows up in the audit trail."""
 
+import datetime
 import logging
+from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from access.history import Actor, Client, record
 from access.models import AccessEvent
-from clinic.models import Appointment, Patient, StaffMember
+from access.selectors import PortalState, access_history, with_portal_state
+from clinic import validation
+from clinic.models import Appointment, Notification, Patient, StaffMember
 
 log = logging.getLogger("portico.clinic")
 
@@ -40,3 +46,108 @@ def _record_foreign_id(staff: StaffMember, kind: str, obj_id: int, client: Clien
     with transaction.atomic():
         record(staff.practice, AccessEvent.Action.FOREIGN_ID, actor=Actor.staff(staff),
                outcome=AccessEvent.Outcome.FAILURE, reason=f"{kind} {obj_id}", client=client or Client())
+
+
+# --- read-only queries for the staff pages (constant query counts; see the page tests) ------------
+
+@dataclass(frozen=True)
+class PortalStatus:
+    """A patient's portal state as the pages show it."""
+
+    state: str
+    expires_at: datetime.datetime | None  # of the latest invitation, whatever its state
+
+    @property
+    def label(self) -> str:
+        return PortalState.LABELS[self.state]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == PortalState.PENDING
+
+
+def portal_status(patient: Patient) -> PortalStatus:
+    state, expires_at = (
+        with_portal_state(Patient.objects.filter(pk=patient.pk))
+        .values_list("portal_state", "invitation_expires_at").get()
+    )
+    return PortalStatus(state, expires_at)
+
+
+def search_patients(staff: StaffMember, *, q: str = "", state: str = "") -> QuerySet[Patient]:
+    """The practice's patients matching `q` (name, chart number, email or phone), annotated with
+    `portal_state` and `invitation_expires_at`, optionally only those in `state`."""
+    patients = Patient.objects.filter(practice_id=staff.practice_id)
+    if q := " ".join(q.split()):
+        patients = patients.filter(_search_condition(q))
+    patients = with_portal_state(patients)
+    if state:
+        patients = patients.filter(portal_state=state)
+    return patients.defer("ssn").order_by("last_name", "first_name", "id")
+
+
+def _search_condition(q: str) -> Q:
+    condition = Q(chart_number__iexact=q) | Q(email__icontains=q)
+    names = Q()
+    for word in q.replace(",", " ").split():
+        names &= Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
+    condition |= names
+    digits = "".join(c for c in q if c.isdigit())
+    if len(digits) >= 7 and not any(c.isalpha() for c in q):
+        try:
+            condition |= Q(phone=validation.normalize_phone(q))
+        except ValidationError:
+            pass
+        condition |= Q(phone__endswith=digits)
+    return condition
+
+
+def patient_history(patient: Patient) -> QuerySet[AccessEvent]:
+    """The access history, newest first, with each staff actor's membership loaded too."""
+    return access_history(patient).select_related("actor__staff")
+
+
+def patient_appointments(patient: Patient) -> QuerySet[Appointment]:
+    return patient.appointments.select_related("doctor__user").order_by("-starts_at", "-id")
+
+
+def practice_doctors(practice_id: int) -> QuerySet[StaffMember]:
+    return (StaffMember.objects.filter(practice_id=practice_id, role=StaffMember.Role.DOCTOR)
+            .select_related("user").order_by("user__last_name", "user__first_name", "id"))
+
+
+def appointments_between(
+    staff: StaffMember, start: datetime.datetime, end: datetime.datetime, *, doctor: StaffMember | None = None,
+) -> list[Appointment]:
+    """The practice's appointments starting in [start, end), each with `patient.portal_state` set
+    (two queries however many appointments)."""
+    appointments = list(
+        Appointment.objects.filter(practice_id=staff.practice_id, starts_at__gte=start, starts_at__lt=end)
+        .filter(**({"doctor": doctor} if doctor else {}))
+        .select_related("patient", "doctor__user").order_by("starts_at", "id")
+    )
+    ids = {a.patient_id for a in appointments}
+    states = dict(with_portal_state(Patient.objects.filter(pk__in=ids)).values_list("pk", "portal_state"))
+    for appointment in appointments:
+        appointment.patient.portal_state = states.get(appointment.patient_id, PortalState.NOT_ELIGIBLE)
+        appointment.patient.portal_state_label = PortalState.LABELS[appointment.patient.portal_state]
+    return appointments
+
+
+def notifications_for(staff: StaffMember) -> QuerySet[Notification]:
+    return staff.notifications.select_related("patient").order_by("-created_at", "-id")
+
+
+def unread_notification_count(staff: StaffMember) -> int:
+    return staff.notifications.filter(read_at__isnull=True).count()
+
+
+def notification_for(staff: StaffMember, notification_id: int, *, client: Client | None = None) -> Notification:
+    """One of this staff member's own notifications; anyone else's is a 404 (recorded if it belongs
+    to another practice)."""
+    notification = (Notification.objects.select_related("recipient").filter(pk=notification_id).first())
+    if notification is None or notification.recipient_id != staff.pk:
+        if notification is not None and notification.recipient.practice_id != staff.practice_id:
+            _record_foreign_id(staff, "notification", notification_id, client)
+        raise Http404("No such notification")
+    return notification

@@ -1,8 +1,23 @@
 from django.urls import path
 
-from clinic import views
+from clinic.views import appointments, chart, notifications, patients
 
 app_name = "clinic"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", patients.home, name="home"),
+    path("patients/", patients.patient_list, name="patients"),
+    path("patients/<int:patient_id>/", chart.chart, name="chart"),
+    path("patients/<int:patient_id>/demographics/", chart.demographics, name="demographics"),
+    path("patients/<int:patient_id>/appointments/", chart.chart_appointments, name="chart-appointments"),
+    path("patients/<int:patient_id>/portal-access/", chart.portal_access, name="portal-access"),
+    path("patients/<int:patient_id>/portal-access/enable/", chart.enable_access, name="enable-access"),
+    path("patients/<int:patient_id>/portal-access/revoke/", chart.revoke_access, name="revoke-access"),
+    path("patients/<int:patient_id>/portal-access/resend/", chart.resend_invitation, name="resend-invitation"),
+    path("calendar/", appointments.calendar, name="calendar"),
+    path("appointments/<int:appointment_id>/", appointments.appointment, name="appointment"),
+    path("appointments/<int:appointment_id>/details/", appointments.appointment_details, name="appointment-details"),
+    path("appointments/<int:appointment_id>/invite/", appointments.appointment_invite, name="appointment-invite"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.mark_all_read, name="notifications-read-all"),
+    path("notifications/<int:notification_id>/read/", notifications.mark_read, name="notification-read"),
 ]

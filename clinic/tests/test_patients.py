@@ -1,0 +1,109 @@
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from access import actions
+from access.models import Channel
+from clinic.models import Patient
+
+NOW = datetime.datetime(2026, 11, 25, 15, 0, tzinfo=datetime.UTC)  # 10:00 in New York; invitations expire 2 Dec
+
+URL = reverse("clinic:patients")
+
+
+def names(response) -> list[str]:
+    return [p.full_name for p in response.context["page"]]
+
+
+def test_it_requires_login(client, cast):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_it_hides_from_signed_in_patients(client, cast, django_user_model):
+    client.force_login(django_user_model.objects.create_user("patient@example.test", password="x"))
+    assert client.get(URL).status_code == 404
+
+
+def test_it_hides_other_practice(client, cast):
+    client.force_login(cast.bob.user)
+    response = client.get(URL)
+    assert names(response) == ["Bea Hart"]
+    assert b"Pat Jones" not in response.content
+
+
+def test_it_shows_portal_status(client, cast):
+    with time_machine.travel(NOW, tick=False):
+        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    with time_machine.travel(NOW + datetime.timedelta(days=2), tick=False):
+        client.force_login(cast.alice.user)
+        response = client.get(URL)
+    assert names(response) == ["Pat Jones", "Ned Stone"]
+    assert "Pending · 5 days left" in response.content.decode()
+    assert "Not eligible" in response.content.decode()
+
+
+@pytest.mark.parametrize("q", ["pat", "Jones", "pat jones", "A-100", "a-100", "pat@example", "(555) 555-0123",
+                               "5555550123"])
+def test_it_searches(client, cast, q):
+    client.force_login(cast.alice.user)
+    assert names(client.get(URL, {"q": q})) == ["Pat Jones"]
+
+
+def test_it_says_when_nothing_matches(client, cast):
+    client.force_login(cast.alice.user)
+    response = client.get(URL, {"q": "Bea"})
+    assert names(response) == []
+    assert b"No patients match" in response.content
+
+
+def test_it_filters_by_status(client, cast):
+    client.force_login(cast.alice.user)
+    assert names(client.get(URL, {"status": "not_eligible"})) == ["Ned Stone"]
+    assert names(client.get(URL, {"status": "not_invited"})) == ["Pat Jones"]
+    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    assert names(client.get(URL, {"status": "pending"})) == ["Pat Jones"]
+    assert names(client.get(URL, {"status": "not_invited"})) == []
+
+
+def test_it_ignores_an_unknown_status(client, cast):
+    client.force_login(cast.alice.user)
+    assert len(names(client.get(URL, {"status": "bogus"}))) == 2
+
+
+def make_patients(practice, count: int) -> None:
+    Patient.objects.bulk_create(
+        Patient(practice=practice, chart_number=f"M-{i:04}", first_name=f"Many{i:04}", last_name="Moore",
+                email=f"m{i}@example.test", date_of_birth=datetime.date(1970, 1, 1), phone="+15555550199")
+        for i in range(count)
+    )
+
+
+def test_it_paginates(client, cast):
+    make_patients(cast.practice, 60)
+    client.force_login(cast.alice.user)
+    response = client.get(URL, {"page": 3})
+    assert response.context["page"].paginator.num_pages == 3
+    assert len(names(response)) == 12
+    assert b"Page 3 of 3" in response.content
+
+
+def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_num_queries):
+    make_patients(cast.practice, 80)
+    for patient in Patient.objects.filter(chart_number__startswith="M-")[:10]:
+        actions.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
+    client.force_login(cast.alice.user)
+    # session, user, staff, practice, bell, count, page, and the session save (3)
+    with django_assert_max_num_queries(10):
+        response = client.get(URL)
+    assert len(names(response)) == 25
+
+
+def test_home_redirects_to_the_patient_list(client, cast):
+    client.force_login(cast.alice.user)
+    response = client.get(reverse("clinic:home"))
+    assert response.status_code == 302
+    assert response.url == URL

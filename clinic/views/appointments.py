@@ -1,0 +1,113 @@
+"""The appointment calendar and the appointment window (a dialog over the calendar, or a page)."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from access import actions, eligibility
+from access.errors import InvitationError
+from access.models import Channel
+from clinic import selectors
+from clinic.decorators import staff_required
+from clinic.forms import CalendarForm, PatientDetailsForm
+from clinic.services import update_patient
+from clinic.views.common import client_of, load_appointment, sent_text
+
+DIALOG = "dialog"
+
+
+@login_required
+@staff_required
+def calendar(request):
+    practice = request.staff.practice
+    form = CalendarForm(request.GET, doctors=selectors.practice_doctors(practice.pk))
+    form.is_valid()
+    view = form.cleaned_data.get("view") or CalendarForm.DAY
+    day = form.cleaned_data.get("date") or timezone.localdate(timezone=practice.tzinfo)
+    first = day - datetime.timedelta(days=day.weekday()) if view == CalendarForm.WEEK else day
+    days = [first + datetime.timedelta(days=i) for i in range(7 if view == CalendarForm.WEEK else 1)]
+    step = datetime.timedelta(days=len(days))
+    appointments = selectors.appointments_between(
+        request.staff, _midnight(days[0], practice.tzinfo), _midnight(days[-1] + datetime.timedelta(days=1), practice.tzinfo),
+        doctor=form.cleaned_data.get("doctor"),
+    )
+    by_day = {d: [] for d in days}
+    for appointment in appointments:
+        by_day[timezone.localtime(appointment.starts_at, practice.tzinfo).date()].append(appointment)
+    return render(request, "clinic/calendar.html", {
+        "form": form, "view": view, "days": list(by_day.items()), "first": days[0], "last": days[-1],
+        "previous": first - step, "next": first + step, "today": timezone.localdate(timezone=practice.tzinfo),
+        "doctor": form.cleaned_data.get("doctor"), "section": "calendar",
+    })
+
+
+def _midnight(day: datetime.date, tz) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=tz)
+
+
+@login_required
+@staff_required
+def appointment(request, appointment_id: int):
+    appt = load_appointment(request, appointment_id)
+    return _window(request, appt, PatientDetailsForm(patient=appt.patient))
+
+
+@login_required
+@staff_required
+@require_POST
+def appointment_details(request, appointment_id: int):
+    appt = load_appointment(request, appointment_id)
+    form = PatientDetailsForm(request.POST, patient=appt.patient)
+    if form.is_valid():
+        try:
+            appt.patient = update_patient(appt.patient, by=request.staff, client=client_of(request), **form.changes())
+        except ValidationError as e:
+            form.add_service_errors(e)
+        else:
+            messages.success(request, f"Saved {appt.patient.full_name}'s details.")
+            return _done(request, appt)
+    messages.error(request, "Nothing was saved: please correct the fields marked below.")
+    return _window(request, appt, form)
+
+
+@login_required
+@staff_required
+@require_POST
+def appointment_invite(request, appointment_id: int):
+    appt = load_appointment(request, appointment_id)
+    try:
+        sent = actions.send_invitation(appt.patient, by=request.staff, channel=Channel.APPOINTMENT,
+                                       client=client_of(request))
+    except InvitationError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, sent_text(sent, appt.practice))
+    return _done(request, appt)
+
+
+def _in_dialog(request) -> bool:
+    return bool(request.htmx) and (request.POST or request.GET).get("window") == DIALOG
+
+
+def _done(request, appt):
+    """After an action: redraw the window in the dialog, or redirect (POST/redirect/GET) on the page."""
+    if _in_dialog(request):
+        appt.patient.refresh_from_db()
+        return _window(request, appt, PatientDetailsForm(patient=appt.patient), changed=True)
+    return redirect("clinic:appointment", appt.pk)
+
+
+def _window(request, appt, form, *, changed: bool = False):
+    in_dialog = _in_dialog(request)
+    context = {
+        "appointment": appt, "patient": appt.patient, "form": form, "in_dialog": in_dialog, "changed": changed,
+        "status": selectors.portal_status(appt.patient),
+        "missing": eligibility.missing_requirements(appt.patient), "section": "calendar",
+    }
+    template = "clinic/appointment_window.html" if in_dialog else "clinic/appointment.html"
+    return render(request, template, context)

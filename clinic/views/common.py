@@ -1,0 +1,44 @@
+"""Small helpers shared by the staff views."""
+
+import datetime
+import math
+
+from django.utils import dateformat, timezone
+
+from access.actions import SentInvitation
+from access.history import Client
+from clinic import selectors
+from clinic.models import Appointment, Patient, Practice
+
+PAGE_SIZE = 25
+
+
+def client_of(request) -> Client:
+    return Client.from_request(request)
+
+
+def load_patient(request, patient_id: int) -> Patient:
+    """The patient, if they belong to the signed-in staff member's practice; otherwise 404 (recorded)."""
+    return selectors.patient_for(request.staff, patient_id, client=client_of(request))
+
+
+def load_appointment(request, appointment_id: int) -> Appointment:
+    return selectors.appointment_for(request.staff, appointment_id, client=client_of(request))
+
+
+def local_time(moment: datetime.datetime, practice: Practice) -> str:
+    """E.g. "Wed 2 Dec 2026, 10:00 AM EST", in the practice's time zone."""
+    return dateformat.format(timezone.localtime(moment, practice.tzinfo), "D j M Y, g:i A T")
+
+
+def days_left(expires_at: datetime.datetime | None) -> int | None:
+    if expires_at is None:
+        return None
+    return max(0, math.ceil((expires_at - timezone.now()).total_seconds() / 86400))
+
+
+def sent_text(sent: SentInvitation, practice: Practice, *, resent: bool = False) -> str:
+    invitation = sent.invitation
+    start = "A new invitation was sent" if resent else "Invitation sent"
+    end = " The previous link no longer works." if resent else ""
+    return f"{start} to {invitation.email}. It expires {local_time(invitation.expires_at, practice)}.{end}"

@@ -1,0 +1,40 @@
+"""The bell: a staff member's own notifications (acceptances, undeliverable invitation emails)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic import selectors
+from clinic.decorators import staff_required
+from clinic.views.common import PAGE_SIZE, client_of
+
+
+@login_required
+@staff_required
+def notification_list(request):
+    page = Paginator(selectors.notifications_for(request.staff), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "clinic/notifications.html", {"page": page, "section": "notifications"})
+
+
+@login_required
+@staff_required
+@require_POST
+def mark_read(request, notification_id: int):
+    notification = selectors.notification_for(request.staff, notification_id, client=client_of(request))
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    messages.success(request, "Marked as read.")
+    return redirect("clinic:notifications")
+
+
+@login_required
+@staff_required
+@require_POST
+def mark_all_read(request):
+    count = request.staff.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+    messages.success(request, f"Marked {count} notification{'' if count == 1 else 's'} as read.")
+    return redirect("clinic:notifications")

@@ -1,0 +1,32 @@
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from access.selectors import PortalState
+from clinic import selectors
+from clinic.decorators import staff_required
+from clinic.forms import PatientSearchForm
+from clinic.views.common import PAGE_SIZE, days_left
+
+
+@login_required
+@staff_required
+def home(request):
+    return redirect("clinic:patients")
+
+
+@login_required
+@staff_required
+def patient_list(request):
+    form = PatientSearchForm(request.GET)
+    form.is_valid()
+    q, status = form.cleaned_data.get("q", ""), form.cleaned_data.get("status", "")
+    page = Paginator(selectors.search_patients(request.staff, q=q, state=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for patient in page:
+        patient.days_left = days_left(patient.invitation_expires_at)
+        patient.portal_state_label = PortalState.LABELS[patient.portal_state]
+    return render(request, "clinic/patient_list.html", {
+        "form": form, "page": page, "searching": bool(q or status), "section": "patients",
+    })
