@@ -1,0 +1,145 @@
+import datetime
+
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from access import actions
+from access.models import AccessEvent, Channel, Invitation
+from clinic.models import Appointment, Patient
+
+START = datetime.datetime(2026, 11, 25, 14, 0, tzinfo=datetime.UTC)
+
+
+def book(cast, patient) -> Appointment:
+    return Appointment.objects.create(practice=patient.practice, patient=patient, doctor=cast.dora, starts_at=START,
+                                      ends_at=START + datetime.timedelta(minutes=30), reason="Annual physical")
+
+
+def said(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "appointment-window"}
+
+
+def test_it_requires_login(client, cast):
+    appt = book(cast, cast.ned)
+    for name in ("clinic:appointment", "clinic:appointment-details", "clinic:appointment-invite"):
+        assert client.post(reverse(name, args=[appt.pk]), {"email": "ned@example.test"}).status_code == 302
+    assert Patient.objects.get(pk=cast.ned.pk).email == ""
+
+
+def test_it_rejects_get(client, cast):
+    appt = book(cast, cast.pat)
+    client.force_login(cast.alice.user)
+    assert client.get(reverse("clinic:appointment-invite", args=[appt.pk])).status_code == 405
+    assert client.get(reverse("clinic:appointment-details", args=[appt.pk])).status_code == 405
+    assert not Invitation.objects.exists()
+
+
+def test_it_hides_other_practice(client, cast):
+    appt = book(cast, cast.pat)
+    client.force_login(cast.bob.user)
+    assert client.get(reverse("clinic:appointment", args=[appt.pk])).status_code == 404
+    assert client.post(reverse("clinic:appointment-invite", args=[appt.pk])).status_code == 404
+    assert client.post(reverse("clinic:appointment-details", args=[appt.pk]), {"email": "x@example.test"}).status_code == 404
+    assert not Invitation.objects.exists()
+    assert Patient.objects.get(pk=cast.pat.pk).email == "pat@example.test"
+    events = AccessEvent.objects.all()
+    assert [e.action for e in events] == [AccessEvent.Action.FOREIGN_ID] * 3
+    assert {e.reason for e in events} == {f"appointment {appt.pk}"}
+
+
+def test_it_shows_the_window_as_a_page(client, cast):
+    appt = book(cast, cast.pat)
+    client.force_login(cast.alice.user)
+    html = client.get(reverse("clinic:appointment", args=[appt.pk])).content.decode()
+    assert "<html" in html
+    assert "Annual physical" in html and "Dr. Dorsey" in html
+    assert "Wed 25 Nov 2026, 9:00 AM" in html
+    assert "***-**-6789" in html and "123456789" not in html
+    assert 'aria-label="Send portal invitation to Pat Jones"' in html
+    assert "hx-post" not in html
+
+
+def test_it_shows_the_window_for_the_dialog(client, cast):
+    appt = book(cast, cast.ned)
+    client.force_login(cast.alice.user)
+    html = client.get(reverse("clinic:appointment", args=[appt.pk]), {"window": "dialog"}, **HTMX).content.decode()
+    assert "<html" not in html
+    assert "data-close-dialog" in html
+    assert 'hx-target="#appointment-window"' in html
+    assert 'disabled aria-describedby="invite-reason"' in html
+    assert "Cannot invite yet: Add an email address" in html
+    assert ">Not eligible<" in html
+
+
+def test_it_saves_details_then_enables_the_invitation(client, cast):
+    appt = book(cast, cast.ned)
+    client.force_login(cast.alice.user)
+    response = client.post(reverse("clinic:appointment-details", args=[appt.pk]), {
+        "window": "dialog", "email": "ned@example.test", "date_of_birth": "1975-03-04", "phone": "(555) 555-0199",
+        "ssn": "",
+    }, **HTMX)
+    assert response.status_code == 200
+    ned = Patient.objects.get(pk=cast.ned.pk)
+    assert (ned.email, ned.phone, ned.date_of_birth) == ("ned@example.test", "+15555550199", datetime.date(1975, 3, 4))
+    html = response.content.decode()
+    assert "Saved Ned Stone&#x27;s details." in html
+    assert ">Not invited<" in html
+    assert 'aria-label="Send portal invitation to Ned Stone">' in html
+    assert f'id="appt-status-{appt.pk}" hx-swap-oob="true"' in html
+
+
+def test_it_shows_field_errors_and_saves_nothing(client, cast):
+    appt = book(cast, cast.ned)
+    client.force_login(cast.alice.user)
+    response = client.post(reverse("clinic:appointment-details", args=[appt.pk]),
+                           {"window": "dialog", "email": "nope", "phone": "", "ssn": "12"}, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Enter an email address like name@example.com." in html
+    assert "Enter a social security number of 9 digits, like 123-45-6789." in html
+    assert Patient.objects.get(pk=cast.ned.pk).email == ""
+
+
+def test_it_redirects_back_to_the_page_without_htmx(client, cast):
+    appt = book(cast, cast.ned)
+    client.force_login(cast.alice.user)
+    response = client.post(reverse("clinic:appointment-details", args=[appt.pk]), {"email": "ned@example.test"})
+    assert response.status_code == 302
+    assert response.url == reverse("clinic:appointment", args=[appt.pk])
+
+
+def test_it_sends_the_invitation_from_the_appointment(client, cast):
+    appt = book(cast, cast.pat)
+    client.force_login(cast.alice.user)
+    response = client.post(reverse("clinic:appointment-invite", args=[appt.pk]), {"window": "dialog"}, **HTMX)
+    invitation = Invitation.objects.get()
+    assert (invitation.channel, invitation.sent_by, invitation.status) == (Channel.APPOINTMENT, cast.alice, "pending")
+    event = AccessEvent.objects.get()
+    assert (event.action, event.channel, event.actor) == ("invitation.sent", Channel.APPOINTMENT, cast.alice.user)
+    html = response.content.decode()
+    assert "Invitation sent to pat@example.test." in html
+    assert ">Pending<" in html
+
+
+def test_it_refuses_an_ineligible_patient(client, cast):
+    appt = book(cast, cast.ned)
+    client.force_login(cast.alice.user)
+    response = client.post(reverse("clinic:appointment-invite", args=[appt.pk]))
+    assert not Invitation.objects.exists()
+    assert not AccessEvent.objects.exists()
+    assert said(response) == ["This patient cannot be invited yet: Add an email address; "
+                              "Add a social security number, or a date of birth and a phone number."]
+
+
+def test_it_refuses_a_second_invitation(client, cast):
+    appt = book(cast, cast.pat)
+    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    client.force_login(cast.alice.user)
+    response = client.post(reverse("clinic:appointment-invite", args=[appt.pk]))
+    assert Invitation.objects.count() == 1
+    assert AccessEvent.objects.count() == 1
+    [message] = said(response)
+    assert message.startswith("This patient already has a pending invitation (expires ")
