@@ -105,7 +105,10 @@ def account(request):
     if not _identity_confirmed(request, invitation):
         return redirect("portal:accept")
     existing = selectors.account_for_email(invitation.email)
-    if existing is None:
+    # A POST is handled as the form that was shown: if an account appeared meanwhile (another tab won
+    # the race), accept_invitation says so instead of this page switching forms under the patient.
+    creating = "password1" in request.POST if request.method == "POST" else existing is None
+    if creating:
         return _create_account(request, token, invitation)
     if hasattr(existing, "staff"):
         return _link_unusable(request, "staff_account", status=409)
