@@ -90,6 +90,9 @@ class SignInToConnectForm(forms.Form):
 class PatientAuthenticationForm(AuthenticationForm):
     """Django's sign-in form, refusing staff logins with the same message as a wrong password."""
 
+    error_messages = {**AuthenticationForm.error_messages,
+                      "invalid_login": "Please enter a correct email and password."}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].label = "Email"

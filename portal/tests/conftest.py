@@ -41,3 +41,11 @@ def create_account(client, token, password=PASSWORD):
 def events(invitation):
     """The invitation's history actions, oldest first."""
     return list(invitation.events.order_by("id").values_list("action", flat=True))
+
+
+@pytest.fixture
+def connected(client, cast, sent):
+    """Pat has accepted the invitation and is signed in to the portal in `client`; returns the Connection."""
+    create_account(client, sent.token)
+    client.get(reverse("portal:home"))  # shows (and so clears) the "now connected" message
+    return cast.pat.connections.get()
