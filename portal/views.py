@@ -4,6 +4,10 @@ rules (what a link allows, identity checks, locking, connecting exactly once) li
 The invitation flow follows Django's PasswordResetConfirmView: the emailed link /portal/i/<token>/
 only checks the token, keeps it in the session and redirects to /portal/accept/, so the token never
 reaches a rendered page, a Referer header or a 4xx log line. Every later step re-checks the session copy.
+
+Only that redirect says `Referrer-Policy: no-referrer`: it is the one response whose URL holds the token.
+The pages after it have clean URLs and keep the site's policy, because under `no-referrer` browsers send
+`Origin: null` with a form POST and Django's CSRF check (rightly) refuses it.
 """
 
 from django.contrib import messages
@@ -47,7 +51,6 @@ def landing(request, token: str):
 
 @require_safe
 @never_cache
-@no_referrer
 def link_problem(request):
     return _link_unusable(request, request.session.get(LINK_PROBLEM, "unknown"))
 
@@ -55,7 +58,6 @@ def link_problem(request):
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("ssn", "date_of_birth", "phone")
 @never_cache
-@no_referrer
 def accept(request):
     """Step 1: confirm identity with the details the practice has on file."""
     token = request.session.get(OPENED_LINK)
@@ -92,7 +94,6 @@ def accept(request):
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("password", "password1", "password2")
 @never_cache
-@no_referrer
 def account(request):
     """Step 2: create a portal account for the invited address, or sign in to the one it already has."""
     token = request.session.get(OPENED_LINK)

@@ -36,7 +36,7 @@ def test_it_offers_an_account_for_the_invited_address(client, sent):
     response = client.get(URL)
     body = response.content.decode()
     assert response.status_code == 200
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     assert 'value="pat@example.test" readonly' in body
     assert 'name="email"' not in body  # shown, never submitted

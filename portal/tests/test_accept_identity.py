@@ -33,7 +33,7 @@ def test_it_offers_ssn_or_date_of_birth_and_phone_when_both_are_on_file(client, 
     response = client.get(URL)
     body = response.content.decode()
     assert response.status_code == 200
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     assert 'name="ssn"' in body and 'name="date_of_birth"' in body and 'name="phone"' in body
     assert "Maple Street Clinic" in body
@@ -61,7 +61,7 @@ def test_it_confirms_identity_with_the_ssn(client, sent):
     response = client.post(URL, {"ssn": PAT_SSN}, REMOTE_ADDR="203.0.113.9", HTTP_USER_AGENT="Test browser")
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:account")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     sent.invitation.refresh_from_db()
     assert sent.invitation.identity_verified_at is not None
     assert sent.invitation.status == Invitation.Status.PENDING

@@ -19,10 +19,18 @@ def test_it_keeps_the_token_in_the_session_and_redirects_to_a_clean_url(client, 
     assert client.session[OPENED_LINK] == sent.token
 
 
-def test_it_sends_no_referrer_and_no_store(client, sent):
-    for response in (open_link(client, sent.token), client.get(reverse("portal:accept")),
-                     open_link(client, "x" * 43), client.get(reverse("portal:link-problem"))):
+def test_it_sends_no_referrer_and_no_store_from_the_link(client, sent):
+    for token in (sent.token, "x" * 43):
+        response = open_link(client, token)
         assert response["Referrer-Policy"] == "no-referrer"
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_it_keeps_the_site_referrer_policy_on_the_clean_pages(client, sent):
+    """`no-referrer` there would make browsers send `Origin: null` with the form, which CSRF refuses."""
+    open_link(client, sent.token)
+    for response in (client.get(reverse("portal:accept")), client.get(reverse("portal:link-problem"))):
+        assert response["Referrer-Policy"] == "same-origin"
         assert "no-store" in response["Cache-Control"]
 
 
