@@ -25,10 +25,12 @@ DIALOG = "dialog"
 @staff_required
 def calendar(request):
     practice = request.staff.practice
-    form = CalendarForm(request.GET, doctors=selectors.practice_doctors(practice.pk))
+    today = timezone.localdate(timezone=practice.tzinfo)
+    form = CalendarForm({"view": CalendarForm.DAY, "date": today.isoformat(), **request.GET.dict()},
+                        doctors=selectors.practice_doctors(practice.pk))
     form.is_valid()
     view = form.cleaned_data.get("view") or CalendarForm.DAY
-    day = form.cleaned_data.get("date") or timezone.localdate(timezone=practice.tzinfo)
+    day = form.cleaned_data.get("date") or today
     first = day - datetime.timedelta(days=day.weekday()) if view == CalendarForm.WEEK else day
     days = [first + datetime.timedelta(days=i) for i in range(7 if view == CalendarForm.WEEK else 1)]
     step = datetime.timedelta(days=len(days))
@@ -41,7 +43,7 @@ def calendar(request):
         by_day[timezone.localtime(appointment.starts_at, practice.tzinfo).date()].append(appointment)
     return render(request, "clinic/calendar.html", {
         "form": form, "view": view, "days": list(by_day.items()), "first": days[0], "last": days[-1],
-        "previous": first - step, "next": first + step, "today": timezone.localdate(timezone=practice.tzinfo),
+        "previous": first - step, "next": first + step, "today": today,
         "doctor": form.cleaned_data.get("doctor"), "section": "calendar",
     })
 
