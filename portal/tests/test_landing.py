@@ -17,6 +17,7 @@ def test_it_keeps_the_token_in_the_session_and_redirects_to_a_clean_url(client, 
     assert response["Location"] == reverse("portal:accept")
     assert sent.token not in response["Location"]
     assert client.session[OPENED_LINK] == sent.token
+    assert sent.token not in client.get(response["Location"]).content.decode()
 
 
 def test_it_sends_no_referrer_and_no_store_from_the_link(client, sent):
