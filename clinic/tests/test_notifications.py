@@ -77,3 +77,19 @@ def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_nu
     with django_assert_max_num_queries(10):
         response = client.get(URL)
     assert len(response.context["page"]) == 25
+
+
+def test_it_tells_the_sender_and_the_doctor_when_an_invitation_email_fails(client, cast):
+    from access import actions
+    from access.models import Channel
+
+    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    actions.record_email_outcome(sent.invitation.pk, delivered=False)
+    for member in (cast.alice, cast.dora):
+        client.force_login(member.user)
+        html = client.get(URL).content.decode()
+        assert "The portal invitation email to Pat Jones could not be delivered." in html
+        assert 'aria-label="Notifications, 1 unread"' in html
+    history = client.get(reverse("clinic:portal-access", args=[cast.pat.pk])).content.decode()
+    assert "Email delivery failed" in history
+    assert '<span class="outcome failure">Failure</span>' in history
