@@ -1,0 +1,67 @@
+import datetime
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from clinic import validation
+
+
+@pytest.mark.parametrize(("raw", "clean"), [("123-45-6789", "123456789"), (" 123456789 ", "123456789"), ("", "")])
+def test_it_accepts_ssns(raw, clean):
+    assert validation.normalize_ssn(raw) == clean
+
+
+@pytest.mark.parametrize("raw", ["12345678", "1234567890", "000-12-3456", "666-12-3456", "900-12-3456",
+                                 "123-00-4567", "123-45-0000", "abc-de-fghi", "１２３４５６７８９"])
+def test_it_refuses_bad_ssns(raw):
+    with pytest.raises(ValidationError):
+        validation.normalize_ssn(raw)
+
+
+def test_it_masks_ssns():
+    assert validation.mask_ssn("123456789") == "***-**-6789"
+    assert validation.mask_ssn("") == ""
+
+
+@pytest.mark.parametrize(("raw", "e164"), [("(555) 555-0123", "+15555550123"), ("555.555.0123", "+15555550123"),
+                                           ("+44 20 7946 0958", "+442079460958"), ("", "")])
+def test_it_parses_phones_to_e164(raw, e164):
+    assert validation.normalize_phone(raw) == e164
+
+
+@pytest.mark.parametrize("raw", ["12", "not a phone", "+1 555 555 01234567"])
+def test_it_refuses_bad_phones(raw):
+    with pytest.raises(ValidationError):
+        validation.normalize_phone(raw)
+
+
+def test_it_formats_phones_for_people():
+    assert validation.format_phone("+15555550123") == "(555) 555-0123"
+    assert validation.format_phone("+442079460958") == "+44 20 7946 0958"
+
+
+@pytest.mark.parametrize(("raw", "clean"), [("Pat@Example.TEST", "Pat@example.test"), (" a@b.example ", "a@b.example"),
+                                            ("ｐａｔ@example.test", "pat@example.test"), ("", "")])
+def test_it_normalises_emails(raw, clean):
+    assert validation.normalize_email(raw) == clean
+
+
+@pytest.mark.parametrize("raw", ["pat", "pat@", "@example.test", "pat@@example.test"])
+def test_it_refuses_bad_emails(raw):
+    with pytest.raises(ValidationError):
+        validation.normalize_email(raw)
+
+
+def test_same_email_ignores_case_including_unicode():
+    assert validation.same_email("Straße@example.test", "STRASSE@example.test") is True
+    assert validation.same_email("a@example.test", "b@example.test") is False
+
+
+@time_machine.travel(datetime.datetime(2026, 11, 2, 12, tzinfo=datetime.UTC), tick=False)
+def test_a_date_of_birth_cannot_be_in_the_future():
+    validation.validate_date_of_birth(datetime.date(2026, 11, 2))
+    with pytest.raises(ValidationError, match="cannot be in the future"):
+        validation.validate_date_of_birth(datetime.date(2026, 11, 3))
+    with pytest.raises(ValidationError):
+        validation.validate_date_of_birth(datetime.date(1850, 1, 1))
