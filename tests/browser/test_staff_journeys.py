@@ -285,3 +285,22 @@ def test_the_login_page_is_accessible(page, live_server, cast, artifacts_dir):
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+def test_it_opens_and_closes_the_appointment_window_by_keyboard(page, live_server, cast):
+    today = timezone.localdate(timezone=cast.practice.tzinfo)
+    start = datetime.datetime.combine(today, datetime.time(9, 0), tzinfo=cast.practice.tzinfo)
+    Appointment.objects.create(practice=cast.practice, patient=cast.pat, doctor=cast.dora, starts_at=start,
+                               ends_at=start + datetime.timedelta(minutes=20), reason="Follow-up")
+    log_in(page, live_server, "alice")
+    page.goto(f"{live_server.url}{reverse('clinic:calendar')}")
+    link = page.get_by_role("link", name=re.compile("Pat Jones"))
+    link.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading", level=2)).to_be_focused()
+    expect(dialog).to_contain_text("pat@example.test")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(link).to_be_focused()
