@@ -40,7 +40,7 @@ class AccessMachine(RuleBasedStateMachine):
         self.tokens: list[str] = []
         self.live: str | None = None  # the one token the model says works
         self.expires_at = None
-        self.verified = False
+        self.verified = None  # when the identity check on the live link passed
         self.failures = 0
         self.connected = False
         self.has_account = False
@@ -56,11 +56,11 @@ class AccessMachine(RuleBasedStateMachine):
 
     def _settle(self):
         if self.live and self._now() >= self.expires_at:
-            self.live, self.verified = None, False
+            self.live, self.verified = None, None
 
     def _issued(self, sent):
         self.tokens.append(sent.token)
-        self.live, self.expires_at, self.verified, self.failures = sent.token, sent.invitation.expires_at, False, 0
+        self.live, self.expires_at, self.verified, self.failures = sent.token, sent.invitation.expires_at, None, 0
 
     # --- rules ------------------------------------------------------------------------------
     @rule(channel=st.sampled_from([Channel.CHART, Channel.APPOINTMENT]))
@@ -113,7 +113,7 @@ class AccessMachine(RuleBasedStateMachine):
                 actions.verify_identity(token, RIGHT if right else WRONG)
         elif right:
             actions.verify_identity(token, RIGHT)
-            self.verified = True
+            self.verified = self._now()
         else:
             self.failures += 1
             with pytest.raises(errors.LinkNotUsable if self.failures == 3 else errors.IdentityNotConfirmed):
@@ -127,7 +127,8 @@ class AccessMachine(RuleBasedStateMachine):
         token = self.live or (self.tokens[-1] if self.tokens else "x" * 43)
         kwargs = {"account": Connection.objects.filter(patient=self.patient).first().account} if self.has_account \
             else {"password": "a-long-enough-password"}
-        if self.live and self.verified:
+        fresh = self.verified and self._now() - self.verified < actions.IDENTITY_CHECK_VALID_FOR
+        if self.live and fresh:
             actions.accept_invitation(token, **kwargs)
             self.live, self.connected, self.has_account = None, True, True
         else:
