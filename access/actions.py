@@ -40,6 +40,12 @@ class SentInvitation:
 
 
 @dataclass(frozen=True)
+class VerifiedIdentity:
+    invitation: Invitation
+    proof: str  # the caller keeps it (e.g. in the session) and presents it to accept_invitation
+
+
+@dataclass(frozen=True)
 class IdentityAnswers:
     ssn: str = ""
     date_of_birth: datetime.date | None = None
@@ -106,9 +112,10 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
-def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO_CLIENT) -> Invitation:
+def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO_CLIENT) -> VerifiedIdentity:
     """Check the answers against the record. A wrong answer counts; the third locks the invitation.
-    A client address with too many recent failures is refused before anything is checked."""
+    A client address with too many recent failures is refused before anything is checked.
+    On success the caller gets a one-time proof: holding the link alone is not enough to accept."""
     if _client_is_throttled(client):
         raise errors.TooManyAttempts()
     with transaction.atomic(durable=True):
@@ -119,19 +126,23 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
                 _expire(invitation, now)
             failure = errors.LinkNotUsable(reason)
         elif _answers_match(invitation.patient, answers):
+            proof = tokens.new_token()
             invitation.identity_verified_at = now
-            invitation.save(update_fields=["identity_verified_at"])
+            invitation.identity_proof_hash = tokens.hash_token(proof, tokens.IDENTITY_PROOF)
+            invitation.save(update_fields=["identity_verified_at", "identity_proof_hash"])
             _record(invitation, Action.IDENTITY_PASSED, actor=Actor.patient(None), client=client)
-            return invitation
+            return VerifiedIdentity(invitation, proof)
         else:
             failure = _count_failed_check(invitation, client)
     raise failure  # raised after commit: the failed count, lock and expiry must persist
 
 
 def accept_invitation(
-    token: str, *, account: AbstractBaseUser | None = None, password: str | None = None, client: Client = NO_CLIENT,
+    token: str, *, proof: str, account: AbstractBaseUser | None = None, password: str | None = None,
+    client: Client = NO_CLIENT,
 ) -> Connection:
     """Connect the patient: to `account` (signed in) or to a new account made with `password`.
+    `proof` is what verify_identity returned to whoever passed the check, in the last 30 minutes.
     The token is consumed by one conditional UPDATE, so two submissions connect exactly once."""
     with transaction.atomic(durable=True):
         now = timezone.now()
@@ -139,6 +150,7 @@ def accept_invitation(
         consumed = Invitation.objects.filter(
             pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__gt=now,
             identity_verified_at__gt=now - IDENTITY_CHECK_VALID_FOR,
+            identity_proof_hash=tokens.hash_token(proof, tokens.IDENTITY_PROOF),
         ).update(status=Invitation.Status.ACCEPTED, closed_at=now)
         if consumed == 1:
             invitation.refresh_from_db()
@@ -344,8 +356,8 @@ def _connect(
 ) -> Connection:
     if account is None:
         account = _create_account(invitation, password, client)
-    elif not validation.same_email(account.email, invitation.email):
-        raise errors.WrongAccount()
+    elif not validation.same_email(account.email, invitation.email) or StaffMember.objects.filter(user=account).exists():
+        raise errors.WrongAccount()  # staff logins are never patient accounts
     connection = Connection.objects.create(
         practice=invitation.practice, patient=invitation.patient, account=account, invitation=invitation,
         connected_at=now,

@@ -36,6 +36,7 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     failed_checks = models.PositiveSmallIntegerField(default=0)
     identity_verified_at = models.DateTimeField(null=True, blank=True)
+    identity_proof_hash = models.CharField(max_length=64, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped being pending.")
 
     class Meta:

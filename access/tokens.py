@@ -8,6 +8,8 @@ import hashlib
 import secrets
 
 INVITATION = "portico.access.invitation"
+# Handed to whoever passed the identity check; only they can then accept (see accept_invitation).
+IDENTITY_PROOF = "portico.access.identity-proof"
 TOKEN_BYTES = 32  # 256 bits
 
 

@@ -26,7 +26,7 @@ from portal.decorators import no_referrer, patient_required
 from portal.forms import CreateAccountForm, IdentityForm, PatientAuthenticationForm, SignInToConnectForm
 
 OPENED_LINK = "portal:opened_link"  # the token from the invitation link this browser opened
-IDENTITY_CONFIRMED = "portal:identity_confirmed"  # the invitation whose identity check this session passed
+IDENTITY_CONFIRMED = "portal:identity_confirmed"  # {"invitation": pk, "proof": ...} once this session passed
 LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be used
 
 
@@ -87,7 +87,7 @@ def accept(request):
         return _identity_not_confirmed(request, invitation)
     except errors.IdentityNotConfirmed:
         return _identity_not_confirmed(request, invitation)
-    request.session[IDENTITY_CONFIRMED] = verified.pk
+    request.session[IDENTITY_CONFIRMED] = {"invitation": verified.invitation.pk, "proof": verified.proof}
     return redirect("portal:account")
 
 
@@ -138,7 +138,8 @@ def _sign_in_to_connect(request, token, invitation, existing):
 
 def _accept(request, token, **how):
     try:
-        connection = actions.accept_invitation(token, client=Client.from_request(request), **how)
+        proof = request.session.get(IDENTITY_CONFIRMED, {}).get("proof", "")
+        connection = actions.accept_invitation(token, proof=proof, client=Client.from_request(request), **how)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason)
     except errors.IdentityNotConfirmed:
@@ -174,7 +175,8 @@ def _identity_not_confirmed(request, invitation):
 
 
 def _identity_confirmed(request, invitation) -> bool:
-    return invitation is not None and request.session.get(IDENTITY_CONFIRMED) == invitation.pk
+    confirmed = request.session.get(IDENTITY_CONFIRMED) or {}
+    return invitation is not None and confirmed.get("invitation") == invitation.pk
 
 
 def _link_unusable(request, reason: str, *, status=410):

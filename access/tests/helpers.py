@@ -31,5 +31,5 @@ def send(cast, patient=None, channel=Channel.CHART) -> actions.SentInvitation:
 def connect(cast, patient=None, password="a-long-enough-password") -> tuple[actions.SentInvitation, Connection]:
     patient = patient or cast.pat
     sent = send(cast, patient)
-    actions.verify_identity(sent.token, right_answers(patient))
-    return sent, actions.accept_invitation(sent.token, password=password)
+    proof = actions.verify_identity(sent.token, right_answers(patient)).proof
+    return sent, actions.accept_invitation(sent.token, proof=proof, password=password)

@@ -18,8 +18,8 @@ User = get_user_model()
 
 def test_it_connects_a_new_account(cast):
     sent = send(cast)
-    actions.verify_identity(sent.token, right_answers(cast.pat))
-    conn = actions.accept_invitation(sent.token, password=PASSWORD)
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+    conn = actions.accept_invitation(sent.token, proof=proof, password=PASSWORD)
     assert conn.patient == cast.pat and conn.practice == cast.practice and conn.ended_at is None
     account = User.objects.get(username="pat@example.test")
     assert account.check_password(PASSWORD) and conn.account == account
@@ -35,8 +35,8 @@ def test_it_connects_a_new_account(cast):
 def test_it_accepts_date_of_birth_and_phone(cast):
     sent = send(cast)
     answers = actions.IdentityAnswers(date_of_birth=datetime.date(1980, 5, 17), phone="(555) 555-0123")
-    actions.verify_identity(sent.token, answers)
-    actions.accept_invitation(sent.token, password=PASSWORD)
+    proof = actions.verify_identity(sent.token, answers).proof
+    actions.accept_invitation(sent.token, proof=proof, password=PASSWORD)
     assert portal_state(cast.pat) == PortalState.CONNECTED
 
 
@@ -45,21 +45,21 @@ def test_one_account_connects_to_several_practices(cast):
     other = Patient.objects.create(practice=cast.other_practice, chart_number="B-9", first_name="Pat",
                                    last_name="Jones", email="PAT@example.test", ssn="345678912")
     sent = actions.send_invitation(other, by=cast.bob, channel="chart")
-    actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="345-67-8912"))
+    proof = actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="345-67-8912")).proof
     with pytest.raises(errors.AccountExists):
-        actions.accept_invitation(sent.token, password=PASSWORD)
-    second = actions.accept_invitation(sent.token, account=first.account)
+        actions.accept_invitation(sent.token, proof=proof, password=PASSWORD)
+    second = actions.accept_invitation(sent.token, proof=proof, account=first.account)
     assert {c.practice for c in connections_for_account(first.account)} == {cast.practice, cast.other_practice}
     assert second.account == first.account
 
 
 def test_it_refuses_someone_elses_signed_in_account(cast):
     sent = send(cast)
-    actions.verify_identity(sent.token, right_answers(cast.pat))
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
     stranger = User.objects.create_user(username="eve@example.test", email="eve@example.test", password=PASSWORD)
     before = snapshot()
     with pytest.raises(errors.WrongAccount):
-        actions.accept_invitation(sent.token, account=stranger)
+        actions.accept_invitation(sent.token, proof=proof, account=stranger)
     assert snapshot() == before
 
 
@@ -67,7 +67,37 @@ def test_it_requires_a_passed_identity_check(cast):
     sent = send(cast)
     before = snapshot()
     with pytest.raises(errors.IdentityNotConfirmed):
-        actions.accept_invitation(sent.token, password=PASSWORD)
+        actions.accept_invitation(sent.token, proof="made-up", password=PASSWORD)
+    assert snapshot() == before
+
+
+def test_only_whoever_passed_the_check_can_accept(cast):
+    """Someone else holding the link cannot ride on the patient's passed check."""
+    sent = send(cast)
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+    assert proof not in str(Invitation.objects.filter(pk=sent.invitation.pk).values().get())  # kept as a hash
+    before = snapshot()
+    with pytest.raises(errors.IdentityNotConfirmed):
+        actions.accept_invitation(sent.token, proof=proof[::-1], password=PASSWORD)
+    assert snapshot() == before
+    # A newer passed check replaces the older proof.
+    newer = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+    with pytest.raises(errors.IdentityNotConfirmed):
+        actions.accept_invitation(sent.token, proof=proof, password=PASSWORD)
+    actions.accept_invitation(sent.token, proof=newer, password=PASSWORD)
+    assert portal_state(cast.pat) == PortalState.CONNECTED
+
+
+def test_a_staff_login_is_never_a_patient_account(cast):
+    cast.pat.email = "alice@example.test"
+    cast.pat.save()
+    cast.alice.user.email = "alice@example.test"
+    cast.alice.user.save()
+    sent = send(cast)
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+    before = snapshot()
+    with pytest.raises(errors.WrongAccount):
+        actions.accept_invitation(sent.token, proof=proof, account=cast.alice.user)
     assert snapshot() == before
 
 
@@ -129,9 +159,10 @@ def test_it_throttles_a_client_address_across_invitations(cast):
 
 def test_a_used_link_is_refused_and_recorded_nowhere_twice(cast):
     sent, _ = connect(cast)
+    proof = "any"
     before = snapshot()
     for attempt in (lambda: actions.verify_identity(sent.token, right_answers(cast.pat)),
-                    lambda: actions.accept_invitation(sent.token, password=PASSWORD),
+                    lambda: actions.accept_invitation(sent.token, proof=proof, password=PASSWORD),
                     lambda: actions.invitation_for_token(sent.token)):
         with pytest.raises(errors.LinkNotUsable) as e:
             attempt()
@@ -151,21 +182,21 @@ def test_opening_the_link_many_times_does_not_consume_it(cast):
     sent = send(cast)
     for _ in range(10):
         actions.invitation_for_token(sent.token)
-    actions.verify_identity(sent.token, right_answers(cast.pat))
-    actions.accept_invitation(sent.token, password=PASSWORD)
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+    actions.accept_invitation(sent.token, proof=proof, password=PASSWORD)
     assert portal_state(cast.pat) == PortalState.CONNECTED
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_accepts_connect_exactly_once(cast):
     sent = send(cast)
-    actions.verify_identity(sent.token, right_answers(cast.pat))
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
     results, barrier = [], threading.Barrier(2)
 
     def submit():
         barrier.wait()
         try:
-            results.append(actions.accept_invitation(sent.token, password=PASSWORD))
+            results.append(actions.accept_invitation(sent.token, proof=proof, password=PASSWORD))
         except errors.InvitationError as e:
             results.append(e)
         finally:

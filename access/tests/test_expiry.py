@@ -23,8 +23,8 @@ def sent(cast):
 def test_it_works_one_second_before_the_boundary(cast, sent):
     with time_machine.travel(NOW + WEEK - SECOND, tick=False):
         assert actions.invitation_for_token(sent.token) == sent.invitation
-        actions.verify_identity(sent.token, right_answers(cast.pat))
-        actions.accept_invitation(sent.token, password="a-long-enough-password")
+        proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+        actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
     assert portal_state(cast.pat) == PortalState.CONNECTED
 
 
@@ -43,10 +43,10 @@ def test_it_refuses_at_and_after_the_boundary(cast, sent, late):
 
 def test_accept_checks_expiry_even_after_a_passed_identity_check(cast, sent):
     with time_machine.travel(NOW + WEEK - SECOND, tick=False):
-        actions.verify_identity(sent.token, right_answers(cast.pat))
+        proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
     with time_machine.travel(NOW + WEEK, tick=False):
         with pytest.raises(errors.LinkNotUsable):
-            actions.accept_invitation(sent.token, password="a-long-enough-password")
+            actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
     assert not cast.pat.connections.exists()
 
 

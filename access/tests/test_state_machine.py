@@ -41,6 +41,7 @@ class AccessMachine(RuleBasedStateMachine):
         self.live: str | None = None  # the one token the model says works
         self.expires_at = None
         self.verified = None  # when the identity check on the live link passed
+        self.proof = "none yet"
         self.failures = 0
         self.connected = False
         self.has_account = False
@@ -112,7 +113,7 @@ class AccessMachine(RuleBasedStateMachine):
             with pytest.raises(errors.LinkNotUsable):
                 actions.verify_identity(token, RIGHT if right else WRONG)
         elif right:
-            actions.verify_identity(token, RIGHT)
+            self.proof = actions.verify_identity(token, RIGHT).proof
             self.verified = self._now()
         else:
             self.failures += 1
@@ -127,6 +128,7 @@ class AccessMachine(RuleBasedStateMachine):
         token = self.live or (self.tokens[-1] if self.tokens else "x" * 43)
         kwargs = {"account": Connection.objects.filter(patient=self.patient).first().account} if self.has_account \
             else {"password": "a-long-enough-password"}
+        kwargs["proof"] = self.proof
         fresh = self.verified and self._now() - self.verified < actions.IDENTITY_CHECK_VALID_FOR
         if self.live and fresh:
             actions.accept_invitation(token, **kwargs)

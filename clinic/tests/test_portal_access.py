@@ -16,8 +16,8 @@ def url(patient) -> str:
 def connect(patient) -> None:
     """Invite the patient and let them accept, as the portal would."""
     sent = actions.send_invitation(patient, by=None, channel=Channel.CHART)
-    actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=patient.ssn))
-    actions.accept_invitation(sent.token, password="a-long-patient-password")
+    proof = actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=patient.ssn)).proof
+    actions.accept_invitation(sent.token, proof=proof, password="a-long-patient-password")
 
 
 def test_it_requires_login(client, cast):

@@ -65,7 +65,7 @@ def test_it_confirms_identity_with_the_ssn(client, sent):
     sent.invitation.refresh_from_db()
     assert sent.invitation.identity_verified_at is not None
     assert sent.invitation.status == Invitation.Status.PENDING
-    assert client.session[IDENTITY_CONFIRMED] == sent.invitation.pk
+    assert client.session[IDENTITY_CONFIRMED]["invitation"] == sent.invitation.pk
     passed = sent.invitation.events.get(action=AccessEvent.Action.IDENTITY_PASSED)
     assert (passed.client_ip, passed.user_agent) == ("203.0.113.9", "Test browser")
 

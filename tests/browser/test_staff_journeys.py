@@ -229,8 +229,8 @@ def test_it_notifies_when_the_patient_accepts(page, live_server, cast, smtp_serv
     expect(status(page)).to_contain_text("Pending")
     run_worker()
     [token] = tokens_received(smtp_server)
-    actions.verify_identity(token, actions.IdentityAnswers(ssn="123-45-6789"))
-    actions.accept_invitation(token, password="a-long-patient-password")
+    proof = actions.verify_identity(token, actions.IdentityAnswers(ssn="123-45-6789")).proof
+    actions.accept_invitation(token, proof=proof, password="a-long-patient-password")
 
     page.reload()
     expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread")

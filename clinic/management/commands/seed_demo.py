@@ -64,9 +64,9 @@ class Command(BaseCommand):
             with clock_at(now - datetime.timedelta(days=12)):
                 sent = actions.send_invitation(p, by=by, channel=Channel.APPOINTMENT)
             with clock_at(now - datetime.timedelta(days=11)):
-                actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=p.ssn) if p.ssn else
-                                        actions.IdentityAnswers(date_of_birth=p.date_of_birth, phone=p.phone))
-                actions.accept_invitation(sent.token, password=PATIENT_PASSWORD)
+                proof = actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=p.ssn) if p.ssn else
+                                        actions.IdentityAnswers(date_of_birth=p.date_of_birth, phone=p.phone)).proof
+                actions.accept_invitation(sent.token, proof=proof, password=PATIENT_PASSWORD)
         for p in patients[42:46]:  # expired
             with clock_at(now - datetime.timedelta(days=9)):
                 actions.send_invitation(p, by=by, channel=Channel.CHART)
