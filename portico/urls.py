@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -8,8 +7,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
+    path("mailbox/", include("mail.urls")),  # answers 404 unless PORTICO_MAILBOX is on
     path("", include("clinic.urls")),
 ]
-
-if settings.PORTICO_MAILBOX_ENABLED:
-    urlpatterns.insert(0, path("mailbox/", include("mail.urls")))
