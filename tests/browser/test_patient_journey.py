@@ -8,7 +8,6 @@ import datetime
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -16,28 +15,16 @@ from playwright.sync_api import expect
 from access.models import Connection, Invitation
 from clinic.models import Appointment
 from conftest import run_worker
+from tests.browser.helpers import check_page, log_in_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-STAFF_PASSWORD = "staff-password-123"
 PATIENT_PASSWORD = "my-own-portal-passphrase-2026"
 LINK = re.compile(r"https://portal\.example\.test(/portal/i/[A-Za-z0-9_-]{43}/)")
 
 
-def check_page(page, artifacts_dir, name: str) -> None:
-    """No serious or critical axe-core violations, and a full-page screenshot for people to look at."""
-    page.screenshot(path=artifacts_dir / f"patient-{name}.png", full_page=True)
-    violations = Axe().run(page).response["violations"]
-    serious = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-               for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, f"{name}: " + "; ".join(serious)
-
-
 def staff_enable_access(staff, live_server, patient) -> None:
-    staff.goto(f"{live_server.url}{reverse('login')}")
-    staff.get_by_label("Username").fill("alice")
-    staff.get_by_label("Password").fill(STAFF_PASSWORD)
-    staff.get_by_role("button", name="Sign in").click()
+    log_in_staff(staff, live_server, "alice")
     staff.goto(f"{live_server.url}{reverse('clinic:portal-access', args=[patient.pk])}")
     staff.get_by_role("button", name="Enable Patient Access").click()
     expect(staff.get_by_test_id("portal-status")).to_contain_text("Pending")
@@ -65,19 +52,19 @@ def test_it_takes_a_patient_from_the_email_to_the_portal_and_out_again(
     page.goto(link)
     expect(page).to_have_url(f"{live_server.url}{reverse('portal:accept')}")
     expect(page.get_by_role("heading", level=1, name="Confirm your identity")).to_be_visible()
-    check_page(page, artifacts_dir, "identity")
+    check_page(page, artifacts_dir, "patient-identity")
 
     page.get_by_label("Social security number").fill("123-45-6780")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("alert")).to_contain_text("We could not confirm your identity")
-    check_page(page, artifacts_dir, "identity-failed")
+    check_page(page, artifacts_dir, "patient-identity-failed")
 
     page.get_by_label("Date of birth").fill("1980-05-17")
     page.get_by_label("Phone number").fill("(555) 555-0123")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1, name="Create your portal account")).to_be_visible()
     expect(page.get_by_label("Email")).to_have_value("pat@example.test")
-    check_page(page, artifacts_dir, "create-account")
+    check_page(page, artifacts_dir, "patient-create-account")
 
     page.get_by_label("Choose a password").fill(PATIENT_PASSWORD)
     page.get_by_label("Enter the password again").fill(PATIENT_PASSWORD)
@@ -88,13 +75,13 @@ def test_it_takes_a_patient_from_the_email_to_the_portal_and_out_again(
     expect(practice).to_contain_text("Annual check-up")
     expect(practice).to_contain_text("Dr. Dorsey")
     expect(practice).to_contain_text("***-**-6789")
-    check_page(page, artifacts_dir, "home")
+    check_page(page, artifacts_dir, "patient-home")
     assert Connection.objects.filter(patient=cast.pat, ended_at__isnull=True).count() == 1
     assert Invitation.objects.get().status == Invitation.Status.ACCEPTED
 
     page.get_by_role("link", name="Disconnect from Maple Street Clinic").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Disconnect from Maple Street Clinic?")
-    check_page(page, artifacts_dir, "disconnect")
+    check_page(page, artifacts_dir, "patient-disconnect")
     page.get_by_role("link", name="Cancel").click()
 
     # The practice revokes access; the patient's next page load shows nothing of it.
@@ -110,12 +97,12 @@ def test_it_takes_a_patient_from_the_email_to_the_portal_and_out_again(
     page.goto(link)
     expect(page).to_have_url(f"{live_server.url}{reverse('portal:link-problem')}")
     expect(page.get_by_role("heading", level=1)).to_have_text("This invitation has already been used")
-    check_page(page, artifacts_dir, "link-used")
+    check_page(page, artifacts_dir, "patient-link-used")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", level=1, name="Sign in to your patient portal")).to_be_visible()
-    check_page(page, artifacts_dir, "login")
+    check_page(page, artifacts_dir, "patient-login")
     page.get_by_label("Email").fill("pat@example.test")
     page.get_by_label("Password").fill(PATIENT_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("You are not connected to any practice.")).to_be_visible()
-    check_page(page, artifacts_dir, "home-empty")
+    check_page(page, artifacts_dir, "patient-home-empty")

@@ -7,7 +7,6 @@ import datetime
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from django.utils import dateformat, timezone
 from playwright.sync_api import expect
@@ -17,31 +16,14 @@ from access.errors import LinkNotUsable
 from access.models import AccessEvent, Invitation
 from clinic.models import Appointment, Patient
 from conftest import run_worker
+from tests.browser.helpers import check_page, log_in_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "staff-password-123"
 LINK = re.compile(r"/portal/i/([A-Za-z0-9_-]{43})/")
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1, name="Patients")).to_be_visible()
-
-
-def check_page(page, artifacts_dir, name: str) -> None:
-    """No serious or critical axe-core violations, and a full-page screenshot for people to look at."""
-    page.screenshot(path=artifacts_dir / f"staff-{name}.png", full_page=True)
-    violations = Axe().run(page).response["violations"]
-    serious = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-               for v in violations if v["impact"] in ("serious", "critical")]
-    assert not serious, f"{name}: " + "; ".join(serious)
-
 
 def open_portal_access(page, live_server, patient) -> None:
     page.goto(f"{live_server.url}{reverse('clinic:patients')}")
@@ -81,14 +63,14 @@ def tab_to(page, name: str, limit: int = 60) -> None:
 
 def test_it_invites_an_eligible_patient_from_the_chart(page, live_server, cast, smtp_server, artifacts_dir):
     """Journey 1."""
-    log_in(page, live_server, "alice")
-    check_page(page, artifacts_dir, "patient-list")
+    log_in_staff(page, live_server, "alice")
+    check_page(page, artifacts_dir, "staff-patient-list")
     page.get_by_role("link", name="Jones, Pat").click()
     expect(page.get_by_role("heading", level=1, name="Pat Jones")).to_be_visible()
-    check_page(page, artifacts_dir, "chart")
+    check_page(page, artifacts_dir, "staff-chart")
     page.get_by_role("link", name="Portal Access", exact=True).click()
     expect(status(page)).to_contain_text("Not invited")
-    check_page(page, artifacts_dir, "portal-access-not-invited")
+    check_page(page, artifacts_dir, "staff-portal-access-not-invited")
 
     page.get_by_role("button", name="Enable Patient Access").click()
 
@@ -100,7 +82,7 @@ def test_it_invites_an_eligible_patient_from_the_chart(page, live_server, cast, 
     expect(history(page)).to_contain_text("Invitation sent")
     expect(history(page)).to_contain_text("Adams")
     expect(history(page)).to_contain_text("Patient chart")
-    check_page(page, artifacts_dir, "portal-access-pending")
+    check_page(page, artifacts_dir, "staff-portal-access-pending")
 
     run_worker()
     [received] = smtp_server.messages()
@@ -112,7 +94,7 @@ def test_it_invites_an_eligible_patient_from_the_chart(page, live_server, cast, 
 
 def test_it_lists_what_is_missing_until_the_data_is_added(page, live_server, cast, artifacts_dir):
     """Journey 2."""
-    log_in(page, live_server, "alice")
+    log_in_staff(page, live_server, "alice")
     open_portal_access(page, live_server, cast.ned)
     expect(page.get_by_role("heading", name="This patient cannot use the portal yet")).to_be_visible()
     expect(page.get_by_role("link", name="Add an email address")).to_be_visible()
@@ -120,7 +102,7 @@ def test_it_lists_what_is_missing_until_the_data_is_added(page, live_server, cas
     enable = page.get_by_role("button", name="Enable Patient Access")
     expect(enable).to_be_disabled()
     expect(page.get_by_text("Not eligible yet: add the missing details listed below.")).to_be_visible()
-    check_page(page, artifacts_dir, "portal-access-not-eligible")
+    check_page(page, artifacts_dir, "staff-portal-access-not-eligible")
 
     page.get_by_role("link", name="Add an email address").click()
     expect(page.get_by_role("heading", level=1, name="Demographics")).to_be_visible()
@@ -129,7 +111,7 @@ def test_it_lists_what_is_missing_until_the_data_is_added(page, live_server, cas
     page.get_by_role("button", name="Save demographics").click()
     expect(page.get_by_text("Enter an email address like name@example.com.")).to_be_visible()
     expect(page.get_by_text("This phone number has the wrong number of digits.")).to_be_visible()
-    check_page(page, artifacts_dir, "demographics-errors")
+    check_page(page, artifacts_dir, "staff-demographics-errors")
     assert Patient.objects.get(pk=cast.ned.pk).email == ""
 
     page.get_by_label("Email").fill("ned@example.test")
@@ -154,10 +136,10 @@ def test_it_invites_from_the_appointment_window(page, live_server, cast, artifac
     start = datetime.datetime.combine(today, datetime.time(11, 30), tzinfo=cast.practice.tzinfo)
     Appointment.objects.create(practice=cast.practice, patient=nia, doctor=cast.dora, starts_at=start,
                                ends_at=start + datetime.timedelta(minutes=30), reason="Flu shot")
-    log_in(page, live_server, "alice")
+    log_in_staff(page, live_server, "alice")
     page.get_by_role("link", name="Calendar").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Calendar")
-    check_page(page, artifacts_dir, "calendar-day")
+    check_page(page, artifacts_dir, "staff-calendar-day")
     calendar_url = page.url
 
     page.get_by_role("link", name=re.compile("Nia Park")).click()
@@ -168,7 +150,7 @@ def test_it_invites_from_the_appointment_window(page, live_server, cast, artifac
     send = dialog.get_by_role("button", name="Send portal invitation to Nia Park")
     expect(send).to_be_disabled()
     expect(dialog).to_contain_text("Cannot invite yet: Add an email address.")
-    check_page(page, artifacts_dir, "appointment-window")
+    check_page(page, artifacts_dir, "staff-appointment-window")
 
     dialog.get_by_label("Email").fill("nia@example.test")
     dialog.get_by_role("button", name="Save details").click()
@@ -178,7 +160,7 @@ def test_it_invites_from_the_appointment_window(page, live_server, cast, artifac
     send.click()
     expect(dialog).to_contain_text("Invitation sent to nia@example.test.")
     expect(dialog.get_by_test_id("window-status")).to_contain_text("Pending")
-    check_page(page, artifacts_dir, "appointment-window-sent")
+    check_page(page, artifacts_dir, "staff-appointment-window-sent")
     assert page.url == calendar_url
     assert Invitation.objects.get(patient=nia).channel == "appointment"
 
@@ -190,12 +172,12 @@ def test_it_invites_from_the_appointment_window(page, live_server, cast, artifac
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("week of")
     page.set_viewport_size({"width": 820, "height": 1180})  # a tablet
-    check_page(page, artifacts_dir, "calendar-week-tablet")
+    check_page(page, artifacts_dir, "staff-calendar-week-tablet")
 
 
 def test_it_revokes_then_resends_with_a_new_link(page, live_server, cast, smtp_server, artifacts_dir):
     """Journey 4."""
-    log_in(page, live_server, "alice")
+    log_in_staff(page, live_server, "alice")
     open_portal_access(page, live_server, cast.pat)
     page.get_by_role("button", name="Enable Patient Access").click()
     expect(status(page)).to_contain_text("Pending")
@@ -209,7 +191,7 @@ def test_it_revokes_then_resends_with_a_new_link(page, live_server, cast, smtp_s
     expect(rows.nth(0)).to_contain_text("Invitation sent")
     expect(rows.nth(1)).to_contain_text("Invitation revoked")
     expect(rows.nth(2)).to_contain_text("Invitation sent")
-    check_page(page, artifacts_dir, "portal-access-resent")
+    check_page(page, artifacts_dir, "staff-portal-access-resent")
 
     run_worker()
     old, new = tokens_received(smtp_server)
@@ -221,7 +203,7 @@ def test_it_revokes_then_resends_with_a_new_link(page, live_server, cast, smtp_s
 
 def test_it_notifies_when_the_patient_accepts(page, live_server, cast, smtp_server, artifacts_dir):
     """Journey 5."""
-    log_in(page, live_server, "alice")
+    log_in_staff(page, live_server, "alice")
     bell = page.get_by_test_id("bell")
     expect(bell).to_have_attribute("aria-label", "Notifications, 0 unread")
     open_portal_access(page, live_server, cast.pat)
@@ -242,7 +224,7 @@ def test_it_notifies_when_the_patient_accepts(page, live_server, cast, smtp_serv
     bell.click()
     expect(page.get_by_role("heading", level=1, name="Notifications")).to_be_visible()
     expect(page.get_by_test_id("notifications")).to_contain_text("Pat Jones accepted the portal invitation.")
-    check_page(page, artifacts_dir, "notifications")
+    check_page(page, artifacts_dir, "staff-notifications")
     page.get_by_role("button", name="Mark as read: Pat Jones accepted the portal invitation.").click()
     expect(bell).to_have_attribute("aria-label", "Notifications, 0 unread")
     page.get_by_role("link", name="Open Pat Jones's portal access").click()
@@ -251,7 +233,7 @@ def test_it_notifies_when_the_patient_accepts(page, live_server, cast, smtp_serv
 
 def test_it_refuses_another_practices_patient(page, live_server, cast):
     """Journey 6."""
-    log_in(page, live_server, "bob")
+    log_in_staff(page, live_server, "bob")
     response = page.goto(f"{live_server.url}{reverse('clinic:portal-access', args=[cast.pat.pk])}")
     assert response.status == 404
     expect(page.get_by_text("Pat Jones")).to_have_count(0)
@@ -262,7 +244,7 @@ def test_it_refuses_another_practices_patient(page, live_server, cast):
 
 
 def test_it_works_the_portal_access_page_by_keyboard(page, live_server, cast, artifacts_dir):
-    log_in(page, live_server, "alice")
+    log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('clinic:portal-access', args=[cast.pat.pk])}")
     tab_to(page, "Enable Patient Access")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
@@ -280,7 +262,7 @@ def test_it_works_the_portal_access_page_by_keyboard(page, live_server, cast, ar
 
 def test_the_login_page_is_accessible(page, live_server, cast, artifacts_dir):
     page.goto(f"{live_server.url}{reverse('login')}")
-    check_page(page, artifacts_dir, "login")
+    check_page(page, artifacts_dir, "staff-login")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
@@ -292,7 +274,7 @@ def test_it_opens_and_closes_the_appointment_window_by_keyboard(page, live_serve
     start = datetime.datetime.combine(today, datetime.time(9, 0), tzinfo=cast.practice.tzinfo)
     Appointment.objects.create(practice=cast.practice, patient=cast.pat, doctor=cast.dora, starts_at=start,
                                ends_at=start + datetime.timedelta(minutes=20), reason="Follow-up")
-    log_in(page, live_server, "alice")
+    log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('clinic:calendar')}")
     link = page.get_by_role("link", name=re.compile("Pat Jones"))
     link.focus()
