@@ -142,3 +142,15 @@ def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_nu
     with django_assert_max_num_queries(13):
         response = client.get(url(cast.pat))
     assert len(response.context["history"]) == 25
+
+
+def test_it_disables_enable_while_pending_or_connected_and_says_why(client, cast):
+    client.force_login(cast.alice.user)
+    url = reverse("clinic:portal-access", args=[cast.pat.pk])
+    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    html = client.get(url).content.decode()
+    assert 'id="enable-access" disabled aria-describedby="enable-reason"' in html
+    assert "An invitation is already pending. Use Resend invitation to email a new link." in html
+    actions.revoke_invitation(cast.pat, by=cast.alice)
+    html = client.get(url).content.decode()
+    assert 'id="enable-access" disabled' not in html

@@ -77,11 +77,24 @@ def portal_access(request, patient_id: int):
         status=status, missing=[(text, ADD_LINKS.get(text, "")) for text in missing],
         invitation=current_invitation(patient) if status.state != PortalState.NOT_INVITED else None,
         connection=live_connection(patient) if status.state == PortalState.CONNECTED else None,
+        enable_blocked=_enable_blocked(status, missing),
         can_revoke_invite=status.state == PortalState.PENDING,
         can_revoke_access=status.state == PortalState.CONNECTED,
         can_resend=status.state in RESEND_STATES,
         history=history,
     )
+
+
+def _enable_blocked(status, missing: list[str]) -> str:
+    """Why Enable Patient Access cannot work now, in words for the button's description ("" if it can).
+    The same refusals come from access.actions if the form is posted anyway."""
+    if missing:
+        return "Not eligible yet: add the missing details listed below."
+    if status.state == PortalState.PENDING:
+        return "An invitation is already pending. Use Resend invitation to email a new link."
+    if status.state == PortalState.CONNECTED:
+        return "This patient is already connected to the portal."
+    return ""
 
 
 @login_required
