@@ -26,6 +26,8 @@ log = logging.getLogger("portico.access")
 Action = AccessEvent.Action
 
 MAX_IDENTITY_CHECKS = 3
+# Invitations one patient may be sent in a day, so the buttons cannot flood an inbox.
+MAX_INVITATIONS_PER_DAY = 5
 # Failed identity checks from one client address, across all invitations, before it must wait.
 MAX_FAILURES_PER_CLIENT = 10
 CLIENT_FAILURE_WINDOW = datetime.timedelta(minutes=15)
@@ -74,11 +76,9 @@ def revoke_invitation(patient: Patient, *, by: StaffMember, reason: str = "", cl
 
 @transaction.atomic(durable=True)
 def resend_invitation(patient: Patient, *, by: StaffMember, channel: str, client: Client = NO_CLIENT) -> SentInvitation:
-    """Revoke whatever invitation is pending and send a new one, both recorded, in one step."""
+    """Revoke whatever invitation is pending and send a new one, both recorded, in one step. If the
+    send is refused (not eligible, connected, too many today) the revoke is rolled back with it."""
     patient = _lock(patient)
-    if _live_connection(patient) is not None:
-        raise errors.AlreadyConnected()
-    _refuse_if_ineligible(patient)
     _revoke_pending(patient, by=by, reason="Resent", client=client)
     return _send(patient, by=by, channel=channel, client=client, reason="Resent")
 
@@ -206,6 +206,7 @@ def _send(patient: Patient, *, by: StaffMember | None, channel: str, client: Cli
         raise errors.AlreadyConnected()
     if pending := _pending(patient):
         raise errors.AlreadyPending(pending.expires_at, patient.practice.tzinfo)
+    _refuse_if_flooding(patient, now)
     token = tokens.new_token()
     try:
         with transaction.atomic():
@@ -251,6 +252,12 @@ def _revoke_pending(patient: Patient, *, by: StaffMember | None, reason: str, cl
 def _refuse_if_ineligible(patient: Patient) -> None:
     if missing := missing_requirements(patient):
         raise errors.NotEligible(missing)
+
+
+def _refuse_if_flooding(patient: Patient, now: datetime.datetime) -> None:
+    day_ago = now - datetime.timedelta(days=1)
+    if patient.invitations.filter(sent_at__gt=day_ago).count() >= MAX_INVITATIONS_PER_DAY:
+        raise errors.TooManyInvitations(MAX_INVITATIONS_PER_DAY)
 
 
 def _expire_lapsed(patient: Patient, now: datetime.datetime) -> None:

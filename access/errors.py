@@ -35,6 +35,13 @@ class AlreadyConnected(InvitationError):
         super().__init__("This patient is already connected to the portal.")
 
 
+class TooManyInvitations(InvitationError):
+    code = "too_many_invitations"
+
+    def __init__(self, limit: int):
+        super().__init__(f"This patient has been sent {limit} invitations in the last 24 hours. Please try again tomorrow.")
+
+
 class NothingToRevoke(InvitationError):
     code = "nothing_to_revoke"
 

@@ -108,3 +108,20 @@ def test_two_staff_clicking_at_once_make_one_invitation(cast):
     assert Invitation.objects.count() == 1
     assert AccessEvent.objects.filter(action="invitation.sent").count() == 1
     assert Message.objects.count() == 1
+
+
+def test_it_limits_invitations_per_patient_per_day(cast):
+    with time_machine.travel(NOW, tick=False) as clock:
+        send(cast)
+        for _ in range(actions.MAX_INVITATIONS_PER_DAY - 1):
+            clock.shift(datetime.timedelta(hours=1))
+            actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        before = snapshot()
+        with pytest.raises(errors.TooManyInvitations) as e:
+            actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        assert e.value.message == ("This patient has been sent 5 invitations in the last 24 hours. "
+                                   "Please try again tomorrow.")
+        assert snapshot() == before  # the pending invitation was not revoked either
+        clock.move_to(NOW + datetime.timedelta(days=1, seconds=1))
+        actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    assert Invitation.objects.count() == 6

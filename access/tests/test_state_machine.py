@@ -38,6 +38,7 @@ class AccessMachine(RuleBasedStateMachine):
         self.patient = Patient.objects.create(practice=self.practice, chart_number="M", first_name="M", last_name="M",
                                               email=f"m{n}@example.test", ssn="123456789")
         self.tokens: list[str] = []
+        self.sent_at: list[datetime.datetime] = []
         self.live: str | None = None  # the one token the model says works
         self.expires_at = None
         self.verified = None  # when the identity check on the live link passed
@@ -59,7 +60,12 @@ class AccessMachine(RuleBasedStateMachine):
         if self.live and self._now() >= self.expires_at:
             self.live, self.verified = None, None
 
+    def _flooded(self) -> bool:
+        day_ago = self._now() - datetime.timedelta(days=1)
+        return len([t for t in self.sent_at if t > day_ago]) >= actions.MAX_INVITATIONS_PER_DAY
+
     def _issued(self, sent):
+        self.sent_at.append(sent.invitation.sent_at)
         self.tokens.append(sent.token)
         self.live, self.expires_at, self.verified, self.failures = sent.token, sent.invitation.expires_at, None, 0
 
@@ -67,7 +73,7 @@ class AccessMachine(RuleBasedStateMachine):
     @rule(channel=st.sampled_from([Channel.CHART, Channel.APPOINTMENT]))
     def send(self, channel):
         self._settle()
-        if self.patient.email and not self.live and not self.connected:
+        if self.patient.email and not self.live and not self.connected and not self._flooded():
             self._issued(actions.send_invitation(self.patient, by=self.staff, channel=channel))
         else:
             with pytest.raises(errors.InvitationError):
@@ -90,7 +96,7 @@ class AccessMachine(RuleBasedStateMachine):
     @rule()
     def resend(self):
         self._settle()
-        if self.connected or not self.patient.email:
+        if self.connected or not self.patient.email or self._flooded():
             with pytest.raises(errors.InvitationError):
                 actions.resend_invitation(self.patient, by=self.staff, channel=Channel.CHART)
         else:

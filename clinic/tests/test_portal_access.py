@@ -119,9 +119,12 @@ def test_it_offers_resend_when_expired(client, cast):
 
 
 def make_history(patient, by, rounds: int) -> None:
-    for _ in range(rounds):
-        actions.send_invitation(patient, by=by, channel=Channel.CHART)
-        actions.revoke_invitation(patient, by=by)
+    """Two events a round, one round a day (a patient may be sent only a few invitations a day)."""
+    start = patient.invitations.count()
+    for day in range(start, start + rounds):
+        with time_machine.travel(datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC) + datetime.timedelta(days=day)):
+            actions.send_invitation(patient, by=by, channel=Channel.CHART)
+            actions.revoke_invitation(patient, by=by)
 
 
 def test_it_paginates_the_history(client, cast):
