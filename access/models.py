@@ -100,6 +100,8 @@ class AccessEvent(models.Model):
         ACCESS_REVOKED = "access.revoked", "Access revoked"
         ACCESS_DISCONNECTED = "access.disconnected", "Patient disconnected"
         FOREIGN_ID = "security.foreign_id", "Refused another practice's record"
+        STAFF_SIGNED_IN = "staff.signed_in", "Staff signed in"
+        STAFF_SIGNED_OUT = "staff.signed_out", "Staff signed out"
 
     class ActorKind(models.TextChoices):
         STAFF = "staff", "Staff"

@@ -1,8 +1,12 @@
-"""Turn mail delivery outcomes into access history (email delivered / delivery failed)."""
+"""Turn mail delivery outcomes and staff sign-ins into access history."""
 
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db import transaction
 from django.dispatch import receiver
 
 from access import actions
+from access.history import Actor, Client, record
+from access.models import AccessEvent
 from mail.signals import message_delivered, message_failed
 
 
@@ -16,3 +20,21 @@ def record_invitation_delivered(sender, message, **kwargs) -> None:
 def record_invitation_failed(sender, message, **kwargs) -> None:
     if message.kind == "invitation":
         actions.record_email_outcome(message.context["invitation_id"], delivered=False)
+
+
+@receiver(user_logged_in)
+def record_staff_sign_in(sender, request, user, **kwargs) -> None:
+    _record_staff_session(AccessEvent.Action.STAFF_SIGNED_IN, request, user)
+
+
+@receiver(user_logged_out)
+def record_staff_sign_out(sender, request, user, **kwargs) -> None:
+    _record_staff_session(AccessEvent.Action.STAFF_SIGNED_OUT, request, user)
+
+
+def _record_staff_session(action: str, request, user) -> None:
+    member = getattr(user, "staff", None) if user is not None else None
+    if member is None:
+        return  # patients and the admin-only superuser have no practice history
+    with transaction.atomic():
+        record(member.practice, action, actor=Actor.staff(member), client=Client.from_request(request))
