@@ -1,6 +1,9 @@
+import pytest
 from django.urls import reverse
 
 from access.models import AccessEvent
+
+pytestmark = pytest.mark.records_sign_ins
 
 
 def test_it_records_staff_sign_in_and_out_in_the_practice_history(client, cast):
