@@ -60,6 +60,39 @@ def with_portal_state(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
+def in_portal_state(patients: QuerySet[Patient], state: str, *, practice_id: int) -> QuerySet[Patient]:
+    """`with_portal_state(patients)` narrowed to one state. It first keeps only patients whose
+    invitations or connections could put them in that state, found through the (much smaller)
+    invitation and connection tables of the practice, so the per-patient state is worked out for
+    those few rather than for every patient of a large practice (see bench/patient_list.py)."""
+    narrowed = with_portal_state(patients.filter(_could_be_in(state, practice_id)))
+    return narrowed if state in _DECIDED_BY_CANDIDACY else narrowed.filter(portal_state=state)
+
+
+# States the candidate condition alone decides: a live connection and a pending invitation never
+# coexist, and a patient never invited is "not invited" or "not eligible" by eligibility alone.
+_DECIDED_BY_CANDIDACY = {PortalState.CONNECTED, PortalState.PENDING, PortalState.NOT_INVITED, PortalState.NOT_ELIGIBLE}
+
+
+def _could_be_in(state: str, practice_id: int) -> Q:
+    """A necessary condition for `state`; with_portal_state then decides exactly."""
+    now, S = timezone.now(), Invitation.Status
+    invitations = Invitation.objects.filter(practice_id=practice_id)
+    connections = Connection.objects.filter(practice_id=practice_id)
+    candidates = {
+        PortalState.CONNECTED: connections.filter(ended_at__isnull=True),
+        PortalState.PENDING: invitations.filter(status=S.PENDING, expires_at__gt=now),
+        PortalState.EXPIRED: invitations.filter(Q(status=S.EXPIRED) | Q(status=S.PENDING, expires_at__lte=now)),
+        PortalState.LOCKED: invitations.filter(status=S.LOCKED),
+        PortalState.REVOKED: invitations.filter(status__in=[S.REVOKED, S.ACCEPTED]),
+        PortalState.DISCONNECTED: connections.filter(end_reason=Connection.EndReason.DISCONNECTED),
+    }
+    if state in candidates:
+        return Q(pk__in=candidates[state].values("patient_id"))
+    never_invited = ~Exists(Invitation.objects.filter(patient=OuterRef("pk")))
+    return never_invited & (ELIGIBLE if state == PortalState.NOT_INVITED else ~ELIGIBLE)
+
+
 def portal_state(patient: Patient) -> str:
     return with_portal_state(Patient.objects.filter(pk=patient.pk)).values_list("portal_state", flat=True).get()
 

@@ -12,7 +12,7 @@ from django.http import Http404
 
 from access.history import Actor, Client, record
 from access.models import AccessEvent
-from access.selectors import PortalState, access_history, with_portal_state
+from access.selectors import PortalState, access_history, in_portal_state, with_portal_state
 from clinic import validation
 from clinic.models import Appointment, Notification, Patient, StaffMember
 
@@ -80,9 +80,10 @@ def search_patients(staff: StaffMember, *, q: str = "", state: str = "") -> Quer
     patients = Patient.objects.filter(practice_id=staff.practice_id)
     if q := " ".join(q.split()):
         patients = patients.filter(_search_condition(q))
-    patients = with_portal_state(patients)
     if state:
-        patients = patients.filter(portal_state=state)
+        patients = in_portal_state(patients, state, practice_id=staff.practice_id)
+    else:
+        patients = with_portal_state(patients)
     return patients.defer("ssn").order_by("last_name", "first_name", "id")
 
 

@@ -5,7 +5,7 @@ import time_machine
 
 from access import actions, errors
 from access.models import Channel
-from access.selectors import PortalState, access_history, with_portal_state
+from access.selectors import PortalState, access_history, in_portal_state, with_portal_state
 from access.tests.helpers import connect, send
 from clinic.models import Patient
 from conftest import NOW
@@ -84,3 +84,16 @@ def test_history_is_newest_first_in_one_query(cast, django_assert_num_queries):
     assert len(events) == 9
     assert events[0] == ("invitation.sent", "alice")
     assert events[-1] == ("invitation.sent", "alice")
+
+
+@pytest.mark.parametrize("state", list(PortalState.LABELS))
+def test_the_fast_state_filter_agrees_with_the_full_one(cast, one_of_each, state):
+    # The other practice's patients must never come in through the shortcut.
+    actions.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)
+    with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):
+        patients = Patient.objects.filter(practice=cast.practice)
+        full = set(with_portal_state(patients).filter(portal_state=state))
+        fast = set(in_portal_state(patients, state, practice_id=cast.practice.pk))
+        assert {p.portal_state for p in fast} <= {state}
+    assert fast == full
+    assert {one_of_each[name] for name, expected in EXPECTED.items() if expected == state} <= full
