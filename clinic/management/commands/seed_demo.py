@@ -79,6 +79,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  staff   doctor / {STAFF_PASSWORD}   (Demo Family Practice, doctor, may use /admin/)")
         self.stdout.write(f"  staff   frontdesk / {STAFF_PASSWORD}   (Demo Family Practice, front desk)")
         self.stdout.write(f"  staff   other-doctor / {STAFF_PASSWORD}   (Riverside Pediatrics: sees none of the demo patients)")
+        self.stdout.write("  Demo SSNs are 123-45- plus the last four digits the chart shows (e.g. ***-**-1001 is 123-45-1001).")
         if connected:
             self.stdout.write(f"  patient {connected.email} / {PATIENT_PASSWORD}   (portal account, connected)")
 
@@ -100,7 +101,8 @@ def _patient(practice: Practice, doctor: StaffMember, i: int, rng: random.Random
         practice=practice, doctor=doctor, chart_number=f"{practice.pk:02d}-{1000 + i}",
         first_name=first, last_name=last,
         email=f"{first}.{last}.{practice.pk}{i}@example.test".lower().replace("'", "") if has_email else "",
-        ssn=f"{rng.randint(100, 665)}{rng.randint(10, 99)}{rng.randint(1000, 9999)}" if has_ssn else "",
+        # Every demo SSN is 123-45- and the four digits the chart shows, so a tester can pass the check.
+        ssn=f"12345{1000 + i:04d}" if has_ssn else "",
         date_of_birth=datetime.date(rng.randint(1940, 2015), rng.randint(1, 12), rng.randint(1, 28))
         if has_dob_phone or i % 2 else None,
         phone=f"+1555{rng.randint(2000000, 9999999)}" if has_dob_phone else "",
