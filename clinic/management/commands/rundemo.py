@@ -29,7 +29,9 @@ class Command(BaseCommand):
         }
         self.children = {}
         for name, cmd in commands.items():
-            self.children[name] = subprocess.Popen(cmd, env=env)  # noqa: S603
+            # In a process group of its own: Ctrl-C reaches only this command, which then stops the
+            # children in order, instead of each one racing to handle the interrupt itself.
+            self.children[name] = subprocess.Popen(cmd, env=env, process_group=0)  # noqa: S603
             if name == "smtpd":
                 self._wait_for_port(smtp_port)  # so the first emails do not meet a closed port
         signal.signal(signal.SIGTERM, self._interrupt)
