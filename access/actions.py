@@ -227,11 +227,11 @@ def _revoke(patient: Patient, *, by: StaffMember, reason: str, client: Client) -
     if _revoke_pending(patient, by=by, reason=reason, client=client):
         return True
     connection = _live_connection(patient)
-    if connection is None:
+    # Conditional, like every close: the patient may be disconnecting at this very moment.
+    if connection is None or not Connection.objects.filter(pk=connection.pk, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=Connection.EndReason.REVOKED
+    ):
         return False
-    connection.ended_at = timezone.now()
-    connection.end_reason = Connection.EndReason.REVOKED
-    connection.save(update_fields=["ended_at", "end_reason"])
     record(patient.practice, Action.ACCESS_REVOKED, actor=Actor.staff(by), patient=patient,
            invitation=connection.invitation, reason=reason, client=client)
     log.info("connection %s revoked for patient %s", connection.pk, patient.pk)
@@ -241,9 +241,10 @@ def _revoke(patient: Patient, *, by: StaffMember, reason: str, client: Client) -
 def _revoke_pending(patient: Patient, *, by: StaffMember | None, reason: str, client: Client) -> bool:
     _expire_lapsed(patient, timezone.now())
     invitation = _pending(patient)
-    if invitation is None:
+    # If the patient accepted in the meantime, the close matches nothing and revoke moves on to
+    # the connection, rather than overwriting "accepted".
+    if invitation is None or not _close(invitation, Invitation.Status.REVOKED):
         return False
-    _close(invitation, Invitation.Status.REVOKED)
     _record(invitation, Action.INVITATION_REVOKED, actor=_staff_actor(by), reason=reason, client=client)
     log.info("invitation %s revoked", invitation.pk)
     return True
@@ -276,10 +277,15 @@ def _expire(invitation: Invitation, now: datetime.datetime) -> int:
     return closed
 
 
-def _close(invitation: Invitation, status: str) -> None:
-    invitation.status = status
-    invitation.closed_at = timezone.now()
-    invitation.save(update_fields=["status", "closed_at"])
+def _close(invitation: Invitation, status: str) -> bool:
+    """Pending -> `status`, only if still pending (one conditional UPDATE); True if it was."""
+    now = timezone.now()
+    closed = Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
+        status=status, closed_at=now
+    )
+    if closed:
+        invitation.status, invitation.closed_at = status, now
+    return bool(closed)
 
 
 def _pending(patient: Patient) -> Invitation | None:

@@ -20,9 +20,10 @@ class PatientAdmin(admin.ModelAdmin):
     list_display = ["chart_number", "last_name", "first_name", "practice"]
     list_filter = ["practice"]
     search_fields = ["chart_number", "last_name", "first_name"]
-    # The SSN is shown masked only; changes go through the staff pages, which apply the access rules.
+    # Contact details are shown, not edited, here: changes go through the staff pages, which apply the
+    # access rules (a new email revokes a pending invitation) and record them. The SSN is masked.
     exclude = ["ssn"]
-    readonly_fields = ["masked_ssn"]
+    readonly_fields = ["practice", "email", "masked_ssn", "date_of_birth", "phone"]
 
 
 @admin.register(Appointment)

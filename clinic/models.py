@@ -126,6 +126,13 @@ class Appointment(models.Model):
     def __str__(self) -> str:
         return f"{self.patient} at {self.starts_at:%Y-%m-%d %H:%M}"
 
+    def clean(self) -> None:
+        # An appointment joins a practice's own patient and doctor, never another practice's.
+        for field in ("patient", "doctor"):
+            related = getattr(self, field, None) if getattr(self, f"{field}_id") else None
+            if related is not None and related.practice_id != self.practice_id:
+                raise ValidationError({field: f"This {field} belongs to another practice."})
+
 
 class Notification(models.Model):
     """An in-app message for one staff member (the bell)."""

@@ -35,7 +35,9 @@ def appointment_for(staff: StaffMember, appointment_id: int, *, client: Client |
 def _own(staff: StaffMember, obj, obj_id: int, kind: str, client: Client | None):
     if obj is None:
         raise Http404(f"No such {kind}")
-    if obj.practice_id != staff.practice_id:
+    # An appointment is also checked through its patient, in case bad data ever joined practices.
+    practices = {obj.practice_id, getattr(getattr(obj, "patient", None), "practice_id", obj.practice_id)}
+    if practices != {staff.practice_id}:
         _record_foreign_id(staff, kind, obj_id, client)
         raise Http404(f"No such {kind}")
     return obj

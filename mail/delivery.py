@@ -49,6 +49,9 @@ def deliver(message_id: int) -> bool:
         email.send()
     except (TimeoutError, smtplib.SMTPException, OSError) as e:
         _failed_try(message, e)
+    except Exception as e:  # a bug (e.g. a template error) must not leave the row "sending" forever
+        log.exception("message %s (%s) could not be built or sent", message.pk, message.kind)
+        _failed_try(message, e)
     else:
         _delivered(message)
     return True
@@ -74,13 +77,21 @@ def _message_id(message: Message) -> str:
     return f"<portico-message-{message.pk}@{urlsplit(settings.PORTICO_BASE_URL).hostname}>"
 
 
-@transaction.atomic
 def _delivered(message: Message) -> None:
+    # Committed on its own first: if recording the outcome fails, the mail must not go out again.
     Message.objects.filter(pk=message.pk).update(
         status=Message.Status.SENT, sent_at=timezone.now(), secret_link="", last_error=""
     )
-    message_delivered.send(Message, message=message)
+    _tell(message_delivered, message)
     log.info("message %s (%s) delivered on try %s", message.pk, message.kind, message.attempts)
+
+
+def _tell(signal, message: Message) -> None:
+    try:
+        with transaction.atomic():
+            signal.send(Message, message=message)
+    except Exception:
+        log.exception("recording the outcome of message %s failed", message.pk)
 
 
 @transaction.atomic
@@ -88,7 +99,7 @@ def _failed_try(message: Message, error: Exception) -> None:
     reason = f"{type(error).__name__}: {error}"[:300]
     if message.attempts >= MAX_ATTEMPTS:
         Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, secret_link="", last_error=reason)
-        message_failed.send(Message, message=message)
+        _tell(message_failed, message)
         log.warning("message %s (%s) failed for good after %s tries", message.pk, message.kind, message.attempts)
         return
     retry_at = timezone.now() + RETRY_DELAYS[message.attempts - 1]

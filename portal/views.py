@@ -108,7 +108,7 @@ def account(request):
     existing = selectors.account_for_email(invitation.email)
     # A POST is handled as the form that was shown: if an account appeared meanwhile (another tab won
     # the race), accept_invitation says so instead of this page switching forms under the patient.
-    creating = "password1" in request.POST if request.method == "POST" else existing is None
+    creating = existing is None or (request.method == "POST" and "password1" in request.POST)
     if creating:
         return _create_account(request, token, invitation)
     if hasattr(existing, "staff"):

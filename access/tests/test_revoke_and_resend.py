@@ -83,3 +83,19 @@ def test_resend_of_an_ineligible_patient_keeps_the_pending_invitation(cast):
     with pytest.raises(errors.NotEligible):
         actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     assert snapshot() == before
+
+
+def test_a_revoke_racing_an_acceptance_revokes_the_new_access_not_the_used_invitation(cast, monkeypatch):
+    """Revoke read the invitation as pending just before the patient's acceptance committed."""
+    sent = send(cast)
+    stale = Invitation.objects.get(pk=sent.invitation.pk)
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+    conn = actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
+    monkeypatch.setattr(actions, "_pending", lambda patient: stale)  # what the racing revoke saw
+    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sent.invitation.refresh_from_db()
+    conn.refresh_from_db()
+    assert sent.invitation.status == Invitation.Status.ACCEPTED
+    assert conn.end_reason == Connection.EndReason.REVOKED
+    assert actions_of(cast.pat)[-1] == "access.revoked"
+    assert "invitation.revoked" not in actions_of(cast.pat)

@@ -1,6 +1,8 @@
 import datetime
 
+import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from access import actions
@@ -143,3 +145,16 @@ def test_it_refuses_a_second_invitation(client, cast):
     assert AccessEvent.objects.count() == 1
     [message] = said(response)
     assert message.startswith("This patient already has a pending invitation (expires ")
+
+
+def test_it_refuses_an_appointment_joined_to_another_practices_patient(client, cast):
+    """Bad data (made outside the pages) must still not show another practice's patient."""
+    start = datetime.datetime.now(tz=datetime.UTC)
+    bad = Appointment(practice=cast.practice, patient=cast.bea, doctor=cast.dora, starts_at=start,
+                      ends_at=start + datetime.timedelta(minutes=30))
+    with pytest.raises(ValidationError):
+        bad.full_clean()
+    bad.save()
+    client.force_login(cast.alice.user)
+    assert client.get(reverse("clinic:appointment", args=[bad.pk])).status_code == 404
+    assert AccessEvent.objects.filter(action=AccessEvent.Action.FOREIGN_ID).count() == 1

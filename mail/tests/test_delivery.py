@@ -135,3 +135,30 @@ def test_two_workers_at_once_send_once(cast, smtp_server):
         t.join()
     assert sorted(results) == [False, True]
     assert len(smtp_server.envelopes) == 1
+
+
+def test_a_broken_template_is_retried_then_failed_not_left_sending(cast, smtp_server, settings, tmp_path):
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "invitation-subject.txt").write_text("{% broken %}")
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path]}]
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+        assert delivery.deliver_due() == 1
+    message = Message.objects.get()
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert message.last_error.startswith("TemplateSyntaxError")
+    assert smtp_server.envelopes == []
+
+
+def test_a_failure_to_record_delivery_does_not_send_twice(cast, smtp_server, monkeypatch):
+    send(cast)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("history unavailable")
+
+    monkeypatch.setattr(actions, "record_email_outcome", broken)
+    assert delivery.deliver(Message.objects.get().pk) is True
+    assert Message.objects.get().status == "sent"
+    with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=1)):
+        assert delivery.deliver_due() == 0
+    assert len(smtp_server.envelopes) == 1

@@ -261,3 +261,10 @@ def test_it_connects_exactly_once_with_two_concurrent_submissions(cast):
     sent.invitation.refresh_from_db()
     assert sent.invitation.status == Invitation.Status.ACCEPTED
     assert events(sent.invitation).count("access.granted") == 1
+
+
+def test_a_sign_in_post_without_an_account_is_a_clear_400_not_a_crash(client, cast, sent):
+    confirm_identity(client, sent.token)
+    response = client.post(URL, {"password": "whatever-it-is-123"})
+    assert response.status_code == 400
+    assert not _accounts().exists() and not Connection.objects.exists()
