@@ -122,9 +122,7 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
         invitation = _find(token, lock=True)
         now = timezone.now()
         if reason := _unusable_reason(invitation, now):
-            if reason == "expired":
-                _expire(invitation, now)
-            failure = errors.LinkNotUsable(reason)
+            failure = _refuse_link(invitation, reason, now, client)
         elif _answers_match(invitation.patient, answers):
             proof = tokens.new_token()
             invitation.identity_verified_at = now
@@ -157,9 +155,7 @@ def accept_invitation(
             return _connect(invitation, account=account, password=password, client=client, now=now)
         invitation.refresh_from_db()
         if reason := _unusable_reason(invitation, now):
-            if reason == "expired":
-                _expire(invitation, now)
-            failure = errors.LinkNotUsable(reason)
+            failure = _refuse_link(invitation, reason, now, client)
         else:
             failure = errors.IdentityNotConfirmed(MAX_IDENTITY_CHECKS - invitation.failed_checks)
     raise failure
@@ -317,6 +313,15 @@ def _unusable_reason(invitation: Invitation, now: datetime.datetime) -> str:
         Invitation.Status.EXPIRED: "expired",
         Invitation.Status.LOCKED: "locked",
     }[invitation.status]
+
+
+def _refuse_link(invitation: Invitation, reason: str, now: datetime.datetime, client: Client) -> errors.LinkNotUsable:
+    """Someone tried to use a dead link (used, revoked, expired, locked): record it for the practice."""
+    if reason == "expired":
+        _expire(invitation, now)
+    _record(invitation, Action.LINK_REFUSED, actor=Actor.patient(None), outcome=AccessEvent.Outcome.FAILURE,
+            reason=f"The link was {reason}", client=client)
+    return errors.LinkNotUsable(reason)
 
 
 def _answers_match(patient: Patient, answers: IdentityAnswers) -> bool:

@@ -91,6 +91,7 @@ class AccessEvent(models.Model):
         INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
         INVITATION_EXPIRED = "invitation.expired", "Invitation expired"
         INVITATION_LOCKED = "invitation.locked", "Invitation locked"
+        LINK_REFUSED = "invitation.link_refused", "Refused a link that can no longer be used"
         EMAIL_SENT = "email.sent", "Email delivered"
         EMAIL_FAILED = "email.failed", "Email delivery failed"
         IDENTITY_FAILED = "identity.failed", "Identity check failed"

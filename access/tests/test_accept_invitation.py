@@ -136,7 +136,8 @@ def test_it_locks_after_three_failures(cast):
     with pytest.raises(errors.LinkNotUsable):
         actions.verify_identity(sent.token, right_answers(cast.pat))
     assert Invitation.objects.get().status == Invitation.Status.LOCKED
-    assert actions_of(cast.pat) == ["invitation.sent"] + ["identity.failed"] * 3 + ["invitation.locked"]
+    assert actions_of(cast.pat) == (["invitation.sent"] + ["identity.failed"] * 3
+                                    + ["invitation.locked", "invitation.link_refused"])
     assert portal_state(cast.pat) == PortalState.LOCKED
 
 
@@ -157,17 +158,20 @@ def test_it_throttles_a_client_address_across_invitations(cast):
     actions.verify_identity(sent.token, right_answers(cast.pat), client=actions.Client(ip="198.51.100.7"))
 
 
-def test_a_used_link_is_refused_and_recorded_nowhere_twice(cast):
+def test_a_used_link_is_refused_and_each_attempt_recorded(cast):
     sent, _ = connect(cast)
-    proof = "any"
     before = snapshot()
     for attempt in (lambda: actions.verify_identity(sent.token, right_answers(cast.pat)),
-                    lambda: actions.accept_invitation(sent.token, proof=proof, password=PASSWORD),
-                    lambda: actions.invitation_for_token(sent.token)):
+                    lambda: actions.accept_invitation(sent.token, proof="any", password=PASSWORD),
+                    lambda: actions.invitation_for_token(sent.token)):  # opening the link records nothing
         with pytest.raises(errors.LinkNotUsable) as e:
             attempt()
         assert e.value.reason == "used"
-    assert snapshot() == before
+    after = snapshot()
+    assert {**after, "events": before["events"]} == before  # no invitation, connection or mail changed
+    assert actions_of(cast.pat)[-2:] == ["invitation.link_refused"] * 2
+    refused = AccessEvent.objects.filter(action="invitation.link_refused").first()
+    assert (refused.outcome, refused.reason) == ("failure", "The link was used")
     assert User.objects.filter(username="pat@example.test").count() == 1
 
 

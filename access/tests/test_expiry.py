@@ -37,8 +37,8 @@ def test_it_refuses_at_and_after_the_boundary(cast, sent, late):
         with pytest.raises(errors.LinkNotUsable):
             actions.verify_identity(sent.token, right_answers(cast.pat))
         assert portal_state(cast.pat) == PortalState.EXPIRED
-    # Using a lapsed link records the expiry at once; the periodic job need not have run.
-    assert actions_of(cast.pat) == ["invitation.sent", "invitation.expired"]
+    # Using a lapsed link records the expiry at once (the periodic job need not have run), and the attempt.
+    assert actions_of(cast.pat) == ["invitation.sent", "invitation.expired", "invitation.link_refused"]
 
 
 def test_accept_checks_expiry_even_after_a_passed_identity_check(cast, sent):
