@@ -1,9 +1,11 @@
 """Appending to and verifying the tamper-evident access history."""
 
 import hashlib
+import ipaddress
 import json
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
@@ -45,7 +47,19 @@ class Client:
 
     @classmethod
     def from_request(cls, request) -> "Client":
-        return cls(request.META.get("REMOTE_ADDR") or None, request.META.get("HTTP_USER_AGENT", "")[:300])
+        return cls(client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:300])
+
+
+def client_ip(request) -> str | None:
+    """The caller's address: REMOTE_ADDR, or behind a proxy the header PORTICO_CLIENT_IP_HEADER names
+    (set it only when that proxy always overwrites the header, e.g. nginx's X-Real-IP)."""
+    header = settings.PORTICO_CLIENT_IP_HEADER
+    raw = request.META.get("HTTP_" + header.upper().replace("-", "_"), "") if header else ""
+    raw = raw or request.META.get("REMOTE_ADDR", "")
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        return None
 
 
 NO_CLIENT = Client()

@@ -48,6 +48,9 @@ def _field_keys() -> list[str]:
 PORTICO_FIELD_KEYS = _field_keys()
 PORTICO_BASE_URL = env_url("PORTICO_BASE_URL", "http://127.0.0.1:8000")
 PORTICO_INVITE_TTL_DAYS = env_int("PORTICO_INVITE_TTL_DAYS", 7, minimum=1, maximum=90)
+# Behind a reverse proxy: the request header holding the client's address (e.g. X-Real-IP), used
+# for the audit trail and for throttling. Empty: the connection's own address (REMOTE_ADDR).
+PORTICO_CLIENT_IP_HEADER = env_str("PORTICO_CLIENT_IP_HEADER")
 # A worker that dies mid-send leaves its message claimed; after this long another may take it over.
 PORTICO_MAIL_LEASE_SECONDS = env_int("PORTICO_MAIL_LEASE_SECONDS", 300, minimum=1)
 PORTICO_MAIL_FROM = env_str("PORTICO_MAIL_FROM", "Portico <no-reply@portico.localhost>")
