@@ -139,3 +139,21 @@ class AccessEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"
+
+
+class SignInFailure(models.Model):
+    """One failed password sign-in (staff or patient), for throttling. The username is kept only as
+    a hash: it is often an email address."""
+
+    username_hash = models.CharField(max_length=64)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username_hash", "at"], name="signin_failure_user_idx"),
+            models.Index(fields=["client_ip", "at"], name="signin_failure_ip_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sign-in failure at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
+from django.contrib.auth.forms import SetPasswordMixin
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
 from access.actions import IdentityAnswers
+from access.signins import ThrottledAuthenticationForm
 from clinic import validation
 from portal.selectors import account_for_email
 
@@ -87,10 +88,10 @@ class SignInToConnectForm(forms.Form):
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
-class PatientAuthenticationForm(AuthenticationForm):
+class PatientAuthenticationForm(ThrottledAuthenticationForm):
     """Django's sign-in form, refusing staff logins with the same message as a wrong password."""
 
-    error_messages = {**AuthenticationForm.error_messages,
+    error_messages = {**ThrottledAuthenticationForm.error_messages,
                       "invalid_login": "Please enter a correct email and password."}
 
     def __init__(self, *args, **kwargs):

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
-from access import actions, errors
+from access import actions, errors, signins
 from access.history import Client
 from portal import selectors
 from portal.decorators import no_referrer, patient_required
@@ -126,7 +126,9 @@ def _create_account(request, token, invitation):
 
 def _sign_in_to_connect(request, token, invitation, existing):
     form = SignInToConnectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and signins.is_throttled(existing.get_username(), request):
+        form.add_error("password", signins.MESSAGE)
+    elif request.method == "POST" and form.is_valid():
         user = authenticate(request, username=existing.get_username(), password=form.cleaned_data["password"])
         if user is not None:
             return _accept(request, token, account=user)

@@ -268,3 +268,16 @@ def test_a_sign_in_post_without_an_account_is_a_clear_400_not_a_crash(client, ca
     response = client.post(URL, {"password": "whatever-it-is-123"})
     assert response.status_code == 400
     assert not _accounts().exists() and not Connection.objects.exists()
+
+
+def test_signing_in_to_connect_is_throttled_like_any_sign_in(client, cast, sent, django_user_model):
+    from access import signins
+
+    django_user_model.objects.create_user(username="pat@example.test", email="pat@example.test",
+                                          password="patient-password-123")
+    confirm_identity(client, sent.token)
+    for _ in range(signins.MAX_PER_USERNAME):
+        assert client.post(URL, {"password": "wrong-password"}).status_code == 400
+    response = client.post(URL, {"password": "patient-password-123"})
+    assert response.status_code == 400 and signins.MESSAGE in response.content.decode()
+    assert not Connection.objects.exists()
