@@ -66,12 +66,19 @@ def send_invitation(patient: Patient, *, by: StaffMember | None, channel: str, c
     return _send(_lock(patient), by=by, channel=channel, client=client, reason="")
 
 
+INVITATION, ACCESS = "invitation", "access"  # what revoke_invitation revoked
+
+
 @transaction.atomic(durable=True)
-def revoke_invitation(patient: Patient, *, by: StaffMember, reason: str = "", client: Client = NO_CLIENT) -> None:
-    """Kill the pending invitation's link at once, or end a connected patient's access."""
+def revoke_invitation(patient: Patient, *, by: StaffMember, reason: str = "", client: Client = NO_CLIENT) -> str:
+    """Kill the pending invitation's link at once (returns INVITATION), or end a connected patient's
+    access (returns ACCESS)."""
     patient = _lock(patient)
-    if not _revoke(patient, by=by, reason=reason, client=client):
-        raise errors.NothingToRevoke()
+    if _revoke_pending(patient, by=by, reason=reason, client=client):
+        return INVITATION
+    if _revoke_connection(patient, by=by, reason=reason, client=client):
+        return ACCESS
+    raise errors.NothingToRevoke()
 
 
 @transaction.atomic(durable=True)
@@ -219,9 +226,7 @@ def _send(patient: Patient, *, by: StaffMember | None, channel: str, client: Cli
     return SentInvitation(invitation, token)
 
 
-def _revoke(patient: Patient, *, by: StaffMember, reason: str, client: Client) -> bool:
-    if _revoke_pending(patient, by=by, reason=reason, client=client):
-        return True
+def _revoke_connection(patient: Patient, *, by: StaffMember, reason: str, client: Client) -> bool:
     connection = _live_connection(patient)
     # Conditional, like every close: the patient may be disconnecting at this very moment.
     if connection is None or not Connection.objects.filter(pk=connection.pk, ended_at__isnull=True).update(

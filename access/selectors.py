@@ -1,6 +1,8 @@
 """Read-only questions about portal access. The portal state is derived from invitations and
 connections in SQL, so a list of 100,000 patients can be filtered by it without storing it twice."""
 
+from dataclasses import dataclass
+
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
@@ -30,6 +32,36 @@ class PortalState:
         DISCONNECTED: "Disconnected",
     }
     CHOICES = list(LABELS.items())
+
+
+@dataclass(frozen=True)
+class StaffChoices:
+    """Which Portal Access buttons can work in a state. Pages use it to enable and explain buttons;
+    access.actions still decides (and refuses in the same words) if a stale page posts anyway."""
+
+    enable_blocked: str  # why Enable Patient Access cannot work now; "" if it can
+    can_revoke_invite: bool
+    can_revoke_access: bool
+    can_resend: bool
+
+
+def staff_choices(state: str, missing: list[str]) -> StaffChoices:
+    if missing:
+        blocked = "Not eligible yet: add the missing details listed below."
+    elif state == PortalState.PENDING:
+        blocked = "An invitation is already pending. Use Resend invitation to email a new link."
+    elif state == PortalState.CONNECTED:
+        blocked = "This patient is already connected to the portal."
+    else:
+        blocked = ""
+    return StaffChoices(
+        enable_blocked=blocked,
+        can_revoke_invite=state == PortalState.PENDING,
+        can_revoke_access=state == PortalState.CONNECTED,
+        # Resend = revoke what is pending (if anything) + send; never for a connected patient.
+        can_resend=state in (PortalState.PENDING, PortalState.EXPIRED, PortalState.REVOKED, PortalState.LOCKED,
+                             PortalState.DISCONNECTED),
+    )
 
 
 def with_portal_state(patients: QuerySet[Patient]) -> QuerySet[Patient]:

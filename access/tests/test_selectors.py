@@ -97,3 +97,20 @@ def test_the_fast_state_filter_agrees_with_the_full_one(cast, one_of_each, state
         assert {p.portal_state for p in fast} <= {state}
     assert fast == full
     assert {one_of_each[name] for name, expected in EXPECTED.items() if expected == state} <= full
+
+
+def test_staff_choices_match_what_the_actions_allow(cast, one_of_each):
+    """For each state, a button offered works, and Enable is offered exactly when sending works."""
+    from access.eligibility import missing_requirements
+    from access.selectors import staff_choices
+
+    with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):
+        states = dict(with_portal_state(Patient.objects.filter(practice=cast.practice)).values_list("pk", "portal_state"))
+        for name, patient in one_of_each.items():
+            choices = staff_choices(states[patient.pk], missing_requirements(patient))
+            try:
+                actions.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
+                sent = True
+            except errors.InvitationError:
+                sent = False
+            assert sent is (choices.enable_blocked == ""), name

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_POST
 
 from access import actions, eligibility
 from access.errors import InvitationError
-from access.models import AccessEvent, Channel
-from access.selectors import PortalState, current_invitation, live_connection
+from access.models import Channel
+from access.selectors import PortalState, current_invitation, live_connection, staff_choices
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import DemographicsForm
@@ -19,11 +19,6 @@ from clinic.views.common import PAGE_SIZE, client_of, load_patient, sent_text
 
 # Where on the Demographics page each missing requirement can be added.
 ADD_LINKS = {eligibility.ADD_EMAIL: "id_email", eligibility.ADD_IDENTITY: "id_ssn"}
-# States in which one click sends a fresh invitation (revoking a pending one first).
-RESEND_STATES = {PortalState.PENDING, PortalState.EXPIRED, PortalState.REVOKED, PortalState.LOCKED,
-                 PortalState.DISCONNECTED}
-
-
 def _chart(request, patient, tab: str, template: str, **context):
     return render(request, template, {"patient": patient, "tab": tab, "section": "patients", **context})
 
@@ -77,24 +72,9 @@ def portal_access(request, patient_id: int):
         status=status, missing=[(text, ADD_LINKS.get(text, "")) for text in missing],
         invitation=current_invitation(patient) if status.state != PortalState.NOT_INVITED else None,
         connection=live_connection(patient) if status.state == PortalState.CONNECTED else None,
-        enable_blocked=_enable_blocked(status, missing),
-        can_revoke_invite=status.state == PortalState.PENDING,
-        can_revoke_access=status.state == PortalState.CONNECTED,
-        can_resend=status.state in RESEND_STATES,
+        choices=staff_choices(status.state, missing),
         history=history,
     )
-
-
-def _enable_blocked(status, missing: list[str]) -> str:
-    """Why Enable Patient Access cannot work now, in words for the button's description ("" if it can).
-    The same refusals come from access.actions if the form is posted anyway."""
-    if missing:
-        return "Not eligible yet: add the missing details listed below."
-    if status.state == PortalState.PENDING:
-        return "An invitation is already pending. Use Resend invitation to email a new link."
-    if status.state == PortalState.CONNECTED:
-        return "This patient is already connected to the portal."
-    return ""
 
 
 @login_required
@@ -117,18 +97,17 @@ def enable_access(request, patient_id: int):
 def revoke_access(request, patient_id: int):
     patient = load_patient(request, patient_id)
     try:
-        actions.revoke_invitation(patient, by=request.staff, client=client_of(request))
+        revoked = actions.revoke_invitation(patient, by=request.staff, client=client_of(request))
     except InvitationError as e:
         messages.error(request, e.message)
     else:
-        done = selectors.patient_history(patient).values_list("action", flat=True).first()
-        messages.success(request, REVOKED_TEXT.get(done, "Revoked.").format(name=patient.full_name))
+        messages.success(request, REVOKED_TEXT[revoked].format(name=patient.full_name))
     return redirect("clinic:portal-access", patient.pk)
 
 
 REVOKED_TEXT = {
-    AccessEvent.Action.INVITATION_REVOKED: "Invitation revoked: {name}'s invitation link no longer works.",
-    AccessEvent.Action.ACCESS_REVOKED: "Portal access revoked: {name} can no longer reach this practice in the portal.",
+    actions.INVITATION: "Invitation revoked: {name}'s invitation link no longer works.",
+    actions.ACCESS: "Portal access revoked: {name} can no longer reach this practice in the portal.",
 }
 
 
