@@ -18,11 +18,12 @@ done; \
 echo "Portico needs Python 3.12 or newer: install python3.12 (or set PYTHON=/path/to/python3.12)." >&2; exit 1
 endef
 
-.PHONY: help run test bench lint lock clean
+.PHONY: help run test test-pg bench lint lock clean
 
 help:
 	@echo "make run    start the demo (web app, task worker, local SMTP server) on http://127.0.0.1:$(PORT)"
 	@echo "make test   install test dependencies and run the whole test suite"
+	@echo "make test-pg  the suite (less browser tests) on a throwaway PostgreSQL cluster"
 	@echo "make bench  time the patient list for 100,000 patients against a plain-list baseline"
 	@echo "make lint   ruff"
 	@echo "make lock   re-pin requirements*.lock from requirements*.in"
@@ -50,6 +51,11 @@ test: $(VENV)/.dev
 	$(VPY) -m ruff check .
 	DEBUG=1 $(VPY) manage.py makemigrations --check --dry-run -v0 || { echo "Migrations are missing: run manage.py makemigrations"; exit 1; }
 	$(VPY) -m pytest $(PYTEST_ARGS)
+
+# The suite again on a throwaway PostgreSQL cluster (row locks, SKIP LOCKED, real concurrency);
+# the browser and `make run` tests do not depend on the database engine and run in `make test`.
+test-pg: $(VENV)/.dev
+	scripts/with-postgres $(VPY) -m pytest -m "not browser" --ignore=tests/test_make_run.py $(PYTEST_ARGS)
 
 bench: $(VENV)/.runtime
 	$(VPY) bench/patient_list.py

@@ -198,7 +198,7 @@ def record_email_outcome(invitation_id: int, *, delivered: bool) -> None:
 
 def _lock(patient: Patient) -> Patient:
     """Re-read the patient under a row lock so concurrent actions on one patient queue up."""
-    return Patient.objects.select_for_update().select_related("practice", "doctor").get(pk=patient.pk)
+    return Patient.objects.select_for_update(of=("self",)).select_related("practice", "doctor").get(pk=patient.pk)
 
 
 def _send(patient: Patient, *, by: StaffMember | None, channel: str, client: Client, reason: str) -> SentInvitation:

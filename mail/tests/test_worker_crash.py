@@ -24,6 +24,14 @@ from mail.models import Message
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def database_url_for_other_processes() -> str:
+    """The test database (SQLite file or PostgreSQL), for a worker in another process."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
 class StallingCollector:
     """Accepts mail, but holds the third message at RCPT (before it is accepted) until released."""
 
@@ -57,7 +65,7 @@ def test_a_killed_worker_loses_and_doubles_nothing(cast, settings):
     controller.start()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portico.settings", "DEBUG": "1",
            "SECRET_KEY": settings.SECRET_KEY, "PORTICO_FIELD_KEYS": ",".join(settings.PORTICO_FIELD_KEYS),
-           "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+           "DATABASE_URL": database_url_for_other_processes(),
            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
     worker = [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-startup-delay", "--no-reload",
               "--batch", "--interval", "0.1"]
