@@ -56,6 +56,8 @@ class Patient(models.Model):
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
     ssn = EncryptedTextField(blank=True, verbose_name="social security number")
+    # Kept beside the encrypted SSN (set in save) so lists can show it masked and filter on "SSN on
+    # file" without decrypting every row.
     ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)
     date_of_birth = models.DateField(null=True, blank=True, validators=[validation.validate_date_of_birth])
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15555550123")

@@ -81,14 +81,7 @@ def portal_access(request, patient_id: int):
 @staff_required
 @require_POST
 def enable_access(request, patient_id: int):
-    patient = load_patient(request, patient_id)
-    try:
-        sent = actions.send_invitation(patient, by=request.staff, channel=Channel.CHART, client=client_of(request))
-    except InvitationError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(request, sent_text(sent, patient.practice))
-    return redirect("clinic:portal-access", patient.pk)
+    return _invite(request, load_patient(request, patient_id), actions.send_invitation)
 
 
 @login_required
@@ -115,11 +108,15 @@ REVOKED_TEXT = {
 @staff_required
 @require_POST
 def resend_invitation(request, patient_id: int):
-    patient = load_patient(request, patient_id)
+    return _invite(request, load_patient(request, patient_id), actions.resend_invitation, resent=True)
+
+
+def _invite(request, patient, action, *, resent: bool = False):
+    """Send (or resend) from the chart, say what happened, and show Portal Access again."""
     try:
-        sent = actions.resend_invitation(patient, by=request.staff, channel=Channel.CHART, client=client_of(request))
+        sent = action(patient, by=request.staff, channel=Channel.CHART, client=client_of(request))
     except InvitationError as e:
         messages.error(request, e.message)
     else:
-        messages.success(request, sent_text(sent, patient.practice, resent=True))
+        messages.success(request, sent_text(sent, patient.practice, resent=resent))
     return redirect("clinic:portal-access", patient.pk)
