@@ -4,12 +4,14 @@ task worker, and a headless Chromium that Playwright drives (Debian's, never a d
 import datetime
 import os
 import socket
+import threading
 from unittest import mock
 
 import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 
 # Browser tests drive the live server from the test thread and also use the ORM there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -83,6 +85,29 @@ def run_worker() -> None:
     transaction; in-process that is switched off (test_worker_crash runs the real command)."""
     with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("db_worker", batch=True, startup_delay=False, reload=False, queue_name="*", verbosity=0)
+
+
+def at_once(*calls) -> list:
+    """Run each call in its own thread, all released together, as two people clicking at the same
+    moment. Returns what each returned, or the exception it raised, in call order. Needs
+    `django_db(transaction=True)`: each thread has its own database connection."""
+    barrier, outcomes = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            outcomes[i] = call()
+        except Exception as e:  # the caller asserts which kinds it expected
+            outcomes[i] = e
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
 
 
 # --- the cast: practice A (Alice, Dr. Dora, eligible Pat, ineligible Ned), practice B (Bob) -----

@@ -1,15 +1,14 @@
 import datetime
-import threading
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from access import actions, errors
 from access.models import AccessEvent, Connection, Invitation
 from access.selectors import PortalState, connections_for_account, portal_state
 from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
 from clinic.models import Notification, Patient
+from conftest import at_once
 from mail.models import Message
 
 PASSWORD = "a-long-enough-password"
@@ -195,22 +194,7 @@ def test_opening_the_link_many_times_does_not_consume_it(cast):
 def test_two_concurrent_accepts_connect_exactly_once(cast):
     sent = send(cast)
     proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
-    results, barrier = [], threading.Barrier(2)
-
-    def submit():
-        barrier.wait()
-        try:
-            results.append(actions.accept_invitation(sent.token, proof=proof, password=PASSWORD))
-        except errors.InvitationError as e:
-            results.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(*[lambda: actions.accept_invitation(sent.token, proof=proof, password=PASSWORD)] * 2)
     assert sorted(type(r).__name__ for r in results) == ["Connection", "LinkNotUsable"]
     assert Connection.objects.count() == 1
     assert User.objects.filter(username="pat@example.test").count() == 1

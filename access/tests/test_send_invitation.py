@@ -1,15 +1,14 @@
 import datetime
-import threading
 
 import pytest
 import time_machine
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from access import actions, errors
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import PortalState, portal_state
 from access.tests.helpers import actions_of, connect, send, snapshot
-from conftest import NOW
+from conftest import NOW, at_once
 from mail.models import Message
 
 
@@ -88,22 +87,8 @@ def test_the_database_allows_one_pending_invitation_per_patient(cast):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_clicking_at_once_make_one_invitation(cast):
-    results, barrier = [], threading.Barrier(2)
-
-    def click(member):
-        barrier.wait()
-        try:
-            results.append(actions.send_invitation(cast.pat, by=member, channel=Channel.CHART))
-        except errors.AlreadyPending as e:
-            results.append(e)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click, args=(m,)) for m in (cast.alice, cast.dora)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(*(lambda m=m: actions.send_invitation(cast.pat, by=m, channel=Channel.CHART)
+                        for m in (cast.alice, cast.dora)))
     assert sorted(type(r).__name__ for r in results) == ["AlreadyPending", "SentInvitation"]
     assert Invitation.objects.count() == 1
     assert AccessEvent.objects.filter(action="invitation.sent").count() == 1

@@ -1,17 +1,15 @@
 import datetime
 import re
-import threading
 
 import pytest
 import time_machine
-from django.db import connection
 from django.urls import resolve
 
 from access import actions
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import actions_of, connect, send
 from clinic.models import Notification
-from conftest import NOW, free_port, run_worker
+from conftest import NOW, at_once, free_port, run_worker
 from mail import delivery
 from mail.models import Message
 
@@ -119,20 +117,7 @@ def test_a_message_is_claimed_by_one_sender_only(cast, smtp_server):
 def test_two_workers_at_once_send_once(cast, smtp_server):
     send(cast)
     message = Message.objects.get()
-    results, barrier = [], threading.Barrier(2)
-
-    def work():
-        barrier.wait()
-        try:
-            results.append(delivery.deliver(message.pk))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(lambda: delivery.deliver(message.pk), lambda: delivery.deliver(message.pk))
     assert sorted(results) == [False, True]
     assert len(smtp_server.envelopes) == 1
 

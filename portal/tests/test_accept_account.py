@@ -1,16 +1,15 @@
 import datetime
-import threading
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import connection as db_connection
 from django.test import Client
 from django.urls import reverse
 
 from access import actions
 from access.models import Channel, Connection, Invitation
 from clinic.models import Notification, Patient
+from conftest import at_once
 from mail.models import Message
 from portal.tests.conftest import PASSWORD, confirm_identity, create_account, events, open_link
 from portal.views import IDENTITY_CONFIRMED, OPENED_LINK
@@ -235,21 +234,8 @@ def test_it_connects_exactly_once_with_two_concurrent_submissions(cast):
     browsers = [Client(), Client()]
     confirm_identity(browsers[0], sent.token)
     browsers[1].cookies["sessionid"] = browsers[0].cookies["sessionid"].value
-    barrier = threading.Barrier(len(browsers))
-    statuses = []
-
-    def submit(browser):
-        try:
-            barrier.wait()
-            statuses.append(browser.post(URL, {"password1": PASSWORD, "password2": PASSWORD}).status_code)
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=submit, args=(b,)) for b in browsers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = at_once(*(lambda b=b: b.post(URL, {"password1": PASSWORD, "password2": PASSWORD}).status_code
+                         for b in browsers))
 
     # The loser is refused: "link already used" (410), or, if the winner's sign-in already replaced
     # the shared session, "no invitation in progress" (400). Either way nothing is created twice.
