@@ -47,10 +47,13 @@ run: $(VENV)/.runtime
 	$(VPY) manage.py seed_demo
 	$(VPY) manage.py rundemo --port $(PORT) --smtp-port $(SMTP_PORT)
 
+# The browser tests drive the system's Chromium: ensure-chromium finds it, installs Debian's (as root),
+# or stops at once with one line saying how to get it; it prints the path for conftest.py.
 test: $(VENV)/.dev
+	@scripts/ensure-chromium >/dev/null
 	$(VPY) -m ruff check .
 	DEBUG=1 $(VPY) manage.py makemigrations --check --dry-run -v0 || { echo "Migrations are missing: run manage.py makemigrations"; exit 1; }
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	CHROMIUM_PATH="$$(scripts/ensure-chromium)" $(VPY) -m pytest $(PYTEST_ARGS)
 
 # The suite again on a throwaway PostgreSQL cluster (row locks, SKIP LOCKED, real concurrency);
 # the browser and `make run` tests do not depend on the database engine and run in `make test`.
