@@ -54,7 +54,7 @@ class Patient(models.Model):
     chart_number = models.CharField(max_length=32)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    email = models.EmailField(blank=True)
+    email = models.EmailField(blank=True, max_length=validation.MAX_EMAIL_LENGTH)
     ssn = EncryptedTextField(blank=True, verbose_name="social security number")
     # Kept beside the encrypted SSN (set in save) so lists can show it masked and filter on "SSN on
     # file" without decrypting every row.
@@ -82,10 +82,14 @@ class Patient(models.Model):
         return f"{self.full_name} ({self.chart_number})"
 
     def save(self, *args, **kwargs):
-        self.ssn_last4 = self.ssn[-4:] if self.ssn else ""
+        self.sync_ssn_last4()
         if kwargs.get("update_fields") is not None and "ssn" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "ssn_last4"}
         super().save(*args, **kwargs)
+
+    def sync_ssn_last4(self) -> None:
+        """save() calls this; bulk_create does not, so batch writers call it themselves."""
+        self.ssn_last4 = self.ssn[-4:] if self.ssn else ""
 
     @property
     def full_name(self) -> str:
