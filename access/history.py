@@ -3,6 +3,7 @@
 import hashlib
 import ipaddress
 import json
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.utils import timezone
 
 from access.models import AccessEvent
 from clinic.models import Patient, Practice, StaffMember
+
+log = logging.getLogger("portico.access")
 
 # The fields covered by each event's hash, in a fixed order.
 HASHED_FIELDS = (
@@ -51,13 +54,27 @@ class Client:
 
 
 def client_ip(request) -> str | None:
-    """The caller's address: REMOTE_ADDR, or behind a proxy the header PORTICO_CLIENT_IP_HEADER names
-    (set it only when that proxy always overwrites the header, e.g. nginx's X-Real-IP)."""
+    """The caller's address: REMOTE_ADDR, or behind a proxy the header PORTICO_CLIENT_IP_HEADER names.
+
+    A list header (`X-Forwarded-For: client, proxy1`) counts only its LAST entry: that is the one our
+    own proxy appended; anything before it came from the client and can be forged. If the configured
+    header is missing or holds no address, REMOTE_ADDR (the proxy's address) is used and a warning
+    logged: every such request then shares one throttle bucket, which fails closed, not open."""
+    remote = _parse_ip(request.META.get("REMOTE_ADDR", ""))
     header = settings.PORTICO_CLIENT_IP_HEADER
-    raw = request.META.get("HTTP_" + header.upper().replace("-", "_"), "") if header else ""
-    raw = raw or request.META.get("REMOTE_ADDR", "")
+    if not header:
+        return remote
+    raw = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
+    if ip := _parse_ip(raw.rsplit(",", 1)[-1]):
+        return ip
+    log.warning("PORTICO_CLIENT_IP_HEADER %s is %s; using the connection's address", header,
+                "holds no valid address" if raw else "missing")
+    return remote
+
+
+def _parse_ip(text: str) -> str | None:
     try:
-        return str(ipaddress.ip_address(raw.strip()))
+        return str(ipaddress.ip_address(text.strip()))
     except ValueError:
         return None
 
