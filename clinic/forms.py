@@ -11,6 +11,7 @@ from clinic import validation
 from clinic.models import Patient, StaffMember
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+CALENDAR_FIRST_DATE, CALENDAR_LAST_DATE = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
 
 
 class StaffForm(forms.Form):
@@ -24,7 +25,8 @@ class PatientDetailsForm(StaffForm):
     The social security number is never sent back to the browser: leave it blank to keep it."""
 
     email = forms.CharField(
-        label="Email", required=False, max_length=254,
+        label="Email", required=False, max_length=validation.MAX_EMAIL_LENGTH,
+        error_messages={"max_length": validation.EMAIL_TOO_LONG},
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DATE_INPUT)
@@ -55,7 +57,9 @@ class PatientDetailsForm(StaffForm):
     def clean_email(self) -> str:
         try:
             return validation.normalize_email(self.cleaned_data["email"])
-        except ValidationError:
+        except ValidationError as e:
+            if e.code == "email_too_long":  # normalising can lengthen what was typed
+                raise
             raise ValidationError("Enter an email address like name@example.com.", code="email") from None
 
     def clean_date_of_birth(self) -> datetime.date | None:
@@ -136,3 +140,12 @@ class CalendarForm(StaffForm):
         super().__init__(*args, **kwargs)
         self.fields["doctor"].queryset = doctors
         self.fields["doctor"].label_from_instance = lambda member: member.display_name
+
+    def clean_date(self) -> datetime.date | None:
+        # The calendar steps a week either side of the date it shows; near the ends of the dates Python
+        # holds (years 1 and 9999) that would overflow, and no practice books appointments there.
+        day = self.cleaned_data["date"]
+        if day is not None and not CALENDAR_FIRST_DATE <= day <= CALENDAR_LAST_DATE:
+            raise ValidationError(f"Choose a date between {CALENDAR_FIRST_DATE.year} and {CALENDAR_LAST_DATE.year}.",
+                                  code="date_out_of_range")
+        return day

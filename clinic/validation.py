@@ -10,6 +10,10 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 DEFAULT_PHONE_REGION = "US"
+# The portal account is named after the patient's address, and Django's User.username holds 150
+# characters: a longer address could be saved but never accepted. One limit for every place it is entered.
+MAX_EMAIL_LENGTH = 150
+EMAIL_TOO_LONG = f"An email address can have at most {MAX_EMAIL_LENGTH} characters (it becomes the portal sign-in)."
 
 
 def normalize_email(raw: str) -> str:
@@ -17,6 +21,8 @@ def normalize_email(raw: str) -> str:
     value = unicodedata.normalize("NFKC", (raw or "").strip())
     if not value:
         return ""
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise ValidationError(EMAIL_TOO_LONG, code="email_too_long")
     validate_email(value)
     local, _, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"

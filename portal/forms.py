@@ -74,6 +74,11 @@ class CreateAccountForm(SetPasswordMixin, forms.Form):
         self.invitation = invitation
 
     def clean(self):
+        if len(self.invitation.email) > validation.MAX_EMAIL_LENGTH:
+            # The account is named after the address; an invitation sent before the limit existed (or a
+            # row written around the forms) must be refused here, not fail in the database.
+            raise ValidationError("Your email address is too long to sign in with. Please ask your practice to "
+                                  "update it and send you a new invitation.", code="email_too_long")
         self.validate_passwords()
         patient = self.invitation.patient
         # An unsaved user, so the similarity validator can compare against the name and address.

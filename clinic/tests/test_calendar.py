@@ -1,5 +1,6 @@
 import datetime
 
+import pytest
 from django.urls import reverse
 
 from clinic.models import Appointment, Patient
@@ -73,6 +74,25 @@ def test_it_filters_by_doctor(client, cast):
 def test_it_ignores_a_bad_date(client, cast):
     client.force_login(cast.alice.user)
     assert client.get(URL, {"date": "not-a-date", "view": "month"}).status_code == 200
+
+
+@pytest.mark.parametrize("view", ["day", "week"])
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01"])
+def test_it_refuses_a_date_at_the_ends_of_the_calendar_with_a_message(client, cast, date, view):
+    client.force_login(cast.alice.user)
+    response = client.get(URL, {"date": date, "view": view})
+    assert response.status_code == 200
+    assert "Choose a date between 1900 and 2999." in response.content.decode()
+    assert response.context["first"] <= response.context["today"] <= response.context["last"]  # shows today
+
+
+@pytest.mark.parametrize("view", ["day", "week"])
+@pytest.mark.parametrize("date", ["2999-12-31", "1900-01-01"])
+def test_it_shows_the_first_and_last_dates_it_allows(client, cast, date, view):
+    client.force_login(cast.alice.user)
+    response = client.get(URL, {"date": date, "view": view})
+    assert response.status_code == 200
+    assert datetime.date.fromisoformat(date) in dict(response.context["days"])
 
 
 def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_num_queries):
