@@ -1,4 +1,8 @@
-"""Render an email from templates by name: mail/<name>-subject.txt, -body.txt and -body.html."""
+"""Render an email from templates by name: mail/<name>-subject.txt, -body.txt and -body.html.
+
+The .txt templates wrap themselves in `{% autoescape off %}` (as Django's own password-reset email
+does): a subject and a text part are not HTML, so `O'Brien & Sons` must reach them as typed. Only
+the HTML part escapes."""
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives

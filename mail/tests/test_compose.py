@@ -1,0 +1,42 @@
+"""What the patient reads: names as typed in the subject and text part, escaped only in the HTML part."""
+
+import time_machine
+
+from access.tests.helpers import connect, send
+from conftest import NOW, run_worker
+
+NAME = "O'Brien & Sons <Care>"
+ESCAPED = "O&#x27;Brien &amp; Sons &lt;Care&gt;"
+
+
+def _parts(message) -> tuple[str, str, str]:
+    return (message["Subject"], message.get_body(("plain",)).get_content(),
+            message.get_body(("html",)).get_content())
+
+
+def test_the_invitation_shows_the_practice_name_as_typed(cast, smtp_server):
+    cast.practice.name = NAME
+    cast.practice.save()
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+    run_worker()
+    subject, text, html = _parts(smtp_server.messages()[0])
+    assert subject == "O'Brien & Sons <Care> invites you to its patient portal"
+    assert "O'Brien & Sons <Care> has invited you to connect to its patient portal." in text
+    assert "&amp;" not in text + subject and "&#x27;" not in text + subject
+    assert f"<p>{ESCAPED} has invited you to connect to its patient portal.</p>" in html
+    assert NAME not in html
+
+
+def test_the_connected_confirmation_shows_the_practice_name_as_typed(cast, smtp_server):
+    cast.practice.name = NAME
+    cast.practice.save()
+    with time_machine.travel(NOW, tick=False):
+        connect(cast)
+    run_worker()
+    (confirmation,) = [m for m in smtp_server.messages() if m["Subject"].startswith("You are now connected")]
+    subject, text, html = _parts(confirmation)
+    assert subject == "You are now connected to O'Brien & Sons <Care>"
+    assert "Your patient portal account is now connected to O'Brien & Sons <Care>." in text
+    assert f"<p>Your patient portal account is now connected to {ESCAPED}.</p>" in html
+    assert NAME not in html
