@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from clinic.forms import DemographicsForm
-from clinic.models import Patient, Practice, StaffMember
+from clinic.models import Patient, PatientImport, Practice, StaffMember
 from clinic.services import update_patient
 
 COLUMNS = ("chart_number", "first_name", "last_name", "email", "ssn", "date_of_birth", "phone", "doctor")
@@ -142,13 +144,33 @@ def read_rows(file: Iterable[str] | io.TextIOBase) -> Iterator[tuple[int, dict[s
 
 
 def rejected_rows_csv(rejected: list[RejectedRow]) -> str:
-    """The rejected rows as CSV, with their line and what is wrong, to fix and import again."""
+    """The rejected rows as CSV, with their line and what is wrong, to fix and import again. The SSN
+    is masked: this file is kept and downloaded, and the line number finds the row in the original."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["line", "problems", *COLUMNS])
     for row in rejected:
-        writer.writerow([row.line, "; ".join(row.problems), *(row.values[name] for name in COLUMNS)])
+        values = {**row.values, "ssn": _mask(row.values["ssn"])}
+        writer.writerow([row.line, "; ".join(row.problems), *(values[name] for name in COLUMNS)])
     return out.getvalue()
+
+
+def import_upload(practice: Practice, upload: UploadedFile, *, by: StaffMember, skip_invalid: bool) -> PatientImport:
+    """Import a file uploaded on the staff page and keep its report."""
+    try:
+        report = import_patients(practice, io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""),
+                                 by=by, skip_invalid=skip_invalid)
+    finally:
+        upload.close()
+    return PatientImport.objects.create(
+        practice=practice, started_by=by, at=timezone.now(), file_name=upload.name[:200],
+        imported=report.imported, created=report.created, updated=report.updated, unchanged=report.unchanged,
+        invalid=len(report.rejected), rejected_csv=rejected_rows_csv(report.rejected) if report.rejected else "",
+    )
+
+
+def _mask(ssn: str) -> str:
+    return f"***-**-{ssn[-4:]}" if len(ssn) > 4 else ("*" * len(ssn))
 
 
 def _check_rows(practice: Practice, rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_CheckedRow], list[RejectedRow]]:

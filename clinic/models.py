@@ -1,3 +1,5 @@
+import csv
+import io
 import zoneinfo
 
 from django.conf import settings
@@ -155,3 +157,28 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class PatientImport(models.Model):
+    """One file imported from the staff page: who, when, what it did, and the rows it refused (with
+    the SSN masked), so staff can download those to fix them."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="imports")
+    started_by = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+    file_name = models.CharField(max_length=200)
+    imported = models.BooleanField(help_text="False when invalid rows stopped the whole file.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    rejected_csv = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.file_name} at {self.at:%Y-%m-%d %H:%M}"
+
+    def rejected_rows(self) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(self.rejected_csv))) if self.rejected_csv else []

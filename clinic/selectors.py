@@ -14,7 +14,7 @@ from access.history import Actor, Client, record
 from access.models import AccessEvent
 from access.selectors import PortalState, access_history, in_portal_state, with_portal_state
 from clinic import validation
-from clinic.models import Appointment, Notification, Patient, StaffMember
+from clinic.models import Appointment, Notification, Patient, PatientImport, StaffMember
 
 log = logging.getLogger("portico.clinic")
 
@@ -30,6 +30,14 @@ def appointment_for(staff: StaffMember, appointment_id: int, *, client: Client |
         .filter(pk=appointment_id).first()
     )
     return _own(staff, appointment, appointment_id, "appointment", client)
+
+
+def patient_import_for(staff: StaffMember, import_id: int, *, client: Client | None = None) -> PatientImport:
+    return _own(staff, PatientImport.objects.filter(pk=import_id).first(), import_id, "import", client)
+
+
+def recent_imports(staff: StaffMember, *, limit: int = 10) -> list[PatientImport]:
+    return list(PatientImport.objects.filter(practice_id=staff.practice_id).select_related("started_by__user")[:limit])
 
 
 def _own(staff: StaffMember, obj, obj_id: int, kind: str, client: Client | None):

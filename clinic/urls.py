@@ -1,11 +1,14 @@
 from django.urls import path
 
-from clinic.views import appointments, chart, notifications, patients
+from clinic.views import appointments, chart, imports, notifications, patients
 
 app_name = "clinic"
 urlpatterns = [
     path("", patients.home, name="home"),
     path("patients/", patients.patient_list, name="patients"),
+    path("patients/import/", imports.import_patients, name="import-patients"),
+    path("patients/import/<int:import_id>/", imports.import_report, name="import-report"),
+    path("patients/import/<int:import_id>/rejected.csv", imports.rejected_rows, name="import-rejected-rows"),
     path("patients/<int:patient_id>/", chart.chart, name="chart"),
     path("patients/<int:patient_id>/demographics/", chart.demographics, name="demographics"),
     path("patients/<int:patient_id>/appointments/", chart.chart_appointments, name="chart-appointments"),

@@ -2,12 +2,14 @@ import datetime
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import actions_of, send
 from clinic import importing
-from clinic.models import Patient
+from clinic.models import Patient, PatientImport, StaffMember
 
 HEADER = "chart_number,first_name,last_name,email,ssn,date_of_birth,phone,doctor,favourite_colour\n"
 
@@ -127,9 +129,89 @@ def test_it_names_the_practices_when_the_practice_is_unknown(cast, csv_file):
 
 
 def test_rejected_rows_come_back_as_csv_to_fix(cast, csv_file):
-    path = csv_file("C-2,Alan,Turing,not-an-email,,,,,")
+    path = csv_file("C-2,Alan,Turing,not-an-email,123-45-6789,,,,")
     report = importing.import_patients(cast.practice, open(path, encoding="utf-8"))
     assert importing.rejected_rows_csv(report.rejected).splitlines() == [
         "line,problems,chart_number,first_name,last_name,email,ssn,date_of_birth,phone,doctor",
-        "2,email: Enter an email address like name@example.com.,C-2,Alan,Turing,not-an-email,,,,",
+        "2,email: Enter an email address like name@example.com.,C-2,Alan,Turing,not-an-email,***-**-6789,,,",
     ]
+
+
+# --- the staff page -------------------------------------------------------------------------------
+
+PAGE = reverse("clinic:import-patients")
+
+
+@pytest.fixture
+def admin(cast, django_user_model):
+    user = django_user_model.objects.create_user("ada-admin", password="staff-password-123", last_name="Admin")
+    return StaffMember.objects.create(user=user, practice=cast.practice, role=StaffMember.Role.ADMIN)
+
+
+def upload(content: str, name: str = "patients.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content.encode(), content_type="text/csv")
+
+
+def test_only_practice_admins_see_the_page(client, cast, admin):
+    client.force_login(cast.alice.user)
+    assert client.get(PAGE).status_code == 404
+    assert client.post(PAGE, {"file": upload(HEADER + "C-1,Ada,Lovelace,,,,,,\n")}).status_code == 404
+    assert "C-1" not in rows_of(cast.practice)
+    client.force_login(admin.user)
+    assert client.get(PAGE).status_code == 200
+    assert 'href="/patients/import/"' in client.get(reverse("clinic:patients")).content.decode()
+
+
+def test_an_admin_imports_a_file_and_sees_the_report(client, cast, admin):
+    client.force_login(admin.user)
+    response = client.post(PAGE, {"file": upload(HEADER + "C-1,Ada,Lovelace,ada@example.test,,,,dora,\n")})
+    result = PatientImport.objects.get()
+    assert response.status_code == 302 and response.url == reverse("clinic:import-report", args=[result.pk])
+    assert (result.imported, result.created, result.started_by, result.file_name) == (True, 1, admin, "patients.csv")
+    assert rows_of(cast.practice)["C-1"].doctor == cast.dora
+    page = client.get(response.url)
+    assert "created 1, updated 0, unchanged 0, invalid 0" in page.content.decode()
+    assert "Download the invalid rows" not in page.content.decode()
+
+
+def test_a_file_with_bad_rows_imports_nothing_and_offers_them_as_csv(client, cast, admin):
+    client.force_login(admin.user)
+    content = HEADER + "C-1,Ada,Lovelace,,,,,,\nC-2,Alan,Turing,not-an-email,123-45-6789,,,,\n"
+    response = client.post(PAGE, {"file": upload(content)}, follow=True)
+    html = response.content.decode()
+    assert "Nothing was imported" in html and "Enter an email address like name@example.com." in html
+    assert set(rows_of(cast.practice)).isdisjoint({"C-1", "C-2"})
+    download = client.get(reverse("clinic:import-rejected-rows", args=[PatientImport.objects.get().pk]))
+    assert download["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in download["Content-Disposition"]
+    assert download.content.decode().splitlines()[1].startswith("3,email: Enter an email address")
+    assert "123-45-6789" not in download.content.decode() and "***-**-6789" in download.content.decode()
+
+
+def test_skip_invalid_on_the_page_imports_the_good_rows(client, cast, admin):
+    client.force_login(admin.user)
+    content = HEADER + "C-1,Ada,Lovelace,,,,,,\nC-2,Alan,Turing,not-an-email,,,,,\n"
+    client.post(PAGE, {"file": upload(content), "skip_invalid": "on"})
+    assert "C-1" in rows_of(cast.practice) and "C-2" not in rows_of(cast.practice)
+    assert PatientImport.objects.get().invalid == 1
+
+
+def test_a_file_that_cannot_be_read_is_refused_with_the_reason(client, cast, admin):
+    client.force_login(admin.user)
+    response = client.post(PAGE, {"file": upload("name,phone\nAda,555\n")})
+    assert response.status_code == 200
+    assert "The header row has no chart_number, first_name, last_name column" in response.content.decode()
+    assert not PatientImport.objects.exists()
+
+
+def test_another_practices_import_is_a_404_and_recorded(client, cast, admin):
+    client.force_login(admin.user)
+    client.post(PAGE, {"file": upload(HEADER + "C-1,Ada,Lovelace,,,,,,\n")})
+    other_admin = StaffMember.objects.create(
+        user=admin.user.__class__.objects.create_user("bo-admin", password="x"), practice=cast.other_practice,
+        role=StaffMember.Role.ADMIN)
+    client.force_login(other_admin.user)
+    pk = PatientImport.objects.get().pk
+    assert client.get(reverse("clinic:import-report", args=[pk])).status_code == 404
+    assert client.get(reverse("clinic:import-rejected-rows", args=[pk])).status_code == 404
+    assert AccessEvent.objects.filter(practice=cast.other_practice, action=AccessEvent.Action.FOREIGN_ID).count() == 2

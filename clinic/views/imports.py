@@ -1,0 +1,76 @@
+"""Import patients from a CSV file (practice admins): the same checks and report as
+`manage.py import_patients`, kept so the rejected rows can be downloaded and fixed."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from clinic import importing, selectors
+from clinic.decorators import practice_admin_required, staff_required
+from clinic.views.common import client_of
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="CSV file", help_text="UTF-8, with a header row. At most 20 MB.",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+    skip_invalid = forms.BooleanField(
+        label="Import the valid rows even if some rows are invalid", required=False,
+        help_text="Otherwise a file with an invalid row imports nothing.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("This file is larger than 20 MB: split it into smaller files.")
+        return upload
+
+
+@login_required
+@staff_required
+@practice_admin_required
+def import_patients(request):
+    form = ImportForm(request.POST or None, request.FILES or None, label_suffix="")
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = importing.import_upload(request.staff.practice, form.cleaned_data["file"], by=request.staff,
+                                             skip_invalid=form.cleaned_data["skip_invalid"])
+        except importing.ImportFileError as e:
+            form.add_error("file", str(e))
+        else:
+            return redirect("clinic:import-report", result.pk)
+    if form.errors:
+        messages.error(request, "Nothing was imported: please correct the problem marked below.")
+    return render(request, "clinic/import_patients.html", {
+        "form": form, "imports": selectors.recent_imports(request.staff), "columns": importing.COLUMNS, "section": "patients",
+    })
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+def import_report(request, import_id: int):
+    result = selectors.patient_import_for(request.staff, import_id, client=client_of(request))
+    rejected = result.rejected_rows()
+    return render(request, "clinic/import_report.html", {
+        "result": result, "rejected": rejected[:100], "more_rejected": max(0, len(rejected) - 100),
+        "section": "patients",
+    })
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+@never_cache
+def rejected_rows(request, import_id: int):
+    result = selectors.patient_import_for(request.staff, import_id, client=client_of(request))
+    response = HttpResponse(result.rejected_csv, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-rows-{result.pk}.csv"'
+    return response
