@@ -1,9 +1,14 @@
-"""Read the development Mailbox (a Maildir written by `manage.py smtpd`)."""
+"""Read the development Mailbox (a Maildir written by `manage.py smtpd`).
+
+Every practice's mail lands in the one folder, so each read takes the addresses the reader may see
+and returns only mail whose every recipient is one of them."""
 
 import mailbox
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email import policy
 from email.parser import BytesParser
+from email.utils import getaddresses
 
 from django.conf import settings
 
@@ -18,18 +23,29 @@ class CaughtMail:
     html: str = ""
 
 
-def caught_mail() -> list[CaughtMail]:
-    box = _open()
-    found = [_read(key, data) for key, data in _items(box)]
+def caught_mail(*, to: Iterable[str]) -> list[CaughtMail]:
+    """The caught mail addressed only to addresses in `to`, newest first."""
+    allowed = _folded(to)
+    found = [m for m in (_read(key, data) for key, data in _items(_open())) if _addressed_within(m, allowed)]
     return sorted(found, key=lambda m: m.key, reverse=True)
 
 
-def one(key: str) -> CaughtMail | None:
-    box = _open()
+def one(key: str, *, to: Iterable[str]) -> CaughtMail | None:
+    """One caught message, or None if there is none by that key or it is addressed outside `to`."""
     try:
-        return _read(key, box.get_bytes(key), with_body=True)
+        caught = _read(key, _open().get_bytes(key), with_body=True)
     except KeyError:
         return None
+    return caught if _addressed_within(caught, _folded(to)) else None
+
+
+def _folded(addresses: Iterable[str]) -> set[str]:
+    return {a.casefold() for a in addresses if a}
+
+
+def _addressed_within(caught: CaughtMail, allowed: set[str]) -> bool:
+    recipients = {address.casefold() for _, address in getaddresses([caught.to]) if address}
+    return bool(recipients) and recipients <= allowed
 
 
 def _open() -> mailbox.Maildir:

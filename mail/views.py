@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from clinic.decorators import staff_required
+from clinic.models import Patient, StaffMember
 from mail import mailbox
 
 
@@ -25,15 +26,22 @@ def mailbox_enabled(view):
 @login_required
 @staff_required
 def mailbox_list(request):
-    return render(request, "mail/mailbox.html", {"messages_caught": mailbox.caught_mail(),
-                                                 "folder": settings.PORTICO_MAILBOX_DIR})
+    caught = mailbox.caught_mail(to=_practice_addresses(request.staff))
+    return render(request, "mail/mailbox.html", {"messages_caught": caught, "folder": settings.PORTICO_MAILBOX_DIR})
 
 
 @mailbox_enabled
 @login_required
 @staff_required
 def mailbox_message(request, key: str):
-    caught = mailbox.one(key)
+    caught = mailbox.one(key, to=_practice_addresses(request.staff))
     if caught is None:
         raise Http404("No such message")
     return render(request, "mail/mailbox_message.html", {"caught": caught})
+
+
+def _practice_addresses(staff: StaffMember) -> set[str]:
+    """The staff member's own practice: its patients' and its staff's addresses, nobody else's."""
+    patients = Patient.objects.filter(practice=staff.practice_id).values_list("email", flat=True)
+    colleagues = StaffMember.objects.filter(practice=staff.practice_id).values_list("user__email", flat=True)
+    return {*patients, *colleagues}
