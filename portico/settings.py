@@ -5,6 +5,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -56,6 +57,10 @@ PORTICO_MAIL_LEASE_SECONDS = env_int("PORTICO_MAIL_LEASE_SECONDS", 300, minimum=
 PORTICO_MAIL_FROM = env_str("PORTICO_MAIL_FROM", "Portico <no-reply@portico.localhost>")
 # Where `manage.py smtpd` keeps caught mail for the staff Mailbox page (development only).
 PORTICO_MAILBOX_DIR = VAR_DIR / "mailbox"
+# `manage.py serve` (production): where gunicorn listens, its processes, and task workers.
+PORTICO_BIND = env_str("PORTICO_BIND", "127.0.0.1:8000")
+PORTICO_WEB_WORKERS = env_int("PORTICO_WEB_WORKERS", 3, minimum=1)
+PORTICO_WORKERS = env_int("PORTICO_WORKERS", 1, minimum=1)
 
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 
@@ -72,10 +77,13 @@ INSTALLED_APPS = [
     "access",
     "mail",
     "portal",
+    "ops",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collected static files (hashed names, compressed, cached for a year) before any other work.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -169,6 +177,21 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PORTICO_BASE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Portico never terminates TLS itself, so an https base URL means a TLS-terminating proxy in front.
+# That proxy must set X-Forwarded-Proto on every request (overwriting what a client sent); only then
+# may Django believe it. Form posts then pass the CSRF origin check, plain http is redirected, and
+# browsers are told to use https only (HSTS) for PORTICO_HSTS_SECONDS.
+if SESSION_COOKIE_SECURE:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # a load balancer probes gunicorn directly, over http
+    SECURE_HSTS_SECONDS = env_int("PORTICO_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# HSTS preloading commits the whole registered domain, subdomains included, to https in browsers'
+# built-in lists; only the domain's owner can decide that, so it stays off (Django's default).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+_BASE = urlsplit(PORTICO_BASE_URL)
+CSRF_TRUSTED_ORIGINS = [f"{_BASE.scheme}://{_BASE.netloc}"]
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -188,7 +211,18 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # collectstatic fills it; WhiteNoise warns at start if missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed, compressed copies made by collectstatic (`manage.py serve` runs it); WhiteNoise serves the
+# hashed names with a far-future max-age. Tests render pages without collecting, so plain names there.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if TESTING
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Error pages (DEBUG) and reports mask sensitive POST fields and show no frame variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portico.errors.PersonalDataFilter"
 
 LOGGING = {
     "version": 1,
@@ -201,6 +235,10 @@ LOGGING = {
         # landing redirect, and the landing path itself is masked by portico.logging.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False,
                           "filters": ["redact_tokens"]},
+        # Every unhandled error (500) with its traceback. The record carries no request data, and
+        # error pages show none either (portico.errors.PersonalDataFilter).
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False,
+                           "filters": ["redact_tokens"]},
     },
     "filters": {"redact_tokens": {"()": "portico.logging.RedactTokens"}},
 }

@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from access.signins import ThrottledAuthenticationForm
+from ops.views import health
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
     path("portal/", include("portal.urls")),
     path("mailbox/", include("mail.urls")),  # answers 404 unless PORTICO_MAILBOX is on
     path("", include("clinic.urls")),

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from access import actions, eligibility
@@ -15,7 +16,7 @@ from access.models import Channel
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import CalendarForm, PatientDetailsForm
-from clinic.services import update_patient
+from clinic.services import CONTACT_FIELDS, update_patient
 from clinic.views.common import client_of, load_appointment, sent_text
 
 DIALOG = "dialog"
@@ -59,6 +60,7 @@ def appointment(request, appointment_id: int):
     return _window(request, appt, PatientDetailsForm(patient=appt.patient))
 
 
+@sensitive_post_parameters(*CONTACT_FIELDS)
 @login_required
 @staff_required
 @require_POST

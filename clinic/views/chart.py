@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from access import actions, eligibility
@@ -14,7 +15,7 @@ from access.selectors import PortalState, current_invitation, live_connection, s
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import DemographicsForm
-from clinic.services import update_patient
+from clinic.services import CONTACT_FIELDS, update_patient
 from clinic.views.common import PAGE_SIZE, client_of, load_patient, sent_text
 
 # Where on the Demographics page each missing requirement can be added.
@@ -33,6 +34,7 @@ def chart(request, patient_id: int):
                   appointments=selectors.patient_appointments(patient)[:5])
 
 
+@sensitive_post_parameters(*CONTACT_FIELDS)
 @login_required
 @staff_required
 def demographics(request, patient_id: int):

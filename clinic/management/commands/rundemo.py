@@ -1,11 +1,11 @@
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+
+from ops.processes import Processes
 
 
 class Command(BaseCommand):
@@ -24,28 +24,17 @@ class Command(BaseCommand):
         commands = {
             "smtpd": [*manage, "smtpd", "--port", str(smtp_port)],
             "web": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-            "worker": [*manage, "db_worker", "--queue-name", "*", "--interval", "1", "--no-reload"],
+            "worker": [*manage, "worker"],
             "periodic": [*manage, "run_periodic", "--interval", "30"],
         }
-        self.children = {}
+        processes = Processes(env)
         for name, cmd in commands.items():
-            # In a process group of its own: Ctrl-C reaches only this command, which then stops the
-            # children in order, instead of each one racing to handle the interrupt itself.
-            self.children[name] = subprocess.Popen(cmd, env=env, process_group=0)  # noqa: S603
+            processes.start(name, cmd)
             if name == "smtpd":
                 self._wait_for_port(smtp_port)  # so the first emails do not meet a closed port
-        signal.signal(signal.SIGTERM, self._interrupt)
         self._banner(base_url, smtp_port)
-        try:
-            while True:
-                for name, child in self.children.items():
-                    if child.poll() is not None:
-                        self._stop_all()
-                        raise CommandError(f"The {name} process stopped (exit code {child.returncode}); stopped the rest.")
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            self._stop_all()
-            self.stdout.write("Stopped the web app, worker, periodic jobs and SMTP server.")
+        processes.wait()
+        self.stdout.write("Stopped the web app, worker, periodic jobs and SMTP server.")
 
     def _wait_for_port(self, port: int) -> None:
         deadline = time.monotonic() + 15
@@ -65,18 +54,3 @@ class Command(BaseCommand):
             f"  Admin           {base_url}/admin/\n"
             f"Logins are printed above by seed_demo. Press Ctrl-C to stop.\n"
         )
-
-    def _stop_all(self) -> None:
-        for child in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for child in self.children.values():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-
-    def _interrupt(self, signum, frame):
-        raise KeyboardInterrupt
