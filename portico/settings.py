@@ -65,7 +65,7 @@ PORTICO_WORKERS = env_int("PORTICO_WORKERS", 1, minimum=1)
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portico.apps.OperatorAdminConfig",  # django.contrib.admin, for operators only (portico/admin.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -45,7 +45,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             demo = Practice.objects.create(name=DEMO, time_zone="America/New_York")
             other = Practice.objects.create(name=OTHER, time_zone="America/Chicago")
-            doctor = _staff("doctor", "Maria", "Alvarez", demo, StaffMember.Role.DOCTOR, superuser=True)
+            doctor = _staff("doctor", "Maria", "Alvarez", demo, StaffMember.Role.DOCTOR)
             frontdesk = _staff("frontdesk", "Sam", "Lee", demo, StaffMember.Role.STAFF)
             other_doctor = _staff("other-doctor", "Ken", "Okafor", other, StaffMember.Role.DOCTOR)
             patients = [_patient(demo, doctor, i, rng) for i in range(50)]
@@ -76,7 +76,7 @@ class Command(BaseCommand):
         connected = Patient.objects.filter(practice__name=DEMO, connections__ended_at__isnull=True).first()
         self.stdout.write("")
         self.stdout.write("Demo logins (development only):")
-        self.stdout.write(f"  staff   doctor / {STAFF_PASSWORD}   (Demo Family Practice, doctor, may use /admin/)")
+        self.stdout.write(f"  staff   doctor / {STAFF_PASSWORD}   (Demo Family Practice, doctor)")
         self.stdout.write(f"  staff   frontdesk / {STAFF_PASSWORD}   (Demo Family Practice, front desk)")
         self.stdout.write(f"  staff   other-doctor / {STAFF_PASSWORD}   (Riverside Pediatrics: sees none of the demo patients)")
         self.stdout.write("  Demo SSNs are 123-45- plus the last four digits the chart shows (e.g. ***-**-1001 is 123-45-1001).")
@@ -84,10 +84,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  patient {connected.email} / {PATIENT_PASSWORD}   (portal account, connected)")
 
 
-def _staff(username, first, last, practice, role, superuser=False) -> StaffMember:
+def _staff(username, first, last, practice, role) -> StaffMember:
+    # Practice logins are never admin users: the admin is for operators (portico/admin.py).
     user = get_user_model().objects.create_user(
         username=username, password=STAFF_PASSWORD, first_name=first, last_name=last,
-        email=f"{username}@portico.test", is_staff=superuser, is_superuser=superuser,
+        email=f"{username}@portico.test",
     )
     return StaffMember.objects.create(user=user, practice=practice, role=role)
 
