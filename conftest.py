@@ -87,6 +87,12 @@ def run_worker() -> None:
         call_command("db_worker", batch=True, startup_delay=False, reload=False, queue_name="*", verbosity=0)
 
 
+# Row locks, deadlocks and truly concurrent writers exist only on PostgreSQL (SQLite has one writer
+# at a time, so a race test there proves nothing). `make test-pg` runs these.
+postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
+                                   reason="needs PostgreSQL's concurrency (make test-pg)")
+
+
 def at_once(*calls) -> list:
     """Run each call in its own thread, all released together, as two people clicking at the same
     moment. Returns what each returned, or the exception it raised, in call order. Needs

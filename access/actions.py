@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from access import errors, tokens
+from access import attempts, errors, tokens
 from access.eligibility import missing_requirements
 from access.history import NO_CLIENT, Actor, Client, record
-from access.models import AccessEvent, Channel, Connection, Invitation
+from access.models import AccessEvent, Attempt, Channel, Connection, Invitation
 from clinic import validation
 from clinic.models import Notification, Patient, StaffMember
 from mail import messages as mail
@@ -104,6 +104,7 @@ def expire_invitations() -> int:
     for invitation_id in lapsed.values_list("id", flat=True).iterator():
         with transaction.atomic(durable=True):
             invitation = Invitation.objects.select_related("practice", "patient").get(pk=invitation_id)
+            _lock(invitation.patient)
             count += _expire(invitation, now)
     return count
 
@@ -123,10 +124,9 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
     """Check the answers against the record. A wrong answer counts; the third locks the invitation.
     A client address with too many recent failures is refused before anything is checked.
     On success the caller gets a one-time proof: holding the link alone is not enough to accept."""
-    if _client_is_throttled(client):
-        raise errors.TooManyAttempts()
+    attempt = _claim_identity_attempt(client)
     with transaction.atomic(durable=True):
-        invitation = _find(token, lock=True)
+        invitation = _lock_for_patient(token)
         now = timezone.now()
         if reason := _unusable_reason(invitation, now):
             failure = _refuse_link(invitation, reason, now, client)
@@ -136,6 +136,7 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
             invitation.identity_proof_hash = tokens.hash_token(proof, tokens.IDENTITY_PROOF)
             invitation.save(update_fields=["identity_verified_at", "identity_proof_hash"])
             _record(invitation, Action.IDENTITY_PASSED, actor=Actor.patient(None), client=client)
+            attempts.passed(attempt)
             return VerifiedIdentity(invitation, proof)
         else:
             failure = _count_failed_check(invitation, client)
@@ -150,8 +151,8 @@ def accept_invitation(
     `proof` is what verify_identity returned to whoever passed the check, in the last 30 minutes.
     The token is consumed by one conditional UPDATE, so two submissions connect exactly once."""
     with transaction.atomic(durable=True):
+        invitation = _lock_for_patient(token)
         now = timezone.now()
-        invitation = _find(token)
         consumed = Invitation.objects.filter(
             pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__gt=now,
             identity_verified_at__gt=now - IDENTITY_CHECK_VALID_FOR,
@@ -171,6 +172,7 @@ def accept_invitation(
 @transaction.atomic(durable=True)
 def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -> None:
     """The patient ends their own connection to one practice."""
+    _lock(connection.patient)
     ended = Connection.objects.filter(pk=connection.pk, ended_at__isnull=True).update(
         ended_at=timezone.now(), end_reason=Connection.EndReason.DISCONNECTED
     )
@@ -196,9 +198,22 @@ def record_email_outcome(invitation_id: int, *, delivered: bool) -> None:
 
 # --- the steps the actions are made of -----------------------------------------------------
 
+# Lock order, everywhere: the patient row, then the invitation, then (history.record) the practice.
+# Staff actions and the patient's steps on one patient thus queue up on the patient row instead of
+# each holding the lock the other waits for (a deadlock on PostgreSQL). The locks are FOR NO KEY
+# UPDATE: rows that merely point at a locked row (events, connections, notifications) can still be
+# inserted meanwhile, as they only need a key-share lock on it.
+
 def _lock(patient: Patient) -> Patient:
     """Re-read the patient under a row lock so concurrent actions on one patient queue up."""
-    return Patient.objects.select_for_update(of=("self",)).select_related("practice", "doctor").get(pk=patient.pk)
+    return Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice", "doctor").get(
+        pk=patient.pk)
+
+
+def _lock_for_patient(token: str) -> Invitation:
+    """The invitation behind a link, re-read after locking its patient and then itself (the one order)."""
+    _lock(_find(token).patient)
+    return _find(token, lock=True)
 
 
 def _send(patient: Patient, *, by: StaffMember | None, channel: str, client: Client, reason: str) -> SentInvitation:
@@ -302,7 +317,7 @@ def _find(token: str, *, lock: bool = False) -> Invitation:
         raise errors.LinkNotUsable("unknown")
     invitations = Invitation.objects.select_related("practice", "patient", "sent_by", "patient__doctor")
     if lock:
-        invitations = invitations.select_for_update(of=("self",))
+        invitations = invitations.select_for_update(of=("self",), no_key=True)
     try:
         return invitations.get(token_hash=tokens.hash_token(token))
     except Invitation.DoesNotExist:
@@ -349,13 +364,15 @@ def _answers_match(patient: Patient, answers: IdentityAnswers) -> bool:
     return False
 
 
-def _client_is_throttled(client: Client) -> bool:
+def _claim_identity_attempt(client: Client) -> Attempt | None:
+    """Count this check against the client's address before anything is checked (access.attempts)."""
     if not client.ip:
-        return False
-    recent = AccessEvent.objects.filter(
-        action=Action.IDENTITY_FAILED, client_ip=client.ip, at__gte=timezone.now() - CLIENT_FAILURE_WINDOW
-    )
-    return recent.count() >= MAX_FAILURES_PER_CLIENT
+        return None
+    try:
+        return attempts.claim(Attempt.Kind.IDENTITY, window=CLIENT_FAILURE_WINDOW,
+                              limits={"client_ip": (client.ip, MAX_FAILURES_PER_CLIENT)})
+    except attempts.OverLimit:
+        raise errors.TooManyAttempts() from None
 
 
 def _count_failed_check(invitation: Invitation, client: Client) -> errors.InvitationError:

@@ -94,7 +94,8 @@ def record(
 ) -> AccessEvent:
     """Append one event. Must run inside the caller's transaction; it locks the practice row so the
     chain has one order even with concurrent writers."""
-    head = Practice.objects.select_for_update().values_list("history_head", flat=True).get(pk=practice.pk)
+    head = Practice.objects.select_for_update(no_key=True).values_list("history_head", flat=True).get(
+        pk=practice.pk)
     event = AccessEvent(
         practice_id=practice.pk, patient=patient, invitation=invitation, at=timezone.now(),
         actor_kind=actor.kind, actor=actor.user, actor_role=actor.role, action=action, channel=channel,

@@ -141,19 +141,26 @@ class AccessEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"
 
 
-class SignInFailure(models.Model):
-    """One failed password sign-in (staff or patient), for throttling. The username is kept only as
-    a hash: it is often an email address."""
+class Attempt(models.Model):
+    """One guess counted against a throttle (a password sign-in or an identity check), written and
+    committed BEFORE the guess is checked, so a burst of simultaneous guesses is counted in full. A
+    guess that succeeds deletes its row: only failures (and guesses still being checked) count. The
+    username is kept only as a hash: it is often an email address."""
 
-    username_hash = models.CharField(max_length=64)
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Password sign-in"
+        IDENTITY = "identity", "Identity check"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    username_hash = models.CharField(max_length=64, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField()
 
     class Meta:
         indexes = [
-            models.Index(fields=["username_hash", "at"], name="signin_failure_user_idx"),
-            models.Index(fields=["client_ip", "at"], name="signin_failure_ip_idx"),
+            models.Index(fields=["kind", "username_hash", "at"], name="attempt_user_idx"),
+            models.Index(fields=["kind", "client_ip", "at"], name="attempt_ip_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"Sign-in failure at {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.get_kind_display()} attempt at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,10 +1,11 @@
-"""Turn mail delivery outcomes and staff sign-ins into access history."""
+"""Turn mail delivery outcomes and staff sign-ins into access history. (Failed sign-ins are counted
+by access.signins itself, before the password is checked.)"""
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import transaction
 from django.dispatch import receiver
 
-from access import actions, signins
+from access import actions
 from access.history import Actor, Client, record
 from access.models import AccessEvent
 from mail.signals import message_delivered, message_failed
@@ -39,7 +40,3 @@ def _record_staff_session(action: str, request, user) -> None:
     with transaction.atomic():
         record(member.practice, action, actor=Actor.staff(member), client=Client.from_request(request))
 
-
-@receiver(user_login_failed)
-def record_sign_in_failure(sender, credentials, request=None, **kwargs) -> None:
-    signins.record_failure(credentials.get("username", ""), request)

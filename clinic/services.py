@@ -14,7 +14,10 @@ CONTACT_FIELDS = ("email", "ssn", "date_of_birth", "phone")
 def update_patient(patient: Patient, *, by: StaffMember | None, client: Client = NO_CLIENT, **changes) -> Patient:
     """Save new demographics. A changed email revokes a pending invitation (recorded), so access
     never goes to an old address. `changes` must already be clean (see clinic.forms)."""
-    locked = Patient.objects.select_for_update(of=("self",)).select_related("practice").get(pk=patient.pk)
+    # The same lock as every access action takes first (access.actions._lock): patient row, then
+    # invitation, then practice; FOR NO KEY UPDATE lets rows pointing at the patient be inserted meanwhile.
+    locked = Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice").get(
+        pk=patient.pk)
     email_changed = "email" in changes and not validation.same_email(changes["email"] or "", locked.email or "")
     for field, value in changes.items():
         setattr(locked, field, value)
