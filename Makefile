@@ -18,10 +18,11 @@ done; \
 echo "Portico needs Python 3.12 or newer: install python3.12 (or set PYTHON=/path/to/python3.12)." >&2; exit 1
 endef
 
-.PHONY: help run test test-pg bench lint lock clean
+.PHONY: help run serve test test-pg bench lint lock clean
 
 help:
 	@echo "make run    start the demo (web app, task worker, local SMTP server) on http://127.0.0.1:$(PORT)"
+	@echo "make serve  production: migrate, collect static files, run gunicorn, task workers and periodic jobs (see README)"
 	@echo "make test   install test dependencies and run the whole test suite"
 	@echo "make test-pg  the suite (less browser tests) on a throwaway PostgreSQL cluster"
 	@echo "make bench  time the patient list for 100,000 patients against a plain-list baseline"
@@ -46,6 +47,10 @@ run: $(VENV)/.runtime
 	$(VPY) manage.py migrate --no-input -v0
 	$(VPY) manage.py seed_demo
 	$(VPY) manage.py rundemo --port $(PORT) --smtp-port $(SMTP_PORT)
+
+# Production (README "Deploying"): settings come from the environment; stops on Ctrl-C or SIGTERM.
+serve: $(VENV)/.runtime
+	$(VPY) manage.py serve
 
 # The browser tests drive the system's Chromium: ensure-chromium finds it, installs Debian's (as root),
 # or stops at once with one line saying how to get it; it prints the path for conftest.py.
