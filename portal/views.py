@@ -11,7 +11,7 @@ The pages after it have clean URLs and keep the site's policy, because under `no
 """
 
 from django.contrib import messages
-from django.contrib.auth import authenticate, login
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -21,14 +21,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from access import actions, errors, signins
 from access.history import Client
-from portal import selectors
+from portal import accepting, selectors
 from portal.decorators import no_referrer, patient_required
 from portal.forms import CreateAccountForm, IdentityForm, PatientAuthenticationForm, SignInToConnectForm
-
-OPENED_LINK = "portal:opened_link"  # the token from the invitation link this browser opened
-IDENTITY_CONFIRMED = "portal:identity_confirmed"  # {"invitation": pk, "proof": ...} once this session passed
-LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be used
-
 
 # --- accepting an invitation --------------------------------------------------------------------
 
@@ -36,23 +31,21 @@ LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be us
 @never_cache
 @no_referrer
 def landing(request, token: str):
-    """Opening the link changes nothing (mail scanners open links too): check it, keep it, move on."""
+    """Opening the link changes nothing (mail scanners open links too): check it, keep it, move on.
+    A link that cannot be used (even one made up on another site) leaves an accept in progress alone."""
     try:
         actions.invitation_for_token(token)
     except errors.LinkNotUsable as e:
-        _forget_invitation(request)
-        request.session[LINK_PROBLEM] = e.reason
+        accepting.note_link_problem(request.session, e.reason)
         return redirect("portal:link-problem")
-    if request.session.get(OPENED_LINK) != token:
-        _forget_invitation(request)
-        request.session[OPENED_LINK] = token
+    accepting.open_link(request.session, token)
     return redirect("portal:accept")
 
 
 @require_safe
 @never_cache
 def link_problem(request):
-    return _link_unusable(request, request.session.get(LINK_PROBLEM, "unknown"))
+    return _problem_page(request, accepting.link_problem(request.session))
 
 
 @require_http_methods(["GET", "POST"])
@@ -60,7 +53,7 @@ def link_problem(request):
 @never_cache
 def accept(request):
     """Step 1: confirm identity with the details the practice has on file."""
-    token = request.session.get(OPENED_LINK)
+    token = accepting.opened_link(request.session)
     if not token:
         return _no_invitation(request)
     try:
@@ -87,7 +80,7 @@ def accept(request):
         return _identity_not_confirmed(request, invitation)
     except errors.IdentityNotConfirmed:
         return _identity_not_confirmed(request, invitation)
-    request.session[IDENTITY_CONFIRMED] = {"invitation": verified.invitation.pk, "proof": verified.proof}
+    accepting.confirm_identity(request.session, verified.invitation.pk, verified.proof)
     return redirect("portal:account")
 
 
@@ -96,7 +89,7 @@ def accept(request):
 @never_cache
 def account(request):
     """Step 2: create a portal account for the invited address, or sign in to the one it already has."""
-    token = request.session.get(OPENED_LINK)
+    token = accepting.opened_link(request.session)
     if not token:
         return _no_invitation(request)
     try:
@@ -126,13 +119,15 @@ def _create_account(request, token, invitation):
 
 def _sign_in_to_connect(request, token, invitation, existing):
     form = SignInToConnectForm(request.POST or None)
-    if request.method == "POST" and signins.is_throttled(existing.get_username(), request):
-        form.add_error("password", signins.MESSAGE)
-    elif request.method == "POST" and form.is_valid():
-        user = authenticate(request, username=existing.get_username(), password=form.cleaned_data["password"])
-        if user is not None:
-            return _accept(request, token, account=user)
-        form.add_error("password", "That password is not correct.")
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = signins.authenticate(request, existing.get_username(), form.cleaned_data["password"])
+        except signins.Throttled as e:
+            form.add_error("password", e.message)
+        else:
+            if user is not None:
+                return _accept(request, token, account=user)
+            form.add_error("password", "That password is not correct.")
     status = 400 if request.method == "POST" else 200
     return render(request, "portal/sign_in_to_connect.html", {"invitation": invitation, "form": form},
                   status=status)
@@ -140,19 +135,19 @@ def _sign_in_to_connect(request, token, invitation, existing):
 
 def _accept(request, token, **how):
     try:
-        proof = request.session.get(IDENTITY_CONFIRMED, {}).get("proof", "")
-        connection = actions.accept_invitation(token, proof=proof, client=Client.from_request(request), **how)
+        connection = actions.accept_invitation(token, proof=accepting.identity_proof(request.session),
+                                               client=Client.from_request(request), **how)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason)
     except errors.IdentityNotConfirmed:
-        request.session.pop(IDENTITY_CONFIRMED, None)
+        accepting.forget_identity(request.session)
         messages.info(request, "Please confirm your details again before you continue.")
         return redirect("portal:accept")
     except (errors.AccountExists, errors.WrongAccount) as e:
         messages.info(request, e.message)
         return redirect("portal:account")
     login(request, connection.account)  # a new session key; the old one may have been seen with the link
-    _forget_invitation(request)
+    accepting.forget(request.session)
     messages.success(request, f"You are now connected to {connection.practice.name}.")
     return redirect("portal:home")
 
@@ -177,22 +172,21 @@ def _identity_not_confirmed(request, invitation):
 
 
 def _identity_confirmed(request, invitation) -> bool:
-    confirmed = request.session.get(IDENTITY_CONFIRMED) or {}
-    return invitation is not None and confirmed.get("invitation") == invitation.pk
+    return invitation is not None and accepting.identity_confirmed_for(request.session, invitation.pk)
 
 
 def _link_unusable(request, reason: str, *, status=410):
-    _forget_invitation(request)
+    """The link this browser is accepting has died: forget it and say why."""
+    accepting.forget(request.session)
+    return _problem_page(request, reason, status=status)
+
+
+def _problem_page(request, reason: str, *, status=410):
     return render(request, "portal/link_problem.html", {"reason": reason}, status=status)
 
 
 def _no_invitation(request):
     return render(request, "portal/link_problem.html", {"reason": "missing"}, status=400)
-
-
-def _forget_invitation(request) -> None:
-    for key in (OPENED_LINK, IDENTITY_CONFIRMED):
-        request.session.pop(key, None)
 
 
 # --- the patient's portal -----------------------------------------------------------------------

@@ -11,8 +11,8 @@ from access.models import Channel, Connection, Invitation
 from clinic.models import Notification, Patient
 from conftest import at_once
 from mail.models import Message
+from portal.accepting import IDENTITY_CONFIRMED, OPENED_LINK
 from portal.tests.conftest import PASSWORD, confirm_identity, create_account, events, open_link
-from portal.views import IDENTITY_CONFIRMED, OPENED_LINK
 
 URL = reverse("portal:account")
 

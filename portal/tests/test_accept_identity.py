@@ -2,13 +2,16 @@ import datetime
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from access import actions
-from access.models import AccessEvent, Channel, Invitation
+from access.models import AccessEvent, Attempt, Channel, Invitation
+from access.tests.helpers import snapshot
 from clinic.models import Patient
+from portal.accepting import IDENTITY_CONFIRMED, OPENED_LINK
 from portal.tests.conftest import PAT_SSN, events, open_link
-from portal.views import IDENTITY_CONFIRMED, OPENED_LINK
+from portico import crypto
 
 URL = reverse("portal:accept")
 WRONG = {
@@ -116,7 +119,7 @@ def test_it_answers_an_unknown_link_like_a_wrong_answer(client, sent):
     open_link(client, sent.token)
     wrong = client.post(URL, WRONG["ssn"])
     session = client.session
-    session[OPENED_LINK] = "u" * 43
+    session[OPENED_LINK] = crypto.encrypt("u" * 43)
     session.save()
     unknown = client.post(URL, WRONG["ssn"])
     assert unknown.status_code == wrong.status_code == 400
@@ -131,6 +134,8 @@ def test_it_answers_repeated_wrong_answers_identically(client, sent):
 
 
 def test_it_locks_the_invitation_after_three_failures(client, sent):
+    other_tab = Client()  # a second browser that opened the link before the lock
+    open_link(other_tab, sent.token)
     open_link(client, sent.token)
     client.post(URL, WRONG["ssn"])
     client.post(URL, WRONG["date_of_birth"])
@@ -141,12 +146,22 @@ def test_it_locks_the_invitation_after_three_failures(client, sent):
     sent.invitation.refresh_from_db()
     assert sent.invitation.status == Invitation.Status.LOCKED
     assert events(sent.invitation) == ["invitation.sent"] + ["identity.failed"] * 3 + ["invitation.locked"]
-    # Even the right answer no longer works, from this browser or a new one.
-    open_link(client, sent.token)
-    assert client.get(reverse("portal:link-problem")).status_code == 410
-    assert client.post(URL, {"ssn": PAT_SSN}).status_code == 400
+
+    # Even the right answer no longer works: not from a browser that had the link open, nor a fresh one.
+    locked = snapshot()
+    response = other_tab.post(URL, {"ssn": PAT_SSN})
+    assert response.status_code == 410 and "This invitation is locked" in response.content.decode()
+    fresh = Client()
+    response = fresh.get(open_link(fresh, sent.token)["Location"])
+    assert response.status_code == 410 and "This invitation is locked" in response.content.decode()
+    assert fresh.post(URL, {"ssn": PAT_SSN}).status_code == 400  # no usable link in this browser
+    for browser in (other_tab, fresh):
+        assert browser.get(reverse("portal:account")).status_code == 400
+        assert IDENTITY_CONFIRMED not in browser.session
+    assert snapshot() == locked
     sent.invitation.refresh_from_db()
-    assert sent.invitation.identity_verified_at is None
+    assert (sent.invitation.status, sent.invitation.identity_verified_at) == (Invitation.Status.LOCKED, None)
+    assert not sent.invitation.patient.connections.exists()
 
 
 def test_it_refuses_a_link_that_expired_while_the_form_was_open(client, sent, clock):
@@ -171,10 +186,10 @@ def test_it_refuses_a_link_revoked_while_the_form_was_open(client, cast, sent):
 
 
 def test_it_throttles_a_client_address(client, cast, sent):
-    for _ in range(actions.MAX_FAILURES_PER_CLIENT):
-        AccessEvent.objects.create(practice=cast.practice, action=AccessEvent.Action.IDENTITY_FAILED,
-                                   at=sent.invitation.sent_at, actor_kind="patient", client_ip="198.51.100.7",
-                                   outcome="failure", hash="x")
+    Attempt.objects.bulk_create(
+        Attempt(kind=Attempt.Kind.IDENTITY, client_ip="198.51.100.7", at=sent.invitation.sent_at)
+        for _ in range(actions.MAX_FAILURES_PER_CLIENT)
+    )
     open_link(client, sent.token)
     response = client.post(URL, {"ssn": PAT_SSN}, REMOTE_ADDR="198.51.100.7")
     assert response.status_code == 429

@@ -6,8 +6,9 @@ from django.urls import reverse
 
 from access import actions
 from access.models import Channel, Invitation
+from portal import accepting
+from portal.accepting import LINK_PROBLEM, OPENED_LINK
 from portal.tests.conftest import create_account, events, open_link
-from portal.views import LINK_PROBLEM, OPENED_LINK
 from portico.logging import RedactTokens
 
 
@@ -16,7 +17,7 @@ def test_it_keeps_the_token_in_the_session_and_redirects_to_a_clean_url(client, 
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:accept")
     assert sent.token not in response["Location"]
-    assert client.session[OPENED_LINK] == sent.token
+    assert accepting.opened_link(client.session) == sent.token
     assert sent.token not in client.get(response["Location"]).content.decode()
 
 

@@ -1,0 +1,73 @@
+"""The accept in progress in one browser: what its session keeps between the invitation's steps.
+
+Sessions live in the database, and a reader of the session table must not find a usable secret there,
+so the link's token and the identity proof are kept sealed with the field keys (portico.crypto: Fernet,
+keys outside the database); the invitation id travels in clear because it grants nothing.
+
+The session key changes whenever the session gains something (a new link, a passed identity check; a
+sign-in rotates it itself), so a session id planted in the patient's browser, or seen before, is worth
+nothing afterwards (OWASP Session Management Cheat Sheet: renew the session id after any privilege change).
+"""
+
+from django.contrib.sessions.backends.base import SessionBase
+
+from portico import crypto
+
+OPENED_LINK = "portal:opened_link"  # the sealed token of the invitation link this browser opened
+IDENTITY_CONFIRMED = "portal:identity_confirmed"  # {"invitation": pk, "proof": sealed proof} once passed
+LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be used
+
+
+def opened_link(session: SessionBase) -> str:
+    """The token of the link this browser opened, or "" if none (or sealed with a retired key)."""
+    return _unseal(session.get(OPENED_LINK))
+
+
+def open_link(session: SessionBase, token: str) -> None:
+    """Keep a usable link. A different one than before starts afresh, under a new session key."""
+    if opened_link(session) == token:
+        return
+    forget(session)
+    session.cycle_key()
+    session[OPENED_LINK] = crypto.encrypt(token)
+
+
+def note_link_problem(session: SessionBase, reason: str) -> None:
+    """An unusable link only says why; it never touches an accept in progress for another link."""
+    session[LINK_PROBLEM] = reason
+
+
+def link_problem(session: SessionBase) -> str:
+    return session.get(LINK_PROBLEM, "unknown")
+
+
+def confirm_identity(session: SessionBase, invitation_id: int, proof: str) -> None:
+    """Whoever passed the check may continue, from a session key nobody else has held."""
+    session.cycle_key()
+    session[IDENTITY_CONFIRMED] = {"invitation": invitation_id, "proof": crypto.encrypt(proof)}
+
+
+def identity_confirmed_for(session: SessionBase, invitation_id: int) -> bool:
+    return (session.get(IDENTITY_CONFIRMED) or {}).get("invitation") == invitation_id
+
+
+def identity_proof(session: SessionBase) -> str:
+    return _unseal((session.get(IDENTITY_CONFIRMED) or {}).get("proof"))
+
+
+def forget_identity(session: SessionBase) -> None:
+    session.pop(IDENTITY_CONFIRMED, None)
+
+
+def forget(session: SessionBase) -> None:
+    for key in (OPENED_LINK, IDENTITY_CONFIRMED):
+        session.pop(key, None)
+
+
+def _unseal(sealed) -> str:
+    if not isinstance(sealed, str) or not sealed:
+        return ""
+    try:
+        return crypto.decrypt(sealed)
+    except ValueError:  # sealed with a key that has since been retired: open the link again
+        return ""
