@@ -1,8 +1,12 @@
 """One limit for a patient's email address, wherever it is entered: 150 characters, because the
 portal account is named after it (the account step's own refusal is in portal/tests)."""
 
+import importlib
+
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 
 from clinic.models import Appointment, Patient
@@ -61,3 +65,13 @@ def test_normalising_cannot_lengthen_an_address_past_the_limit(client, cast):
     response = client.post(url(cast.ned), form_data(email=typed))
     assert REFUSED in response.content.decode()
     assert Patient.objects.get(pk=cast.ned.pk).email == ""
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="the column itself refuses 151 characters there")
+def test_the_migration_stops_on_a_longer_address_already_saved(cast):
+    """Rather than let PostgreSQL fail on the column change, or cut an address short."""
+    migration = importlib.import_module("clinic.migrations.0002_patient_email_max_150")
+    migration.refuse_longer_addresses(apps, None)  # nothing too long yet
+    Patient.objects.filter(pk=cast.ned.pk).update(email=OVER_LIMIT)
+    with pytest.raises(RuntimeError, match=rf"patient ids: \[{cast.ned.pk}\]"):
+        migration.refuse_longer_addresses(apps, None)
