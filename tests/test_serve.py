@@ -39,7 +39,7 @@ def production_env(tmp_path: Path, base_url: str, **extra) -> dict[str, str]:
     env.update({
         "SECRET_KEY": secrets.token_urlsafe(50),
         "PORTICO_FIELD_KEYS": Fernet.generate_key().decode(),
-        "PORTICO_HISTORY_KEYS": secrets.token_urlsafe(32),
+        "PORTICO_HISTORY_KEYS": f"k1:{secrets.token_urlsafe(32)}",
         "PORTICO_BASE_URL": base_url,
         "ALLOWED_HOSTS": urllib.parse.urlsplit(base_url).hostname,
         "PORTICO_VAR_DIR": str(tmp_path),
