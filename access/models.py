@@ -83,8 +83,9 @@ class Connection(models.Model):
 
 
 class AccessEvent(models.Model):
-    """Append-only access history. Each row hashes its content and the previous row's hash for the
-    same practice, so editing or removing a row is detectable (`manage.py verify_history`)."""
+    """Append-only access history. Each row seals its content and the previous row's seal for the
+    same practice with a key kept outside the database (access.history), so editing or removing a
+    row is detectable (`manage.py verify_history`)."""
 
     class Action(models.TextChoices):
         INVITATION_SENT = "invitation.sent", "Invitation sent"
@@ -127,6 +128,8 @@ class AccessEvent(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
+    # Which of PORTICO_HISTORY_KEYS sealed `hash` (HMAC-SHA256), so keys can be rotated.
+    key_id = models.CharField(max_length=16, blank=True)
     hash = models.CharField(max_length=64)
 
     class Meta:

@@ -47,6 +47,31 @@ def _field_keys() -> list[str]:
 
 
 PORTICO_FIELD_KEYS = _field_keys()
+
+
+def _history_keys() -> dict[str, str]:
+    """Keys sealing the access history (HMAC-SHA256), {key id: secret}, newest first. Kept outside the
+    database, so someone who can only write to the database cannot re-seal an edited history."""
+    raw = env_str("PORTICO_HISTORY_KEYS")
+    if not raw:
+        if not (DEBUG or TESTING):
+            raise ImproperlyConfigured("PORTICO_HISTORY_KEYS is not set (it is required when DEBUG is off)")
+        return {"dev": hashlib.sha256(b"portico history key " + SECRET_KEY.encode()).hexdigest()}
+    keys = {}
+    for pair in raw.split(","):
+        key_id, _, secret = pair.strip().partition(":")
+        valid_id = key_id.isascii() and key_id.replace("-", "").replace("_", "").isalnum() and len(key_id) <= 16
+        if not (valid_id and len(secret) >= 32 and key_id not in keys):
+            raise ImproperlyConfigured(
+                "PORTICO_HISTORY_KEYS must be comma-separated id:secret pairs, newest first (ids: up to 16 "
+                "letters, digits, - or _, each used once; secrets: 32+ characters, e.g. from "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        keys[key_id] = secret
+    return keys
+
+
+PORTICO_HISTORY_KEYS = _history_keys()
 PORTICO_BASE_URL = env_url("PORTICO_BASE_URL", "http://127.0.0.1:8000")
 PORTICO_INVITE_TTL_DAYS = env_int("PORTICO_INVITE_TTL_DAYS", 7, minimum=1, maximum=90)
 # Behind a reverse proxy: the request header holding the client's address (e.g. X-Real-IP), used

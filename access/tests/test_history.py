@@ -1,9 +1,27 @@
-import pytest
-from django.core.management import CommandError, call_command
+import hashlib
+import importlib
+import json
 
-from access.history import first_broken_event
+import pytest
+from django.apps import apps as django_apps
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from access import actions
+from access.history import (
+    HASHED_FIELDS,
+    Actor,
+    checkpoint_problem,
+    current_key,
+    event_hash,
+    first_broken_event,
+    make_checkpoint,
+    record,
+)
 from access.models import AccessEvent
 from access.tests.helpers import connect
+from clinic.models import Practice
+from conftest import at_once, postgres_only
 
 
 @pytest.fixture
@@ -53,3 +71,145 @@ def test_events_never_hold_the_token_or_personal_details(cast):
         text = str(row)
         for secret in (sent.token, "pat@example.test", "123456789", "5550123", "1980-05-17"):
             assert secret not in text
+
+
+# --- the chain is keyed: rewriting it needs a key the database does not hold ---------------------
+
+def _forge_without_removed(practice, history, removed, seal) -> None:
+    """What a database writer would do: drop one event and re-seal everything after it, and the head."""
+    AccessEvent.objects.filter(pk=removed.pk).delete()
+    prev = removed.prev_hash
+    for event in AccessEvent.objects.filter(practice=practice, pk__gt=removed.pk).order_by("id"):
+        event.prev_hash = prev
+        event.hash = seal(event)
+        event.save(update_fields=["prev_hash", "hash"])
+        prev = event.hash
+    Practice.objects.filter(pk=practice.pk).update(history_head=prev)
+
+
+def _plain_sha256(event) -> str:
+    content = {name: getattr(event, name) for name in HASHED_FIELDS}
+    content["at"] = event.at.isoformat(timespec="microseconds")
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("seal", [
+    _plain_sha256,
+    lambda event: event_hash(event, "a-guessed-key-that-is-not-the-practices-own"),
+], ids=["plain-sha256", "wrong-key"])
+def test_a_re_sealed_history_without_the_key_is_caught(cast, history, seal):
+    _forge_without_removed(cast.practice, history, history[1], seal)
+    assert first_broken_event(cast.practice) == (history[2].pk, "this event was altered")
+
+
+def test_the_link_to_the_previous_event_is_sealed_too(cast, history):
+    """Remove a middle event and point the next one at the event before: with prev_hash outside the
+    seal, the next event would still verify and the removal would go unnoticed."""
+    AccessEvent.objects.filter(pk=history[1].pk).delete()
+    AccessEvent.objects.filter(pk=history[2].pk).update(prev_hash=history[1].prev_hash)
+    assert first_broken_event(cast.practice) == (history[2].pk, "this event was altered")
+
+
+KEY_OLD, KEY_NEW = "o" * 40, "n" * 40
+
+
+def test_events_sealed_with_an_older_key_still_verify_after_rotation(cast, settings):
+    settings.PORTICO_HISTORY_KEYS = {"2025": KEY_OLD}
+    connect(cast)
+    settings.PORTICO_HISTORY_KEYS = {"2026": KEY_NEW, "2025": KEY_OLD}  # the new key goes in front
+    actions.revoke_invitation(cast.pat, by=cast.alice)
+    key_ids = list(AccessEvent.objects.order_by("id").values_list("key_id", flat=True))
+    assert key_ids == ["2025"] * 4 + ["2026"]
+    assert first_broken_event(cast.practice) is None
+    settings.PORTICO_HISTORY_KEYS = {"2026": KEY_NEW}  # the old key dropped too early
+    first = AccessEvent.objects.order_by("id").first()
+    assert first_broken_event(cast.practice) == (
+        first.pk, "it is sealed with key id '2025', which PORTICO_HISTORY_KEYS does not hold")
+
+
+# --- checkpoints kept outside the database ------------------------------------------------------
+
+def test_a_checkpoint_catches_removed_newest_events_that_the_chain_cannot(cast, history):
+    checkpoint = make_checkpoint(cast.practice)
+    assert (checkpoint["event"], checkpoint["head"]) == (history[-1].pk, history[-1].hash)
+    AccessEvent.objects.filter(pk=history[-1].pk).delete()  # needs no key: the head is just a copy
+    Practice.objects.filter(pk=cast.practice.pk).update(history_head=history[-2].hash)
+    assert first_broken_event(cast.practice) is None
+    assert checkpoint_problem(checkpoint) == (
+        f"event {history[-1].pk}, the newest at the checkpoint of {checkpoint['at']}, was removed")
+
+
+def test_a_checkpoint_catches_a_rewrite_even_by_someone_holding_the_key(cast, history):
+    checkpoint = make_checkpoint(cast.practice)
+    _forge_without_removed(cast.practice, history, history[1], lambda e: event_hash(e, current_key()[1]))
+    assert first_broken_event(cast.practice) is None
+    assert "the history up to it was rewritten" in checkpoint_problem(checkpoint)
+
+
+def test_a_checkpoint_cannot_be_edited_to_match(cast, history):
+    checkpoint = make_checkpoint(cast.practice)
+    assert checkpoint_problem(checkpoint) is None
+    assert checkpoint_problem({**checkpoint, "head": history[-2].hash, "event": history[-2].pk}) == (
+        "the checkpoint's signature does not match: it was altered or not made with our key")
+
+
+def test_the_commands_export_and_check_checkpoints(cast, history, capsys, tmp_path):
+    call_command("export_history_checkpoint")
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["practice"] for line in lines] == [cast.practice.pk, cast.other_practice.pk]
+    path = tmp_path / "checkpoints.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    call_command("verify_history", checkpoint=path)
+    assert f"practice {cast.practice.pk}, checkpoint of" in capsys.readouterr().out
+    AccessEvent.objects.filter(pk=history[-1].pk).delete()
+    Practice.objects.filter(pk=cast.practice.pk).update(history_head=history[-2].hash)
+    with pytest.raises(CommandError, match="1 practice histories failed"):
+        call_command("verify_history", checkpoint=path)
+    assert f"BROKEN: event {history[-1].pk}, the newest at the checkpoint" in capsys.readouterr().out
+
+
+# --- the migration that moved the unkeyed chain to keyed seals -----------------------------------
+
+reseal_migration = importlib.import_module("access.migrations.0003_history_keys")
+
+
+def _as_before_the_migration(practice) -> list[AccessEvent]:
+    prev = ""
+    events = list(AccessEvent.objects.filter(practice=practice).order_by("id"))
+    for event in events:
+        event.key_id, event.prev_hash = "", prev
+        event.hash = reseal_migration._old_hash(event)
+        event.save(update_fields=["key_id", "prev_hash", "hash"])
+        prev = event.hash
+    Practice.objects.filter(pk=practice.pk).update(history_head=prev)
+    return events
+
+
+def test_the_migration_re_seals_an_intact_history_with_the_current_key(cast, history):
+    _as_before_the_migration(cast.practice)
+    reseal_migration.reseal(django_apps, None)
+    assert set(AccessEvent.objects.values_list("key_id", flat=True)) == {current_key()[0]}
+    assert first_broken_event(cast.practice) is None
+
+
+def test_the_migration_does_not_bless_an_already_broken_history(cast, history):
+    events = _as_before_the_migration(cast.practice)
+    AccessEvent.objects.filter(pk=events[2].pk).update(reason="edited before the upgrade")
+    reseal_migration.reseal(django_apps, None)
+    assert first_broken_event(cast.practice)[0] == events[2].pk
+
+
+# --- concurrent writers ----------------------------------------------------------------------------
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_chain(cast):
+    """The practice row lock orders appends; without it two writers chain to the same head."""
+    def write_many():
+        for _ in range(15):
+            with transaction.atomic():
+                record(cast.practice, AccessEvent.Action.STAFF_SIGNED_IN, actor=Actor.staff(cast.alice))
+
+    assert at_once(*[write_many] * 6) == [None] * 6
+    assert AccessEvent.objects.filter(practice=cast.practice).count() == 90
+    assert first_broken_event(cast.practice) is None
