@@ -68,6 +68,13 @@ def test_serve_refuses_to_start_without_a_secret_key(tmp_path):
     assert result.stderr == "Portico cannot start: SECRET_KEY is not set (it is required when DEBUG is off)\n"
 
 
+def test_serve_refuses_debug(tmp_path):
+    result = manage(production_env(tmp_path, "https://portal.example.org", DEBUG="1"), "serve", timeout=60)
+    assert result.returncode == 1
+    assert "DEBUG is on: `manage.py serve` is for production (use `make run` for the demo)." in result.stderr
+    assert not (tmp_path / "static" / "staticfiles.json").exists()  # stopped before doing anything
+
+
 # --- a TLS-terminating proxy, as nginx would be: https outside, plain http to gunicorn ----------------
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
