@@ -16,9 +16,16 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a time zone name such as America/New_York.")
 
 
+def validate_e164(value: str) -> None:
+    if value and validation.normalize_phone(value) != value:
+        raise ValidationError("Enter the phone number in E.164 form, like +15555550123.")
+
+
 class Practice(models.Model):
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
+    # Shown to patients whose invitation or access has ended, so they know how to reach the practice.
+    phone = models.CharField(max_length=20, blank=True, validators=[validate_e164], help_text="E.164, e.g. +15555550123")
     # Hash of the newest access event: the anchor that lets verify_history notice a removed tail.
     history_head = models.CharField(max_length=64, blank=True, editable=False)
 
@@ -28,6 +35,10 @@ class Practice(models.Model):
     @cached_property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def phone_display(self) -> str:
+        return validation.format_phone(self.phone)
 
 
 class StaffMember(models.Model):
