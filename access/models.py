@@ -101,6 +101,8 @@ class AccessEvent(models.Model):
         ACCESS_GRANTED = "access.granted", "Invitation accepted, access granted"
         ACCESS_REVOKED = "access.revoked", "Access revoked"
         ACCESS_DISCONNECTED = "access.disconnected", "Patient disconnected"
+        PASSWORD_RESET_REQUESTED = "account.password_reset_requested", "Password reset email requested"
+        PASSWORD_CHANGED = "account.password_changed", "Portal password changed"
         FOREIGN_ID = "security.foreign_id", "Refused another practice's record"
         STAFF_SIGNED_IN = "staff.signed_in", "Staff signed in"
         STAFF_SIGNED_OUT = "staff.signed_out", "Staff signed out"
@@ -153,6 +155,7 @@ class Attempt(models.Model):
     class Kind(models.TextChoices):
         SIGN_IN = "sign_in", "Password sign-in"
         IDENTITY = "identity", "Identity check"
+        PASSWORD_RESET = "password_reset", "Password reset request"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     username_hash = models.CharField(max_length=64, blank=True)
