@@ -79,12 +79,16 @@ def smtp_server(settings):
 
 
 def run_worker() -> None:
-    """Drain the task queue once, as `manage.py db_worker --batch` does, in this process.
+    """Do what a `manage.py worker` round does, in this process: drain the task queue, then send
+    every mail that is due (mail is not a task: the worker sweeps the outbox itself).
 
-    The worker closes "old" connections between tasks, which would close the test's own
+    The task worker closes "old" connections between tasks, which would close the test's own
     transaction; in-process that is switched off (test_worker_crash runs the real command)."""
+    from mail.delivery import deliver_due
+
     with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("db_worker", batch=True, startup_delay=False, reload=False, queue_name="*", verbosity=0)
+    deliver_due()
 
 
 # Row locks, deadlocks and truly concurrent writers exist only on PostgreSQL (SQLite has one writer

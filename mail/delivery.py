@@ -1,17 +1,35 @@
-"""Send outbox messages over SMTP, each exactly once as far as SMTP allows.
+"""Send outbox messages over SMTP in batches, each exactly once as far as SMTP allows.
 
-A sender claims a row with one conditional UPDATE (queued -> sending); a second worker's UPDATE
-matches nothing and it moves on. A worker killed mid-send leaves the row "sending"; after
-MAIL_LEASE it is claimed again. The Message-ID is fixed per row, so a receiver can drop the rare
-duplicate from a crash between the server's "250 OK" and our commit.
+One step (`send_batch`):
+1. Claim up to `batch_size` due rows in one short transaction: queued rows whose next_attempt_at has
+   come, and rows left "sending" by a worker whose lease ran out (it was killed). On PostgreSQL the
+   SELECT skips rows another worker holds (FOR UPDATE SKIP LOCKED); on SQLite the transaction starts
+   IMMEDIATE, so claims simply queue behind each other. The rows become "sending", stamped with this
+   worker's name and the claim time: that pair is the lease.
+2. Build each message (compose.py; compiled templates are cached) and send it on ONE SMTP
+   connection, reconnecting once if the server drops it.
+3. Record the sent rows in one UPDATE (only if the lease is still ours), committed before anything
+   else, so a failure to record history afterwards can never send them again; then tell the rest of
+   Portico (message_delivered, per message, all in one transaction). A failed message gets its own
+   retry time (RETRY_DELAYS) or, after MAX_ATTEMPTS, is failed for good (message_failed).
+
+Retries live only here: the worker loop (`manage.py worker`) calls `deliver_due` every round, and
+that picks up both retries and rows a killed worker left behind. A worker killed mid-batch loses
+nothing (its rows come back after the lease) and never re-sends a row recorded sent. A message the
+server accepted just before the kill, whose "sent" was not yet committed, goes out again: SMTP has no
+way to ask the server. The Message-ID is fixed per row, so a receiver can drop that duplicate.
 """
 
 import datetime
 import logging
+import os
 import smtplib
+import socket
+import time
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core import mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,13 +43,52 @@ log = logging.getLogger("portico.mail")
 # Wait before try 2, 3, ...: six tries over about an hour, then the message is marked failed.
 RETRY_DELAYS = [datetime.timedelta(minutes=m) for m in (2, 5, 10, 15, 30)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Rows claimed at once. Larger batches save little (claim and record cost ~1% at 100) and widen what a
+# killed worker may send twice (the accepted-but-unrecorded part of its batch).
+BATCH_SIZE = 100
+SEND_ERRORS = (TimeoutError, smtplib.SMTPException, OSError)
 
 
 def lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.PORTICO_MAIL_LEASE_SECONDS)
 
 
+def worker_name() -> str:
+    """This process, as named on the rows it claims (and on its heartbeat)."""
+    return f"{socket.gethostname()[:50]}:{os.getpid()}"
+
+
+def deliver_due(*, limit: int | None = None, batch_size: int = BATCH_SIZE, worker: str = "") -> int:
+    """Send batches until nothing is due (or `limit` messages were tried); returns how many were tried."""
+    worker, tried = worker or worker_name(), 0
+    while limit is None or tried < limit:
+        size = batch_size if limit is None else min(batch_size, limit - tried)
+        count = send_batch(size, worker=worker)
+        tried += count
+        if count < size:
+            break
+    return tried
+
+
+def send_batch(size: int = BATCH_SIZE, *, worker: str = "") -> int:
+    """Claim up to `size` due messages, send them on one connection, record the outcomes.
+    Returns how many were claimed (0: nothing was due, or other workers hold it all)."""
+    worker = worker or worker_name()
+    claimed_at, messages = _claim(size, worker)
+    if not messages:
+        return 0
+    sent, failed, unsent = _send_all(messages, started=time.monotonic())
+    _record_sent(sent, worker, claimed_at)
+    for message, error in failed:
+        _failed_try(message, error, worker, claimed_at)
+    _release(unsent, worker, claimed_at)
+    return len(messages)
+
+
+# --- 1. claim -------------------------------------------------------------------------------------
+
 def due_messages():
+    """Queued rows whose time has come, and rows whose sender's lease ran out."""
     now = timezone.now()
     return Message.objects.filter(
         Q(status=Message.Status.QUEUED, next_attempt_at__lte=now)
@@ -39,51 +96,108 @@ def due_messages():
     )
 
 
-def deliver(message_id: int) -> bool:
-    """Try to send one message now. Returns False if it was not due or another worker has it."""
-    if not _claim(message_id):
-        return False
-    message = Message.objects.get(pk=message_id)
-    try:
-        email = make_message(message.kind, message.to, _context(message), message_id=_message_id(message))
-        email.send()
-    except (TimeoutError, smtplib.SMTPException, OSError) as e:
-        _failed_try(message, e)
-    except Exception as e:  # a bug (e.g. a template error) must not leave the row "sending" forever
-        log.exception("message %s (%s) could not be built or sent", message.pk, message.kind)
-        _failed_try(message, e)
-    else:
-        _delivered(message)
-    return True
-
-
-def deliver_due() -> int:
-    """Deliver everything that is due (for the periodic sweep); returns how many were tried."""
-    return sum(deliver(pk) for pk in due_messages().values_list("pk", flat=True)[:500])
-
-
-def _claim(message_id: int) -> bool:
+@transaction.atomic
+def _claim(size: int, worker: str) -> tuple[datetime.datetime, list[Message]]:
     now = timezone.now()
-    return due_messages().filter(pk=message_id).update(
-        status=Message.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    ) == 1
+    # Two index range scans (no sort over everything due): orphans of a killed worker first, then
+    # queued rows in the order they became due.
+    orphans = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lte=now - lease())
+    queued = Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
+    messages = list(orphans.select_for_update(skip_locked=True).order_by("claimed_at")[:size])
+    if len(messages) < size:
+        messages += queued.select_for_update(skip_locked=True).order_by("next_attempt_at")[:size - len(messages)]
+    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=Message.Status.SENDING, claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1
+    )
+    for message in messages:
+        message.attempts += 1
+    return now, messages
+
+
+# --- 2. send --------------------------------------------------------------------------------------
+
+def _send_all(messages: list[Message], *, started: float) -> tuple[list, list, list]:
+    """Send on one connection. Returns (sent, [(message, error)], unsent): unsent are those left when
+    half the lease was used up (a very slow server), so no other worker takes them over meanwhile."""
+    sent, failed = [], []
+    budget = lease().total_seconds() / 2
+    connection = mail.mailers.default
+    try:
+        for i, message in enumerate(messages):
+            if time.monotonic() - started > budget:
+                return sent, failed, messages[i:]
+            try:
+                connection.open()
+            except SEND_ERRORS as e:  # the server cannot be reached: this try fails for every one left
+                return sent, failed + [(m, e) for m in messages[i:]], []
+            try:
+                email = make_message(message.kind, message.to, _context(message), message_id=message_id(message))
+                _send_one(connection, email)
+            except SEND_ERRORS as e:
+                failed.append((message, e))
+            except Exception as e:  # a bug (e.g. a template error) must not stop the batch or leave it "sending"
+                log.exception("message %s (%s) could not be built", message.pk, message.kind)
+                failed.append((message, e))
+            else:
+                sent.append(message)
+    finally:
+        _close(connection)
+    return sent, failed, []
+
+
+def _send_one(connection, email) -> None:
+    """Send on the open connection; if the server dropped it, reconnect and try this message once more
+    (it was not accepted: the server never answered its DATA)."""
+    try:
+        connection.send_messages([email])
+    except smtplib.SMTPServerDisconnected:
+        _close(connection)
+        connection.open()
+        connection.send_messages([email])
+
+
+def _close(connection) -> None:
+    try:
+        connection.close()
+    except SEND_ERRORS:
+        log.info("the SMTP connection did not close cleanly", exc_info=True)
 
 
 def _context(message: Message) -> dict:
     return {**message.context, "link": message.secret_link}
 
 
-def _message_id(message: Message) -> str:
+def message_id(message: Message) -> str:
+    """Fixed per row: a message sent twice (see the module docstring) carries the same Message-ID."""
     return f"<portico-message-{message.pk}@{urlsplit(settings.PORTICO_BASE_URL).hostname}>"
 
 
-def _delivered(message: Message) -> None:
+# --- 3. record ------------------------------------------------------------------------------------
+
+def _ours(pks: list[int], worker: str, claimed_at: datetime.datetime):
+    """Those rows, if this worker's claim still holds (not taken over after the lease)."""
+    return Message.objects.filter(pk__in=pks, status=Message.Status.SENDING, claimed_by=worker, claimed_at=claimed_at)
+
+
+def _record_sent(messages: list[Message], worker: str, claimed_at: datetime.datetime) -> None:
+    if not messages:
+        return
     # Committed on its own first: if recording the outcome fails, the mail must not go out again.
-    Message.objects.filter(pk=message.pk).update(
+    pks = [m.pk for m in messages]
+    recorded = _ours(pks, worker, claimed_at).update(
         status=Message.Status.SENT, sent_at=timezone.now(), secret_link="", last_error=""
     )
-    _tell(message_delivered, message)
-    log.info("message %s (%s) delivered on try %s", message.pk, message.kind, message.attempts)
+    if recorded < len(messages):  # our lease ran out on some (the sender stalled): another worker has them
+        still_ours = set(Message.objects.filter(pk__in=pks, status=Message.Status.SENT, claimed_by=worker,
+                                                claimed_at=claimed_at).values_list("pk", flat=True))
+        log.warning("%s message(s) sent after their lease ran out", len(messages) - len(still_ours))
+        messages = [m for m in messages if m.pk in still_ours]
+    # One transaction for the whole batch (one commit, not one per message); a savepoint per message,
+    # so one receiver's failure is logged and rolled back without losing the others' records.
+    with transaction.atomic():
+        for message in messages:
+            _tell(message_delivered, message)
+    log.info("delivered %s message(s)", len(messages))
 
 
 def _tell(signal, message: Message) -> None:
@@ -95,19 +209,23 @@ def _tell(signal, message: Message) -> None:
 
 
 @transaction.atomic
-def _failed_try(message: Message, error: Exception) -> None:
+def _failed_try(message: Message, error: Exception, worker: str, claimed_at: datetime.datetime) -> None:
     reason = f"{type(error).__name__}: {error}"[:300]
+    mine = _ours([message.pk], worker, claimed_at)
     if message.attempts >= MAX_ATTEMPTS:
-        Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED, secret_link="", last_error=reason)
-        _tell(message_failed, message)
-        log.warning("message %s (%s) failed for good after %s tries", message.pk, message.kind, message.attempts)
+        if mine.update(status=Message.Status.FAILED, secret_link="", last_error=reason):
+            _tell(message_failed, message)
+            log.warning("message %s (%s) failed for good after %s tries", message.pk, message.kind, message.attempts)
         return
     retry_at = timezone.now() + RETRY_DELAYS[message.attempts - 1]
-    Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.QUEUED, next_attempt_at=retry_at, last_error=reason
-    )
-    from mail.tasks import deliver_message  # the task module imports this one
-
-    deliver_message.using(run_after=retry_at).enqueue(message.pk)
+    mine.update(status=Message.Status.QUEUED, next_attempt_at=retry_at, last_error=reason)
     log.info("message %s (%s) try %s failed (%s); next at %s", message.pk, message.kind, message.attempts,
              type(error).__name__, retry_at.isoformat())
+
+
+def _release(messages: list[Message], worker: str, claimed_at: datetime.datetime) -> None:
+    """Give back rows this worker claimed but had no time to try: due at once, the try not counted."""
+    if messages:
+        _ours([m.pk for m in messages], worker, claimed_at).update(
+            status=Message.Status.QUEUED, next_attempt_at=timezone.now(), attempts=F("attempts") - 1
+        )

@@ -1,12 +1,11 @@
-"""One function per kind of email. Each only writes an outbox row (and its delivery task) inside
-the caller's transaction; mail.delivery sends it."""
+"""One function per kind of email. Each only writes an outbox row inside the caller's transaction;
+mail.delivery sends it (a worker looks for due rows every second when idle)."""
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
 from mail.models import Message
-from mail.tasks import deliver_message
 
 
 def queue_invitation(invitation, token: str) -> Message:
@@ -34,9 +33,8 @@ def _queue(kind: str, to: str, dedupe_key: str, context: dict, *, secret_link: s
         kind=kind, to=to, dedupe_key=dedupe_key, context=context, secret_link=secret_link,
         next_attempt_at=now, created_at=now,
     )
-    # The task row is written in this same transaction (database task backend), so a crash right
-    # after commit cannot lose the mail; `deliver_mail` also sweeps anything left behind.
-    deliver_message.enqueue(message.pk)
+    # The row itself is the work item: committed with the caller's change, it cannot be lost, and
+    # the next worker round (mail.delivery.deliver_due) sends it.
     return message
 
 

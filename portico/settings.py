@@ -150,7 +150,9 @@ def _database() -> dict:
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue instead of
         # failing half-way; the hash chain of the access history depends on that order.
-        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        # WAL: readers (pages, the mail workers' claims) no longer wait for a writer, nor it for them.
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20,
+                             "init_command": "PRAGMA journal_mode=WAL"}
         config["CONN_MAX_AGE"] = 0
         # Tests use a file, not shared-cache memory, so concurrency tests see real SQLite locking;
         # the pid keeps parallel test runs apart.

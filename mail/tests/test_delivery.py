@@ -1,19 +1,65 @@
+import asyncio
+import contextlib
 import datetime
 import re
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
+from django.utils import timezone
 
 from access import actions
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import actions_of, connect, send
 from clinic.models import Notification
-from conftest import NOW, at_once, free_port, run_worker
+from conftest import NOW, Collector, at_once, free_port, run_worker
 from mail import delivery
 from mail.models import Message
 
 LINK = re.compile(r"https://portal\.example\.test/portal/i/([A-Za-z0-9_\-]{43})/")
+
+
+class PeerCollector(Collector):
+    """Keeps which connection (client address and port) each message came on; can drop the
+    connection instead of answering the `drop_at`-th message (once), or answer each one slowly."""
+
+    def __init__(self, drop_at: int = 0, delay: float = 0):
+        super().__init__()
+        self.peers, self.drop_at, self.delay, self.seen = [], drop_at, delay, 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.seen += 1
+        if self.seen == self.drop_at:
+            server.transport.close()
+            return "421 Closing"
+        await asyncio.sleep(self.delay)
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@contextlib.contextmanager
+def smtp_on(handler, port, settings):
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                    "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5}}}
+    try:
+        yield
+    finally:
+        controller.stop()
+
+
+def queue_connected_mail(cast, count: int) -> None:
+    """`count` queued "connected" emails (no history is recorded for them), due now."""
+    now = timezone.now()
+    Message.objects.bulk_create(
+        Message(kind="connected", to=f"c{i}@example.test", dedupe_key=f"test:{i}", next_attempt_at=now,
+                created_at=now, context={"practice": cast.practice.name, "portal_url": "https://x.test/portal/"})
+        for i in range(count)
+    )
 
 
 def test_the_worker_delivers_the_invitation_over_smtp(cast, smtp_server):
@@ -106,20 +152,68 @@ def test_it_gives_up_after_six_tries_over_an_hour_and_tells_staff(cast, settings
 
 def test_a_message_is_claimed_by_one_sender_only(cast, smtp_server):
     send(cast)
-    message = Message.objects.get()
-    assert delivery.deliver(message.pk) is True
-    assert delivery.deliver(message.pk) is False
-    run_worker()  # its task finds the message already sent
+    assert delivery.send_batch(worker="a") == 1
+    assert delivery.send_batch(worker="b") == 0  # already sent
+    run_worker()
     assert len(smtp_server.envelopes) == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_at_once_send_once(cast, smtp_server):
+def test_two_workers_at_once_send_each_message_once(cast, smtp_server):
+    queue_connected_mail(cast, 40)
+    claimed = at_once(lambda: delivery.send_batch(30, worker="a"), lambda: delivery.send_batch(30, worker="b"))
+    assert sum(claimed) == 40 and min(claimed) >= 10  # each took what the other had not
+    ids = [m["Message-ID"] for m in smtp_server.messages()]
+    assert len(ids) == len(set(ids)) == 40
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_batch_is_sent_on_one_connection_and_recorded_in_bulk(cast, settings):
+    handler, port = PeerCollector(), free_port()
+    with smtp_on(handler, port, settings):
+        queue_connected_mail(cast, 5)
+        with CaptureQueriesContext(connection) as queries:
+            assert delivery.send_batch(worker="a") == 5
+    assert len(handler.envelopes) == 5 and len(set(handler.peers)) == 1
+    updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "mail_message"')]
+    assert len(updates) == 2  # the claim and the sent rows, whatever the batch size
+    assert set(Message.objects.values_list("status", "attempts", "claimed_by")) == {("sent", 1, "a")}
+
+
+def test_it_reconnects_when_the_server_drops_the_connection(cast, settings):
+    handler, port = PeerCollector(drop_at=3), free_port()
+    with smtp_on(handler, port, settings):
+        queue_connected_mail(cast, 5)
+        assert delivery.send_batch(worker="a") == 5
+    assert sorted(e.rcpt_tos[0] for e in handler.envelopes) == [f"c{i}@example.test" for i in range(5)]
+    assert len(set(handler.peers)) == 2
+    assert set(Message.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def test_it_gives_back_what_it_could_not_try_within_half_the_lease(cast, settings):
+    settings.PORTICO_MAIL_LEASE_SECONDS = 1
+    handler, port = PeerCollector(delay=0.3), free_port()
+    with smtp_on(handler, port, settings):
+        queue_connected_mail(cast, 5)
+        assert delivery.send_batch(worker="a") == 5
+    sent = Message.objects.filter(status="sent")
+    given_back = Message.objects.filter(status="queued")
+    assert sent.count() == len(handler.envelopes) >= 1 and given_back.count() >= 1
+    assert sent.count() + given_back.count() == 5
+    # Due at once, the try not counted, and anyone may take them.
+    assert {(m.attempts, m.next_attempt_at <= timezone.now()) for m in given_back} == {(0, True)}
+
+
+def test_a_worker_whose_lease_ran_out_records_nothing(cast, smtp_server, settings):
+    settings.PORTICO_MAIL_LEASE_SECONDS = 300
     send(cast)
-    message = Message.objects.get()
-    results = at_once(lambda: delivery.deliver(message.pk), lambda: delivery.deliver(message.pk))
-    assert sorted(results) == [False, True]
-    assert len(smtp_server.envelopes) == 1
+    claimed_at, (message,) = delivery._claim(10, "slow")
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=301)):
+        assert delivery.send_batch(worker="quick") == 1  # took the orphan over and sent it
+    delivery._record_sent([message], "slow", claimed_at)  # the first worker wakes up
+    message.refresh_from_db()
+    assert (message.status, message.claimed_by, message.attempts) == ("sent", "quick", 2)
+    assert actions_of(cast.pat) == ["invitation.sent", "email.sent"]  # told once
 
 
 def test_a_broken_template_is_retried_then_failed_not_left_sending(cast, smtp_server, settings, tmp_path):
@@ -142,7 +236,7 @@ def test_a_failure_to_record_delivery_does_not_send_twice(cast, smtp_server, mon
         raise RuntimeError("history unavailable")
 
     monkeypatch.setattr(actions, "record_email_outcome", broken)
-    assert delivery.deliver(Message.objects.get().pk) is True
+    assert delivery.send_batch() == 1
     assert Message.objects.get().status == "sent"
     with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=1)):
         assert delivery.deliver_due() == 0

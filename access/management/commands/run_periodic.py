@@ -4,11 +4,12 @@ import time
 from django.core.management.base import BaseCommand
 
 from access.actions import expire_invitations
-from mail.delivery import deliver_due
 
 
 class Command(BaseCommand):
-    help = "Every --interval seconds: expire lapsed invitations and deliver mail left behind by a crash."
+    # Mail is not here: the task workers (`manage.py worker`) send it, retries and a crashed worker's
+    # leftovers included.
+    help = "Every --interval seconds: expire lapsed invitations."
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=60.0)
@@ -19,9 +20,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         while not self.stopping:
-            expired, mailed = expire_invitations(), deliver_due()
-            if expired or mailed or once:
-                self.stdout.write(f"Expired {expired} invitation(s); delivered or retried {mailed} message(s).")
+            expired = expire_invitations()
+            if expired or once:
+                self.stdout.write(f"Expired {expired} invitation(s).")
             if once:
                 return
             self._sleep(interval)
