@@ -3,6 +3,7 @@ also writes its history event and, where mail goes out, its outbox row. Callers 
 tasks) only scope, parse, call one of these and show the result."""
 
 import datetime
+import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -33,6 +35,10 @@ MAX_FAILURES_PER_CLIENT = 10
 CLIENT_FAILURE_WINDOW = datetime.timedelta(minutes=15)
 # After a passed identity check the patient has this long to create or sign in to an account.
 IDENTITY_CHECK_VALID_FOR = datetime.timedelta(minutes=30)
+# Password-reset emails one address, and requests one client address, may ask for in RESET_WINDOW.
+MAX_RESETS_PER_ADDRESS = 3
+MAX_RESETS_PER_CLIENT = 20
+RESET_WINDOW = datetime.timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,47 @@ def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -
         log.info("connection %s disconnected by patient", connection.pk)
 
 
+# --- portal accounts --------------------------------------------------------------------------
+
+def claim_password_reset(email: str, *, client: Client = NO_CLIENT) -> None:
+    """Count a password-reset request against its address and its client before anything is looked
+    up, whether or not the address has an account (so a refusal says nothing about that); raises
+    TooManyAttempts over the limits."""
+    address = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+    try:
+        attempts.claim(Attempt.Kind.PASSWORD_RESET, window=RESET_WINDOW, limits={
+            "username_hash": (address, MAX_RESETS_PER_ADDRESS), "client_ip": (client.ip, MAX_RESETS_PER_CLIENT)})
+    except attempts.OverLimit:
+        raise errors.TooManyAttempts() from None
+
+
+@transaction.atomic(durable=True)
+def send_password_reset(account: AbstractBaseUser | None, *, client: Client = NO_CLIENT) -> bool:
+    """Mail a patient account a link to choose a new password (Django's purpose-bound token, dead once
+    the password changes or after PASSWORD_RESET_TIMEOUT), recorded for every practice it is connected
+    to. No account, an inactive one or a staff login gets nothing: staff passwords are not reset
+    through the patient portal. Returns whether a mail was queued."""
+    if account is None or not account.is_active or StaffMember.objects.filter(user=account).exists():
+        return False
+    for connection in _live_connections_of(account):
+        record(connection.practice, Action.PASSWORD_RESET_REQUESTED, actor=Actor.patient(account),
+               patient=connection.patient, channel=Channel.PORTAL, client=client)
+    mail.queue_password_reset(account, default_token_generator.make_token(account))
+    return True
+
+
+@transaction.atomic(durable=True)
+def change_password(account: AbstractBaseUser, password: str, *, reason: str, client: Client = NO_CLIENT) -> None:
+    """Set a patient account's new password, recorded for every practice it is connected to. Every
+    session of the account ends with it (Django ties a session to the password hash); the caller
+    keeps its own with update_session_auth_hash."""
+    account.set_password(password)
+    account.save(update_fields=["password"])
+    for connection in _live_connections_of(account):
+        record(connection.practice, Action.PASSWORD_CHANGED, actor=Actor.patient(account),
+               patient=connection.patient, channel=Channel.PORTAL, reason=reason, client=client)
+
+
 # --- outcomes reported by mail delivery -------------------------------------------------------
 
 def record_email_outcome(invitation_id: int, *, delivered: bool) -> None:
@@ -250,6 +297,7 @@ def _revoke_connection(patient: Patient, *, by: StaffMember, reason: str, client
         return False
     record(patient.practice, Action.ACCESS_REVOKED, actor=Actor.staff(by), patient=patient,
            invitation=connection.invitation, reason=reason, client=client)
+    mail.queue_access_revoked(connection)
     log.info("connection %s revoked for patient %s", connection.pk, patient.pk)
     return True
 
@@ -302,6 +350,12 @@ def _close(invitation: Invitation, status: str) -> bool:
     if closed:
         invitation.status, invitation.closed_at = status, now
     return bool(closed)
+
+
+def _live_connections_of(account: AbstractBaseUser):
+    # In practice order: history.record locks each practice row, always in this one order.
+    return Connection.objects.filter(account=account, ended_at__isnull=True).select_related(
+        "practice", "patient").order_by("practice_id")
 
 
 def _pending(patient: Patient) -> Invitation | None:

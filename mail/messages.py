@@ -4,8 +4,11 @@ mail.delivery sends it (a worker looks for due rows every second when idle)."""
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from mail.models import Message
+from portico.humantime import human_time
 
 
 def queue_invitation(invitation, token: str) -> Message:
@@ -13,7 +16,7 @@ def queue_invitation(invitation, token: str) -> Message:
     link = settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token])
     return _queue(
         "invitation", invitation.email, f"invitation:{invitation.pk}",
-        {"practice": invitation.practice.name, "expires": _local_date(invitation.expires_at, invitation.practice),
+        {"practice": invitation.practice.name, "expires": human_time(invitation.expires_at, invitation.practice.time_zone),
          "invitation_id": invitation.pk},
         secret_link=link,
     )
@@ -23,7 +26,27 @@ def queue_connected(invitation) -> Message:
     """Confirmation after acceptance, to the address on file, saying what to do if it wasn't them."""
     return _queue(
         "connected", invitation.email, f"connected:{invitation.pk}",
-        {"practice": invitation.practice.name, "portal_url": settings.PORTICO_BASE_URL + reverse("portal:home")},
+        {**_practice(invitation.practice), "portal_url": _url("portal:home")},
+    )
+
+
+def queue_access_revoked(connection) -> Message:
+    """The practice ended the patient's portal access: say so, and how to reach the practice."""
+    return _queue(
+        "access-revoked", connection.invitation.email, f"access-revoked:{connection.pk}",
+        {**_practice(connection.practice), "portal_url": _url("portal:home")},
+    )
+
+
+def queue_password_reset(account, token: str) -> Message:
+    """A link to choose a new password, to the account's own address. The link carries Django's
+    password-reset token, so it is kept sealed like the invitation link and wiped once sent."""
+    uid = urlsafe_base64_encode(force_bytes(account.pk))
+    return _queue(
+        "password-reset", account.email or account.get_username(),
+        f"password-reset:{account.pk}:{timezone.now():%Y%m%d%H%M%S%f}",
+        {"valid_for": _duration(settings.PASSWORD_RESET_TIMEOUT), "reset_url": _url("portal:password-reset")},
+        secret_link=_url("portal:password-reset-confirm", uid, token),
     )
 
 
@@ -38,6 +61,15 @@ def _queue(kind: str, to: str, dedupe_key: str, context: dict, *, secret_link: s
     return message
 
 
-def _local_date(moment, practice) -> str:
-    local = moment.astimezone(practice.tzinfo)
-    return f"{local:%A} {local.day} {local:%B %Y at %H:%M} ({practice.time_zone})"
+def _url(name: str, *args) -> str:
+    return settings.PORTICO_BASE_URL + reverse(name, args=args)
+
+
+def _practice(practice) -> dict:
+    return {"practice": practice.name, "practice_phone": practice.phone_display}
+
+
+def _duration(seconds: int) -> str:
+    """3600 -> "1 hour", 7200 -> "2 hours", 1800 -> "30 minutes"."""
+    count, unit = (seconds // 3600, "hour") if seconds % 3600 == 0 else (seconds // 60, "minute")
+    return f"{count} {unit}{'' if count == 1 else 's'}"

@@ -11,11 +11,12 @@ nothing afterwards (OWASP Session Management Cheat Sheet: renew the session id a
 
 from django.contrib.sessions.backends.base import SessionBase
 
+from portal import retry
 from portico import crypto
 
 OPENED_LINK = "portal:opened_link"  # the sealed token of the invitation link this browser opened
 IDENTITY_CONFIRMED = "portal:identity_confirmed"  # {"invitation": pk, "proof": sealed proof} once passed
-LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be used
+LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be used, and whose it was
 
 
 def opened_link(session: SessionBase) -> str:
@@ -32,13 +33,17 @@ def open_link(session: SessionBase, token: str) -> None:
     session[OPENED_LINK] = crypto.encrypt(token)
 
 
-def note_link_problem(session: SessionBase, reason: str) -> None:
-    """An unusable link only says why; it never touches an accept in progress for another link."""
-    session[LINK_PROBLEM] = reason
+def note_link_problem(session: SessionBase, reason: str, practice_id: int | None = None) -> None:
+    """An unusable link only says why (and which practice sent it); it never touches an accept in
+    progress for another link."""
+    session[LINK_PROBLEM] = {"reason": reason, "practice": practice_id}
 
 
-def link_problem(session: SessionBase) -> str:
-    return session.get(LINK_PROBLEM, "unknown")
+def link_problem(session: SessionBase) -> tuple[str, int | None]:
+    problem = session.get(LINK_PROBLEM) or {}
+    if isinstance(problem, str):  # kept by an earlier release: the reason alone
+        return problem, None
+    return problem.get("reason", "unknown"), problem.get("practice")
 
 
 def confirm_identity(session: SessionBase, invitation_id: int, proof: str) -> None:
@@ -60,7 +65,7 @@ def forget_identity(session: SessionBase) -> None:
 
 
 def forget(session: SessionBase) -> None:
-    for key in (OPENED_LINK, IDENTITY_CONFIRMED):
+    for key in (OPENED_LINK, IDENTITY_CONFIRMED, retry.KEY):
         session.pop(key, None)
 
 

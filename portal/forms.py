@@ -1,13 +1,33 @@
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import SetPasswordMixin
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm, SetPasswordMixin
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 from django.views.decorators.debug import sensitive_variables
 
+from access import actions, attempts, signins
 from access.actions import IdentityAnswers
+from access.history import Client
 from access.signins import ThrottledAuthenticationForm
 from clinic import validation
+from portal import tasks
 from portal.selectors import account_for_email
+
+
+def show_kept_errors(form: forms.Form, kept: dict[str, list[str]]) -> forms.Form:
+    """An unbound form that shows the errors of the attempt the browser was redirected from
+    (POST-redirect-GET: Back never lands on a posted page). `kept` maps a field name, or
+    "__all__", to its messages, as `kept_errors` gives them."""
+    form._errors = ErrorDict({
+        name: form.error_class(messages, error_class="nonfield" if name == forms.forms.NON_FIELD_ERRORS else None,
+                               renderer=form.renderer)
+        for name, messages in kept.items()
+    })
+    return form
+
+
+def kept_errors(form: forms.Form) -> dict[str, list[str]]:
+    return {name: [e["message"] for e in errors] for name, errors in form.errors.get_json_data().items()}
 
 
 class IdentityForm(forms.Form):
@@ -20,12 +40,18 @@ class IdentityForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
         help_text="9 digits, like 123-45-6789.",
     )
+    # A text box, not a date picker: a birth date is typed faster than scrolled to, and a picker's
+    # day/month order follows the browser's language, which made 05/17/1980 a wrong answer.
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        label="Date of birth", required=False, input_formats=["%m/%d/%Y", "%Y-%m-%d", "%m-%d-%Y", "%m.%d.%Y"],
+        widget=forms.TextInput(attrs={"autocomplete": "bday", "inputmode": "numeric", "spellcheck": "false"}),
+        help_text="Month, day and year, like 05/17/1980.",
+        error_messages={"invalid": "Enter your date of birth as month/day/year, like 05/17/1980."},
     )
     phone = forms.CharField(
         label="Phone number", required=False, max_length=30,
-        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}), help_text="Like (555) 555-0123.",
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        help_text="In any usual form, like (555) 555-0123 or 555.555.0123.",
     )
 
     def __init__(self, *args, offer_ssn: bool = True, offer_dob_phone: bool = True, **kwargs):
@@ -63,11 +89,42 @@ class IdentityForm(forms.Form):
         return IdentityAnswers(date_of_birth=data["date_of_birth"], phone=data["phone"])
 
 
-class CreateAccountForm(SetPasswordMixin, forms.Form):
+class PlainPasswordRules(SetPasswordMixin):
+    """A new password in plain words: the rules (AUTH_PASSWORD_VALIDATORS' help texts) are shown under
+    the first field before anything is typed, a broken rule is reported on that field, and a
+    mismatch on the second."""
+
+    error_messages = {"password_mismatch": "The two passwords are not the same. Type the same password in both boxes."}
+    # Django's wording where it is not plain enough; too_short keeps its own (it names the length).
+    PLAIN = {
+        "password_too_similar": "This password is too much like your name or email address.",
+        "password_too_common": "This password is one that many people use, so it is easy to guess. Choose another.",
+        "password_entirely_numeric": "This password has only numbers. Add some letters or other characters.",
+    }
+
+    @staticmethod
+    def password_fields(label1: str, label2: str) -> tuple[forms.CharField, forms.CharField]:
+        first, second = SetPasswordMixin.create_password_fields(label1=label1, label2=label2)
+        second.help_text = "Type the same password again."
+        return first, second
+
+    @sensitive_variables()
+    def check_new_password(self, user, first: str, second: str) -> None:
+        self.validate_passwords(first, second)
+        password = self.cleaned_data.get(first)
+        if not password:
+            return
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as broken:
+            self.add_error(first, [ValidationError(self.PLAIN.get(e.code, e.messages[0]), code=e.code)
+                                   for e in broken.error_list])
+
+
+class CreateAccountForm(PlainPasswordRules, forms.Form):
     """A new portal account for the invited address. The address itself is never taken from the request."""
 
-    password1, password2 = SetPasswordMixin.create_password_fields(label1="Choose a password",
-                                                                    label2="Enter the password again")
+    password1, password2 = PlainPasswordRules.password_fields("Choose a password", "Enter the password again")
 
     def __init__(self, *args, invitation, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,12 +136,11 @@ class CreateAccountForm(SetPasswordMixin, forms.Form):
             # row written around the forms) must be refused here, not fail in the database.
             raise ValidationError("Your email address is too long to sign in with. Please ask your practice to "
                                   "update it and send you a new invitation.", code="email_too_long")
-        self.validate_passwords()
         patient = self.invitation.patient
         # An unsaved user, so the similarity validator can compare against the name and address.
         would_be = get_user_model()(username=self.invitation.email, email=self.invitation.email,
                                     first_name=patient.first_name, last_name=patient.last_name)
-        self.validate_password_for_user(would_be)
+        self.check_new_password(would_be, "password1", "password2")
         return super().clean()
 
 
@@ -114,3 +170,93 @@ class PatientAuthenticationForm(ThrottledAuthenticationForm):
         super().confirm_login_allowed(user)
         if hasattr(user, "staff"):
             raise self.get_invalid_login_error()
+
+
+class PasswordResetRequestForm(forms.Form):
+    """"Forgot your password?": the same answer whether or not the address has an account."""
+
+    email = forms.EmailField(label="Email", max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                             help_text="The address you sign in to the patient portal with.")
+
+    def request_reset(self, client: Client) -> None:
+        """Count the request (raises access.errors.TooManyAttempts), then hand the rest to the worker.
+        The request does the same work either way (one lookup, one queued task), so how long it
+        takes says nothing about whether the address has an account; the worker decides and mails."""
+        email = self.cleaned_data["email"]
+        actions.claim_password_reset(email, client=client)
+        account = account_for_email(email)
+        tasks.send_password_reset.enqueue(account.pk if account else None, client.ip, client.user_agent)
+
+
+class NewPasswordForm(PlainPasswordRules, SetPasswordForm):
+    """Choose a new password from an emailed reset link; saved through access.actions (history)."""
+
+    new_password1, new_password2 = PlainPasswordRules.password_fields("New password", "Enter the new password again")
+    reason = "Reset with an emailed link"
+
+    def __init__(self, user, *args, client: Client, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.client = client
+
+    def clean(self):
+        self.check_new_password(self.user, "new_password1", "new_password2")
+        return forms.Form.clean(self)
+
+    def save(self, commit=True):
+        actions.change_password(self.user, self.cleaned_data["new_password1"], reason=self.reason, client=self.client)
+        return self.user
+
+
+class ChangePasswordForm(NewPasswordForm, PasswordChangeForm):
+    """Change the password on the account page: the current one first (each wrong guess counted
+    like a sign-in, so a borrowed session cannot be used to try passwords)."""
+
+    error_messages = {**NewPasswordForm.error_messages, "password_incorrect": "That is not your current password."}
+    reason = "Changed on the account page"
+
+    def __init__(self, user, *args, request, **kwargs):
+        super().__init__(user, *args, client=Client.from_request(request), **kwargs)
+        self.request = request
+        self.fields["old_password"].label = "Current password"
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
+
+    @sensitive_variables()
+    def clean_old_password(self):
+        try:
+            attempt = signins.claim(self.user.get_username(), self.request)
+        except signins.Throttled as e:
+            raise ValidationError(e.message, code="throttled") from None
+        password = super().clean_old_password()  # a wrong one raises: the guess keeps counting
+        attempts.passed(attempt)
+        return password
+
+
+class SignOutEverywhereForm(forms.Form):
+    """End every other session of the account. It asks for the password because that is what is
+    re-hashed: a new salt gives a new hash, and Django ends every session made with the old one."""
+
+    password = forms.CharField(label="Your password", strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    @sensitive_variables()
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        try:
+            user = signins.authenticate(self.request, self.request.user.get_username(), password)
+        except signins.Throttled as e:
+            raise ValidationError(e.message, code="throttled") from None
+        if user is None or user.pk != self.request.user.pk:
+            raise ValidationError("That is not your password.", code="password_incorrect")
+        return password
+
+    def save(self) -> None:
+        """Hash the same password again under a new salt; the caller keeps its own session with
+        update_session_auth_hash."""
+        account = self.request.user
+        account.set_password(self.cleaned_data["password"])
+        account.save(update_fields=["password"])

@@ -5,9 +5,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from access.models import Connection
+from access import tokens
+from access.models import Connection, Invitation
 from access.selectors import connections_for_account
-from clinic.models import Appointment
+from clinic.models import Appointment, Practice
 
 
 def account_for_email(email: str):
@@ -30,3 +31,27 @@ def practices_for(account) -> QuerySet[Connection]:
 def connection_for(account, connection_id: int) -> Connection | None:
     """One of the account's own live connections, or None (another account's id looks missing)."""
     return connections_for_account(account).filter(pk=connection_id).first()
+
+
+def practice_for_link(token: str) -> Practice | None:
+    """The practice that sent an invitation link, whatever became of it (for a dead link's page)."""
+    if not tokens.looks_like_token(token):
+        return None
+    invitation = Invitation.objects.filter(token_hash=tokens.hash_token(token)).select_related("practice").first()
+    return invitation.practice if invitation else None
+
+
+def connection_for_link(account, token: str) -> Connection | None:
+    """The account's live connection made with this invitation link, if it is the one that used it."""
+    if not account.is_authenticated or not tokens.looks_like_token(token):
+        return None
+    return connections_for_account(account).filter(invitation__token_hash=tokens.hash_token(token)).first()
+
+
+def practice(practice_id: int | None) -> Practice | None:
+    return Practice.objects.filter(pk=practice_id).first() if practice_id else None
+
+
+def live_connections(account) -> QuerySet[Connection]:
+    """The account's live connections, oldest first (the account page and "you are connected")."""
+    return connections_for_account(account).order_by("connected_at", "pk")

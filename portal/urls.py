@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import account_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -8,8 +8,17 @@ urlpatterns = [
     path("link/", views.link_problem, name="link-problem"),
     path("accept/", views.accept, name="accept"),
     path("accept/account/", views.account, name="account"),
+    path("accept/sign-out/", views.sign_out_and_continue, name="sign-out-and-continue"),
+    path("connected/", views.connected, name="connected"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("password/reset/", account_views.password_reset, name="password-reset"),
+    path("password/reset/sent/", account_views.password_reset_done, name="password-reset-done"),
+    path("password/reset/done/", account_views.password_reset_complete, name="password-reset-complete"),
+    path("password/reset/<uidb64>/<token>/", account_views.password_reset_confirm, name="password-reset-confirm"),
+    path("my-account/", account_views.my_account, name="my-account"),
+    path("my-account/password/", account_views.change_password, name="change-password"),
+    path("my-account/sign-out-everywhere/", account_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("practices/<int:connection_id>/disconnect/", views.disconnect, name="disconnect"),
     path("", views.home, name="home"),
 ]

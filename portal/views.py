@@ -8,22 +8,39 @@ reaches a rendered page, a Referer header or a 4xx log line. Every later step re
 Only that redirect says `Referrer-Policy: no-referrer`: it is the one response whose URL holds the token.
 The pages after it have clean URLs and keep the site's policy, because under `no-referrer` browsers send
 `Origin: null` with a form POST and Django's CSRF check (rightly) refuses it.
+
+Every form is POST-redirect-GET (portal.retry): a failed step is shown by the GET it redirects to, so
+the browser's Back button never asks to resubmit a form.
 """
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access import actions, errors, signins
 from access.history import Client
-from portal import accepting, selectors
+from clinic import validation
+from portal import accepting, retry, selectors
 from portal.decorators import no_referrer, patient_required
-from portal.forms import CreateAccountForm, IdentityForm, PatientAuthenticationForm, SignInToConnectForm
+from portal.forms import (
+    CreateAccountForm,
+    IdentityForm,
+    PatientAuthenticationForm,
+    SignInToConnectForm,
+    kept_errors,
+    show_kept_errors,
+)
+
+# What the identity step shows again after a failure. Never the SSN: it is the secret itself. The date
+# of birth and phone are kept because they are checked as a pair and the page cannot say which one
+# was wrong: retyping both to fix one invites new typos, and both were typed in this very browser.
+KEPT_IDENTITY_FIELDS = ("date_of_birth", "phone")
+PROBLEM_STATUS = {"missing": 400, "staff_account": 409}
 
 # --- accepting an invitation --------------------------------------------------------------------
 
@@ -36,7 +53,9 @@ def landing(request, token: str):
     try:
         actions.invitation_for_token(token)
     except errors.LinkNotUsable as e:
-        accepting.note_link_problem(request.session, e.reason)
+        if e.reason == "used" and selectors.connection_for_link(request.user, token):
+            return redirect("portal:connected")  # the patient who used it, back again
+        accepting.note_link_problem(request.session, e.reason, _practice_id(token))
         return redirect("portal:link-problem")
     accepting.open_link(request.session, token)
     return redirect("portal:accept")
@@ -45,7 +64,8 @@ def landing(request, token: str):
 @require_safe
 @never_cache
 def link_problem(request):
-    return _problem_page(request, accepting.link_problem(request.session))
+    reason, practice_id = accepting.link_problem(request.session)
+    return _problem_page(request, reason, selectors.practice(practice_id))
 
 
 @require_http_methods(["GET", "POST"])
@@ -55,31 +75,33 @@ def accept(request):
     """Step 1: confirm identity with the details the practice has on file."""
     token = accepting.opened_link(request.session)
     if not token:
-        return _no_invitation(request)
+        return _nothing_in_progress(request)
     try:
         invitation = actions.invitation_for_token(token)
     except errors.LinkNotUsable as e:
         if request.method == "GET" or e.reason != "unknown":
-            return _link_unusable(request, e.reason)
+            return _link_unusable(request, e.reason, token)
         invitation = None  # a POST for an unknown link fails exactly like wrong answers
+    if _someone_else_signed_in(request, invitation):
+        return _signed_in_as_someone_else(request, invitation)
     if request.method == "GET":
         if _identity_confirmed(request, invitation):
             return redirect("portal:account")
-        return _identity_page(request, invitation, _identity_form(invitation))
+        return _identity_page(request, invitation)
 
     form = _identity_form(invitation, request.POST)
     if not form.is_valid():
-        return _identity_page(request, invitation, form, status=400)
+        return _retry(request, "identity", retry.Retry(errors=kept_errors(form), typed=_typed(request)))
     try:
         verified = actions.verify_identity(token, form.answers(), client=Client.from_request(request))
     except errors.TooManyAttempts as e:
-        return _identity_page(request, invitation, _identity_form(invitation), error=e.message, status=429)
+        return _retry(request, "identity", retry.Retry(message=e.message, typed=_typed(request)))
     except errors.LinkNotUsable as e:
         if e.reason != "unknown":
-            return _link_unusable(request, e.reason)
-        return _identity_not_confirmed(request, invitation)
-    except errors.IdentityNotConfirmed:
-        return _identity_not_confirmed(request, invitation)
+            return _link_unusable(request, e.reason, token)
+        return _identity_not_confirmed(request, attempts_left=None)
+    except errors.IdentityNotConfirmed as e:
+        return _identity_not_confirmed(request, attempts_left=e.attempts_left)
     accepting.confirm_identity(request.session, verified.invitation.pk, verified.proof)
     return redirect("portal:account")
 
@@ -91,11 +113,13 @@ def account(request):
     """Step 2: create a portal account for the invited address, or sign in to the one it already has."""
     token = accepting.opened_link(request.session)
     if not token:
-        return _no_invitation(request)
+        return _nothing_in_progress(request)
     try:
         invitation = actions.invitation_for_token(token)
     except errors.LinkNotUsable as e:
-        return _link_unusable(request, e.reason)
+        return _link_unusable(request, e.reason, token)
+    if _someone_else_signed_in(request, invitation):
+        return _signed_in_as_someone_else(request, invitation)
     if not _identity_confirmed(request, invitation):
         return redirect("portal:accept")
     existing = selectors.account_for_email(invitation.email)
@@ -105,32 +129,54 @@ def account(request):
     if creating:
         return _create_account(request, token, invitation)
     if hasattr(existing, "staff"):
-        return _link_unusable(request, "staff_account", status=409)
+        return _link_unusable(request, "staff_account", token)
     return _sign_in_to_connect(request, token, invitation, existing)
 
 
+@require_POST
+def sign_out_and_continue(request):
+    """On a shared device: end whoever's session this is, and carry on with the link just opened."""
+    token = accepting.opened_link(request.session)
+    logout(request)  # a new, empty session
+    if token:
+        accepting.open_link(request.session, token)
+    return redirect("portal:accept")
+
+
+@patient_required
+@require_safe
+@never_cache
+def connected(request):
+    return _connected_page(request)
+
+
 def _create_account(request, token, invitation):
-    form = CreateAccountForm(request.POST or None, invitation=invitation)
-    if request.method == "POST" and form.is_valid():
-        return _accept(request, token, password=form.cleaned_data["password1"])
-    status = 400 if request.method == "POST" else 200
-    return render(request, "portal/create_account.html", {"invitation": invitation, "form": form}, status=status)
+    if request.method == "POST":
+        form = CreateAccountForm(request.POST, invitation=invitation)
+        if form.is_valid():
+            return _accept(request, token, password=form.cleaned_data["password1"])
+        return _retry(request, "account", retry.Retry(errors=kept_errors(form)))
+    kept = retry.take(request.session, "account")
+    form = show_kept_errors(CreateAccountForm(invitation=invitation), kept.errors)
+    return render(request, "portal/create_account.html", {"invitation": invitation, "form": form})
 
 
 def _sign_in_to_connect(request, token, invitation, existing):
-    form = SignInToConnectForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = signins.authenticate(request, existing.get_username(), form.cleaned_data["password"])
-        except signins.Throttled as e:
-            form.add_error("password", e.message)
-        else:
-            if user is not None:
-                return _accept(request, token, account=user)
-            form.add_error("password", "That password is not correct.")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "portal/sign_in_to_connect.html", {"invitation": invitation, "form": form},
-                  status=status)
+    if request.method == "POST":
+        form = SignInToConnectForm(request.POST)
+        if form.is_valid():
+            try:
+                user = signins.authenticate(request, existing.get_username(), form.cleaned_data["password"])
+            except signins.Throttled as e:
+                form.add_error("password", e.message)
+            else:
+                if user is not None:
+                    return _accept(request, token, account=user)
+                form.add_error("password", "That password is not correct.")
+        return _retry(request, "sign-in-to-connect", retry.Retry(errors=kept_errors(form)))
+    kept = retry.take(request.session, "sign-in-to-connect")
+    form = show_kept_errors(SignInToConnectForm(), kept.errors)
+    return render(request, "portal/sign_in_to_connect.html", {"invitation": invitation, "form": form})
 
 
 def _accept(request, token, **how):
@@ -138,7 +184,7 @@ def _accept(request, token, **how):
         connection = actions.accept_invitation(token, proof=accepting.identity_proof(request.session),
                                                client=Client.from_request(request), **how)
     except errors.LinkNotUsable as e:
-        return _link_unusable(request, e.reason)
+        return _link_unusable(request, e.reason, token)
     except errors.IdentityNotConfirmed:
         accepting.forget_identity(request.session)
         messages.info(request, "Please confirm your details again before you continue.")
@@ -152,41 +198,83 @@ def _accept(request, token, **how):
     return redirect("portal:home")
 
 
-def _identity_form(invitation, data=None) -> IdentityForm:
+def _identity_form(invitation, data=None, **kwargs) -> IdentityForm:
     if invitation is None:
-        return IdentityForm(data)
+        return IdentityForm(data, **kwargs)
     patient = invitation.patient
     return IdentityForm(data, offer_ssn=bool(patient.ssn_last4),
-                        offer_dob_phone=bool(patient.date_of_birth and patient.phone))
+                        offer_dob_phone=bool(patient.date_of_birth and patient.phone), **kwargs)
 
 
-def _identity_page(request, invitation, form, *, error="", status=200):
-    return render(request, "portal/identity.html", {"invitation": invitation, "form": form, "error": error},
-                  status=status)
+def _identity_page(request, invitation):
+    kept = retry.take(request.session, "identity")
+    form = show_kept_errors(_identity_form(invitation, initial=kept.typed), kept.errors)
+    return render(request, "portal/identity.html", {
+        "invitation": invitation, "form": form, "error": kept.message, "max_tries": actions.MAX_IDENTITY_CHECKS,
+    })
 
 
-def _identity_not_confirmed(request, invitation):
-    """The same page and status whichever answer was wrong; nothing typed is echoed back."""
-    message = errors.IdentityNotConfirmed(0).message
-    return _identity_page(request, invitation, _identity_form(invitation), error=message, status=400)
+def _identity_not_confirmed(request, *, attempts_left: int | None):
+    """The same page whichever answer was wrong; only the date of birth and phone are shown again."""
+    message = errors.IdentityNotConfirmed(0).message + " Check them and try again."
+    if attempts_left == 1:
+        message += " This is your last try: after one more wrong answer this link stops working."
+    elif attempts_left:
+        message += f" You have {attempts_left} more tries before this link stops working."
+    return _retry(request, "identity", retry.Retry(message=message, typed=_typed(request)))
+
+
+def _typed(request) -> dict[str, str]:
+    return {name: request.POST[name][:40] for name in KEPT_IDENTITY_FIELDS if request.POST.get(name)}
 
 
 def _identity_confirmed(request, invitation) -> bool:
     return invitation is not None and accepting.identity_confirmed_for(request.session, invitation.pk)
 
 
-def _link_unusable(request, reason: str, *, status=410):
-    """The link this browser is accepting has died: forget it and say why."""
+def _someone_else_signed_in(request, invitation) -> bool:
+    """Signed in (patient or staff) under another address than the one this invitation was sent to."""
+    user = request.user
+    return invitation is not None and user.is_authenticated and not validation.same_email(
+        user.get_username(), invitation.email)
+
+
+def _signed_in_as_someone_else(request, invitation):
+    return render(request, "portal/signed_in_as.html", {"invitation": invitation}, status=409)
+
+
+def _retry(request, step: str, kept: retry.Retry):
+    retry.keep(request.session, step, kept)
+    return redirect(request.path)
+
+
+def _link_unusable(request, reason: str, token: str):
+    """The link this browser is accepting has died: forget it and say why (on a page of its own)."""
     accepting.forget(request.session)
-    return _problem_page(request, reason, status=status)
+    accepting.note_link_problem(request.session, reason, _practice_id(token))
+    return redirect("portal:link-problem")
 
 
-def _problem_page(request, reason: str, *, status=410):
-    return render(request, "portal/link_problem.html", {"reason": reason}, status=status)
+def _practice_id(token: str) -> int | None:
+    practice = selectors.practice_for_link(token)
+    return practice.pk if practice else None
 
 
-def _no_invitation(request):
-    return render(request, "portal/link_problem.html", {"reason": "missing"}, status=400)
+def _problem_page(request, reason: str, practice):
+    return render(request, "portal/link_problem.html", {"reason": reason, "practice": practice},
+                  status=PROBLEM_STATUS.get(reason, 410))
+
+
+def _nothing_in_progress(request):
+    """Back after accepting, or a step reopened later: a connected patient is told so."""
+    if request.user.is_authenticated and not hasattr(request.user, "staff") and \
+            selectors.live_connections(request.user).exists():
+        return _connected_page(request)
+    return _problem_page(request, "missing", None)
+
+
+def _connected_page(request):
+    return render(request, "portal/connected.html", {"connections": selectors.live_connections(request.user)})
 
 
 # --- the patient's portal -----------------------------------------------------------------------

@@ -193,6 +193,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# A patient's password-reset link works for an hour (Django's default is 3 days), and once.
+PASSWORD_RESET_TIMEOUT = 60 * 60
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "clinic:home"
 LOGOUT_REDIRECT_URL = "login"

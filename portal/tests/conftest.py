@@ -1,5 +1,8 @@
 """Helpers for the patient-side tests: send an invitation, walk a browser session through its steps."""
 
+import html
+import re
+
 import pytest
 import time_machine
 from django.urls import reverse
@@ -49,3 +52,15 @@ def connected(client, cast, sent):
     create_account(client, sent.token)
     client.get(reverse("portal:home"))  # shows (and so clears) the "now connected" message
     return cast.pat.connections.get()
+
+
+def field_error(body: str, field_id: str) -> str:
+    """The error shown next to one field (portal/_field.html), unescaped; "" if none."""
+    found = re.search(rf'<span class="errorlist" id="{field_id}_error">(.*?)</span>', body, re.S)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def field_hint(body: str, field_id: str) -> str:
+    """The hint shown above one field, before anything is typed (tags stripped)."""
+    found = re.search(rf'<div class="hint" id="{field_id}_helptext">(.*?)</div>', body, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))) if found else ""

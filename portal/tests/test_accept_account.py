@@ -12,7 +12,15 @@ from clinic.models import Notification, Patient
 from conftest import at_once
 from mail.models import Message
 from portal.accepting import IDENTITY_CONFIRMED, OPENED_LINK
-from portal.tests.conftest import PASSWORD, confirm_identity, create_account, events, open_link
+from portal.tests.conftest import (
+    PASSWORD,
+    confirm_identity,
+    create_account,
+    events,
+    field_error,
+    field_hint,
+    open_link,
+)
 
 URL = reverse("portal:account")
 
@@ -70,18 +78,29 @@ def test_it_creates_the_account_and_connects(client, cast, sent):
     assert "You are now connected to Maple Street Clinic." in home.content.decode()
 
 
-@pytest.mark.parametrize(("password1", "password2", "message"), [
-    ("short-pw-1", "short-pw-1", "at least 12 characters"),
-    ("a-long-portal-passphrase-42", "a-long-portal-passphrase-43", "didn’t match"),
-    ("123456789012345", "123456789012345", "entirely numeric"),
-    ("pat@example.test", "pat@example.test", "too similar"),
-    ("password1234", "password1234", "too common"),
+def test_it_shows_the_password_rules_before_anything_is_typed(client, sent):
+    confirm_identity(client, sent.token)
+    rules = field_hint(client.get(URL).content.decode(), "id_password1")
+    assert "Your password must contain at least 12 characters." in rules
+    assert "Your password can’t be entirely numeric." in rules
+
+
+@pytest.mark.parametrize(("password1", "password2", "field", "message"), [
+    ("short-pw-1", "short-pw-1", "id_password1", "This password is too short. It must contain at least 12 characters."),
+    ("a-long-portal-passphrase-42", "a-long-portal-passphrase-43", "id_password2",
+     "The two passwords are not the same. Type the same password in both boxes."),
+    ("123456789012345", "123456789012345", "id_password1", "This password has only numbers."),
+    ("pat@example.test", "pat@example.test", "id_password1", "This password is too much like your name or email"),
+    ("password1234", "password1234", "id_password1", "This password is one that many people use"),
 ])
-def test_it_checks_the_password_with_djangos_validators(client, sent, password1, password2, message):
+def test_it_checks_the_password_with_djangos_validators(client, sent, password1, password2, field, message):
     confirm_identity(client, sent.token)
     response = client.post(URL, {"password1": password1, "password2": password2})
-    assert response.status_code == 400
-    assert message in response.content.decode()
+    assert response["Location"] == URL  # POST-redirect-GET: Back never asks to resubmit
+    page = client.get(URL)
+    assert page.status_code == 200
+    assert message in field_error(page.content.decode(), field)  # next to the field it is about
+    assert message not in client.get(URL).content.decode()  # shown once
     assert not _accounts().exists()
     assert not Connection.objects.exists()
     sent.invitation.refresh_from_db()
@@ -118,7 +137,7 @@ def test_it_refuses_a_second_submission_from_the_same_browser(client, cast, sent
     stored.update({OPENED_LINK: session[OPENED_LINK], IDENTITY_CONFIRMED: session[IDENTITY_CONFIRMED]})
     stored.save()
     replay.cookies["sessionid"] = stored.session_key
-    response = replay.post(URL, {"password1": PASSWORD, "password2": PASSWORD})
+    response = replay.post(URL, {"password1": PASSWORD, "password2": PASSWORD}, follow=True)
     assert response.status_code == 410
     assert "already been used" in response.content.decode()
     assert Connection.objects.count() == 1 and _accounts().count() == 1
@@ -127,7 +146,7 @@ def test_it_refuses_a_second_submission_from_the_same_browser(client, cast, sent
 def test_it_refuses_a_link_revoked_before_the_account_step(client, cast, sent):
     confirm_identity(client, sent.token)
     actions.revoke_invitation(cast.pat, by=cast.alice)
-    response = client.post(URL, {"password1": PASSWORD, "password2": PASSWORD})
+    response = client.post(URL, {"password1": PASSWORD, "password2": PASSWORD}, follow=True)
     assert response.status_code == 410
     assert not _accounts().exists() and not Connection.objects.exists()
 
@@ -136,7 +155,7 @@ def test_it_refuses_a_link_one_second_past_expiry_at_the_account_step(client, se
     clock.move_to(sent.invitation.expires_at - datetime.timedelta(minutes=5))
     confirm_identity(client, sent.token)
     clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
-    response = client.post(URL, {"password1": PASSWORD, "password2": PASSWORD})
+    response = client.post(URL, {"password1": PASSWORD, "password2": PASSWORD}, follow=True)
     assert response.status_code == 410
     assert "This invitation has expired" in response.content.decode()
     assert not _accounts().exists() and not Connection.objects.exists()
@@ -182,9 +201,8 @@ def test_it_connects_an_existing_account_after_sign_in(client, cast, sent, pat_a
 
 def test_it_refuses_a_wrong_password_for_an_existing_account(client, sent, pat_account):
     confirm_identity(client, sent.token)
-    response = client.post(URL, {"password": "not-the-password-1"})
-    assert response.status_code == 400
-    assert "That password is not correct." in response.content.decode()
+    response = client.post(URL, {"password": "not-the-password-1"}, follow=True)
+    assert "That password is not correct." in field_error(response.content.decode(), "id_password")
     assert not Connection.objects.exists()
     assert "_auth_user_id" not in client.session
     sent.invitation.refresh_from_db()
@@ -209,7 +227,7 @@ def test_it_connects_one_account_to_a_second_practice(client, cast, sent, clock)
 def test_it_never_connects_a_staff_login(client, cast, sent):
     User.objects.filter(pk=cast.alice.user.pk).update(username="pat@example.test")
     confirm_identity(client, sent.token)
-    response = client.post(URL, {"password": "staff-password-123"})
+    response = client.post(URL, {"password": "staff-password-123"}, follow=True)
     assert response.status_code == 409
     assert not Connection.objects.exists()
 
@@ -234,13 +252,16 @@ def test_it_connects_exactly_once_with_two_concurrent_submissions(cast):
     browsers = [Client(), Client()]
     confirm_identity(browsers[0], sent.token)
     browsers[1].cookies["sessionid"] = browsers[0].cookies["sessionid"].value
-    statuses = at_once(*(lambda b=b: b.post(URL, {"password1": PASSWORD, "password2": PASSWORD}).status_code
-                         for b in browsers))
+    responses = at_once(*(lambda b=b: b.post(URL, {"password1": PASSWORD, "password2": PASSWORD})
+                          for b in browsers))
 
-    # The loser is refused: "link already used" (410), or, if the winner's sign-in already replaced
-    # the shared session, "no invitation in progress" (400). Either way nothing is created twice.
-    winner, loser = sorted(statuses)
-    assert winner == 302 and loser in (400, 410)
+    # The loser is refused: "link already used" (redirected to the link's page), or, if the winner's
+    # sign-in already replaced the shared session, "you are connected" (200) or a session ended
+    # under the request (400). Either way nothing is created twice.
+    landed = [r.get("Location") or r.status_code for r in responses]
+    assert landed.count(reverse("portal:home")) == 1
+    (loser,) = [outcome for outcome in landed if outcome != reverse("portal:home")]
+    assert loser in (reverse("portal:link-problem"), 200, 400)
     assert Connection.objects.count() == 1
     assert _accounts().count() == 1
     assert Message.objects.filter(kind="connected").count() == 1
@@ -249,10 +270,11 @@ def test_it_connects_exactly_once_with_two_concurrent_submissions(cast):
     assert events(sent.invitation).count("access.granted") == 1
 
 
-def test_a_sign_in_post_without_an_account_is_a_clear_400_not_a_crash(client, cast, sent):
+def test_a_sign_in_post_without_an_account_asks_again_not_a_crash(client, cast, sent):
     confirm_identity(client, sent.token)
-    response = client.post(URL, {"password": "whatever-it-is-123"})
-    assert response.status_code == 400
+    response = client.post(URL, {"password": "whatever-it-is-123"}, follow=True)
+    assert response.status_code == 200
+    assert "This field is required." in field_error(response.content.decode(), "id_password1")
     assert not _accounts().exists() and not Connection.objects.exists()
 
 
@@ -262,8 +284,8 @@ def test_signing_in_to_connect_is_throttled_like_any_sign_in(client, cast, sent,
     django_user_model.objects.create_user(username="pat@example.test", email="pat@example.test",
                                           password="patient-password-123")
     confirm_identity(client, sent.token)
-    for _ in range(signins.MAX_PER_USERNAME):
-        assert client.post(URL, {"password": "wrong-password"}).status_code == 400
-    response = client.post(URL, {"password": "patient-password-123"})
-    assert response.status_code == 400 and signins.MESSAGE in response.content.decode()
+    for _ in range(10):
+        assert client.post(URL, {"password": "wrong-password"})["Location"] == URL
+    response = client.post(URL, {"password": "patient-password-123"}, follow=True)
+    assert signins.MESSAGE in field_error(response.content.decode(), "id_password")
     assert not Connection.objects.exists()

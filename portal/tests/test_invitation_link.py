@@ -37,5 +37,5 @@ def test_it_builds_the_link_from_the_configured_base_url(client, cast, settings,
     assert link.startswith("https://portal.example.test/portal/i/")
     assert "evil" not in smtp_server.envelopes[0].content.decode()
     token = link.rsplit("/", 2)[-2]
-    create_account(client, token)
+    create_account(client.__class__(), token)  # the patient, in a browser of their own
     assert Invitation.objects.get().status == Invitation.Status.ACCEPTED

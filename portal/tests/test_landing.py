@@ -1,4 +1,5 @@
 import datetime
+import html
 import logging
 
 import pytest
@@ -61,24 +62,44 @@ def _problem_page(client, token):
     return client.get(response["Location"])
 
 
-def _assert_tells_to_ask_for_new_invitation(response, cast, heading):
+def _assert_says_why_and_whom_to_ask(response, heading, next_step):
+    """The page names the practice that sent the link and how to reach it, and nothing of the patient."""
     assert response.status_code == 410
-    body = response.content.decode()
+    body = html.unescape(response.content.decode())
     assert heading in body
-    assert "ask your practice to send you a new invitation" in body
-    for secret in ("Pat ", "Jones", "pat@example.test", "6789", "Maple Street", "1980"):
+    assert next_step in body
+    assert 'Call Maple Street Clinic at <a href="tel:+15555550100">(555) 555-0100</a>.' in body
+    for secret in ("Pat ", "Jones", "pat@example.test", "6789", "1980"):
         assert secret not in body
+
+
+@pytest.fixture(autouse=True)
+def practice_phone(cast):
+    cast.practice.phone = "+15555550100"
+    cast.practice.save()
 
 
 def test_it_refuses_an_unknown_link(client, cast):
     for token in ("x" * 43, "short", "A" * 200):
         response = _problem_page(client, token)
-        _assert_tells_to_ask_for_new_invitation(response, cast, "This link is not valid")
+        body = response.content.decode()
+        assert response.status_code == 410 and "This link is not valid" in body
+        assert "If it still does not work, ask your practice to send you a new invitation." in body
+        assert "Maple Street" not in body and "555" not in body  # nobody's link: no practice to name
 
 
 def test_it_refuses_a_link_one_second_after_expiry(client, cast, sent, clock):
     clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
-    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "This invitation has expired")
+    _assert_says_why_and_whom_to_ask(_problem_page(client, sent.token), "This invitation has expired",
+                                     "Please ask Maple Street Clinic to send you a new invitation.")
+
+
+def test_it_says_how_to_reach_a_practice_without_a_phone_on_file(client, cast, sent, clock):
+    cast.practice.phone = ""
+    cast.practice.save()
+    clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
+    body = _problem_page(client, sent.token).content.decode()
+    assert "Contact Maple Street Clinic the way you usually do." in body and "tel:" not in body
 
 
 def test_it_accepts_a_link_one_second_before_expiry(client, cast, sent, clock):
@@ -88,36 +109,40 @@ def test_it_accepts_a_link_one_second_before_expiry(client, cast, sent, clock):
 
 def test_it_refuses_a_revoked_link(client, cast, sent):
     actions.revoke_invitation(cast.pat, by=cast.alice)
-    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "no longer valid")
+    _assert_says_why_and_whom_to_ask(_problem_page(client, sent.token), "no longer valid",
+                                     "Otherwise, please ask Maple Street Clinic to send you a new invitation.")
 
 
 def test_it_refuses_the_old_link_after_a_resend(client, cast, sent):
     new = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
-    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "no longer valid")
+    _assert_says_why_and_whom_to_ask(_problem_page(client, sent.token), "no longer valid",
+                                     "If you have a newer invitation email, use the link in that one.")
     assert open_link(client, new.token)["Location"] == reverse("portal:accept")
 
 
 def test_it_refuses_a_used_link(client, cast, sent):
     create_account(client, sent.token)
     other_browser = client.__class__()
-    _assert_tells_to_ask_for_new_invitation(_problem_page(other_browser, sent.token), cast, "already been used")
+    _assert_says_why_and_whom_to_ask(_problem_page(other_browser, sent.token), "already been used",
+                                     "If you did not accept it, tell Maple Street Clinic right away.")
 
 
 def test_it_refuses_a_locked_link(client, cast, sent):
     Invitation.objects.filter(pk=sent.invitation.pk).update(status=Invitation.Status.LOCKED)
-    _assert_tells_to_ask_for_new_invitation(_problem_page(client, sent.token), cast, "This invitation is locked")
+    _assert_says_why_and_whom_to_ask(_problem_page(client, sent.token), "This invitation is locked",
+                                     "Please ask Maple Street Clinic to check your details and send you a new invitation.")
 
 
 def test_it_forgets_the_reason_page_on_a_good_link(client, cast, sent):
     _problem_page(client, "x" * 43)
-    assert client.session[LINK_PROBLEM] == "unknown"
+    assert client.session[LINK_PROBLEM] == {"reason": "unknown", "practice": None}
     assert open_link(client, sent.token)["Location"] == reverse("portal:accept")
 
 
 def test_it_keeps_the_token_out_of_the_logs(client, cast, sent, caplog):
     caplog.set_level(logging.DEBUG)
     create_account(client, sent.token)
-    _problem_page(client, sent.token)  # the used link: a 410, which django.request logs
+    _problem_page(client.__class__(), sent.token)  # the used link: a 410, which django.request logs
     assert caplog.records
     assert sent.token not in caplog.text
 
@@ -134,5 +159,7 @@ def test_it_masks_the_landing_path_in_the_dev_server_log(sent):
 @pytest.mark.parametrize("name", ["portal:accept", "portal:account"])
 def test_it_asks_to_open_the_link_again_without_one(client, db, name):
     response = client.get(reverse(name))
+    body = response.content.decode()
     assert response.status_code == 400
-    assert "Open the link in your invitation email again" in response.content.decode()
+    assert "Open the link in your invitation email again" in body
+    assert "new invitation" not in body  # one thing to do, not two
