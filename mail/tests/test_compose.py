@@ -4,6 +4,7 @@ import time_machine
 
 from access.tests.helpers import connect, send
 from conftest import NOW, run_worker
+from mail.models import Message
 
 NAME = "O'Brien & Sons <Care>"
 ESCAPED = "O&#x27;Brien &amp; Sons &lt;Care&gt;"
@@ -40,3 +41,19 @@ def test_the_connected_confirmation_shows_the_practice_name_as_typed(cast, smtp_
     assert "Your patient portal account is now connected to O'Brien & Sons <Care>." in text
     assert f"<p>Your patient portal account is now connected to {ESCAPED}.</p>" in html
     assert NAME not in html
+
+
+def test_a_name_beyond_ascii_reaches_the_subject_and_body_intact(cast, smtp_server, settings):
+    settings.DEFAULT_FROM_EMAIL = "Clinique Éole <no-reply@éole.example>"
+    cast.practice.name = "Clinique Éole — Zoë’s"
+    cast.practice.save()
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+    run_worker()
+    (message,) = smtp_server.messages()
+    subject, text, html = _parts(message)
+    assert subject == "Clinique Éole — Zoë’s invites you to its patient portal"
+    assert "Clinique Éole — Zoë’s has invited you" in text and "Clinique Éole — Zoë’s has invited you" in html
+    assert message["From"].addresses[0].display_name == "Clinique Éole"
+    assert message["From"].addresses[0].domain == "xn--ole-9la.example"
+    assert message["Message-ID"] == f"<portico-message-{Message.objects.get().pk}@portal.example.test>"
