@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm, SetPasswordMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.utils import ErrorDict
 from django.views.decorators.debug import sensitive_variables
 
@@ -19,7 +19,7 @@ def show_kept_errors(form: forms.Form, kept: dict[str, list[str]]) -> forms.Form
     (POST-redirect-GET: Back never lands on a posted page). `kept` maps a field name, or
     "__all__", to its messages, as `kept_errors` gives them."""
     form._errors = ErrorDict({
-        name: form.error_class(messages, error_class="nonfield" if name == forms.forms.NON_FIELD_ERRORS else None,
+        name: form.error_class(messages, error_class="nonfield" if name == NON_FIELD_ERRORS else None,
                                renderer=form.renderer)
         for name, messages in kept.items()
     })
