@@ -25,7 +25,7 @@ help:
 	@echo "make serve  production: migrate, collect static files, run gunicorn, task workers and periodic jobs (see README)"
 	@echo "make test   install test dependencies and run the whole test suite"
 	@echo "make test-pg  the suite (less browser tests) on a throwaway PostgreSQL cluster"
-	@echo "make bench  time the patient list for 100,000 patients against a plain-list baseline"
+	@echo "make bench  benchmarks, one table (docs/performance.md; BENCH_SCALE=0.05 for a quick run)"
 	@echo "make lint   ruff"
 	@echo "make lock   re-pin requirements*.lock from requirements*.in"
 
@@ -66,7 +66,7 @@ test-pg: $(VENV)/.dev
 	scripts/with-postgres $(VPY) -m pytest -m "not browser" --ignore=tests/test_make_run.py $(PYTEST_ARGS)
 
 bench: $(VENV)/.runtime
-	$(VPY) bench/patient_list.py
+	$(VPY) bench/run.py
 
 lint: $(VENV)/.dev
 	$(VPY) -m ruff check .

@@ -1,47 +1,35 @@
-"""Benchmark: the staff patient list for a practice of 100,000 patients.
+"""Case: the staff patient list for a practice of 100,000 patients (BENCH_PATIENTS, or scaled).
 
-Run with `make bench` (SQLite in a temporary folder) or `DATABASE_URL=postgres://... make bench`.
 Each case is timed against a baseline measured in the same run on the same data: a plain page of
-the practice's patients, with no portal state. The ratio is the cost of what Portico adds.
+the practice's patients, with no portal state. The ratio is the cost of what Portico adds. The
+practice built here is also the one bench/portal_access.py loads with history.
 """
 
 import datetime
-import os
+import functools
 import secrets
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("PORTICO_VAR_DIR", tempfile.mkdtemp(prefix="portico-bench-"))
+import django
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.test import Client
+from django.utils import timezone
 
-import django  # noqa: E402
+from access.models import Connection, Invitation
+from access.selectors import PortalState
+from access.tokens import hash_token
+from bench.common import Row, scaled
+from clinic.models import Patient, Practice, StaffMember
+from clinic.selectors import search_patients
 
-django.setup()
-
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.core.paginator import Paginator  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from access.models import Connection, Invitation  # noqa: E402
-from access.selectors import PortalState  # noqa: E402
-from access.tokens import hash_token  # noqa: E402
-from clinic.models import Patient, Practice, StaffMember  # noqa: E402
-from clinic.selectors import search_patients  # noqa: E402
-
-PATIENTS = int(os.environ.get("BENCH_PATIENTS", "100000"))
-REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+REPEATS = 5
 
 
+@functools.cache
 def build() -> StaffMember:
-    call_command("migrate", verbosity=0)
+    patients = scaled("PATIENTS", 100000)
     practice = Practice.objects.create(name="Large Practice")
     user = get_user_model().objects.create_user(username="bench")  # signed in with force_login
     staff = StaffMember.objects.create(user=user, practice=practice)
@@ -50,7 +38,7 @@ def build() -> StaffMember:
     Patient.objects.bulk_create(
         (Patient(practice=practice, chart_number=f"C{i:06d}", first_name=f"First{i % 997}", last_name=f"Last{i % 1499}",
                  email=f"p{i}@example.test" if i % 10 else "", date_of_birth=datetime.date(1980, 1, 1) if i % 3 else None,
-                 phone=f"+1555{i:07d}" if i % 3 else "") for i in range(PATIENTS)),
+                 phone=f"+1555{i:07d}" if i % 3 else "") for i in range(patients)),
         batch_size=5000,
     )
     ids = list(Patient.objects.filter(practice=practice).values_list("id", flat=True))
@@ -71,7 +59,7 @@ def build() -> StaffMember:
          for inv in accepted.only("id", "patient_id")),
         batch_size=5000,
     )
-    print(f"Built {PATIENTS:,} patients, {len(invited):,} invitations in {time.perf_counter() - started:.1f} s "
+    print(f"  Built {patients:,} patients, {len(invited):,} invitations in {time.perf_counter() - started:.1f} s "
           f"on {django.db.connection.vendor}.")
     return staff
 
@@ -91,7 +79,7 @@ def page_of(queryset):
     return page.paginator.count, list(page)
 
 
-def main() -> None:
+def run() -> list[Row]:
     staff = build()
     client = Client()
     client.force_login(staff.user)
@@ -105,13 +93,13 @@ def main() -> None:
         "search: a phone": lambda: page_of(search_patients(staff, q="(555) 000-0042")),
         "whole page GET /patients/?status=pending": lambda: client.get("/patients/", {"status": "pending"}),
     }
-    baseline = None
-    print(f"\n{'case':<48} {'median':>10} {'x baseline':>11}")
+    rows, baseline = [], None
     for name, fn in cases.items():
         seconds = timed(fn)
-        baseline = baseline or seconds
-        print(f"{name:<48} {seconds * 1000:>8.1f}ms {seconds / baseline:>10.1f}x")
-
-
-if __name__ == "__main__":
-    main()
+        if baseline is None:
+            baseline = seconds
+            rows.append(Row(f"patient list: {name}", f"{seconds * 1000:.1f} ms"))
+        else:
+            rows.append(Row(f"patient list: {name}", f"{seconds * 1000:.1f} ms", f"{baseline * 1000:.1f} ms",
+                            seconds / baseline, "median of 5"))
+    return rows
