@@ -58,14 +58,15 @@ def staff_choices(state: str, missing: list[str]) -> StaffChoices:
         enable_blocked=blocked,
         can_revoke_invite=state == PortalState.PENDING,
         can_revoke_access=state == PortalState.CONNECTED,
-        # Resend = revoke what is pending (if anything) + send; never for a connected patient.
-        can_resend=state in (PortalState.PENDING, PortalState.EXPIRED, PortalState.REVOKED, PortalState.LOCKED,
-                             PortalState.DISCONNECTED),
+        # Resend = revoke what is pending + send. With nothing pending it would be a plain send, which
+        # Enable Patient Access already offers: one button per next step, never two doing the same.
+        can_resend=state == PortalState.PENDING,
     )
 
 
 def with_portal_state(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Annotate `portal_state` (a PortalState value) and `invitation_expires_at` on each patient."""
+    """Annotate `portal_state` (a PortalState value), `invitation_expires_at` and `last_invited_at`
+    (of the latest invitation) and `email_failed` (a pending invitation's email failed for good)."""
     now = timezone.now()
     latest = Invitation.objects.filter(patient=OuterRef("pk")).order_by("-sent_at", "-id")
     latest_connection = Connection.objects.filter(patient=OuterRef("pk")).order_by("-connected_at", "-id")
@@ -73,6 +74,8 @@ def with_portal_state(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     return patients.annotate(
         latest_status=Subquery(latest.values("status")[:1]),
         invitation_expires_at=Subquery(latest.values("expires_at")[:1]),
+        last_invited_at=Subquery(latest.values("sent_at")[:1]),
+        email_failed=Exists(_failed_emails().filter(patient=OuterRef("pk"))),
         is_connected=Exists(Connection.objects.filter(patient=OuterRef("pk"), ended_at__isnull=True)),
         last_end_reason=Subquery(latest_connection.values("end_reason")[:1]),
     ).annotate(
@@ -99,6 +102,26 @@ def in_portal_state(patients: QuerySet[Patient], state: str, *, practice_id: int
     those few rather than for every patient of a large practice (see bench/patient_list.py)."""
     narrowed = with_portal_state(patients.filter(_could_be_in(state, practice_id)))
     return narrowed if state in _DECIDED_BY_CANDIDACY else narrowed.filter(portal_state=state)
+
+
+NEEDS_ATTENTION = "needs_attention"  # a filter of the patient list, not a state
+NEEDS_ATTENTION_LABEL = "Needs attention"
+
+
+def needing_attention(patients: QuerySet[Patient], *, practice_id: int) -> QuerySet[Patient]:
+    """`with_portal_state(patients)` narrowed to those staff should act on: a locked or expired link,
+    or a pending invitation whose email could not be delivered. Narrowed first through the
+    practice's invitations, as in_portal_state is."""
+    failed = _failed_emails().filter(practice_id=practice_id).values("patient_id")
+    candidates = _could_be_in(PortalState.LOCKED, practice_id) | _could_be_in(PortalState.EXPIRED, practice_id)
+    return with_portal_state(patients.filter(candidates | Q(pk__in=failed))).filter(
+        Q(portal_state__in=[PortalState.LOCKED, PortalState.EXPIRED]) | Q(portal_state=PortalState.PENDING,
+                                                                          email_failed=True))
+
+
+def _failed_emails() -> QuerySet[Invitation]:
+    """Pending invitations whose email failed for good (mail.delivery gave up; history says so)."""
+    return Invitation.objects.filter(status=Invitation.Status.PENDING, events__action=AccessEvent.Action.EMAIL_FAILED)
 
 
 # States the candidate condition alone decides: a live connection and a pending invitation never

@@ -6,7 +6,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
-from access.selectors import PortalState
+from access.selectors import NEEDS_ATTENTION, NEEDS_ATTENTION_LABEL, PortalState
 from clinic import validation
 from clinic.models import Patient, StaffMember
 
@@ -124,8 +124,13 @@ class PatientSearchForm(StaffForm):
     q = forms.CharField(label="Search patients", required=False, max_length=100,
                         help_text="Name, chart number, email or phone.",
                         widget=forms.TextInput(attrs={"type": "search"}))
-    status = forms.ChoiceField(label="Portal status", required=False,
-                               choices=[("", "Any status"), *PortalState.CHOICES])
+    status = forms.ChoiceField(
+        label="Portal status", required=False,
+        choices=[("", "Any status"), (NEEDS_ATTENTION, f"{NEEDS_ATTENTION_LABEL} (locked, expired, email failed)"),
+                 *PortalState.CHOICES],
+        # A stale bookmark or an edited URL: say so plainly, and show every status instead.
+        error_messages={"invalid_choice": "There is no portal status “%(value)s”, so patients of every status are shown."},
+    )
 
 
 class CalendarForm(StaffForm):

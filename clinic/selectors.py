@@ -12,7 +12,14 @@ from django.http import Http404
 
 from access.history import Actor, Client, record
 from access.models import AccessEvent
-from access.selectors import PortalState, access_history, in_portal_state, with_portal_state
+from access.selectors import (
+    NEEDS_ATTENTION,
+    PortalState,
+    access_history,
+    in_portal_state,
+    needing_attention,
+    with_portal_state,
+)
 from clinic import validation
 from clinic.models import Appointment, Notification, Patient, PatientImport, StaffMember
 
@@ -66,6 +73,7 @@ class PortalStatus:
 
     state: str
     expires_at: datetime.datetime | None  # of the latest invitation, whatever its state
+    email_failed: bool = False  # the pending invitation's email could not be delivered
 
     @property
     def label(self) -> str:
@@ -77,20 +85,22 @@ class PortalStatus:
 
 
 def portal_status(patient: Patient) -> PortalStatus:
-    state, expires_at = (
+    state, expires_at, email_failed = (
         with_portal_state(Patient.objects.filter(pk=patient.pk))
-        .values_list("portal_state", "invitation_expires_at").get()
+        .values_list("portal_state", "invitation_expires_at", "email_failed").get()
     )
-    return PortalStatus(state, expires_at)
+    return PortalStatus(state, expires_at, email_failed)
 
 
 def search_patients(staff: StaffMember, *, q: str = "", state: str = "") -> QuerySet[Patient]:
-    """The practice's patients matching `q` (name, chart number, email or phone), annotated with
-    `portal_state` and `invitation_expires_at`, optionally only those in `state`."""
+    """The practice's patients matching `q` (name, chart number, email or phone), annotated as
+    access.selectors.with_portal_state does, optionally only those in `state` (or NEEDS_ATTENTION)."""
     patients = Patient.objects.filter(practice_id=staff.practice_id)
     if q := " ".join(q.split()):
         patients = patients.filter(_search_condition(q))
-    if state:
+    if state == NEEDS_ATTENTION:
+        patients = needing_attention(patients, practice_id=staff.practice_id)
+    elif state:
         patients = in_portal_state(patients, state, practice_id=staff.practice_id)
     else:
         patients = with_portal_state(patients)
@@ -103,6 +113,10 @@ def _search_condition(q: str) -> Q:
     for word in q.replace(",", " ").split():
         names &= Q(first_name__istartswith=word) | Q(last_name__istartswith=word)
     condition |= names
+    if q.isdigit():
+        # The number of a chart number without its prefix ("100" finds "A-100"). The email match
+        # above already reads every row of the practice, so this adds no scan of its own.
+        condition |= Q(chart_number__endswith=q)
     digits = "".join(c for c in q if c.isdigit())
     if len(digits) >= 7 and not any(c.isalpha() for c in q):
         try:

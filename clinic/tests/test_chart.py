@@ -2,7 +2,8 @@ import datetime
 
 from django.urls import reverse
 
-from access.models import AccessEvent
+from access import actions
+from access.models import AccessEvent, Channel
 from clinic.models import Appointment
 
 
@@ -42,7 +43,8 @@ def test_it_shows_the_chart_with_its_navigation(client, cast):
 def test_it_lists_the_patients_appointments(client, cast, django_assert_max_num_queries):
     add_appointments(cast, 40)
     client.force_login(cast.alice.user)
-    with django_assert_max_num_queries(11):
+    # ... and the portal status for the chart header (one query)
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("clinic:chart-appointments", args=[cast.pat.pk]))
     assert len(response.context["page"]) == 25
     assert b"Dr. Dorsey" in response.content
@@ -53,3 +55,13 @@ def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_nu
     client.force_login(cast.alice.user)
     with django_assert_max_num_queries(11):
         client.get(reverse("clinic:chart", args=[cast.pat.pk]))
+
+
+def test_every_tab_shows_the_portal_status_in_the_header(client, cast):
+    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    client.force_login(cast.alice.user)
+    for name in ("clinic:chart", "clinic:demographics", "clinic:chart-appointments", "clinic:portal-access"):
+        html = client.get(reverse(name, args=[cast.pat.pk])).content.decode()
+        start = html.index('data-testid="chart-status"')
+        header = html[start:html.index("</p>", start)]
+        assert '<span class="badge pending">Pending</span>' in header, name

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 import time_machine
@@ -6,7 +7,9 @@ from django.urls import reverse
 
 from access import actions
 from access.models import Channel
+from access.tests.test_selectors import one_of_each  # noqa: F401 (a fixture: a patient in every state)
 from clinic.models import Patient
+from conftest import NOW as NOW_OF_CAST
 
 NOW = datetime.datetime(2026, 11, 25, 15, 0, tzinfo=datetime.UTC)  # 10:00 in New York; invitations expire 2 Dec
 
@@ -107,3 +110,57 @@ def test_home_redirects_to_the_patient_list(client, cast):
     response = client.get(reverse("clinic:home"))
     assert response.status_code == 302
     assert response.url == URL
+
+
+@pytest.mark.parametrize(("q", "found"), [("100", ["Pat Jones"]), ("101", ["Ned Stone"]), ("10", []),
+                                          ("200", []), ("A100", [])])
+def test_it_finds_a_chart_number_by_its_digits(client, cast, q, found):
+    client.force_login(cast.alice.user)
+    assert names(client.get(URL, {"q": q})) == found
+
+
+def test_it_filters_those_needing_attention(client, cast, one_of_each):  # noqa: F811
+    failed = Patient.objects.create(practice=cast.practice, chart_number="A-300", first_name="Fay", last_name="Lost",
+                                    email="fay@example.test", ssn="123456780")
+    with time_machine.travel(NOW_OF_CAST + datetime.timedelta(days=8, seconds=1), tick=False):  # as one_of_each
+        sent = actions.send_invitation(failed, by=cast.alice, channel=Channel.CHART)
+        actions.record_email_outcome(sent.invitation.pk, delivered=False)
+        actions.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)  # another practice's
+        client.force_login(cast.alice.user)
+        response = client.get(URL, {"status": "needs_attention"})
+    found = {p.chart_number: p for p in response.context["page"]}
+    assert set(found) == {"expired", "locked", "A-300"}
+    assert found["A-300"].portal_state == "pending" and found["A-300"].email_failed
+    html = response.content.decode()
+    assert '<span class="badge email-failed">Email failed</span>' in html
+    assert '<option value="needs_attention" selected>Needs attention (locked, expired, email failed)</option>' in html
+
+
+def test_it_shows_when_each_patient_was_last_invited(client, cast):
+    # 03:00 UTC on 26 Nov is still 25 Nov in New York, the practice's time zone.
+    with time_machine.travel(datetime.datetime(2026, 11, 26, 3, 0, tzinfo=datetime.UTC), tick=False):
+        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        client.force_login(cast.alice.user)
+        html = client.get(URL).content.decode()
+    assert '<th scope="col">Last invited</th>' in html
+    rows = re.findall(r'<th scope="row">(.*?)</th>(.*?)</tr>', html, re.S)
+    last_invited = {re.sub("<[^>]+>", "", name): re.findall(r"<td>([^<]*)</td>", cells)[-1] for name, cells in rows}
+    assert last_invited == {"Jones, Pat": "25 Nov 2026", "Stone, Ned": "—"}
+
+
+def test_it_says_plainly_when_the_status_is_unknown(client, cast):
+    client.force_login(cast.alice.user)
+    html = client.get(URL, {"status": "bogus"}).content.decode()
+    assert "There is no portal status “bogus”, so patients of every status are shown." in html
+    assert "Select a valid choice" not in html
+
+
+def test_the_attention_filter_runs_a_constant_number_of_queries(client, cast, django_assert_max_num_queries):
+    make_patients(cast.practice, 80)
+    for patient in Patient.objects.filter(chart_number__startswith="M-")[:30]:
+        sent = actions.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
+        actions.record_email_outcome(sent.invitation.pk, delivered=False)
+    client.force_login(cast.alice.user)
+    with django_assert_max_num_queries(10):
+        response = client.get(URL, {"status": "needs_attention"})
+    assert len(names(response)) == 25

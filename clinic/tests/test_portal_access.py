@@ -107,14 +107,15 @@ def test_it_shows_connected_with_revoke_access(client, cast):
     assert "Invitation accepted, access granted" in html
 
 
-def test_it_offers_resend_when_expired(client, cast):
+def test_it_offers_one_send_when_expired(client, cast):
     with time_machine.travel(NOW, tick=False):
         actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     with time_machine.travel(NOW + datetime.timedelta(days=8), tick=False):
         client.force_login(cast.alice.user)
         html = client.get(url(cast.pat)).content.decode()
     assert ">Expired<" in html
-    assert "Resend invitation" in html
+    assert '<button type="submit" class="primary" id="enable-access">Enable Patient Access</button>' in html
+    assert "Resend invitation" not in html
     assert "Revoke Invite" not in html
 
 
@@ -147,13 +148,22 @@ def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_nu
     assert len(response.context["history"]) == 25
 
 
-def test_it_disables_enable_while_pending_or_connected_and_says_why(client, cast):
+def test_it_offers_resend_in_place_of_enable_while_pending(client, cast):
     client.force_login(cast.alice.user)
     url = reverse("clinic:portal-access", args=[cast.pat.pk])
     actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     html = client.get(url).content.decode()
-    assert 'id="enable-access" disabled aria-describedby="enable-reason"' in html
-    assert "An invitation is already pending. Use Resend invitation to email a new link." in html
+    assert '<button type="submit" class="primary" id="resend-invitation">Resend invitation</button>' in html
+    assert "Enable Patient Access</button>" not in html
     actions.revoke_invitation(cast.pat, by=cast.alice)
     html = client.get(url).content.decode()
-    assert 'id="enable-access" disabled' not in html
+    assert '<button type="submit" class="primary" id="enable-access">Enable Patient Access</button>' in html
+    assert "Resend invitation" not in html
+
+
+def test_it_disables_enable_when_connected_and_says_why(client, cast):
+    connect(cast.pat)
+    client.force_login(cast.alice.user)
+    html = client.get(url(cast.pat)).content.decode()
+    assert 'id="enable-access" disabled aria-describedby="enable-reason"' in html
+    assert "This patient is already connected to the portal." in html

@@ -3,6 +3,7 @@ from django.urls import reverse
 
 from access import actions
 from access.models import AccessEvent, Channel, Connection, Invitation
+from access.tests.helpers import snapshot
 from clinic.tests.test_portal_access import connect
 
 
@@ -21,10 +22,49 @@ def test_it_requires_login(client, cast):
     assert Invitation.objects.get().status == Invitation.Status.PENDING
 
 
-def test_it_rejects_get(client, cast):
+def test_it_asks_before_revoking_an_invitation(client, cast):
     actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
-    assert client.get(url(cast.pat)).status_code == 405
+    before = snapshot()
+    html = client.get(url(cast.pat)).content.decode()
+    assert snapshot() == before  # asking changes nothing
+    assert "Revoke Pat Jones's invitation?" in html
+    assert "Pat Jones's invitation link will stop working at once." in html
+    assert f'<form method="post" action="{url(cast.pat)}"' in html
+    assert '<button type="submit" class="danger">Revoke Invite</button>' in html
+    assert f'<a class="button" href="{reverse("clinic:portal-access", args=[cast.pat.pk])}">Cancel</a>' in html
+    assert 'data-testid="chart-status"' in html  # still inside the chart, its status in the header
+
+
+def test_it_asks_before_revoking_access(client, cast):
+    connect(cast.pat)
+    client.force_login(cast.alice.user)
+    before = snapshot()
+    html = client.get(url(cast.pat)).content.decode()
+    assert snapshot() == before
+    assert "Revoke Pat Jones's portal access?" in html
+    assert "Pat Jones will no longer reach this practice in the patient portal" in html
+    assert '<button type="submit" class="danger">Revoke Access</button>' in html
+
+
+def test_it_does_not_ask_when_there_is_nothing_to_revoke(client, cast):
+    client.force_login(cast.alice.user)
+    response = client.get(url(cast.pat))
+    assert response.url == reverse("clinic:portal-access", args=[cast.pat.pk])
+    assert said(response) == ["This patient has no pending invitation or portal access to revoke."]
+    assert not AccessEvent.objects.exists()
+
+
+def test_the_question_hides_other_practice(client, cast):
+    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    client.force_login(cast.bob.user)
+    assert client.get(url(cast.pat)).status_code == 404
+
+
+def test_it_rejects_other_methods(client, cast):
+    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    client.force_login(cast.alice.user)
+    assert client.put(url(cast.pat)).status_code == 405
     assert Invitation.objects.get().status == Invitation.Status.PENDING
 
 

@@ -8,16 +8,17 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from access import actions, eligibility
-from access.errors import InvitationError
+from access.errors import InvitationError, NothingToRevoke
 from access.models import Channel
+from access.selectors import staff_choices
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import CalendarForm, PatientDetailsForm
 from clinic.services import CONTACT_FIELDS, update_patient
-from clinic.views.common import client_of, load_appointment, sent_text
+from clinic.views.common import REVOKED_TEXT, client_of, load_appointment, revoke_target, sent_text
 
 DIALOG = "dialog"
 
@@ -83,14 +84,43 @@ def appointment_details(request, appointment_id: int):
 @staff_required
 @require_POST
 def appointment_invite(request, appointment_id: int):
+    return _invite(request, load_appointment(request, appointment_id), actions.send_invitation)
+
+
+@login_required
+@staff_required
+@require_POST
+def appointment_resend(request, appointment_id: int):
+    return _invite(request, load_appointment(request, appointment_id), actions.resend_invitation, resent=True)
+
+
+@login_required
+@staff_required
+@require_http_methods(["GET", "POST"])
+def appointment_revoke(request, appointment_id: int):
+    """GET asks for confirmation in the window (or on a page without JavaScript); POST revokes."""
     appt = load_appointment(request, appointment_id)
+    if request.method == "GET":
+        if (target := revoke_target(selectors.portal_status(appt.patient))) is None:
+            messages.error(request, NothingToRevoke().message)
+            return _done(request, appt)
+        return _window(request, appt, None, body="clinic/appointment_confirm_revoke.html", target=target)
     try:
-        sent = actions.send_invitation(appt.patient, by=request.staff, channel=Channel.APPOINTMENT,
-                                       client=client_of(request))
+        revoked = actions.revoke_invitation(appt.patient, by=request.staff, client=client_of(request))
     except InvitationError as e:
         messages.error(request, e.message)
     else:
-        messages.success(request, sent_text(sent, appt.practice))
+        messages.success(request, REVOKED_TEXT[revoked].format(name=appt.patient.full_name))
+    return _done(request, appt)
+
+
+def _invite(request, appt, action, *, resent: bool = False):
+    try:
+        sent = action(appt.patient, by=request.staff, channel=Channel.APPOINTMENT, client=client_of(request))
+    except InvitationError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, sent_text(sent, appt.practice, resent=resent))
     return _done(request, appt)
 
 
@@ -106,12 +136,15 @@ def _done(request, appt):
     return redirect("clinic:appointment", appt.pk)
 
 
-def _window(request, appt, form, *, changed: bool = False):
+def _window(request, appt, form, *, changed: bool = False, body: str = "clinic/appointment_window.html", **extra):
+    """The window (or, with `body`, its confirmation step): in the dialog alone, else inside a page."""
     in_dialog = _in_dialog(request)
+    status = selectors.portal_status(appt.patient)
+    missing = eligibility.missing_requirements(appt.patient)
     context = {
         "appointment": appt, "patient": appt.patient, "form": form, "in_dialog": in_dialog, "changed": changed,
-        "status": selectors.portal_status(appt.patient),
-        "missing": eligibility.missing_requirements(appt.patient), "section": "calendar",
+        "status": status, "missing": missing, "choices": staff_choices(status.state, missing),
+        "revoke_target": revoke_target(status), "max_checks": actions.MAX_IDENTITY_CHECKS, "body": body,
+        "section": "calendar", **extra,
     }
-    template = "clinic/appointment_window.html" if in_dialog else "clinic/appointment.html"
-    return render(request, template, context)
+    return render(request, body if in_dialog else "clinic/appointment.html", context)

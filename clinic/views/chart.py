@@ -6,21 +6,26 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from access import actions, eligibility
-from access.errors import InvitationError
+from access.errors import InvitationError, NothingToRevoke
 from access.models import Channel
 from access.selectors import PortalState, current_invitation, live_connection, staff_choices
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import DemographicsForm
 from clinic.services import CONTACT_FIELDS, update_patient
-from clinic.views.common import PAGE_SIZE, client_of, load_patient, sent_text
+from clinic.views.common import PAGE_SIZE, REVOKED_TEXT, client_of, load_patient, revoke_target, sent_text
 
 # Where on the Demographics page each missing requirement can be added.
 ADD_LINKS = {eligibility.ADD_EMAIL: "id_email", eligibility.ADD_IDENTITY: "id_ssn"}
+
+
 def _chart(request, patient, tab: str, template: str, **context):
+    """Render a chart tab; every tab's header shows the portal status."""
+    if "status" not in context:
+        context["status"] = selectors.portal_status(patient)
     return render(request, template, {"patient": patient, "tab": tab, "section": "patients", **context})
 
 
@@ -75,6 +80,7 @@ def portal_access(request, patient_id: int):
         invitation=current_invitation(patient) if status.state != PortalState.NOT_INVITED else None,
         connection=live_connection(patient) if status.state == PortalState.CONNECTED else None,
         choices=staff_choices(status.state, missing),
+        max_checks=actions.MAX_IDENTITY_CHECKS,
         history=history,
     )
 
@@ -88,9 +94,16 @@ def enable_access(request, patient_id: int):
 
 @login_required
 @staff_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def revoke_access(request, patient_id: int):
+    """GET asks for confirmation (a page, so it works without JavaScript); POST revokes."""
     patient = load_patient(request, patient_id)
+    if request.method == "GET":
+        status = selectors.portal_status(patient)
+        if (target := revoke_target(status)) is None:
+            messages.error(request, NothingToRevoke().message)
+            return redirect("clinic:portal-access", patient.pk)
+        return _chart(request, patient, "portal-access", "clinic/confirm_revoke.html", status=status, target=target)
     try:
         revoked = actions.revoke_invitation(patient, by=request.staff, client=client_of(request))
     except InvitationError as e:
@@ -98,12 +111,6 @@ def revoke_access(request, patient_id: int):
     else:
         messages.success(request, REVOKED_TEXT[revoked].format(name=patient.full_name))
     return redirect("clinic:portal-access", patient.pk)
-
-
-REVOKED_TEXT = {
-    actions.INVITATION: "Invitation revoked: {name}'s invitation link no longer works.",
-    actions.ACCESS: "Portal access revoked: {name} can no longer reach this practice in the portal.",
-}
 
 
 @login_required

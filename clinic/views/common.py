@@ -5,8 +5,10 @@ import math
 
 from django.utils import dateformat, timezone
 
+from access import actions
 from access.actions import SentInvitation
 from access.history import Client
+from access.selectors import staff_choices
 from clinic import selectors
 from clinic.models import Appointment, Patient, Practice
 
@@ -35,6 +37,21 @@ def days_left(expires_at: datetime.datetime | None) -> int | None:
     if expires_at is None:
         return None
     return max(0, math.ceil((expires_at - timezone.now()).total_seconds() / 86400))
+
+
+def revoke_target(status: selectors.PortalStatus) -> str | None:
+    """What Revoke would end now (actions.INVITATION or actions.ACCESS), as Portal Access offers it;
+    None if there is nothing to revoke. The confirmation names it; the action still decides."""
+    choices = staff_choices(status.state, [])
+    if choices.can_revoke_invite:
+        return actions.INVITATION
+    return actions.ACCESS if choices.can_revoke_access else None
+
+
+REVOKED_TEXT = {
+    actions.INVITATION: "Invitation revoked: {name}'s invitation link no longer works.",
+    actions.ACCESS: "Portal access revoked: {name} can no longer reach this practice in the portal.",
+}
 
 
 def sent_text(sent: SentInvitation, practice: Practice, *, resent: bool = False) -> str:
