@@ -3,6 +3,7 @@
 Every practice's mail lands in the one folder, so each read takes the addresses the reader may see
 and returns only mail whose every recipient is one of them."""
 
+import datetime
 import mailbox
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ class CaughtMail:
     key: str
     to: str
     subject: str
-    date: str
+    date: datetime.datetime | None  # from the Date header; the pages show it in the practice's time zone
     text: str = ""
     html: str = ""
 
@@ -57,10 +58,17 @@ def _items(box: mailbox.Maildir):
         yield key, box.get_bytes(key)
 
 
+def _date(msg) -> datetime.datetime | None:
+    """The Date header as an aware datetime; None if it is missing, unreadable or has no zone."""
+    header = msg.get("Date")
+    moment = getattr(header, "datetime", None)
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
 def _read(key: str, data: bytes, *, with_body: bool = False) -> CaughtMail:
     msg = BytesParser(policy=policy.default).parsebytes(data)
     caught = CaughtMail(key=key, to=msg.get("X-RcptTo") or msg.get("To", ""), subject=msg.get("Subject", ""),
-                        date=msg.get("Date", ""))
+                        date=_date(msg))
     if with_body:
         text, html = msg.get_body(("plain",)), msg.get_body(("html",))
         caught.text = text.get_content() if text else ""

@@ -5,11 +5,13 @@ import pytest
 from django.urls import reverse
 
 
-def deliver(settings, to: str, subject: str) -> str:
+def deliver(settings, to: str, subject: str, date: str = "") -> str:
     """Put a message in the Maildir as `manage.py smtpd` does (envelope recipients in X-RcptTo)."""
     box = mailbox.Maildir(str(settings.PORTICO_MAILBOX_DIR), create=True)
     msg = EmailMessage()
     msg["To"], msg["Subject"], msg["X-RcptTo"] = to, subject, to
+    if date:
+        msg["Date"] = date
     msg.set_content("Open this link: https://portal.example.test/portal/i/abc/")
     msg.add_alternative("<p>html</p>", subtype="html")
     return box.add(msg)
@@ -75,3 +77,15 @@ def test_it_shows_staff_only_mail_to_their_own_practice(client, cast, caught, se
     for hidden in ("Maple Street", "pat@example.test", "Welcome, Dr. Dorsey", "Not for anyone here", "To both"):
         assert hidden not in page
     assert client.get(reverse("mail:message", args=[caught])).status_code == 404
+
+
+def test_it_shows_times_in_the_practice_time_zone(client, cast, caught, settings):
+    # 03:00 UTC on 26 Nov is 10:00 PM on 25 Nov in New York, the practice's time zone.
+    key = deliver(settings, "pat@example.test", "Late", date="Thu, 26 Nov 2026 03:00:00 +0000")
+    client.force_login(cast.alice.user)
+    page = client.get(reverse("mail:mailbox")).content.decode()
+    assert "<td>Wed 25 Nov 2026, 10:00 PM EST</td>" in page
+    assert "<td>—</td>" in page  # the fixture's message has no Date header
+    assert "+0000" not in page and "Thu, 26 Nov" not in page
+    page = client.get(reverse("mail:message", args=[key])).content.decode()
+    assert "<dd>Wed 25 Nov 2026, 10:00 PM EST</dd>" in page
