@@ -163,3 +163,15 @@ def test_it_asks_to_open_the_link_again_without_one(client, db, name):
     assert response.status_code == 400
     assert "Open the link in your invitation email again" in body
     assert "new invitation" not in body  # one thing to do, not two
+
+
+def test_it_masks_a_password_reset_link_in_the_logs():
+    path = reverse("portal:password-reset-confirm", args=["MTIz", "cz8k1a-0123456789abcdef0123456789abcdef"])
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, '"%s" %s', (f"GET {path} HTTP/1.1", "302"),
+                               None)
+    assert RedactTokens().filter(record)
+    assert record.getMessage() == '"GET /portal/password/reset/[redacted]/[redacted]/ HTTP/1.1" 302'
+    clean = reverse("portal:password-reset-confirm", args=["MTIz", "set-password"])
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%s", (f"GET {clean}",), None)
+    RedactTokens().filter(record)
+    assert record.getMessage() == f"GET {clean}"
