@@ -13,13 +13,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from access import attempts, errors, tokens
-from access.eligibility import missing_requirements
+from access import attempts, errors, history, rules, tokens
 from access.history import NO_CLIENT, Actor, Client, record
-from access.models import AccessEvent, Attempt, Channel, Connection, Invitation
+from access.models import AccessEvent, Attempt, Channel, Connection, Invitation, InvitationJob, InvitationJobPatient
+from access.selectors import invitation_facts
+from access.sql import update_each
 from clinic import validation
 from clinic.models import Notification, Patient, StaffMember
 from mail import messages as mail
@@ -28,8 +29,6 @@ log = logging.getLogger("portico.access")
 Action = AccessEvent.Action
 
 MAX_IDENTITY_CHECKS = 3
-# Invitations one patient may be sent in a day, so the buttons cannot flood an inbox.
-MAX_INVITATIONS_PER_DAY = 5
 # Failed identity checks from one client address, across all invitations, before it must wait.
 MAX_FAILURES_PER_CLIENT = 10
 CLIENT_FAILURE_WINDOW = datetime.timedelta(minutes=15)
@@ -45,6 +44,15 @@ RESET_WINDOW = datetime.timedelta(hours=1)
 class SentInvitation:
     invitation: Invitation
     token: str  # only ever returned to the caller and sealed into the outbox; never stored in clear
+
+
+@dataclass(frozen=True)
+class InvitationOutcome:
+    """What send_invitations did for one patient: sent, or refused (why: `refusal.code`, `.message`)."""
+
+    patient_id: int
+    sent: SentInvitation | None = None
+    refusal: errors.InvitationError | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,20 @@ def invite_ttl() -> datetime.timedelta:
 
 @transaction.atomic(durable=True)
 def send_invitation(patient: Patient, *, by: StaffMember | None, channel: str, client: Client = NO_CLIENT) -> SentInvitation:
-    """Invite the patient: refused unless eligible and nothing is pending or connected."""
-    return _send(_lock(patient), by=by, channel=channel, client=client, reason="")
+    """Invite the patient: refused (raising the rule's error) unless eligible, nothing is pending or
+    connected and fewer than MAX_INVITATIONS_PER_DAY were sent in the last 24 hours."""
+    return _send_one(_lock(patient), by=by, channel=channel, client=client, reason="")
+
+
+@transaction.atomic(durable=True)
+def send_invitations(
+    patients: list[Patient | int], *, by: StaffMember | None, channel: str, client: Client = NO_CLIENT,
+    reason: str = "",
+) -> list[InvitationOutcome]:
+    """Invite many patients at once (ids or Patient objects), through the same rules as send_invitation,
+    in one transaction: each is sent or refused, and a refusal does not stop the others. Returns one
+    outcome per patient, in patient id order."""
+    return _send_many(_lock_many(patients), by=by, channel=channel, client=client, reason=reason)
 
 
 INVITATION, ACCESS = "invitation", "access"  # what revoke_invitation revoked
@@ -93,7 +113,7 @@ def resend_invitation(patient: Patient, *, by: StaffMember, channel: str, client
     send is refused (not eligible, connected, too many today) the revoke is rolled back with it."""
     patient = _lock(patient)
     _revoke_pending(patient, by=by, reason="Resent", client=client)
-    return _send(patient, by=by, channel=channel, client=client, reason="Resent")
+    return _send_one(patient, by=by, channel=channel, client=client, reason="Resent")
 
 
 def revoke_pending_after_email_change(patient: Patient, *, by: StaffMember | None, client: Client = NO_CLIENT) -> bool:
@@ -101,18 +121,109 @@ def revoke_pending_after_email_change(patient: Patient, *, by: StaffMember | Non
     return _revoke_pending(patient, by=by, reason="Email address changed", client=client)
 
 
-def expire_invitations() -> int:
+EXPIRE_BATCH = 5000
+
+
+def expire_invitations(*, batch: int = EXPIRE_BATCH) -> int:
     """Mark every lapsed pending invitation expired and record it; returns how many. Token use checks
-    expiry itself, to the second: this only keeps the history and the status column honest."""
-    now = timezone.now()
-    lapsed = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now)
+    expiry itself, to the second: this only keeps the history and the status column honest. Set-wise,
+    `batch` invitations per transaction, touching only the lapsed rows (and adding their events)."""
     count = 0
-    for invitation_id in lapsed.values_list("id", flat=True).iterator():
-        with transaction.atomic(durable=True):
-            invitation = Invitation.objects.select_related("practice", "patient").get(pk=invitation_id)
-            _lock(invitation.patient)
-            count += _expire(invitation, now)
+    while expired := _expire_batch(batch):
+        count += expired
     return count
+
+
+@transaction.atomic(durable=True)
+def _expire_batch(batch: int) -> int:
+    now = timezone.now()
+    lapsed = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now).order_by("id")
+    return _expire_where(Q(pk__in=list(lapsed.values_list("pk", flat=True)[:batch])), now)
+
+
+# --- bulk invitation jobs ---------------------------------------------------------------------
+
+# Patients sent per transaction: the lock, the rules' facts and the writes stay short, and a killed
+# worker loses at most one uncommitted chunk (it is simply done again: its outcomes were not recorded).
+JOB_CHUNK = 500
+# A running job whose chunks have not moved for this long lost its worker (killed): run_periodic resumes it.
+JOB_STALLED_AFTER = datetime.timedelta(minutes=2)
+
+
+@transaction.atomic(durable=True)
+def start_invitation_job(
+    practice, patients: QuerySet[Patient], *, by: StaffMember | None, selection: str, enqueue: bool = True,
+) -> InvitationJob:
+    """Snapshot the selected patients of the practice (others are ignored) as a job, and queue the
+    task that sends it (access.tasks; `enqueue=False` to run it in-process with run_invitation_job)."""
+    now = timezone.now()
+    ids = patients.filter(practice=practice).order_by("pk").values_list("pk", flat=True).distinct()
+    job = InvitationJob.objects.create(practice=practice, started_by=by, created_at=now, selection=selection[:200],
+                                       heartbeat_at=now)
+    rows = InvitationJobPatient.objects.bulk_create(
+        (InvitationJobPatient(job=job, patient_id=pk) for pk in ids.iterator(chunk_size=5000)), batch_size=5000)
+    InvitationJob.objects.filter(pk=job.pk).update(total=len(rows))
+    job.total = len(rows)
+    if enqueue:
+        _enqueue(job)
+    log.info("invitation job %s started for %s patient(s) by %s", job.pk, job.total, by.pk if by else "system")
+    return job
+
+
+def run_invitation_job(job_id: int, *, chunk: int = JOB_CHUNK, progress=None) -> InvitationJob:
+    """Send the job's patients not yet processed, one chunk per transaction, then mark it done. Safe to
+    run again, or twice at once: a chunk takes only unprocessed rows and records their outcomes in the
+    transaction that sends them. `progress(done, total)` is called after each chunk."""
+    while processed := _run_job_chunk(job_id, chunk):
+        if progress is not None:
+            progress(processed, InvitationJob.objects.values_list("total", flat=True).get(pk=job_id))
+    InvitationJob.objects.filter(pk=job_id, status=InvitationJob.Status.RUNNING).update(
+        status=InvitationJob.Status.DONE, finished_at=timezone.now())
+    return InvitationJob.objects.get(pk=job_id)
+
+
+def resume_stalled_jobs() -> int:
+    """Queue again every running job whose worker stopped (no chunk for JOB_STALLED_AFTER); returns how many."""
+    resumed = 0
+    stalled = InvitationJob.objects.filter(status=InvitationJob.Status.RUNNING,
+                                           heartbeat_at__lt=timezone.now() - JOB_STALLED_AFTER)
+    for job in stalled.order_by("id"):
+        with transaction.atomic(durable=True):
+            # Conditional: two periodic runners must not both queue it (a double run would still double nobody).
+            if InvitationJob.objects.filter(pk=job.pk, heartbeat_at=job.heartbeat_at).update(heartbeat_at=timezone.now()):
+                _enqueue(job)
+                resumed += 1
+                log.warning("invitation job %s stalled since %s; queued again", job.pk, job.heartbeat_at.isoformat())
+    return resumed
+
+
+@transaction.atomic(durable=True)
+def _run_job_chunk(job_id: int, size: int) -> int:
+    """One chunk: returns how many of the job's patients are processed after it (0: none was left)."""
+    job = InvitationJob.objects.select_related("started_by__user").get(pk=job_id)
+    # A second runner of the same job skips the rows this one holds and takes the next chunk.
+    rows = list(job.rows.filter(outcome="").select_for_update(skip_locked=True).order_by("id")[:size])
+    if not rows:
+        return 0
+    outcomes = {o.patient_id: o for o in _send_many(_lock_many([r.patient_id for r in rows]), by=job.started_by,
+                                                     channel=Channel.BULK, client=NO_CLIENT,
+                                                     reason=f"Bulk invitation {job.pk}")}
+    Outcome = InvitationJobPatient.Outcome
+    update_each(InvitationJobPatient, ["outcome", "reason", "reason_text", "invitation"], [
+        (Outcome.INVITED, "", "", o.sent.invitation.pk, row.pk) if o.sent else
+        (Outcome.SKIPPED, o.refusal.code, rules.skip_label(o.refusal), None, row.pk)
+        for row in rows for o in [outcomes[row.patient_id]]
+    ], only_if={"outcome": ""})
+    invited = sum(1 for o in outcomes.values() if o.sent)
+    InvitationJob.objects.filter(pk=job_id).update(
+        invited=F("invited") + invited, skipped=F("skipped") + len(rows) - invited, heartbeat_at=timezone.now())
+    return job.invited + job.skipped + len(rows)
+
+
+def _enqueue(job: InvitationJob) -> None:
+    from access.tasks import run_invitation_job as task  # the task module calls these actions
+
+    task.enqueue(job.pk)
 
 
 # --- patient actions ------------------------------------------------------------------------
@@ -245,16 +356,27 @@ def record_email_outcome(invitation_id: int, *, delivered: bool) -> None:
 
 # --- the steps the actions are made of -----------------------------------------------------
 
-# Lock order, everywhere: the patient row, then the invitation, then (history.record) the practice.
-# Staff actions and the patient's steps on one patient thus queue up on the patient row instead of
-# each holding the lock the other waits for (a deadlock on PostgreSQL). The locks are FOR NO KEY
-# UPDATE: rows that merely point at a locked row (events, connections, notifications) can still be
-# inserted meanwhile, as they only need a key-share lock on it.
+# Lock order, everywhere: the patient rows (by id), then the invitation. Staff actions and the
+# patient's steps on one patient thus queue up on the patient row instead of each holding the lock
+# the other waits for (a deadlock on PostgreSQL). The locks are FOR NO KEY UPDATE: rows that merely
+# point at a locked row (events, connections, notifications) can still be inserted meanwhile, as they
+# only need a key-share lock on it. History takes no lock in the writer's transaction: the practice
+# row is locked only by the sealer, after commit (access.history). The expiry sweep locks lapsed
+# invitations alone (no patient), so it cannot close a cycle either.
 
 def _lock(patient: Patient) -> Patient:
     """Re-read the patient under a row lock so concurrent actions on one patient queue up."""
     return Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice", "doctor").get(
         pk=patient.pk)
+
+
+def _lock_many(patients: list[Patient | int]) -> list[Patient]:
+    """_lock for many patients: one SELECT ... FOR NO KEY UPDATE, in id order (two batches over
+    overlapping patients then queue up rather than deadlock). Only what the writes need is read (the
+    rules read their facts themselves): no SSN is decrypted."""
+    ids = sorted({getattr(p, "pk", p) for p in patients})
+    return list(Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice")
+                .only("id", "practice_id", "email", "practice__name", "practice__time_zone").filter(pk__in=ids).order_by("pk"))
 
 
 def _lock_for_patient(token: str) -> Invitation:
@@ -263,29 +385,61 @@ def _lock_for_patient(token: str) -> Invitation:
     return _find(token, lock=True)
 
 
-def _send(patient: Patient, *, by: StaffMember | None, channel: str, client: Client, reason: str) -> SentInvitation:
+def _send_one(patient: Patient, *, by: StaffMember | None, channel: str, client: Client, reason: str) -> SentInvitation:
+    """The one-patient case of _send_many, raising the refusal (which rolls back the transaction)."""
+    [outcome] = _send_many([patient], by=by, channel=channel, client=client, reason=reason)
+    if outcome.refusal is not None:
+        raise outcome.refusal
+    return outcome.sent
+
+
+def _send_many(
+    patients: list[Patient], *, by: StaffMember | None, channel: str, client: Client, reason: str,
+) -> list[InvitationOutcome]:
+    """Decide (access.rules) and send, for patients already locked: invitations, their history events
+    and their outbox mail in three INSERTs."""
     now = timezone.now()
-    _expire_lapsed(patient, now)
-    _refuse_if_ineligible(patient)
-    if _live_connection(patient) is not None:
-        raise errors.AlreadyConnected()
-    if pending := _pending(patient):
-        raise errors.AlreadyPending(pending.expires_at, patient.practice.tzinfo)
-    _refuse_if_flooding(patient, now)
-    token = tokens.new_token()
+    _expire_where(Q(patient__in=[p.pk for p in patients]), now)  # a lapsed invitation is no longer pending
+    facts = invitation_facts([p.pk for p in patients], now=now)
+    refusals = {p.pk: refusal for p in patients if (refusal := rules.refusal(facts[p.pk])) is not None}
+    sent = {p.pk: tokens.new_token() for p in patients if p.pk not in refusals}
+    invitations = [
+        Invitation(practice=p.practice, patient=p, token_hash=tokens.hash_token(sent[p.pk]), email=p.email,
+                   channel=channel, sent_by=by, sent_at=now, expires_at=now + invite_ttl())
+        for p in patients if p.pk in sent
+    ]
+    created = _insert_invitations(invitations)
+    for invitation in invitations:
+        if invitation.pk is None:  # another transaction won the race the unique constraint guards
+            refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
+    history.append([history.new_event(i.practice, Action.INVITATION_SENT, actor=_staff_actor(by), patient=i.patient,
+                                      invitation=i, channel=channel, reason=reason, client=client) for i in created])
+    mail.queue_invitations([(i, sent[i.patient_id]) for i in created])
+    if created:
+        log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(created), channel,
+                 created[0].pk, created[0].patient_id)
+    by_patient = {i.patient_id: SentInvitation(i, sent[i.patient_id]) for i in created}
+    return [InvitationOutcome(p.pk, sent=by_patient.get(p.pk), refusal=refusals.get(p.pk)) for p in patients]
+
+
+def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
+    """Insert them all (one INSERT), or, if the one-pending constraint refuses the batch (a patient
+    invited meanwhile by a transaction that did not take our lock order), each in its own savepoint:
+    the rest of the batch still goes. Returns those inserted."""
     try:
         with transaction.atomic():
-            invitation = Invitation.objects.create(
-                practice=patient.practice, patient=patient, token_hash=tokens.hash_token(token),
-                email=patient.email, channel=channel, sent_by=by, sent_at=now, expires_at=now + invite_ttl(),
-            )
+            return Invitation.objects.bulk_create(invitations)
     except IntegrityError:
-        # Another transaction won the race the unique constraint guards.
-        raise errors.AlreadyPending(now + invite_ttl(), patient.practice.tzinfo) from None
-    _record(invitation, Action.INVITATION_SENT, actor=_staff_actor(by), reason=reason, client=client)
-    mail.queue_invitation(invitation, token)
-    log.info("invitation %s sent for patient %s via %s", invitation.pk, patient.pk, channel)
-    return SentInvitation(invitation, token)
+        pass
+    created = []
+    for invitation in invitations:
+        try:
+            with transaction.atomic():
+                invitation.save(force_insert=True)
+            created.append(invitation)
+        except IntegrityError:
+            invitation.pk = None
+    return created
 
 
 def _revoke_connection(patient: Patient, *, by: StaffMember, reason: str, client: Client) -> bool:
@@ -303,7 +457,7 @@ def _revoke_connection(patient: Patient, *, by: StaffMember, reason: str, client
 
 
 def _revoke_pending(patient: Patient, *, by: StaffMember | None, reason: str, client: Client) -> bool:
-    _expire_lapsed(patient, timezone.now())
+    _expire_where(Q(patient=patient), timezone.now())
     invitation = _pending(patient)
     # If the patient accepted in the meantime, the close matches nothing and revoke moves on to
     # the connection, rather than overwriting "accepted".
@@ -314,31 +468,20 @@ def _revoke_pending(patient: Patient, *, by: StaffMember | None, reason: str, cl
     return True
 
 
-def _refuse_if_ineligible(patient: Patient) -> None:
-    if missing := missing_requirements(patient):
-        raise errors.NotEligible(missing)
-
-
-def _refuse_if_flooding(patient: Patient, now: datetime.datetime) -> None:
-    day_ago = now - datetime.timedelta(days=1)
-    if patient.invitations.filter(sent_at__gt=day_ago).count() >= MAX_INVITATIONS_PER_DAY:
-        raise errors.TooManyInvitations(MAX_INVITATIONS_PER_DAY)
-
-
-def _expire_lapsed(patient: Patient, now: datetime.datetime) -> None:
-    for invitation in patient.invitations.filter(status=Invitation.Status.PENDING, expires_at__lte=now):
-        _expire(invitation, now)
-
-
-def _expire(invitation: Invitation, now: datetime.datetime) -> int:
-    closed = Invitation.objects.filter(
-        pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__lte=now
-    ).update(status=Invitation.Status.EXPIRED, closed_at=invitation.expires_at)
-    if closed:
-        invitation.refresh_from_db()
-        _record(invitation, Action.INVITATION_EXPIRED, actor=Actor.system())
-        log.info("invitation %s expired", invitation.pk)
-    return closed
+def _expire_where(which: Q, now: datetime.datetime) -> int:
+    """Close the lapsed pending invitations among `which` as expired, each recorded; returns how many.
+    Their rows are locked (in id order) and closed in one UPDATE, their events added in one INSERT."""
+    lapsed = list(Invitation.objects.select_for_update(of=("self",), no_key=True)
+                  .filter(which, status=Invitation.Status.PENDING, expires_at__lte=now)
+                  .only("id", "practice_id", "patient_id", "channel", "expires_at").order_by("id"))
+    if not lapsed:
+        return 0
+    Invitation.objects.filter(pk__in=[i.pk for i in lapsed]).update(
+        status=Invitation.Status.EXPIRED, closed_at=F("expires_at"))
+    history.append([history.new_event(i.practice_id, Action.INVITATION_EXPIRED, actor=Actor.system(),
+                                      patient=i.patient_id, invitation=i.pk, channel=i.channel) for i in lapsed])
+    log.info("%s invitation(s) expired (first: %s)", len(lapsed), lapsed[0].pk)
+    return len(lapsed)
 
 
 def _close(invitation: Invitation, status: str) -> bool:
@@ -353,7 +496,7 @@ def _close(invitation: Invitation, status: str) -> bool:
 
 
 def _live_connections_of(account: AbstractBaseUser):
-    # In practice order: history.record locks each practice row, always in this one order.
+    # In practice order, so the events of one change come in one order however many practices.
     return Connection.objects.filter(account=account, ended_at__isnull=True).select_related(
         "practice", "patient").order_by("practice_id")
 
@@ -391,8 +534,8 @@ def _unusable_reason(invitation: Invitation, now: datetime.datetime) -> str:
 
 def _refuse_link(invitation: Invitation, reason: str, now: datetime.datetime, client: Client) -> errors.LinkNotUsable:
     """Someone tried to use a dead link (used, revoked, expired, locked): record it for the practice."""
-    if reason == "expired":
-        _expire(invitation, now)
+    if reason == "expired" and _expire_where(Q(pk=invitation.pk), now):
+        invitation.refresh_from_db()
     _record(invitation, Action.LINK_REFUSED, actor=Actor.patient(None), outcome=AccessEvent.Outcome.FAILURE,
             reason=f"The link was {reason}", client=client)
     return errors.LinkNotUsable(reason)

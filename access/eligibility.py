@@ -1,11 +1,11 @@
-"""Who can be invited: an email address AND (a social security number OR a date of birth and a phone)."""
+"""Who can be invited: an email address AND (a social security number OR a date of birth and a phone).
+The rule itself is access.rules.missing; here it is applied to one patient, and as a query."""
 
 from django.db.models import Q
 
+from access import rules
+from access.rules import ADD_EMAIL, ADD_IDENTITY  # noqa: F401  (pages name the fields to add by these)
 from clinic.models import Patient
-
-ADD_EMAIL = "Add an email address"
-ADD_IDENTITY = "Add a social security number, or a date of birth and a phone number"
 
 # The same rule as a query, for lists and bulk sends over many patients.
 ELIGIBLE = ~Q(email="") & (~Q(ssn_last4="") | (Q(date_of_birth__isnull=False) & ~Q(phone="")))
@@ -13,12 +13,8 @@ ELIGIBLE = ~Q(email="") & (~Q(ssn_last4="") | (Q(date_of_birth__isnull=False) & 
 
 def missing_requirements(patient: Patient) -> list[str]:
     """What must be added before this patient can be invited, in words staff can act on."""
-    missing = []
-    if not patient.email:
-        missing.append(ADD_EMAIL)
-    if not patient.ssn and not (patient.date_of_birth and patient.phone):
-        missing.append(ADD_IDENTITY)
-    return missing
+    return rules.missing(has_email=bool(patient.email), has_ssn=bool(patient.ssn),
+                         has_date_of_birth_and_phone=bool(patient.date_of_birth and patient.phone))
 
 
 def is_eligible(patient: Patient) -> bool:

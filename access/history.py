@@ -1,24 +1,36 @@
-"""Appending to and verifying the tamper-evident access history.
+"""Appending to, sealing and verifying the tamper-evident access history.
 
-Each event is sealed with HMAC-SHA256 under a key kept outside the database (PORTICO_HISTORY_KEYS),
-over its content and the previous event's seal. Someone who can write to the database but does not
-hold the key cannot edit, insert or remove an event and re-seal what follows: `verify_history` names
-the first event whose seal or link does not hold. Removing the NEWEST events (and resetting the
-head) needs no key; checkpoints kept outside the database catch that, and prove that nothing up to
-them was rewritten even by someone who holds the key (`export_history_checkpoint`)."""
+Writers append events WITHOUT a lock (insert-only), so a practice's concurrent actions, a bulk run
+and staff sign-ins never queue behind each other. Each event is written with an entry seal
+(HMAC-SHA256 over its content) under a key kept outside the database (PORTICO_HISTORY_KEYS). Right
+after the writer's transaction commits, `seal` chains the practice's unsealed events in batches under
+one lock of the practice row: each gets the next `sequence`, the previous event's seal
+(`prev_hash`) and a seal over its content and that link (`hash`). Anything a crashed process left
+unsealed is sealed by `run_periodic`.
 
+Someone who can write to the database but does not hold the key cannot edit, insert or remove an
+event and re-seal what follows: `verify_history` names the first event whose seal or link does not
+hold, or an unsealed event whose entry seal does not hold (edited, or written outside Portico), or
+one left unsealed longer than UNSEALED_GRACE (sealing is not running). Removing the NEWEST events
+(and resetting the head) needs no key; checkpoints kept outside the database catch that, and prove
+that nothing up to them was rewritten even by someone who holds the key (`export_history_checkpoint`)."""
+
+import datetime
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils import timezone
 
 from access.models import AccessEvent
+from access.sql import update_each
 from clinic.models import Patient, Practice, StaffMember
 
 log = logging.getLogger("portico.access")
@@ -100,39 +112,128 @@ def _seal(secret: str, content: dict) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def event_hash(event: AccessEvent, secret: str) -> str:
+def _content(event: AccessEvent) -> dict:
     content = {name: getattr(event, name) for name in HASHED_FIELDS}
     content["at"] = event.at.isoformat(timespec="microseconds")
-    return _seal(secret, content)
+    return content
+
+
+def event_hash(event: AccessEvent, secret: str) -> str:
+    """The chain seal: the event's content and its link to the previous event."""
+    return _seal(secret, _content(event))
+
+
+def entry_hash(event: AccessEvent, secret: str) -> str:
+    """The seal an event is written with, before it has a place in the chain: its content alone,
+    marked so that it can never pass for a chain seal."""
+    content = _content(event)
+    del content["prev_hash"]
+    return _seal(secret, {**content, "unsealed": True})
+
+
+# An unsealed event older than this is reported by verify_history: sealing normally follows the
+# writer's commit within milliseconds, and run_periodic seals leftovers every minute.
+UNSEALED_GRACE = datetime.timedelta(minutes=10)
+# Events chained per sealing transaction (one practice-row lock, one executemany).
+SEAL_BATCH = 5000
+
+
+def new_event(
+    practice: Practice | int, action: str, *, actor: Actor, patient: Patient | int | None = None, invitation=None,
+    channel: str = "", outcome: str = AccessEvent.Outcome.SUCCESS, reason: str = "", client: Client = NO_CLIENT,
+) -> AccessEvent:
+    """An event to hand to `append` (the batch form of `record`); practice, patient and invitation may
+    be given as objects or ids."""
+    return AccessEvent(
+        practice_id=_pk(practice), patient_id=_pk(patient), invitation_id=_pk(invitation), at=timezone.now(),
+        actor_kind=actor.kind, actor=actor.user, actor_role=actor.role, action=action, channel=channel,
+        outcome=outcome, reason=reason, client_ip=client.ip, user_agent=client.user_agent,
+    )
+
+
+def _pk(obj):
+    return getattr(obj, "pk", obj)
+
+
+def append(events: list[AccessEvent]) -> list[AccessEvent]:
+    """Write events unsealed, in one INSERT and without any lock, inside the caller's transaction;
+    each practice's unsealed events are sealed right after that transaction commits."""
+    key_id, secret = current_key()
+    for event in events:
+        event.key_id, event.prev_hash, event.sequence = key_id, "", None
+        event.hash = entry_hash(event, secret)
+    AccessEvent.objects.bulk_create(events)
+    for practice_id in sorted({event.practice_id for event in events}):
+        # robust: the caller's change is committed whatever happens here; run_periodic seals leftovers.
+        transaction.on_commit(partial(seal, practice_id), robust=True)
+    return events
 
 
 def record(
     practice: Practice, action: str, *, actor: Actor, patient: Patient | None = None, invitation=None,
     channel: str = "", outcome: str = AccessEvent.Outcome.SUCCESS, reason: str = "", client: Client = NO_CLIENT,
 ) -> AccessEvent:
-    """Append one event. Must run inside the caller's transaction; it locks the practice row so the
-    chain has one order even with concurrent writers."""
-    head = Practice.objects.select_for_update(no_key=True).values_list("history_head", flat=True).get(
-        pk=practice.pk)
-    event = AccessEvent(
-        practice_id=practice.pk, patient=patient, invitation=invitation, at=timezone.now(),
-        actor_kind=actor.kind, actor=actor.user, actor_role=actor.role, action=action, channel=channel,
-        outcome=outcome, reason=reason, client_ip=client.ip, user_agent=client.user_agent, prev_hash=head,
-    )
-    event.key_id, secret = current_key()
-    event.hash = event_hash(event, secret)
-    event.save(force_insert=True)
-    Practice.objects.filter(pk=practice.pk).update(history_head=event.hash)
-    return event
+    """Append one event inside the caller's transaction (see `append`)."""
+    return append([new_event(practice, action, actor=actor, patient=patient, invitation=invitation, channel=channel,
+                             outcome=outcome, reason=reason, client=client)])[0]
 
+
+# --- sealing: chaining unsealed events, in batches, under one lock per practice ----------------------
+
+def _unsealed(practice_id: int):
+    return AccessEvent.objects.filter(practice_id=practice_id, sequence__isnull=True)
+
+
+def seal(practice: Practice | int, *, batch: int = SEAL_BATCH) -> int:
+    """Chain the practice's committed unsealed events, oldest id first; returns how many were sealed.
+    An event whose entry seal does not hold is left unsealed (verify_history names it)."""
+    practice_id, sealed, after = _pk(practice), 0, 0
+    while _unsealed(practice_id).filter(pk__gt=after).exists():  # no lock taken when there is nothing to do
+        count, after = _seal_batch(practice_id, batch, after)
+        sealed += count
+    return sealed
+
+
+def seal_all() -> int:
+    """Seal every practice's leftovers (events whose writer died between commit and sealing)."""
+    practice_ids = AccessEvent.objects.filter(sequence__isnull=True).values_list("practice_id", flat=True).distinct()
+    return sum(seal(practice_id) for practice_id in sorted(practice_ids))
+
+
+@transaction.atomic
+def _seal_batch(practice_id: int, batch: int, after: int) -> tuple[int, int]:
+    # The lock orders sealers (not writers); re-read below it, the tail and the unsealed set are current.
+    head = Practice.objects.select_for_update(no_key=True).values_list("history_head", flat=True).get(pk=practice_id)
+    last = AccessEvent.objects.filter(practice_id=practice_id, sequence__isnull=False).order_by(
+        "-sequence").values_list("sequence", flat=True).first() or 0
+    events = list(_unsealed(practice_id).filter(pk__gt=after).order_by("id")[:batch])
+    key_id, secret = current_key()
+    rows = []
+    for event in events:
+        entry_secret = settings.PORTICO_HISTORY_KEYS.get(event.key_id)
+        if entry_secret is None or not hmac.compare_digest(entry_hash(event, entry_secret), event.hash):
+            log.error("access event %s was altered before it was sealed; left unsealed", event.pk)
+            continue
+        last += 1
+        event.sequence, event.prev_hash, event.key_id = last, head, key_id
+        event.hash = head = event_hash(event, secret)
+        rows.append((event.sequence, event.prev_hash, event.key_id, event.hash, event.pk))
+    update_each(AccessEvent, ["sequence", "prev_hash", "key_id", "hash"], rows)
+    Practice.objects.filter(pk=practice_id).update(history_head=head)
+    return len(rows), events[-1].pk if events else after
+
+
+# --- verifying --------------------------------------------------------------------------------------
 
 def first_broken_event(practice: Practice) -> tuple[int | None, str] | None:
-    """Return (event id, what is wrong) for the first event whose chain does not hold, or None if intact."""
+    """Return (event id, what is wrong) for the first event whose chain does not hold, or None if intact.
+    The sealed chain is checked in sequence, then the events not yet sealed."""
     prev = ""
-    for event in AccessEvent.objects.filter(practice=practice).order_by("id").iterator(chunk_size=2000):
+    sealed = AccessEvent.objects.filter(practice=practice, sequence__isnull=False).order_by("sequence")
+    for event in sealed.iterator(chunk_size=2000):
         secret = settings.PORTICO_HISTORY_KEYS.get(event.key_id)
         if secret is None:
-            return event.id, f"it is sealed with key id {event.key_id!r}, which PORTICO_HISTORY_KEYS does not hold"
+            return event.id, _unknown_key(event)
         if event.prev_hash != prev:
             return event.id, "an earlier event was removed or altered"
         if not hmac.compare_digest(event_hash(event, secret), event.hash):
@@ -141,7 +242,30 @@ def first_broken_event(practice: Practice) -> tuple[int | None, str] | None:
     head = Practice.objects.values_list("history_head", flat=True).get(pk=practice.pk)
     if head != prev:
         return None, "the newest events were removed"
+    return _first_bad_unsealed(practice)
+
+
+def _first_bad_unsealed(practice: Practice) -> tuple[int, str] | None:
+    overdue = timezone.now() - UNSEALED_GRACE
+    for event in _unsealed(practice.pk).order_by("id").iterator(chunk_size=2000):
+        secret = settings.PORTICO_HISTORY_KEYS.get(event.key_id)
+        if secret is None:
+            return event.id, _unknown_key(event)
+        if not hmac.compare_digest(entry_hash(event, secret), event.hash):
+            return event.id, "this event was altered"
+        if event.at < overdue:
+            return event.id, (f"it is still unsealed after {UNSEALED_GRACE.seconds // 60} minutes "
+                              "(is run_periodic running?)")
     return None
+
+
+def unsealed_count(practice: Practice) -> int:
+    """Events written but not yet chained (normally only those of the last moments)."""
+    return _unsealed(practice.pk).count()
+
+
+def _unknown_key(event: AccessEvent) -> str:
+    return f"it is sealed with key id {event.key_id!r}, which PORTICO_HISTORY_KEYS does not hold"
 
 
 # --- checkpoints: the chain's head, signed, to be kept outside the database ----------------------
@@ -149,7 +273,8 @@ def first_broken_event(practice: Practice) -> tuple[int | None, str] | None:
 def make_checkpoint(practice: Practice) -> dict:
     """The practice's newest event and its seal, signed with the current key. Kept outside the
     database, it later proves that no event up to that one was removed or rewritten."""
-    newest = AccessEvent.objects.filter(practice=practice).order_by("-id").values_list("id", "hash").first()
+    newest = AccessEvent.objects.filter(practice=practice, sequence__isnull=False).order_by("-sequence").values_list(
+        "id", "hash").first()
     key_id, secret = current_key()
     body = {"practice": practice.pk, "event": newest[0] if newest else None, "head": newest[1] if newest else "",
             "at": timezone.now().isoformat(timespec="seconds"), "key": key_id}

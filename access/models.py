@@ -83,9 +83,10 @@ class Connection(models.Model):
 
 
 class AccessEvent(models.Model):
-    """Append-only access history. Each row seals its content and the previous row's seal for the
-    same practice with a key kept outside the database (access.history), so editing or removing a
-    row is detectable (`manage.py verify_history`)."""
+    """Append-only access history. Each row is written with a seal of its content, then chained:
+    given its place in the practice's chain (`sequence`) and sealed over its content and the previous
+    row's seal, with a key kept outside the database (access.history), so editing or removing a row
+    is detectable (`manage.py verify_history`)."""
 
     class Action(models.TextChoices):
         INVITATION_SENT = "invitation.sent", "Invitation sent"
@@ -129,6 +130,8 @@ class AccessEvent(models.Model):
     reason = models.CharField(max_length=200, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Place in the practice's chain; null until sealed (access.history.seal).
+    sequence = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     prev_hash = models.CharField(max_length=64, blank=True)
     # Which of PORTICO_HISTORY_KEYS sealed `hash` (HMAC-SHA256), so keys can be rotated.
     key_id = models.CharField(max_length=16, blank=True)
@@ -138,8 +141,12 @@ class AccessEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["patient", "-at", "-id"], name="event_patient_idx"),
-            models.Index(fields=["practice", "id"], name="event_chain_idx"),
+            # The sealer's work list: small, as events are sealed right after their transaction commits.
+            models.Index(fields=["practice", "id"], condition=Q(sequence__isnull=True), name="event_unsealed_idx"),
             models.Index(fields=["client_ip", "action", "at"], name="event_client_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "sequence"], name="one_place_per_event_in_chain"),
         ]
 
     def __str__(self) -> str:
@@ -170,3 +177,57 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} attempt at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class InvitationJob(models.Model):
+    """A bulk invitation: the patients selected when staff confirmed (InvitationJobPatient rows), sent
+    in chunks by a task (access.tasks). Each chunk records its outcomes in the transaction that
+    sends, so a re-run or a resumed job never invites anyone twice."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invitation_jobs")
+    started_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    selection = models.CharField(max_length=200, help_text="What was selected, in words (e.g. 'Status: Not invited').")
+    total = models.PositiveIntegerField(default=0)
+    invited = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    # Stamped by each chunk: a running job whose heartbeat is old lost its worker and is resumed.
+    heartbeat_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_stalled_idx")]
+
+    def __str__(self) -> str:
+        return f"Invitation job {self.pk} ({self.status})"
+
+
+class InvitationJobPatient(models.Model):
+    """One selected patient of a job; `outcome` stays empty until a chunk has processed it."""
+
+    class Outcome(models.TextChoices):
+        INVITED = "invited", "Invited"
+        SKIPPED = "skipped", "Skipped"
+
+    job = models.ForeignKey(InvitationJob, on_delete=models.CASCADE, related_name="rows")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    reason = models.CharField(max_length=32, blank=True, help_text="The skip reason's code (access.rules).")
+    reason_text = models.CharField(max_length=300, blank=True)
+    invitation = models.OneToOneField(Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "patient"], name="one_row_per_patient_per_job")]
+        indexes = [
+            models.Index(fields=["job", "id"], condition=Q(outcome=""), name="job_unprocessed_idx"),
+            models.Index(fields=["job", "outcome", "reason"], name="job_outcome_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.job_id} patient {self.patient_id}: {self.outcome or 'to do'}"

@@ -1,14 +1,35 @@
 """Read-only questions about portal access. The portal state is derived from invitations and
 connections in SQL, so a list of 100,000 patients can be filtered by it without storing it twice."""
 
+import csv
+import datetime
+import zoneinfo
+from collections import Counter
 from dataclasses import dataclass
+from typing import TextIO
 
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from access import rules
 from access.eligibility import ELIGIBLE
-from access.models import AccessEvent, Connection, Invitation
-from clinic.models import Patient
+from access.models import AccessEvent, Connection, Invitation, InvitationJob, InvitationJobPatient
+from clinic.models import Patient, Practice
+from mail.models import Message
 
 
 class PortalState:
@@ -167,3 +188,116 @@ def access_history(patient: Patient) -> QuerySet[AccessEvent]:
 
 def connections_for_account(account) -> QuerySet[Connection]:
     return Connection.objects.filter(account=account, ended_at__isnull=True).select_related("practice", "patient")
+
+
+# --- facts for the invitation rules, for many patients at once (access.rules) -----------------------
+
+def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[int, rules.InvitationFacts]:
+    """What access.rules needs for each patient, in five queries however many patients (no SSN is
+    decrypted: an empty one is stored empty). Lapsed pending invitations do not count as pending."""
+    patients = Patient.objects.filter(pk__in=patient_ids).values_list(
+        "pk", "practice__time_zone", "email", ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()),
+        "date_of_birth", "phone")
+    pending = dict(Invitation.objects.filter(patient_id__in=patient_ids, status=Invitation.Status.PENDING,
+                                             expires_at__gt=now).values_list("patient_id", "expires_at"))
+    connected = set(Connection.objects.filter(patient_id__in=patient_ids, ended_at__isnull=True)
+                    .values_list("patient_id", flat=True))
+    sent = dict(Invitation.objects.filter(patient_id__in=patient_ids, sent_at__gt=now - datetime.timedelta(days=1))
+                .values("patient_id").annotate(n=Count("id")).values_list("patient_id", "n"))
+    return {pk: rules.InvitationFacts(
+        patient_id=pk, has_email=bool(email), has_ssn=has_ssn, has_date_of_birth_and_phone=bool(born and phone),
+        connected=pk in connected, pending_expires_at=pending.get(pk), sent_in_last_day=sent.get(pk, 0),
+        tz=zoneinfo.ZoneInfo(time_zone),
+    ) for pk, time_zone, email, has_ssn, born, phone in patients}
+
+
+# --- bulk invitations: preview, progress, report, campaign results --------------------------------
+
+@dataclass(frozen=True)
+class InvitationPreview:
+    """What confirming a bulk invitation would do now."""
+
+    to_invite: int
+    skipped: dict[str, int]  # rules.skip_label -> how many, largest first
+
+    @property
+    def total(self) -> int:
+        return self.to_invite + sum(self.skipped.values())
+
+
+PREVIEW_CHUNK = 5000
+
+
+def preview_invitations(patients: QuerySet[Patient]) -> InvitationPreview:
+    """Apply the rules to every selected patient (e.g. search_patients' queryset for "all matching this
+    filter", or Patient.objects.filter(pk__in=ids) for a selection), in chunks of PREVIEW_CHUNK."""
+    now, to_invite, skipped = timezone.now(), 0, Counter()
+    ids = list(patients.order_by().values_list("pk", flat=True).distinct())
+    for start in range(0, len(ids), PREVIEW_CHUNK):
+        for facts in invitation_facts(ids[start:start + PREVIEW_CHUNK], now=now).values():
+            if refusal := rules.refusal(facts):
+                skipped[rules.skip_label(refusal)] += 1
+            else:
+                to_invite += 1
+    return InvitationPreview(to_invite, dict(skipped.most_common()))
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    total: int
+    invited: int
+    skipped: int
+    emails_delivered: int
+    emails_failed: int
+    done: bool
+
+    @property
+    def processed(self) -> int:
+        return self.invited + self.skipped
+
+
+def job_progress(job: InvitationJob) -> JobProgress:
+    """The job's counts as of now, emails from the outbox rows of its invitations (three queries)."""
+    job = InvitationJob.objects.get(pk=job.pk)
+    keys = job.rows.filter(invitation__isnull=False).values(
+        key=Concat(Value("invitation:"), Cast("invitation_id", CharField())))
+    emails = dict(Message.objects.filter(dedupe_key__in=keys).values("status").annotate(n=Count("id"))
+                  .values_list("status", "n"))
+    return JobProgress(total=job.total, invited=job.invited, skipped=job.skipped,
+                       emails_delivered=emails.get(Message.Status.SENT, 0),
+                       emails_failed=emails.get(Message.Status.FAILED, 0),
+                       done=job.status == InvitationJob.Status.DONE)
+
+
+def job_skip_counts(job: InvitationJob) -> dict[str, int]:
+    """rules.skip_label -> how many of the job's patients were skipped for it, largest first."""
+    counts = (job.rows.filter(outcome=InvitationJobPatient.Outcome.SKIPPED).values("reason_text")
+              .annotate(n=Count("id")).order_by("-n", "reason_text"))
+    return {row["reason_text"]: row["n"] for row in counts}
+
+
+def skipped_patients(job: InvitationJob) -> QuerySet[InvitationJobPatient]:
+    return (job.rows.filter(outcome=InvitationJobPatient.Outcome.SKIPPED).select_related("patient")
+            .only("reason", "reason_text", "patient__chart_number", "patient__first_name", "patient__last_name")
+            .order_by("patient__last_name", "patient__first_name", "patient_id"))
+
+
+def write_skipped_csv(job: InvitationJob, out: TextIO) -> None:
+    """The job's skipped patients and why, as CSV (no SSN, no email: chart number and name find them)."""
+    writer = csv.writer(out)
+    writer.writerow(["chart_number", "first_name", "last_name", "reason", "reason_code"])
+    for row in skipped_patients(job).iterator(chunk_size=2000):
+        p = row.patient
+        writer.writerow([_cell(p.chart_number), _cell(p.first_name), _cell(p.last_name), row.reason_text, row.reason])
+
+
+def _cell(value: str) -> str:
+    """A spreadsheet must not run a name typed as a formula (=, +, -, @): quote it as text."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def invitation_jobs(practice: Practice) -> QuerySet[InvitationJob]:
+    """The practice's jobs, newest first, with who started them and `accepted`: how many of the
+    patients they invited have since accepted (the campaign's result)."""
+    return (InvitationJob.objects.filter(practice=practice).select_related("started_by__user")
+            .annotate(accepted=Count("rows", filter=Q(rows__invitation__status=Invitation.Status.ACCEPTED))))

@@ -1,11 +1,16 @@
+import datetime
 import hashlib
 import importlib
 import json
+import threading
+import time
+from unittest import mock
 
 import pytest
+import time_machine
 from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from access import actions
 from access.history import (
@@ -17,21 +22,26 @@ from access.history import (
     first_broken_event,
     make_checkpoint,
     record,
+    seal,
+    unsealed_count,
 )
 from access.models import AccessEvent
 from access.tests.helpers import connect
-from clinic.models import Practice
-from conftest import at_once, postgres_only
+from clinic.models import Patient, Practice
+from conftest import NOW, at_once, postgres_only
 
 
 @pytest.fixture
 def history(cast):
+    """Four events, sealed (in a test's transaction nothing commits, so sealing is called here)."""
     connect(cast)
-    return list(AccessEvent.objects.filter(practice=cast.practice).order_by("id"))
+    assert seal(cast.practice) == 4
+    return list(AccessEvent.objects.filter(practice=cast.practice).order_by("sequence"))
 
 
 def test_each_event_chains_to_the_previous_one(cast, history):
     assert len(history) == 4
+    assert [event.sequence for event in history] == [1, 2, 3, 4]
     assert history[0].prev_hash == ""
     for before, after in zip(history, history[1:], strict=False):
         assert after.prev_hash == before.hash
@@ -79,7 +89,7 @@ def _forge_without_removed(practice, history, removed, seal) -> None:
     """What a database writer would do: drop one event and re-seal everything after it, and the head."""
     AccessEvent.objects.filter(pk=removed.pk).delete()
     prev = removed.prev_hash
-    for event in AccessEvent.objects.filter(practice=practice, pk__gt=removed.pk).order_by("id"):
+    for event in AccessEvent.objects.filter(practice=practice, sequence__gt=removed.sequence).order_by("sequence"):
         event.prev_hash = prev
         event.hash = seal(event)
         event.save(update_fields=["prev_hash", "hash"])
@@ -116,8 +126,10 @@ KEY_OLD, KEY_NEW = "o" * 40, "n" * 40
 def test_events_sealed_with_an_older_key_still_verify_after_rotation(cast, settings):
     settings.PORTICO_HISTORY_KEYS = {"2025": KEY_OLD}
     connect(cast)
+    seal(cast.practice)
     settings.PORTICO_HISTORY_KEYS = {"2026": KEY_NEW, "2025": KEY_OLD}  # the new key goes in front
     actions.revoke_invitation(cast.pat, by=cast.alice)
+    seal(cast.practice)
     key_ids = list(AccessEvent.objects.order_by("id").values_list("key_id", flat=True))
     assert key_ids == ["2025"] * 4 + ["2026"]
     assert first_broken_event(cast.practice) is None
@@ -199,12 +211,86 @@ def test_the_migration_does_not_bless_an_already_broken_history(cast, history):
     assert first_broken_event(cast.practice)[0] == events[2].pk
 
 
+# --- events not yet sealed ------------------------------------------------------------------------
+
+def test_an_unsealed_event_is_not_reported_as_altered(cast, history, capsys):
+    actions.revoke_invitation(cast.pat, by=cast.alice)  # (in a test's transaction: not sealed yet)
+    newest = AccessEvent.objects.order_by("id").last()
+    assert (newest.sequence, newest.prev_hash) == (None, "")
+    assert first_broken_event(cast.practice) is None
+    assert unsealed_count(cast.practice) == 1
+    call_command("verify_history")
+    assert "history intact (1 recent event(s) not yet sealed)" in capsys.readouterr().out
+    assert seal(cast.practice) == 1
+    assert (first_broken_event(cast.practice), unsealed_count(cast.practice)) == (None, 0)
+
+
+def test_an_event_edited_before_it_was_sealed_is_caught_and_never_sealed(cast, history):
+    actions.revoke_invitation(cast.pat, by=cast.alice)
+    newest = AccessEvent.objects.order_by("id").last()
+    AccessEvent.objects.filter(pk=newest.pk).update(reason="edited while waiting to be sealed")
+    assert first_broken_event(cast.practice) == (newest.pk, "this event was altered")
+    assert seal(cast.practice) == 0
+    assert first_broken_event(cast.practice) == (newest.pk, "this event was altered")
+
+
+def test_an_event_inserted_without_the_key_is_never_sealed(cast, history):
+    forged = AccessEvent.objects.create(
+        practice=cast.practice, at=history[-1].at, actor_kind="system", action="staff.signed_in",
+        key_id=current_key()[0], hash="f" * 64)
+    assert seal(cast.practice) == 0
+    assert first_broken_event(cast.practice) == (forged.pk, "this event was altered")
+
+
+def test_an_event_left_unsealed_over_ten_minutes_is_reported(cast, history):
+    with time_machine.travel(NOW, tick=False):
+        record(cast.practice, AccessEvent.Action.STAFF_SIGNED_IN, actor=Actor.staff(cast.alice))
+    newest = AccessEvent.objects.order_by("id").last()
+    with time_machine.travel(NOW + datetime.timedelta(minutes=10), tick=False):
+        assert first_broken_event(cast.practice) is None
+    with time_machine.travel(NOW + datetime.timedelta(minutes=10, seconds=1), tick=False):
+        assert first_broken_event(cast.practice) == (
+            newest.pk, "it is still unsealed after 10 minutes (is run_periodic running?)")
+
+
+def test_events_are_chained_in_the_order_they_are_sealed_not_by_id(cast, history):
+    """A transaction that started first may commit last: its event then takes the next place."""
+    late, early = [record(cast.practice, AccessEvent.Action.STAFF_SIGNED_IN, actor=Actor.staff(m))
+                   for m in (cast.alice, cast.dora)]
+    AccessEvent.objects.filter(pk=late.pk).update(sequence=None)  # not committed yet when the sealer ran
+    seal_only = AccessEvent.objects.filter(pk=early.pk)
+    with mock.patch("access.history._unsealed", lambda practice_id: seal_only.filter(sequence__isnull=True)):
+        assert seal(cast.practice) == 1
+    assert seal(cast.practice) == 1
+    late.refresh_from_db()
+    early.refresh_from_db()
+    assert (early.sequence, late.sequence) == (5, 6)
+    assert first_broken_event(cast.practice) is None
+
+
+def test_run_periodic_seals_what_a_crashed_writer_left(cast, capsys):
+    connect(cast)  # in a test's transaction the on-commit sealing never runs: like a process killed after commit
+    assert unsealed_count(cast.practice) == 4
+    call_command("run_periodic", once=True)
+    assert "Sealed 4 access event(s)" in capsys.readouterr().out
+    assert (unsealed_count(cast.practice), first_broken_event(cast.practice)) == (0, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_commit_is_followed_by_sealing(cast):
+    connect(cast)
+    assert unsealed_count(cast.practice) == 0
+    assert AccessEvent.objects.filter(practice=cast.practice).count() == 4
+    assert first_broken_event(cast.practice) is None
+
+
 # --- concurrent writers ----------------------------------------------------------------------------
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_keep_one_chain(cast):
-    """The practice row lock orders appends; without it two writers chain to the same head."""
+    """Writers append without a lock; the sealing after each commit chains them in one order under
+    the practice lock. Without it two sealers would chain to the same head."""
     def write_many():
         for _ in range(15):
             with transaction.atomic():
@@ -212,4 +298,52 @@ def test_concurrent_writers_keep_one_chain(cast):
 
     assert at_once(*[write_many] * 6) == [None] * 6
     assert AccessEvent.objects.filter(practice=cast.practice).count() == 90
+    assert unsealed_count(cast.practice) == 0
+    assert sorted(AccessEvent.objects.values_list("sequence", flat=True)) == list(range(1, 91))
+    assert first_broken_event(cast.practice) is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_does_not_wait_for_the_practice_lock(cast):
+    """While another transaction holds the practice row (a sealer, or anything else), an event is still
+    written and committed; only its sealing waits."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_practice():
+        with transaction.atomic():
+            Practice.objects.select_for_update(no_key=True).get(pk=cast.practice.pk)
+            locked.set()
+            release.wait(10)
+
+    def write_then_see_it_committed():
+        locked.wait(10)
+        writer = threading.Thread(target=lambda: (record_in_transaction(), connection.close()))
+        writer.start()
+        deadline = time.monotonic() + 5
+        while not AccessEvent.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen_while_locked = AccessEvent.objects.filter(sequence__isnull=True).count()
+        release.set()
+        writer.join(10)
+        return seen_while_locked
+
+    def record_in_transaction():
+        with transaction.atomic():
+            record(cast.practice, AccessEvent.Action.STAFF_SIGNED_IN, actor=Actor.staff(cast.alice))
+
+    assert at_once(hold_the_practice, write_then_see_it_committed) == [None, 1]
+    assert unsealed_count(cast.practice) == 0
+    assert first_broken_event(cast.practice) is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_invitations_to_different_patients_at_the_same_moment_keep_the_chain(cast):
+    patients = [Patient.objects.create(practice=cast.practice, chart_number=f"C-{n}", first_name="C", last_name="C",
+                                       email=f"c{n}@example.test", ssn=f"1234{n + 1:05d}") for n in range(12)]
+    sends = [lambda p=p: actions.send_invitation(p, by=cast.alice, channel="chart") for p in patients]
+    assert not [o for o in at_once(*sends) if isinstance(o, Exception)]
+    assert AccessEvent.objects.filter(practice=cast.practice, action="invitation.sent").count() == 12
+    assert unsealed_count(cast.practice) == 0
     assert first_broken_event(cast.practice) is None

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from access import actions, errors
+from access import actions, errors, rules
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import PortalState, portal_state
 from access.tests.helpers import actions_of, connect, send, snapshot
@@ -98,7 +98,7 @@ def test_two_staff_clicking_at_once_make_one_invitation(cast):
 def test_it_limits_invitations_per_patient_per_day(cast):
     with time_machine.travel(NOW, tick=False) as clock:
         send(cast)
-        for _ in range(actions.MAX_INVITATIONS_PER_DAY - 1):
+        for _ in range(rules.MAX_INVITATIONS_PER_DAY - 1):
             clock.shift(datetime.timedelta(hours=1))
             actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         before = snapshot()

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from access.history import checkpoint_problem, first_broken_event
+from access.history import checkpoint_problem, first_broken_event, unsealed_count
 from clinic.models import Practice
 
 
@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def _verify_chain(self, practice: Practice) -> bool:
         problem = first_broken_event(practice)
         if problem is None:
-            self.stdout.write(f"{practice.name} (practice {practice.pk}): history intact")
+            waiting = unsealed_count(practice)
+            note = f" ({waiting} recent event(s) not yet sealed)" if waiting else ""
+            self.stdout.write(f"{practice.name} (practice {practice.pk}): history intact{note}")
             return False
         event_id, what = problem
         where = f"at event {event_id}" if event_id is not None else "at the end of the history"

@@ -1,0 +1,210 @@
+"""Bulk invitation jobs: a snapshot of the selection, sent in chunks that record their outcomes in the
+transaction that sends them, so nothing is ever sent twice, even when a job is re-run or resumed."""
+
+import datetime
+import io
+from unittest import mock
+
+import pytest
+import time_machine
+from django.db import DatabaseError
+from django_tasks_db.models import DBTaskResult
+
+from access import actions, selectors
+from access.history import first_broken_event
+from access.models import AccessEvent, Channel, Invitation, InvitationJob, InvitationJobPatient
+from access.tests.helpers import connect, right_answers, send, snapshot
+from access.tests.test_send_invitations import make_patients
+from clinic.models import Patient
+from conftest import NOW, at_once, postgres_only, run_worker
+from mail.models import Message
+
+
+def start(cast, patients, **kwargs) -> InvitationJob:
+    ids = [p.pk for p in patients]
+    return actions.start_invitation_job(cast.practice, Patient.objects.filter(pk__in=ids), by=cast.alice,
+                                        selection=f"{len(ids)} selected patients", **kwargs)
+
+
+def invitations_per_patient(patients) -> list[int]:
+    return [Invitation.objects.filter(patient=p).count() for p in patients]
+
+
+def test_a_job_invites_the_eligible_and_records_why_others_were_skipped(cast):
+    patients = make_patients(cast.practice, 5)
+    send(cast, patients[0])
+    job = start(cast, [*patients, cast.ned], enqueue=False)
+    assert (job.total, job.status) == (6, InvitationJob.Status.RUNNING)
+    job = actions.run_invitation_job(job.pk, chunk=2)
+    assert (job.invited, job.skipped, job.status) == (4, 2, InvitationJob.Status.DONE)
+    assert job.finished_at is not None
+    assert selectors.job_skip_counts(job) == {
+        "Already pending": 1,
+        "Not eligible (Add an email address; Add a social security number, or a date of birth and a phone number)": 1}
+    rows = {r.patient_id: r for r in job.rows.all()}
+    assert rows[patients[1].pk].invitation.channel == Channel.BULK
+    assert rows[patients[1].pk].invitation.sent_by == cast.alice
+    events = AccessEvent.objects.filter(invitation=rows[patients[1].pk].invitation)
+    assert [(e.action, e.channel, e.reason) for e in events] == [("invitation.sent", "bulk", f"Bulk invitation {job.pk}")]
+    assert Message.objects.filter(kind="invitation").count() == 5  # 4 + the one sent from the chart
+
+
+def test_it_ignores_patients_of_another_practice(cast):
+    job = start(cast, [cast.pat, cast.bea], enqueue=False)
+    assert list(job.rows.values_list("patient_id", flat=True)) == [cast.pat.pk]
+
+
+def test_re_running_a_job_or_a_second_job_over_the_same_patients_invites_nobody_twice(cast):
+    patients = make_patients(cast.practice, 4)
+    job = start(cast, patients, enqueue=False)
+    actions.run_invitation_job(job.pk)
+    before = snapshot()
+    again = actions.run_invitation_job(job.pk)
+    assert (again.invited, again.skipped) == (4, 0)
+    assert snapshot() == before
+    second = actions.run_invitation_job(start(cast, patients, enqueue=False).pk)
+    assert (second.invited, second.skipped) == (0, 4)
+    assert selectors.job_skip_counts(second) == {"Already pending": 4}
+    assert invitations_per_patient(patients) == [1, 1, 1, 1]
+
+
+def test_a_chunk_that_dies_before_commit_leaves_its_rows_to_do_and_sends_nothing(cast):
+    patients = make_patients(cast.practice, 4)
+    job = start(cast, patients, enqueue=False)
+    with mock.patch("access.actions.update_each", side_effect=DatabaseError("worker killed")):
+        with pytest.raises(DatabaseError):
+            actions.run_invitation_job(job.pk, chunk=2)
+    assert job.rows.filter(outcome="").count() == 4
+    assert invitations_per_patient(patients) == [0, 0, 0, 0]
+    assert not Message.objects.exists()
+
+
+def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_without_doubling(cast, smtp_server):
+    patients = make_patients(cast.practice, 5)
+    with time_machine.travel(NOW, tick=False):
+        job = start(cast, patients)
+        DBTaskResult.objects.all().delete()  # the worker took the task ... and was killed after 2 patients:
+        actions._run_job_chunk(job.pk, 2)
+    assert actions.resume_stalled_jobs() == 1  # (the real clock is past NOW + 2 minutes)
+    assert actions.resume_stalled_jobs() == 0  # its heartbeat is fresh again: not queued twice
+    run_worker()
+    job.refresh_from_db()
+    assert (job.status, job.invited, job.skipped) == (InvitationJob.Status.DONE, 5, 0)
+    assert invitations_per_patient(patients) == [1] * 5
+    assert sorted(m["To"] for m in smtp_server.messages()) == sorted(p.email for p in patients)
+    progress = selectors.job_progress(job)
+    assert (progress.total, progress.invited, progress.skipped, progress.emails_delivered, progress.done) == (
+        5, 5, 0, 5, True)
+
+
+def test_a_running_job_with_a_recent_heartbeat_is_left_alone(cast):
+    start(cast, make_patients(cast.practice, 1))
+    with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=1, seconds=59)):
+        assert actions.resume_stalled_jobs() == 0
+    with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=2, seconds=1)):
+        assert actions.resume_stalled_jobs() == 1
+
+
+def test_starting_a_job_queues_its_task_in_the_same_transaction(cast):
+    job = start(cast, make_patients(cast.practice, 2))
+    task = DBTaskResult.objects.get()
+    assert (task.queue_name, task.args_kwargs["args"]) == ("default", [job.pk])
+    run_worker()
+    job.refresh_from_db()
+    assert (job.status, job.invited) == (InvitationJob.Status.DONE, 2)
+
+
+def test_progress_counts_emails_delivered_and_failed_from_the_outbox(cast, smtp_server):
+    patients = make_patients(cast.practice, 3)
+    job = actions.run_invitation_job(start(cast, [*patients, cast.ned], enqueue=False).pk)
+    assert selectors.job_progress(job) == selectors.JobProgress(
+        total=4, invited=3, skipped=1, emails_delivered=0, emails_failed=0, done=True)
+    run_worker()
+    failed = Message.objects.filter(kind="invitation").order_by("id").first()
+    Message.objects.filter(pk=failed.pk).update(status=Message.Status.FAILED)  # as if given up for good
+    progress = selectors.job_progress(job)
+    assert (progress.emails_delivered, progress.emails_failed, progress.processed) == (2, 1, 4)
+
+
+def test_the_skipped_report_as_csv(cast):
+    odd = Patient.objects.create(practice=cast.practice, chart_number="A-102", first_name="=HYPERLINK(1)",
+                                 last_name="O'Brien, Jr", email="odd@example.test")
+    send(cast)
+    job = actions.run_invitation_job(start(cast, [cast.pat, cast.ned, odd], enqueue=False).pk)
+    out = io.StringIO()
+    selectors.write_skipped_csv(job, out)
+    missing_identity = "Add a social security number, or a date of birth and a phone number"
+    assert out.getvalue().splitlines() == [
+        "chart_number,first_name,last_name,reason,reason_code",
+        "A-100,Pat,Jones,Already pending,already_pending",
+        f"A-102,'=HYPERLINK(1),\"O'Brien, Jr\",\"Not eligible ({missing_identity})\",not_eligible",
+        f"A-101,Ned,Stone,\"Not eligible (Add an email address; {missing_identity})\",not_eligible",
+    ]
+
+
+def test_the_preview_counts_by_reason_and_changes_nothing(cast):
+    patients = make_patients(cast.practice, 3)
+    connect(cast, patients[0])
+    before = snapshot()
+    preview = selectors.preview_invitations(Patient.objects.filter(practice=cast.practice))
+    assert preview == selectors.InvitationPreview(to_invite=3, skipped={
+        "Already connected": 1,
+        "Not eligible (Add an email address; Add a social security number, or a date of birth and a phone number)": 1,
+    })
+    assert preview.total == 5
+    assert snapshot() == before
+
+
+def test_jobs_are_listed_with_who_started_them_and_how_many_have_since_accepted(cast):
+    patients = make_patients(cast.practice, 3)
+    job = actions.run_invitation_job(start(cast, patients, enqueue=False).pk)
+    token_of = {}
+    for row in job.rows.select_related("invitation"):
+        token_of[row.patient_id] = row.invitation
+    # Accept one: its token is only in the outbox, so take it the way the patient would (the email's link).
+    message = Message.objects.get(dedupe_key=f"invitation:{token_of[patients[1].pk].pk}")
+    token = message.secret_link.rsplit("/", 2)[-2]
+    proof = actions.verify_identity(token, right_answers(patients[1])).proof
+    actions.accept_invitation(token, proof=proof, password="a-long-enough-password")
+    [listed] = selectors.invitation_jobs(cast.practice)
+    assert (listed.pk, listed.started_by, listed.invited, listed.accepted) == (job.pk, cast.alice, 3, 1)
+    assert listed.selection == "3 selected patients"
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_jobs_and_a_staff_click_at_once_invite_each_patient_once(cast):
+    patients = make_patients(cast.practice, 60)
+    first = start(cast, patients[:40], enqueue=False)
+    second = start(cast, patients[20:], enqueue=False)
+    clicked = patients[30]
+    outcomes = at_once(
+        lambda: actions.run_invitation_job(first.pk, chunk=7),
+        lambda: actions.run_invitation_job(second.pk, chunk=7),
+        lambda: actions.send_invitation(clicked, by=cast.dora, channel=Channel.CHART),
+    )
+    assert not [o for o in outcomes[:2] if isinstance(o, Exception)]
+    assert invitations_per_patient(patients) == [1] * 60
+    for patient in patients:
+        [invitation] = Invitation.objects.filter(patient=patient)
+        assert Message.objects.filter(dedupe_key=f"invitation:{invitation.pk}").count() == 1
+        assert AccessEvent.objects.filter(patient=patient, action="invitation.sent").count() == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    clicked_sent = not isinstance(outcomes[2], Exception)
+    assert first.invited + second.invited + clicked_sent == 60
+    assert first.skipped + second.skipped == 20 + clicked_sent
+    assert first_broken_event(cast.practice) is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_runners_of_one_job_share_its_chunks(cast):
+    """A job queued again while its first worker is merely slow: both run, nobody is invited twice."""
+    patients = make_patients(cast.practice, 50)
+    job = start(cast, patients, enqueue=False)
+    at_once(*[lambda: actions.run_invitation_job(job.pk, chunk=5)] * 2)
+    job.refresh_from_db()
+    assert (job.invited, job.skipped, job.status) == (50, 0, InvitationJob.Status.DONE)
+    assert invitations_per_patient(patients) == [1] * 50
+    assert InvitationJobPatient.objects.filter(job=job, outcome="").count() == 0
