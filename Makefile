@@ -43,6 +43,8 @@ $(VENV)/.dev: $(VPY) requirements-dev.lock
 	@touch $@
 
 run: export DEBUG ?= 1
+# The demo's links (seed_demo's emails included) use the port it runs on.
+run: export PORTICO_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.runtime
 	$(VPY) manage.py migrate --no-input -v0
 	$(VPY) manage.py seed_demo

@@ -19,12 +19,14 @@ def run(*args) -> str:
 def test_seed_demo_loads_every_state_once_and_prints_the_logins(db):
     first = run("seed_demo")
     assert "Loaded Demo Family Practice (50 patients)" in first
-    for login in ("doctor / portico-demo-staff", "frontdesk / portico-demo-staff", "other-doctor / portico-demo-staff"):
+    for login in ("doctor / portico-demo-staff", "frontdesk / portico-demo-staff", "manager / portico-demo-staff",
+                  "other-doctor / portico-demo-staff"):
         assert login in first
     demo = Practice.objects.get(name="Demo Family Practice")
     assert demo.time_zone == "America/New_York"
     assert {m.user.username: m.practice.name for m in StaffMember.objects.select_related("user", "practice")} == {
-        "doctor": "Demo Family Practice", "frontdesk": "Demo Family Practice", "other-doctor": "Riverside Pediatrics"}
+        "doctor": "Demo Family Practice", "frontdesk": "Demo Family Practice", "manager": "Demo Family Practice",
+        "other-doctor": "Riverside Pediatrics"}
     states = set(with_portal_state(Patient.objects.filter(practice=demo)).values_list("portal_state", flat=True))
     assert states >= {PortalState.NOT_INVITED, PortalState.NOT_ELIGIBLE, PortalState.PENDING, PortalState.CONNECTED,
                       PortalState.EXPIRED}
@@ -50,3 +52,37 @@ def test_rotate_field_keys_reencrypts_with_the_new_key(cast, settings):
         stored = [row[0] for row in cur.fetchall()]
     assert sorted(crypto.decrypt(value) for value in stored) == ["123456789", "234567890"]
     assert Patient.objects.get(pk=cast.pat.pk).ssn == "123456789"
+
+
+def test_the_patient_login_seed_demo_prints_signs_in_to_the_portal(db, client):
+    import re
+
+    from django.urls import reverse
+
+    printed = run("seed_demo")
+    username, password = re.search(r"patient (\S+) / (\S+)", printed).groups()
+    response = client.post(reverse("portal:login"), {"username": username, "password": password})
+    assert response.status_code == 302, "the printed patient login was refused"
+    home = client.get(reverse("portal:home")).content.decode()
+    assert "Demo Family Practice" in home
+
+
+def test_seed_demo_prints_a_practice_admin_login_that_can_import(db, client):
+    import re
+
+    from django.urls import reverse
+
+    printed = run("seed_demo")
+    username, password = re.search(r"staff   (\S+) / (\S+)   \(Demo Family Practice, practice admin", printed).groups()
+    assert username == "manager"
+    assert client.login(username=username, password=password)
+    assert client.get(reverse("clinic:import-patients")).status_code == 200
+
+
+def test_seed_demo_adds_the_admin_login_to_demo_data_loaded_before_it_existed(db):
+    run("seed_demo")
+    StaffMember.objects.get(user__username="manager").user.delete()
+    again = run("seed_demo")
+    assert again.startswith("Demo data already loaded; added the practice admin login.")
+    assert StaffMember.objects.get(user__username="manager").role == StaffMember.Role.ADMIN
+    assert run("seed_demo").startswith("Demo data already loaded; nothing changed.")

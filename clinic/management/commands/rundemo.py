@@ -1,4 +1,5 @@
 import os
+import signal
 import socket
 import sys
 import time
@@ -16,6 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--smtp-port", type=int, default=8025)
 
     def handle(self, *args, port: int, smtp_port: int, **options):
+        # Ctrl-C and SIGTERM both stop the demo, also when it runs in the background of a shell: a
+        # background job starts with SIGINT ignored, and Python then installs no handler of its own.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
+        # The links the demo mails and prints use the port it runs on (`make run` sets this for
+        # seed_demo too); an explicit PORTICO_BASE_URL wins.
         base_url = os.environ.get("PORTICO_BASE_URL", f"http://127.0.0.1:{port}")
         env = {**os.environ, "DEBUG": os.environ.get("DEBUG", "1"), "PORTICO_BASE_URL": base_url,
                "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port), "EMAIL_USE_TLS": "false",
@@ -28,13 +35,28 @@ class Command(BaseCommand):
             "periodic": [*manage, "run_periodic", "--interval", "30"],
         }
         processes = Processes(env)
-        for name, cmd in commands.items():
-            processes.start(name, cmd)
-            if name == "smtpd":
-                self._wait_for_port(smtp_port)  # so the first emails do not meet a closed port
-        self._banner(base_url, smtp_port)
-        processes.wait()
+        try:
+            self._run(processes, commands, base_url, smtp_port)
+        except KeyboardInterrupt:
+            # A second signal while stopping (make passes on the SIGTERM it got to its recipe): finish
+            # stopping, deaf to any more.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            processes.stop_all()
         self.stdout.write("Stopped the web app, worker, periodic jobs and SMTP server.")
+
+    def _run(self, processes: Processes, commands: dict[str, list[str]], base_url: str, smtp_port: int) -> None:
+        """Start everything and wait; return once all are stopped (on a signal, or if one dies)."""
+        try:
+            for name, cmd in commands.items():
+                processes.start(name, cmd)
+                if name == "smtpd":
+                    self._wait_for_port(smtp_port)  # so the first emails do not meet a closed port
+            self._banner(base_url, smtp_port)
+        except KeyboardInterrupt:  # stopped while starting: stop what did start
+            processes.stop_all()
+            return
+        processes.wait()
 
     def _wait_for_port(self, port: int) -> None:
         deadline = time.monotonic() + 15
@@ -54,3 +76,7 @@ class Command(BaseCommand):
             f"  Admin           {base_url}/admin/\n"
             f"Logins are printed above by seed_demo. Press Ctrl-C to stop.\n"
         )
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

@@ -10,12 +10,14 @@ from django.utils import timezone
 
 from access import actions
 from access.models import Channel
+from access.selectors import PortalState, in_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
 
 DEMO = "Demo Family Practice"
 OTHER = "Riverside Pediatrics"
 STAFF_PASSWORD = "portico-demo-staff"  # noqa: S105 (demo data, printed on purpose)
 PATIENT_PASSWORD = "portico-demo-patient"  # noqa: S105
+MANAGER = "manager"  # the practice admin: Import patients is for admins
 
 FIRST = ["Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Lena", "Omar", "Sofia", "Mateo", "Grace", "Yusuf",
          "Chloe", "Hiro", "Amara", "Lucas", "Nadia", "Owen", "Priya", "Diego", "Hana", "Isaac", "Jade", "Kofi", "Rosa"]
@@ -34,11 +36,21 @@ class Command(BaseCommand):
     help = "Load a demo practice: staff, ~50 patients in every portal state, this week's appointments. Idempotent."
 
     def handle(self, *args, **options):
-        if Practice.objects.filter(name=DEMO).exists():
-            self.stdout.write("Demo data already loaded; nothing changed.")
-        else:
+        demo = Practice.objects.filter(name=DEMO).first()
+        if demo is None:
             self._seed()
+        elif self._add_manager(demo):
+            self.stdout.write("Demo data already loaded; added the practice admin login.")
+        else:
+            self.stdout.write("Demo data already loaded; nothing changed.")
         self._print_logins()
+
+    def _add_manager(self, demo: Practice) -> bool:
+        """Demo data loaded before the admin login existed gets it too, so the printed login works."""
+        if get_user_model().objects.filter(username=MANAGER).exists():
+            return False
+        _staff(MANAGER, "Jo", "Rivera", demo, StaffMember.Role.ADMIN)
+        return True
 
     def _seed(self) -> None:
         rng = random.Random(2026)
@@ -47,6 +59,7 @@ class Command(BaseCommand):
             other = Practice.objects.create(name=OTHER, time_zone="America/Chicago")
             doctor = _staff("doctor", "Maria", "Alvarez", demo, StaffMember.Role.DOCTOR)
             frontdesk = _staff("frontdesk", "Sam", "Lee", demo, StaffMember.Role.STAFF)
+            _staff(MANAGER, "Jo", "Rivera", demo, StaffMember.Role.ADMIN)
             other_doctor = _staff("other-doctor", "Ken", "Okafor", other, StaffMember.Role.DOCTOR)
             patients = [_patient(demo, doctor, i, rng) for i in range(50)]
             others = [_patient(other, other_doctor, i, rng) for i in range(8)]
@@ -73,11 +86,16 @@ class Command(BaseCommand):
         actions.expire_invitations()
 
     def _print_logins(self) -> None:
-        connected = Patient.objects.filter(practice__name=DEMO, connections__ended_at__isnull=True).first()
+        # A live connection, not merely "no ended one": patients never connected must not match.
+        demo = Practice.objects.get(name=DEMO)
+        connected = in_portal_state(Patient.objects.filter(practice=demo), PortalState.CONNECTED,
+                                    practice_id=demo.pk).order_by("pk").first()
         self.stdout.write("")
         self.stdout.write("Demo logins (development only):")
         self.stdout.write(f"  staff   doctor / {STAFF_PASSWORD}   (Demo Family Practice, doctor)")
         self.stdout.write(f"  staff   frontdesk / {STAFF_PASSWORD}   (Demo Family Practice, front desk)")
+        self.stdout.write(f"  staff   {MANAGER} / {STAFF_PASSWORD}   (Demo Family Practice, practice admin: "
+                          f"can import patients)")
         self.stdout.write(f"  staff   other-doctor / {STAFF_PASSWORD}   (Riverside Pediatrics: sees none of the demo patients)")
         self.stdout.write("  Demo SSNs are 123-45- plus the last four digits the chart shows (e.g. ***-**-1001 is 123-45-1001).")
         if connected:
