@@ -9,6 +9,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,9 +30,17 @@ def main() -> None:
     for name in wanted:
         started = time.perf_counter()
         print(f"{name}...", flush=True)
-        rows += importlib.import_module(f"bench.{name}").run()
+        try:
+            got = importlib.import_module(f"bench.{name}").run()
+        except Exception as e:  # one broken case must not lose the others' figures
+            traceback.print_exc()
+            got = [Row(f"{name}: FAILED", type(e).__name__)]
+        rows += got
         print(f"{name} done in {time.perf_counter() - started:.0f} s", flush=True)
+        print_table(got)
     print_table(rows)
+    if any(r.case.endswith("FAILED") for r in rows):
+        sys.exit(1)
 
 
 def print_table(rows: list[Row]) -> None:

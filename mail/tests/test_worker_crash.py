@@ -114,8 +114,8 @@ def test_three_workers_deliver_each_message_once(sink_server, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing_recorded_sent(sink_server, settings):
-    pks = queue(QUEUED)
-    sink = Sink(stall_at=QUEUED // 3)
+    pks = queue(QUEUED // 2)  # enough for every worker to be mid-batch when one is killed
+    sink = Sink(stall_at=QUEUED // 6)
     port = sink_server(sink)
     workers = start_workers(3, port, settings, PORTICO_MAIL_LEASE_SECONDS="3")
     assert sink.stalled.wait(60), "the workers never reached the stalled message"
