@@ -68,3 +68,21 @@ def test_the_command_says_what_it_did(cast, sent, capsys):
     with time_machine.travel(NOW + WEEK + SECOND, tick=False):
         call_command("expire_invitations")
     assert capsys.readouterr().out.strip() == "Expired 1 invitation."
+
+
+def test_the_sweep_closes_only_the_lapsed_ones_in_batches(cast):
+    from access.tests.test_send_invitations import make_patients
+
+    patients = make_patients(cast.practice, 5)
+    with time_machine.travel(NOW, tick=False):
+        lapsing = [send(cast, p) for p in patients]
+    with time_machine.travel(NOW + datetime.timedelta(days=3), tick=False):
+        fresh = send(cast)
+    with time_machine.travel(NOW + WEEK, tick=False):
+        assert actions.expire_invitations(batch=2) == 5  # three transactions of 2, 2 and 1
+    for sent in lapsing:
+        invitation = Invitation.objects.get(pk=sent.invitation.pk)
+        assert (invitation.status, invitation.closed_at) == (Invitation.Status.EXPIRED, NOW + WEEK)
+        assert actions_of(invitation.patient) == ["invitation.sent", "invitation.expired"]
+    assert Invitation.objects.get(pk=fresh.invitation.pk).status == Invitation.Status.PENDING
+    assert actions_of(cast.pat) == ["invitation.sent"]
