@@ -51,7 +51,9 @@ def mask_ssn(ssn: str) -> str:
 
 
 def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
-    """Return the number in E.164 (+15555550123)."""
+    """Return the number in E.164 (+15555550123). A number without its area code is refused (the
+    fictional 555 numbers are kept: phonenumbers' is_valid_number would refuse those and numbers from
+    area codes newer than its metadata, so only the length of a complete number is checked)."""
     value = (raw or "").strip()
     if not value:
         return ""
@@ -59,7 +61,12 @@ def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         raise ValidationError("Enter a phone number, like (555) 555-0123.", code="phone_format") from None
-    if not phonenumbers.is_possible_number(number):
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+        # Dialable only from within its area (555-0123): stored like that it could never match the
+        # complete number a patient types to confirm who they are.
+        raise ValidationError("Include the area code, like (555) 555-0123.", code="phone_no_area_code")
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise ValidationError("This phone number has the wrong number of digits.", code="phone_invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

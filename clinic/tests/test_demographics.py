@@ -99,3 +99,10 @@ def test_it_revokes_a_pending_invitation_when_the_email_changes(client, cast):
     assert Invitation.objects.get().status == Invitation.Status.REVOKED
     event = AccessEvent.objects.order_by("-id").first()
     assert (event.action, event.reason, event.actor) == ("invitation.revoked", "Email address changed", cast.alice.user)
+
+
+def test_it_refuses_a_phone_without_its_area_code_and_says_so(client, cast):
+    client.force_login(cast.alice.user)
+    response = client.post(url(cast.ned), form_data(phone="555-0123"))
+    assert response.context["form"].errors["phone"] == ["Include the area code, like (555) 555-0123."]
+    assert Patient.objects.get(pk=cast.ned.pk).phone == ""

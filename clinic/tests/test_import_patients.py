@@ -72,6 +72,14 @@ def test_a_bad_row_imports_nothing_and_every_bad_row_is_listed(cast, csv_file):
     assert "doctor: No doctor with the username 'nobody' in this practice." in described
 
 
+def test_a_phone_without_its_area_code_is_refused_with_the_reason(cast, csv_file):
+    report = importing.import_patients(cast.practice, open(csv_file("C-1,Ada,Lovelace,,,1985-12-10,555-0142,,"),
+                                                            encoding="utf-8"))
+    assert not report.imported
+    assert report.rejected[0].describe() == "line 2 (C-1): phone: Include the area code, like (555) 555-0123."
+    assert "C-1" not in rows_of(cast.practice)
+
+
 def test_skip_invalid_imports_the_good_rows_and_reports_the_rest(cast, csv_file):
     path = csv_file("C-1,Ada,Lovelace,,,,,,", "C-2,Alan,Turing,not-an-email,,,,,")
     out, err = run("--practice", "Maple Street Clinic", "--skip-invalid", path)

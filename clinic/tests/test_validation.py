@@ -36,6 +36,13 @@ def test_it_refuses_bad_phones(raw):
         validation.normalize_phone(raw)
 
 
+@pytest.mark.parametrize("raw", ["555-0123", "5550123", "555 0123"])
+def test_it_refuses_a_phone_without_its_area_code_and_says_so(raw):
+    with pytest.raises(ValidationError) as refused:
+        validation.normalize_phone(raw)
+    assert refused.value.messages == ["Include the area code, like (555) 555-0123."]
+
+
 def test_it_formats_phones_for_people():
     assert validation.format_phone("+15555550123") == "(555) 555-0123"
     assert validation.format_phone("+442079460958") == "+44 20 7946 0958"
