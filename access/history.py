@@ -30,8 +30,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.models import AccessEvent
-from access.sql import update_each
 from clinic.models import Patient, Practice, StaffMember
+from portico.bulk import insert_rows, update_rows
 
 log = logging.getLogger("portico.access")
 
@@ -155,18 +155,10 @@ def _pk(obj):
     return getattr(obj, "pk", obj)
 
 
-def append(events: list[AccessEvent]) -> list[AccessEvent]:
-    """Write events unsealed, in one INSERT and without any lock, inside the caller's transaction;
+def append(events: list[AccessEvent]) -> None:
+    """Write events unsealed, in one executemany and without any lock, inside the caller's transaction;
     each practice's unsealed events are sealed right after that transaction commits."""
-    key_id, secret = current_key()
-    for event in events:
-        event.key_id, event.prev_hash, event.sequence = key_id, "", None
-        event.hash = entry_hash(event, secret)
-    AccessEvent.objects.bulk_create(events)
-    for practice_id in sorted({event.practice_id for event in events}):
-        # robust: the caller's change is committed whatever happens here; run_periodic seals leftovers.
-        transaction.on_commit(partial(seal, practice_id), robust=True)
-    return events
+    insert_rows(AccessEvent, _entry_sealed(events))
 
 
 def record(
@@ -174,8 +166,21 @@ def record(
     channel: str = "", outcome: str = AccessEvent.Outcome.SUCCESS, reason: str = "", client: Client = NO_CLIENT,
 ) -> AccessEvent:
     """Append one event inside the caller's transaction (see `append`)."""
-    return append([new_event(practice, action, actor=actor, patient=patient, invitation=invitation, channel=channel,
-                             outcome=outcome, reason=reason, client=client)])[0]
+    [event] = _entry_sealed([new_event(practice, action, actor=actor, patient=patient, invitation=invitation,
+                                       channel=channel, outcome=outcome, reason=reason, client=client)])
+    event.save(force_insert=True)
+    return event
+
+
+def _entry_sealed(events: list[AccessEvent]) -> list[AccessEvent]:
+    key_id, secret = current_key()
+    for event in events:
+        event.key_id, event.prev_hash, event.sequence = key_id, "", None
+        event.hash = entry_hash(event, secret)
+    for practice_id in sorted({event.practice_id for event in events}):
+        # robust: the caller's change is committed whatever happens here; run_periodic seals leftovers.
+        transaction.on_commit(partial(seal, practice_id), robust=True)
+    return events
 
 
 # --- sealing: chaining unsealed events, in batches, under one lock per practice ----------------------
@@ -218,7 +223,7 @@ def _seal_batch(practice_id: int, batch: int, after: int) -> tuple[int, int]:
         event.sequence, event.prev_hash, event.key_id = last, head, key_id
         event.hash = head = event_hash(event, secret)
         rows.append((event.sequence, event.prev_hash, event.key_id, event.hash, event.pk))
-    update_each(AccessEvent, ["sequence", "prev_hash", "key_id", "hash"], rows)
+    update_rows(AccessEvent, ["sequence", "prev_hash", "key_id", "hash"], rows)
     Practice.objects.filter(pk=practice_id).update(history_head=head)
     return len(rows), events[-1].pk if events else after
 
