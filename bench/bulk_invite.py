@@ -14,7 +14,6 @@ Run alone with `.venv/bin/python bench/bulk_invite.py`, or in `make bench` (benc
 """
 
 import datetime
-import json
 import secrets
 import sys
 import time
@@ -37,7 +36,7 @@ from access import actions, history, tokens
 from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Patient, Practice, StaffMember
 from mail.models import Message
-from portico import crypto
+from portico.bulk import insert_statement
 
 TARGET_INVITE = "within 3x of (a)"
 
@@ -54,23 +53,17 @@ def practice_with_patients(name: str, count: int) -> tuple[Practice, StaffMember
     return practice, staff
 
 
-def insert_rows(model, rows: list[dict]) -> None:
-    """executemany of ready-made column values into the model's table."""
-    if not rows:
-        return
-    q = connection.ops.quote_name
-    columns = list(rows[0])
-    sql = (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(c) for c in columns)}) "  # noqa: S608
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+def executemany(statement: tuple[str, list[tuple]]) -> None:
+    sql, rows = statement
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+        cursor.executemany(sql, rows)
 
 
 # --- case 1 ---------------------------------------------------------------------------------------
 
 def bare_invitation_rows(practice: Practice, staff: StaffMember) -> float:
-    """(a): the rows one invitation adds (invitation, event, outbox mail), built first, then inserted
-    with executemany in one transaction. Returns seconds for the insert and commit alone."""
+    """(a): the rows one invitation adds (invitation, event, outbox mail), built and converted to column
+    values first, then inserted with executemany in one transaction. Returns seconds for that alone."""
     patients = list(Patient.objects.filter(practice=practice).values_list("pk", "email"))
     now = timezone.now()
     first_id = (Invitation.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
@@ -78,29 +71,27 @@ def bare_invitation_rows(practice: Practice, staff: StaffMember) -> float:
     key_id, _ = history.current_key()
     for n, (patient_id, email) in enumerate(patients):
         token, invitation_id = tokens.new_token(), first_id + n
-        invitations.append({"id": invitation_id, "practice_id": practice.pk, "patient_id": patient_id,
-                            "token_hash": tokens.hash_token(token), "email": email, "channel": Channel.BULK,
-                            "status": "pending", "sent_by_id": staff.pk, "sent_at": now,
-                            "expires_at": now + datetime.timedelta(days=7), "failed_checks": 0,
-                            "identity_proof_hash": ""})
-        events.append({"practice_id": practice.pk, "patient_id": patient_id, "invitation_id": invitation_id,
-                       "at": now, "actor_kind": "staff", "actor_id": staff.user_id, "actor_role": "staff",
-                       "action": "invitation.sent", "channel": Channel.BULK, "outcome": "success", "reason": "",
-                       "user_agent": "", "prev_hash": "", "key_id": key_id, "hash": secrets.token_hex(32)})
-        link = settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token])
-        messages.append({"kind": "invitation", "to": email, "dedupe_key": f"invitation:{invitation_id}",
-                         "context": json.dumps({"practice": practice.name, "expires": "soon",
-                                                "invitation_id": invitation_id}),
-                         "secret_link": crypto.encrypt(link), "status": "queued", "attempts": 0,
-                         "next_attempt_at": now, "claimed_by": "", "last_error": "", "created_at": now})
+        invitations.append(Invitation(
+            id=invitation_id, practice_id=practice.pk, patient_id=patient_id, token_hash=tokens.hash_token(token),
+            email=email, channel=Channel.BULK, sent_by_id=staff.pk, sent_at=now, expires_at=now + datetime.timedelta(days=7)))
+        events.append(AccessEvent(
+            practice_id=practice.pk, patient_id=patient_id, invitation_id=invitation_id, at=now, actor_kind="staff",
+            actor_id=staff.user_id, actor_role="staff", action="invitation.sent", channel=Channel.BULK,
+            key_id=key_id, hash=secrets.token_hex(32)))
+        messages.append(Message(
+            kind="invitation", to=email, dedupe_key=f"invitation:{invitation_id}",
+            context={"practice": practice.name, "expires": "soon", "invitation_id": invitation_id},
+            secret_link=settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token]),
+            next_attempt_at=now, created_at=now))
+    statements = [insert_statement(Invitation, invitations), insert_statement(AccessEvent, events),
+                  insert_statement(Message, messages)]
     started = time.perf_counter()
     with transaction.atomic():
-        insert_rows(Invitation, invitations)
-        insert_rows(AccessEvent, events)
-        insert_rows(Message, messages)
+        for statement in statements:
+            executemany(statement)
     seconds = time.perf_counter() - started
     # Make way for the product's run over the same patients.
-    Message.objects.filter(dedupe_key__in=[m["dedupe_key"] for m in messages]).delete()
+    Message.objects.filter(dedupe_key__in=[m.dedupe_key for m in messages]).delete()
     AccessEvent.objects.filter(practice=practice).delete()
     Invitation.objects.filter(practice=practice).delete()
     return seconds
@@ -154,35 +145,33 @@ def case_1() -> list[Row]:
 def pending_invitations(practice: Practice, pending: int, lapsed: int) -> None:
     """`pending` patients each with a pending invitation, the first `lapsed` of them past expiry."""
     now = timezone.now()
-    q = connection.ops.quote_name
     with transaction.atomic():
-        insert_rows(Patient, [{"practice_id": practice.pk, "chart_number": f"E{i:07d}", "first_name": "E",
-                               "last_name": "E", "email": f"e{i}@example.test", "ssn": "", "ssn_last4": "",
-                               "phone": "", "created_at": now} for i in range(pending)])
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {q('id')} FROM {q(Patient._meta.db_table)} WHERE {q('practice_id')} = %s "  # noqa: S608
-                           f"ORDER BY {q('id')}", [practice.pk])
-            patient_ids = [row[0] for row in cursor.fetchall()]
-        insert_rows(Invitation, [{
-            "practice_id": practice.pk, "patient_id": patient_id, "token_hash": secrets.token_hex(32),
-            "email": "x@example.test", "channel": Channel.BULK, "status": "pending", "sent_at": now,
-            "expires_at": now + datetime.timedelta(seconds=-60 if n < lapsed else 7 * 86400), "failed_checks": 0,
-            "identity_proof_hash": ""} for n, patient_id in enumerate(patient_ids)])
+        for start in range(0, pending, 50000):
+            executemany(insert_statement(Patient, (
+                Patient(practice_id=practice.pk, chart_number=f"E{i:07d}", first_name="E", last_name="E",
+                        email=f"e{i}@example.test", created_at=now) for i in range(start, min(pending, start + 50000)))))
+        patient_ids = list(Patient.objects.filter(practice=practice).order_by("id").values_list("id", flat=True))
+        for start in range(0, pending, 50000):
+            executemany(insert_statement(Invitation, (
+                Invitation(practice_id=practice.pk, patient_id=patient_id, token_hash=secrets.token_hex(32),
+                           email="x@example.test", channel=Channel.BULK, sent_at=now,
+                           expires_at=now + datetime.timedelta(seconds=-60 if n < lapsed else 7 * 86400))
+                for n, patient_id in enumerate(patient_ids[start:start + 50000], start=start))))
 
 
 def bare_sweep(practice: Practice, lapsed_ids: list[int]) -> float:
     """One UPDATE of the lapsed rows and an executemany of their events, in one transaction."""
     key_id, _ = history.current_key()
-    rows = list(Invitation.objects.filter(pk__in=lapsed_ids).values_list("pk", "patient_id"))
     now = timezone.now()
-    events = [{"practice_id": practice.pk, "patient_id": patient_id, "invitation_id": pk, "at": now,
-               "actor_kind": "system", "actor_role": "system", "action": "invitation.expired",
-               "channel": Channel.BULK, "outcome": "success", "reason": "", "user_agent": "", "prev_hash": "",
-               "key_id": key_id, "hash": secrets.token_hex(32)} for pk, patient_id in rows]
+    events = insert_statement(AccessEvent, (
+        AccessEvent(practice_id=practice.pk, patient_id=patient_id, invitation_id=pk, at=now, actor_kind="system",
+                    actor_role="system", action="invitation.expired", channel=Channel.BULK, key_id=key_id,
+                    hash=secrets.token_hex(32))
+        for pk, patient_id in Invitation.objects.filter(pk__in=lapsed_ids).values_list("pk", "patient_id")))
     started = time.perf_counter()
     with transaction.atomic():
         Invitation.objects.filter(pk__in=lapsed_ids).update(status="expired", closed_at=now)
-        insert_rows(AccessEvent, events)
+        executemany(events)
     return time.perf_counter() - started
 
 

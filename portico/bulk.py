@@ -10,15 +10,21 @@ from django.db import connection, models
 def insert_rows(model: type[models.Model], objs: Iterable[models.Model]) -> int:
     """INSERT the unsaved objects (their primary keys are not read back: look rows up by a unique key
     if needed). Returns how many."""
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.get_default() is None)]
-    rows = [tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in objs]
+    sql, rows = insert_statement(model, objs)
     if rows:
-        q = connection.ops.quote_name
-        sql = (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608
-               f"VALUES ({', '.join(['%s'] * len(fields))})")
         with connection.cursor() as cursor:
             cursor.executemany(sql, rows)
     return len(rows)
+
+
+def insert_statement(model: type[models.Model], objs: Iterable[models.Model]) -> tuple[str, list[tuple]]:
+    """The INSERT and its rows of column values for insert_rows (apart, so a benchmark can time the write alone)."""
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.get_default() is None)]
+    rows = [tuple(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields) for obj in objs]
+    q = connection.ops.quote_name
+    sql = (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    return sql, rows
 
 
 def update_rows(model: type[models.Model], fields: list[str], rows: list[tuple], *, only_if: dict | None = None) -> None:
