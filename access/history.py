@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from access.models import AccessEvent
+from access.signals import events_recorded
 from clinic.models import Patient, Practice, StaffMember
 from portico.bulk import insert_rows, update_rows
 
@@ -159,6 +160,7 @@ def append(events: list[AccessEvent]) -> None:
     """Write events unsealed, in one executemany and without any lock, inside the caller's transaction;
     each practice's unsealed events are sealed right after that transaction commits."""
     insert_rows(AccessEvent, _entry_sealed(events))
+    events_recorded.send(AccessEvent, events=events)
 
 
 def record(
@@ -169,6 +171,7 @@ def record(
     [event] = _entry_sealed([new_event(practice, action, actor=actor, patient=patient, invitation=invitation,
                                        channel=channel, outcome=outcome, reason=reason, client=client)])
     event.save(force_insert=True)
+    events_recorded.send(AccessEvent, events=[event])
     return event
 
 

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from access.signins import ThrottledAuthenticationForm
+from api.api import api
 from ops.views import health
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("api/v1/", api.urls),
     path("portal/", include("portal.urls")),
     path("mailbox/", include("mail.urls")),  # answers 404 unless PORTICO_MAILBOX is on
     path("", include("clinic.urls")),

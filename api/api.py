@@ -1,0 +1,19 @@
+"""The REST API under /api/v1/ (django-ninja): the OpenAPI document at /api/v1/openapi.json and the
+reference at /api/v1/docs are generated from these routes and schemas, so they cannot drift."""
+
+from ninja import NinjaAPI
+
+from api import errors
+from api.auth import bearer
+from api.endpoints import patients, portal_access
+from api.guard import guard
+
+api = NinjaAPI(
+    title="Portico API", version="1.0.0", urls_namespace="api",
+    description="Patients, appointments and portal access for a practice's other systems. See docs/api.md.",
+    auth=bearer,
+)
+errors.install(api)
+api.add_decorator(guard, mode="view")
+api.add_router("/patients", patients.router)
+api.add_router("/patients", portal_access.router)

@@ -1,0 +1,85 @@
+"""Patients: search, create, read, change. Validation is the Demographics form's; saving goes through
+clinic.services, so a changed email revokes a pending invitation exactly as on the page."""
+
+from django.http import HttpRequest
+from ninja import Query, Router, Status
+
+from access.history import Client
+from api import errors, pagination
+from api.schemas import PatientCreate, PatientOut, PatientPage, PatientQuery, PatientUpdate, Problem
+from clinic import selectors, services
+from clinic.forms import DemographicsForm
+from clinic.models import Patient
+
+router = Router(tags=["patients"])
+ERRORS = {400: Problem, 401: Problem, 404: Problem, 413: Problem, 422: Problem, 429: Problem}
+
+
+def out(patient: Patient, portal_status: str | None = None) -> dict:
+    return {
+        "id": patient.pk, "chart_number": patient.chart_number, "first_name": patient.first_name,
+        "last_name": patient.last_name, "email": patient.email, "date_of_birth": patient.date_of_birth,
+        "phone": patient.phone, "ssn_masked": patient.masked_ssn, "doctor_id": patient.doctor_id,
+        "portal_status": portal_status or selectors.portal_status(patient).state, "created_at": patient.created_at,
+    }
+
+
+def load(request: HttpRequest, patient_id: int) -> Patient:
+    """The patient if they are in the token's practice; otherwise 404, and another practice's id recorded."""
+    return selectors.patient_for(request.staff, patient_id, client=Client.from_request(request))
+
+
+@router.get("", response={200: PatientPage, **ERRORS}, summary="Search patients")
+def list_patients(request: HttpRequest, params: Query[PatientQuery]):
+    patients = selectors.search_patients(request.staff, q=params.q, state=params.status or "").order_by("id")
+    if params.cursor:
+        [after] = pagination.decode(params.cursor, types=(int,))
+        patients = patients.filter(pk__gt=after)
+    page = list(patients[:params.limit + 1])
+    more = len(page) > params.limit
+    page = page[:params.limit]
+    return {"items": [out(p, p.portal_state) for p in page],
+            "next_cursor": pagination.encode([page[-1].pk]) if more else None}
+
+
+@router.post("", response={201: PatientOut, 409: Problem, **ERRORS}, summary="Create a patient")
+def create_patient(request: HttpRequest, payload: PatientCreate):
+    fields = payload.model_dump()
+    chart_number = fields.pop("chart_number")
+    blank = Patient(practice=request.staff.practice)
+    changes = _clean(request, blank, fields)
+    patient = services.create_patient(request.staff.practice, by=request.staff, client=Client.from_request(request),
+                                      chart_number=chart_number, **changes)
+    return Status(201, out(patient))
+
+
+@router.get("/{int:patient_id}", response={200: PatientOut, **ERRORS}, summary="Read a patient")
+def get_patient(request: HttpRequest, patient_id: int):
+    return out(load(request, patient_id))
+
+
+@router.patch("/{int:patient_id}", response={200: PatientOut, **ERRORS}, summary="Change a patient's details")
+def update_patient(request: HttpRequest, patient_id: int, payload: PatientUpdate):
+    patient = load(request, patient_id)
+    sent = payload.model_dump(exclude_unset=True)
+    changes = _clean(request, patient, sent)
+    patient = services.update_patient(patient, by=request.staff, client=Client.from_request(request), **changes)
+    return out(patient)
+
+
+def _clean(request: HttpRequest, patient: Patient, sent: dict) -> dict:
+    """Validate through the Demographics form (the fields not sent keep their values on file) and
+    return the changes for clinic.services, only for the fields sent."""
+    data = {**DemographicsForm.initial_for(patient), "first_name": patient.first_name,
+            "last_name": patient.last_name, "doctor": patient.doctor_id or ""}
+    for name, value in sent.items():
+        data["doctor" if name == "doctor_id" else name] = "" if value is None else value
+    if sent.get("ssn") == "" and patient.ssn_last4:
+        data["ssn"], data["clear_ssn"] = "", "on"
+    form = DemographicsForm(data, patient=patient, doctors=selectors.practice_doctors(request.staff.practice_id))
+    if not form.is_valid():
+        raise errors.Problem(422, "invalid", "Some fields are not valid; see `errors`.",
+                             errors={name: list(messages) for name, messages in form.errors.items()})
+    changes = form.changes()
+    names = {"doctor" if name == "doctor_id" else name for name in sent}
+    return {name: value for name, value in changes.items() if name in names}

@@ -1,0 +1,123 @@
+"""API tokens, stored idempotent responses, rate-limit windows, and webhooks (endpoints and their
+delivery outbox)."""
+
+import uuid
+
+from django.db import models
+
+from clinic.models import Practice, StaffMember
+from portico.crypto import EncryptedTextField
+
+
+class ApiToken(models.Model):
+    """A staff member's key to the API: every request made with it acts as that staff member. Only a
+    purpose-bound SHA-256 of the token is kept; `prefix` (its first characters) lets people tell
+    tokens apart on the settings page."""
+
+    staff = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotentRequest(models.Model):
+    """The first response to a POST/PATCH/DELETE sent with an Idempotency-Key, replayed for the same
+    key (and refused for the same key with another request) for KEEP_FOR (api.guard)."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    created_at = models.DateTimeField()
+    # Empty until the first request finishes: a second one meanwhile is told the key is in use.
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(blank=True, default=b"")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="one_response_per_idempotency_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_age_idx")]
+
+    def __str__(self) -> str:
+        return f"Idempotency-Key {self.key} ({self.status_code or 'in progress'})"
+
+
+class RateWindow(models.Model):
+    """Requests one token made in one fixed window (api.guard)."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    window = models.BigIntegerField(help_text="Window start, in seconds since the epoch.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "window"], name="one_count_per_rate_window")]
+
+    def __str__(self) -> str:
+        return f"{self.count} request(s) from {self.window}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a practice wants portal-access events POSTed, signed with its secret (api.webhooks)."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    secret = EncryptedTextField()
+    # After a rotation, deliveries carry a signature with the previous secret too, for ROTATION_OVERLAP,
+    # so receivers can switch without losing events.
+    previous_secret = EncryptedTextField(blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """The webhook outbox: one row per event and endpoint, written in the transaction that records the
+    event. The worker sends due rows with retries and backoff; `event_id` is the same on every try (and
+    every endpoint), so receivers drop duplicates by it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.UUIDField(default=uuid.uuid4)
+    event_type = models.CharField(max_length=64)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="one_delivery_per_event_and_endpoint")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.status})"

@@ -1,0 +1,144 @@
+"""Request and response shapes. Requests refuse unknown fields; no response schema has a place for an
+invitation token (SentInvitation.token never reaches one), and the SSN is write-only (reads: masked)."""
+
+import datetime
+from typing import Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+from access.selectors import NEEDS_ATTENTION, PortalState
+
+TEXT = r"^[^\x00]*$"  # PostgreSQL cannot store NUL: refused as invalid rather than failing in the database
+
+
+PortalStatusFilter = Literal[(*PortalState.LABELS, NEEDS_ATTENTION)]  # type: ignore[valid-type]
+
+
+class Input(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(Schema):
+    """RFC 9457 problem details; `code` is stable per kind of refusal."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    missing: list[str] | None = Field(None, description="not_eligible: what the patient still needs.")
+    errors: dict[str, list[str]] | None = Field(None, description="invalid: messages by field.")
+    expires_at: datetime.datetime | None = Field(None, description="already_pending: when it expires.")
+
+
+class PatientOut(Schema):
+    id: int
+    chart_number: str
+    first_name: str
+    last_name: str
+    email: str
+    date_of_birth: datetime.date | None
+    phone: str
+    ssn_masked: str = Field(description="The SSN is write-only: reads give ***-**-6789, or '' if none is on file.")
+    doctor_id: int | None
+    portal_status: str
+    created_at: datetime.datetime
+
+
+class PatientPage(Schema):
+    items: list[PatientOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class PatientCreate(Input):
+    chart_number: str = Field(min_length=1, max_length=32, pattern=TEXT)
+    first_name: str = Field(max_length=100, pattern=TEXT)
+    last_name: str = Field(max_length=100, pattern=TEXT)
+    email: str = Field("", max_length=150, pattern=TEXT)
+    date_of_birth: datetime.date | None = None
+    phone: str = Field("", max_length=40, pattern=TEXT)
+    ssn: str = Field("", max_length=20, pattern=TEXT, description="Write-only.")
+    doctor_id: int | None = None
+
+
+class PatientUpdate(Input):
+    """Only the fields sent change. `ssn: ""` removes the SSN on file."""
+
+    first_name: str | None = Field(None, max_length=100, pattern=TEXT)
+    last_name: str | None = Field(None, max_length=100, pattern=TEXT)
+    email: str | None = Field(None, max_length=150, pattern=TEXT)
+    date_of_birth: datetime.date | None = None
+    phone: str | None = Field(None, max_length=40, pattern=TEXT)
+    ssn: str | None = Field(None, max_length=20, pattern=TEXT, description="Write-only; '' removes it.")
+    doctor_id: int | None = None
+
+
+class PatientQuery(Schema):
+    q: str = Field("", max_length=100, pattern=TEXT, description="Name, chart number, email or phone.")
+    status: PortalStatusFilter | None = Field(None, description="Only patients with this portal status.")
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class PageQuery(Schema):
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class InvitationOut(Schema):
+    id: int
+    status: str
+    email: str
+    channel: str
+    sent_at: datetime.datetime
+    expires_at: datetime.datetime
+    sent_by: str | None = Field(description="The staff member's name; null when Portico sent it itself.")
+
+
+class ConnectionOut(Schema):
+    connected_at: datetime.datetime
+
+
+class PossibleActions(Schema):
+    """The answer the Portal Access page uses to enable its buttons."""
+
+    can_invite: bool
+    invite_blocked_reason: str
+    can_revoke_invitation: bool
+    can_revoke_access: bool
+    can_resend: bool
+
+
+class PortalAccessOut(Schema):
+    status: str
+    status_label: str
+    eligible: bool
+    missing: list[str]
+    email_failed: bool
+    invitation: InvitationOut | None = Field(description="The latest invitation, whatever its status.")
+    connection: ConnectionOut | None = Field(description="The live connection, if connected.")
+    actions: PossibleActions
+
+
+class InviteIn(Input):
+    appointment: int | None = Field(None, description="Sending from this appointment records the appointment channel.")
+
+
+class EventOut(Schema):
+    id: int
+    at: datetime.datetime
+    action: str
+    action_label: str
+    actor_kind: str
+    actor_role: str
+    actor_name: str
+    channel: str
+    outcome: str
+    reason: str
+    invitation_id: int | None
+
+
+class EventPage(Schema):
+    items: list[EventOut]
+    next_cursor: str | None
