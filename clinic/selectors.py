@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from access.history import Actor, Client, record
-from access.models import AccessEvent
+from access.models import AccessEvent, InvitationJob
 from access.selectors import (
     NEEDS_ATTENTION,
     PortalState,
@@ -41,6 +41,11 @@ def appointment_for(staff: StaffMember, appointment_id: int, *, client: Client |
 
 def patient_import_for(staff: StaffMember, import_id: int, *, client: Client | None = None) -> PatientImport:
     return _own(staff, PatientImport.objects.filter(pk=import_id).first(), import_id, "import", client)
+
+
+def invitation_job_for(staff: StaffMember, job_id: int, *, client: Client | None = None) -> InvitationJob:
+    job = InvitationJob.objects.select_related("started_by__user").filter(pk=job_id).first()
+    return _own(staff, job, job_id, "invitation job", client)
 
 
 def recent_imports(staff: StaffMember, *, limit: int = 10) -> list[PatientImport]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic.views import appointments, chart, imports, notifications, patients
+from clinic.views import appointments, bulk, chart, imports, notifications, patients
 
 app_name = "clinic"
 urlpatterns = [
@@ -9,6 +9,12 @@ urlpatterns = [
     path("patients/import/", imports.import_patients, name="import-patients"),
     path("patients/import/<int:import_id>/", imports.import_report, name="import-report"),
     path("patients/import/<int:import_id>/rejected.csv", imports.rejected_rows, name="import-rejected-rows"),
+    path("patients/invite/", bulk.preview, name="bulk-preview"),
+    path("patients/invite/confirm/", bulk.confirm, name="bulk-confirm"),
+    path("bulk-invitations/", bulk.job_list, name="bulk-jobs"),
+    path("bulk-invitations/<int:job_id>/", bulk.job, name="bulk-job"),
+    path("bulk-invitations/<int:job_id>/live/", bulk.job_live, name="bulk-job-live"),
+    path("bulk-invitations/<int:job_id>/skipped.csv", bulk.skipped_csv, name="bulk-job-skipped"),
     path("patients/<int:patient_id>/", chart.chart, name="chart"),
     path("patients/<int:patient_id>/demographics/", chart.demographics, name="demographics"),
     path("patients/<int:patient_id>/appointments/", chart.chart_appointments, name="chart-appointments"),

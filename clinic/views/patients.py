@@ -6,6 +6,7 @@ from access.selectors import PortalState
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import PatientSearchForm
+from clinic.models import StaffMember
 from clinic.views.common import PAGE_SIZE, days_left
 
 
@@ -29,4 +30,6 @@ def patient_list(request):
         patient.portal_state_label = PortalState.LABELS[patient.portal_state]
     return render(request, "clinic/patient_list.html", {
         "form": form, "page": page, "searching": bool(q or status), "section": "patients",
+        # Importing and bulk inviting are for practice admins (clinic.views.imports, clinic.views.bulk).
+        "is_practice_admin": request.staff.role == StaffMember.Role.ADMIN,
     })

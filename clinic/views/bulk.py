@@ -1,0 +1,225 @@
+"""Bulk invitations from the staff pages (practice admins): select patients on the patient list, or
+all those matching its filter; preview what the rules would do; confirm to start the background job;
+watch its progress and read its report. The rules and the job are access's; these views parse, call
+one function and show the outcome."""
+
+import datetime
+import secrets
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.models import Session
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from access import actions
+from access.models import InvitationJob
+from access.selectors import (
+    NEEDS_ATTENTION,
+    NEEDS_ATTENTION_LABEL,
+    PortalState,
+    invitation_jobs,
+    job_progress,
+    job_skip_counts,
+    preview_invitations,
+    skipped_patients,
+    write_skipped_csv,
+)
+from clinic import selectors
+from clinic.decorators import practice_admin_required, staff_required
+from clinic.forms import PatientSearchForm
+from clinic.models import Patient, StaffMember
+from clinic.views.common import PAGE_SIZE, client_of
+
+# The session keeps each preview's one-time token with the selection it confirms (a few at most:
+# an older preview of the same session stops working).
+PREVIEWS = "bulk_invitation_previews"
+MAX_PREVIEWS = 5
+# Ticked on one page of the patient list (25 rows); more only comes from an edited address.
+MAX_SELECTED = 1000
+# The job page keeps counting delivered emails after the job ends, for this long at most (an email
+# that is never sent, e.g. its invitation was revoked first, would otherwise keep the page polling).
+EMAILS_WATCHED_FOR = datetime.timedelta(minutes=10)
+SKIPPED_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What staff chose on the patient list: ticked patients (`ids`), or every patient matching the
+    search `q` and status filter. Kept in the session until confirmed, and applied again then: the job
+    snapshots the patients selected at that moment."""
+
+    ids: tuple[int, ...] = ()
+    q: str = ""
+    status: str = ""
+
+    def patients(self, staff: StaffMember) -> QuerySet[Patient]:
+        if self.ids:
+            return Patient.objects.filter(pk__in=self.ids, practice=staff.practice)
+        return selectors.search_patients(staff, q=self.q, state=self.status)
+
+    @property
+    def label(self) -> str:
+        """In words, as the job list shows it (e.g. "Status: Not invited")."""
+        if self.ids:
+            return f"Selected patients ({len(self.ids)})"
+        parts = [f"Search: “{self.q}”"] if self.q else []
+        if self.status:
+            status = NEEDS_ATTENTION_LABEL if self.status == NEEDS_ATTENTION else PortalState.LABELS[self.status]
+            parts.append(f"Status: {status}")
+        return ", ".join(parts) or "All patients"
+
+
+class SelectionError(ValueError):
+    pass
+
+
+def parse_selection(query: QueryDict) -> Selection:
+    """`patient=<id>` for each ticked patient, or `matching=1` with the list's `q` and `status`."""
+    if query.get("matching"):
+        form = PatientSearchForm(query)
+        if not form.is_valid():
+            # Never widen a filter that cannot be read to "every patient".
+            raise SelectionError("That filter cannot be used. Choose it again on the patient list.")
+        return Selection(q=form.cleaned_data["q"], status=form.cleaned_data["status"])
+    values = query.getlist("patient")
+    if not values:
+        raise SelectionError("Select at least one patient to invite.")
+    if len(values) > MAX_SELECTED or not all(v.isdigit() for v in values):
+        raise SelectionError("That selection cannot be used. Select the patients again.")
+    return Selection(ids=tuple(sorted({int(v) for v in values})))
+
+
+def list_url(query: QueryDict) -> str:
+    """The patient list as it was shown when the selection was made (its search, filter and page)."""
+    kept = QueryDict(mutable=True)
+    kept.update({k: query[k] for k in ("q", "status", "page") if query.get(k)})
+    return reverse("clinic:patients") + (f"?{kept.urlencode()}" if kept else "")
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+def preview(request):
+    try:
+        selection = parse_selection(request.GET)
+    except SelectionError as e:
+        messages.error(request, str(e))
+        return redirect(list_url(request.GET))
+    result = preview_invitations(selection.patients(request.staff))
+    return render(request, "clinic/bulk_preview.html", {
+        "selection": selection, "preview": result, "skipped": result.total - result.to_invite,
+        "back": list_url(request.GET), "section": "patients",
+        "token": _remember_preview(request.session, selection) if result.to_invite else "",
+    })
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_POST
+def confirm(request):
+    selection = _take_preview(request, request.POST.get("preview", ""))
+    if selection is None:
+        messages.info(request, "That preview was already confirmed, or is out of date: nothing new was started. "
+                               "Its job, if it started, is listed below.")
+        return redirect("clinic:bulk-jobs")
+    job = actions.start_invitation_job(request.staff.practice, selection.patients(request.staff), by=request.staff,
+                                       selection=selection.label)
+    return redirect("clinic:bulk-job", job.pk)
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+def job_list(request):
+    jobs = invitation_jobs(request.staff.practice).order_by("-created_at", "-id")
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "clinic/bulk_jobs.html", {"page": page, "section": "patients"})
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+def job(request, job_id: int):
+    job = selectors.invitation_job_for(request.staff, job_id, client=client_of(request))
+    return render(request, "clinic/bulk_job.html", _job_context(job, report=True))
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+def job_live(request, job_id: int):
+    """The progress part of the job page, which it polls. `report=0`: the page has no report yet, so
+    the finished job's report comes along (swapped in out of band) the first time it is done."""
+    job = selectors.invitation_job_for(request.staff, job_id, client=client_of(request))
+    return render(request, "clinic/bulk_job.html#live", _job_context(job, report=request.GET.get("report") == "0"))
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+@never_cache
+def skipped_csv(request, job_id: int):
+    job = selectors.invitation_job_for(request.staff, job_id, client=client_of(request))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    write_skipped_csv(job, response)
+    response["Content-Disposition"] = f'attachment; filename="skipped-patients-job-{job.pk}.csv"'
+    return response
+
+
+def _job_context(job: InvitationJob, *, report: bool) -> dict:
+    progress = job_progress(job)
+    emails_pending = progress.emails_delivered + progress.emails_failed < progress.invited
+    recently_done = job.finished_at is None or timezone.now() - job.finished_at < EMAILS_WATCHED_FOR
+    context = {
+        "job": job, "progress": progress, "section": "patients",
+        "polling": not progress.done or (emails_pending and recently_done),
+        "with_report": report and progress.done,
+    }
+    if context["with_report"]:
+        skipped = list(skipped_patients(job)[:SKIPPED_SHOWN])
+        context |= {"skip_counts": job_skip_counts(job), "skipped": skipped,
+                    "more_skipped": max(0, progress.skipped - len(skipped))}
+    return context
+
+
+def _remember_preview(session, selection: Selection) -> str:
+    """A one-time token for this preview's Confirm button, standing for `selection` in the session."""
+    token = secrets.token_urlsafe(16)
+    previews = dict(list(session.get(PREVIEWS, {}).items())[-(MAX_PREVIEWS - 1):])
+    previews[token] = {"ids": list(selection.ids), "q": selection.q, "status": selection.status}
+    session[PREVIEWS] = previews
+    return token
+
+
+def _take_preview(request, token: str) -> Selection | None:
+    """The selection a preview token stands for, once only: of two Confirms sent together (a double
+    click), one gets it and the other None. Two requests of one session each load their own copy of
+    it, so the token is claimed in the stored session row with a compare-and-swap (the row is replaced
+    only if it still holds what was read); it is also dropped from this request's copy, which the
+    session middleware saves at the end and so must not put it back."""
+    previews = request.session.get(PREVIEWS, {})
+    chosen = previews.pop(token, None)
+    if chosen is None:
+        return None
+    request.session[PREVIEWS] = previews
+    key = request.session.session_key
+    stored = Session.objects.filter(pk=key).values_list("session_data", flat=True).first()
+    if stored is None or token not in request.session.decode(stored).get(PREVIEWS, {}):
+        return None
+    claimed = Session.objects.filter(pk=key, session_data=stored).update(
+        session_data=request.session.encode(dict(request.session.items())))
+    return Selection(ids=tuple(chosen["ids"]), q=chosen["q"], status=chosen["status"]) if claimed else None
