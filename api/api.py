@@ -6,9 +6,23 @@ from ninja import NinjaAPI
 from api import errors
 from api.auth import bearer
 from api.endpoints import patients, portal_access
+from api.errors import PROBLEM_CONTENT_TYPE
 from api.guard import guard
 
-api = NinjaAPI(
+
+class PorticoAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        """Error answers are documented as what they are: application/problem+json (api.errors)."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if int(status) >= 400 and "application/json" in response.get("content", {}):
+                        response["content"] = {PROBLEM_CONTENT_TYPE: response["content"]["application/json"]}
+        return schema
+
+
+api = PorticoAPI(
     title="Portico API", version="1.0.0", urls_namespace="api",
     description="Patients, appointments and portal access for a practice's other systems. See docs/api.md.",
     auth=bearer,

@@ -1,12 +1,12 @@
-"""Patients: search, create, read, change. Validation is the Demographics form's; saving goes through
+"""Patients: search, read, change. Validation is the Demographics form's; saving goes through
 clinic.services, so a changed email revokes a pending invitation exactly as on the page."""
 
 from django.http import HttpRequest
-from ninja import Query, Router, Status
+from ninja import Query, Router
 
 from access.history import Client
 from api import errors, pagination
-from api.schemas import PatientCreate, PatientOut, PatientPage, PatientQuery, PatientUpdate, Problem
+from api.schemas import PatientOut, PatientPage, PatientQuery, PatientUpdate, Problem
 from clinic import selectors, services
 from clinic.forms import DemographicsForm
 from clinic.models import Patient
@@ -42,23 +42,12 @@ def list_patients(request: HttpRequest, params: Query[PatientQuery]):
             "next_cursor": pagination.encode([page[-1].pk]) if more else None}
 
 
-@router.post("", response={201: PatientOut, 409: Problem, **ERRORS}, summary="Create a patient")
-def create_patient(request: HttpRequest, payload: PatientCreate):
-    fields = payload.model_dump()
-    chart_number = fields.pop("chart_number")
-    blank = Patient(practice=request.staff.practice)
-    changes = _clean(request, blank, fields)
-    patient = services.create_patient(request.staff.practice, by=request.staff, client=Client.from_request(request),
-                                      chart_number=chart_number, **changes)
-    return Status(201, out(patient))
-
-
-@router.get("/{int:patient_id}", response={200: PatientOut, **ERRORS}, summary="Read a patient")
+@router.get("/{patient_id}", response={200: PatientOut, **ERRORS}, summary="Read a patient")
 def get_patient(request: HttpRequest, patient_id: int):
     return out(load(request, patient_id))
 
 
-@router.patch("/{int:patient_id}", response={200: PatientOut, **ERRORS}, summary="Change a patient's details")
+@router.patch("/{patient_id}", response={200: PatientOut, **ERRORS}, summary="Change a patient's details")
 def update_patient(request: HttpRequest, patient_id: int, payload: PatientUpdate):
     patient = load(request, patient_id)
     sent = payload.model_dump(exclude_unset=True)

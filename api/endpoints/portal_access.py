@@ -28,7 +28,7 @@ def sent_out(sent: SentInvitation) -> dict:
     return invitation_out(sent.invitation)  # only the invitation row: sent.token stays here
 
 
-@router.get("/{int:patient_id}/portal_access", response={200: PortalAccessOut, **ERRORS},
+@router.get("/{patient_id}/portal_access", response={200: PortalAccessOut, **ERRORS},
             summary="Portal access: status, what is missing, the live invitation or connection, possible actions")
 def get_portal_access(request: HttpRequest, patient_id: int):
     patient = load(request, patient_id)
@@ -48,7 +48,7 @@ def get_portal_access(request: HttpRequest, patient_id: int):
     }
 
 
-@router.post("/{int:patient_id}/portal_access", response={201: InvitationOut, **WRITE_ERRORS},
+@router.post("/{patient_id}/portal_access", response={201: InvitationOut, **WRITE_ERRORS},
              summary="Send an invitation")
 def send_invitation(request: HttpRequest, patient_id: int, payload: InviteIn | None = None):
     patient = load(request, patient_id)
@@ -63,7 +63,7 @@ def send_invitation(request: HttpRequest, patient_id: int, payload: InviteIn | N
     return Status(201, sent_out(sent))
 
 
-@router.delete("/{int:patient_id}/portal_access", response={204: None, **WRITE_ERRORS},
+@router.delete("/{patient_id}/portal_access", response={204: None, **WRITE_ERRORS},
                summary="Revoke the pending invitation or the live access")
 def revoke(request: HttpRequest, patient_id: int):
     patient = load(request, patient_id)
@@ -71,7 +71,7 @@ def revoke(request: HttpRequest, patient_id: int):
     return Status(204, None)
 
 
-@router.post("/{int:patient_id}/portal_access/resend", response={201: InvitationOut, **WRITE_ERRORS},
+@router.post("/{patient_id}/portal_access/resend", response={201: InvitationOut, **WRITE_ERRORS},
              summary="Resend: revoke the pending invitation and send a new one")
 def resend(request: HttpRequest, patient_id: int):
     patient = load(request, patient_id)
@@ -79,7 +79,7 @@ def resend(request: HttpRequest, patient_id: int):
     return Status(201, sent_out(sent))
 
 
-@router.get("/{int:patient_id}/portal_access/history", response={200: EventPage, **ERRORS},
+@router.get("/{patient_id}/portal_access/history", response={200: EventPage, **ERRORS},
             summary="The access history, newest first")
 def history(request: HttpRequest, patient_id: int, params: Query[PageQuery]):
     events = selectors.patient_history(load(request, patient_id))
