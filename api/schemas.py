@@ -142,3 +142,37 @@ class EventOut(Schema):
 class EventPage(Schema):
     items: list[EventOut]
     next_cursor: str | None
+
+
+class PatientFilter(Input):
+    q: str = Field("", max_length=100, pattern=TEXT)
+    status: PortalStatusFilter | None = None
+
+
+class JobIn(Input):
+    """Either `patient_ids` or `filter` (every patient matching it when the job starts)."""
+
+    patient_ids: list[int] | None = Field(None, min_length=1, max_length=10000)
+    filter: PatientFilter | None = None
+
+
+class SkippedPatient(Schema):
+    patient_id: int
+    chart_number: str
+    reason_code: str
+    reason: str
+
+
+class JobOut(Schema):
+    id: int
+    status: str
+    selection: str
+    created_at: datetime.datetime
+    total: int
+    invited: int
+    skipped: int
+    emails_delivered: int
+    emails_failed: int
+    done: bool
+    skipped_reasons: dict[str, int]
+    skipped_patients: list[SkippedPatient] = Field(description="The per-patient report of who was skipped and why.")
