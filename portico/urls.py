@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/", api.urls),
+    path("settings/api-tokens/", include("api.page_urls")),
     path("portal/", include("portal.urls")),
     path("mailbox/", include("mail.urls")),  # answers 404 unless PORTICO_MAILBOX is on
     path("", include("clinic.urls")),
