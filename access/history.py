@@ -32,7 +32,7 @@ from django.utils import timezone
 from access.models import AccessEvent
 from access.signals import events_recorded
 from clinic.models import Patient, Practice, StaffMember
-from portico.bulk import insert_rows, update_rows
+from portico.bulk import insert_rows, instances, update_rows
 
 log = logging.getLogger("portico.access")
 
@@ -113,18 +113,22 @@ def _seal(secret: str, content: dict) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _content(event: AccessEvent) -> dict:
-    content = {name: getattr(event, name) for name in HASHED_FIELDS}
-    content["at"] = event.at.isoformat(timespec="microseconds")
+def _content(event: AccessEvent | dict) -> dict:
+    """The hashed fields of an event, or of a dict of its values (as the sealer reads them)."""
+    if isinstance(event, dict):
+        content = {name: event[name] for name in HASHED_FIELDS}
+    else:
+        content = {name: getattr(event, name) for name in HASHED_FIELDS}
+    content["at"] = content["at"].isoformat(timespec="microseconds")
     return content
 
 
-def event_hash(event: AccessEvent, secret: str) -> str:
+def event_hash(event: AccessEvent | dict, secret: str) -> str:
     """The chain seal: the event's content and its link to the previous event."""
     return _seal(secret, _content(event))
 
 
-def entry_hash(event: AccessEvent, secret: str) -> str:
+def entry_hash(event: AccessEvent | dict, secret: str) -> str:
     """The seal an event is written with, before it has a place in the chain: its content alone,
     marked so that it can never pass for a chain seal."""
     content = _content(event)
@@ -145,11 +149,14 @@ def new_event(
 ) -> AccessEvent:
     """An event to hand to `append` (the batch form of `record`); practice, patient and invitation may
     be given as objects or ids."""
-    return AccessEvent(
-        practice_id=_pk(practice), patient_id=_pk(patient), invitation_id=_pk(invitation), at=timezone.now(),
-        actor_kind=actor.kind, actor=actor.user, actor_role=actor.role, action=action, channel=channel,
-        outcome=outcome, reason=reason, client_ip=client.ip, user_agent=client.user_agent,
-    )
+    # Made positionally (portico.bulk.instances): a bulk run makes thousands, and keyword arguments cost 4x.
+    [event] = instances(AccessEvent, [{
+        "practice_id": _pk(practice), "patient_id": _pk(patient), "invitation_id": _pk(invitation),
+        "at": timezone.now(), "actor_kind": actor.kind, "actor_id": _pk(actor.user), "actor_role": actor.role,
+        "action": action, "channel": channel, "outcome": outcome, "reason": reason, "client_ip": client.ip,
+        "user_agent": client.user_agent,
+    }])
+    return event
 
 
 def _pk(obj):
@@ -214,21 +221,22 @@ def _seal_batch(practice_id: int, batch: int, after: int) -> tuple[int, int]:
     head = Practice.objects.select_for_update(no_key=True).values_list("history_head", flat=True).get(pk=practice_id)
     last = AccessEvent.objects.filter(practice_id=practice_id, sequence__isnull=False).order_by(
         "-sequence").values_list("sequence", flat=True).first() or 0
-    events = list(_unsealed(practice_id).filter(pk__gt=after).order_by("id")[:batch])
+    # Read as dicts of the hashed fields, not model instances: the sealer handles thousands per batch.
+    events = list(_unsealed(practice_id).filter(pk__gt=after).order_by("id").values("id", "hash", *HASHED_FIELDS)[:batch])
     key_id, secret = current_key()
     rows = []
     for event in events:
-        entry_secret = settings.PORTICO_HISTORY_KEYS.get(event.key_id)
-        if entry_secret is None or not hmac.compare_digest(entry_hash(event, entry_secret), event.hash):
-            log.error("access event %s was altered before it was sealed; left unsealed", event.pk)
+        entry_secret = settings.PORTICO_HISTORY_KEYS.get(event["key_id"])
+        if entry_secret is None or not hmac.compare_digest(entry_hash(event, entry_secret), event["hash"]):
+            log.error("access event %s was altered before it was sealed; left unsealed", event["id"])
             continue
         last += 1
-        event.sequence, event.prev_hash, event.key_id = last, head, key_id
-        event.hash = head = event_hash(event, secret)
-        rows.append((event.sequence, event.prev_hash, event.key_id, event.hash, event.pk))
+        event["prev_hash"], event["key_id"] = head, key_id
+        event["hash"] = head = event_hash(event, secret)
+        rows.append((last, event["prev_hash"], key_id, head, event["id"]))
     update_rows(AccessEvent, ["sequence", "prev_hash", "key_id", "hash"], rows)
     Practice.objects.filter(pk=practice_id).update(history_head=head)
-    return len(rows), events[-1].pk if events else after
+    return len(rows), events[-1]["id"] if events else after
 
 
 # --- verifying --------------------------------------------------------------------------------------
