@@ -20,6 +20,9 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 # A fixed moment in the past (tests that send at NOW then run the worker on the real clock need it due).
 NOW = datetime.datetime(2026, 11, 2, 15, 0, tzinfo=datetime.UTC)
+# A minute after NOW: run the worker then for mail about an invitation sent at NOW (an invitation
+# email is not sent once the invitation is no longer pending, as it is by the real clock).
+SOON = NOW + datetime.timedelta(minutes=1)
 
 
 def free_port() -> int:

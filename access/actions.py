@@ -6,14 +6,14 @@ import datetime
 import hashlib
 import hmac
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from access import attempts, errors, history, rules, tokens
@@ -22,7 +22,7 @@ from access.models import AccessEvent, Attempt, Channel, Connection, Invitation,
 from access.selectors import invitation_facts
 from access.sql import update_each
 from clinic import validation
-from clinic.models import Notification, Patient, StaffMember
+from clinic.models import Appointment, Notification, Patient, Practice, StaffMember
 from mail import messages as mail
 
 log = logging.getLogger("portico.access")
@@ -68,8 +68,9 @@ class IdentityAnswers:
     phone: str = ""
 
 
-def invite_ttl() -> datetime.timedelta:
-    return datetime.timedelta(days=settings.PORTICO_INVITE_TTL_DAYS)
+def invite_ttl(practice: Practice) -> datetime.timedelta:
+    """How long the practice's invitation links work (its setting; PORTICO_INVITE_TTL_DAYS for a new one)."""
+    return datetime.timedelta(days=practice.invite_ttl_days)
 
 
 # --- staff actions --------------------------------------------------------------------------
@@ -226,6 +227,196 @@ def _enqueue(job: InvitationJob) -> None:
     task.enqueue(job.pk)
 
 
+# --- practice settings ------------------------------------------------------------------------------
+
+# What change_practice_settings may change (Practice fields; the Settings page shows them all).
+SETTINGS = ("auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
+            "invite_ttl_days", "phone", "patient_contact_note")
+
+
+@transaction.atomic(durable=True)
+def change_practice_settings(practice: Practice, *, by: StaffMember, client: Client = NO_CLIENT, **changes) -> list[str]:
+    """Change the practice's settings (names in SETTINGS, values already clean): checked as a whole
+    (ValidationError, nothing changed), saved, and each change recorded in the access history in words
+    ("Reminder before expiry: 2 days before → Off"), which are returned. A pending invitation keeps its
+    expiry; the other settings apply from the next booking or periodic round."""
+    if unknown := set(changes) - set(SETTINGS):
+        raise TypeError(f"not a practice setting: {', '.join(sorted(unknown))}")
+    locked = Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
+    before = {name: getattr(locked, name) for name in changes}
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    changed = [name for name in SETTINGS if name in changes and getattr(locked, name) != before[name]]
+    if not changed:
+        return []
+    locked.save(update_fields=changed)
+    described = [f"{_setting_label(name)}: {_setting_text(name, before[name])} → {_setting_text(name, getattr(locked, name))}"
+                 for name in changed]
+    history.append([history.new_event(locked, Action.SETTINGS_CHANGED, actor=Actor.staff(by), reason=text[:200],
+                                      client=client) for text in described])
+    log.info("practice %s settings changed by %s: %s", locked.pk, by.pk, ", ".join(changed))
+    return described
+
+
+def _setting_label(name: str) -> str:
+    return str(Practice._meta.get_field(name).verbose_name).capitalize()
+
+
+def _setting_text(name: str, value) -> str:
+    if value in (None, ""):
+        return "Off" if name in ("reminder_days_before", "reinvite_after_days") else "None"
+    plural = lambda n, unit: f"{n} {unit}{'' if n == 1 else 's'}"  # noqa: E731
+    return {
+        "auto_invite": lambda: Practice.AutoInvite(value).label,
+        "reminder_days_before": lambda: f"{plural(value, 'day')} before",
+        "reinvite_after_days": lambda: f"after {plural(value, 'day')}",
+        "reinvite_max": lambda: f"{plural(value, 'time')} at most",
+        "invite_ttl_days": lambda: plural(value, "day"),
+        "phone": lambda: validation.format_phone(value),
+        "patient_contact_note": lambda: f"“{value}”",
+    }.get(name, lambda: str(value))()
+
+
+# --- automatic invitations, reminders, re-invites and digests ------------------------------------
+
+@transaction.atomic(durable=True)
+def invite_automatically(patients: list[Patient | int], *, trigger: str) -> list[InvitationOutcome]:
+    """The practice's "Invite automatically" setting, applied after appointments were booked (trigger
+    Practice.AutoInvite.BOOKED) or completed (COMPLETED). clinic.services calls it whoever booked (a
+    page, an import, the API), so it fires from this one place. Patients of practices set to `trigger`
+    who were never invited are sent one (channel automatic) through send_invitations' rules; after
+    COMPLETED only on their first completed appointment. A patient invited before (pending, expired,
+    revoked, connected) is left to the re-invite setting and to staff. Returns the outcomes of those
+    considered (an ineligible patient is refused, as on the chart, and shows as Not eligible)."""
+    locked = [p for p in _lock_many(patients) if p.practice.auto_invite == trigger]
+    ids = [p.pk for p in locked]
+    invited_before = set(Invitation.objects.filter(patient__in=ids).values_list("patient_id", flat=True))
+    chosen = [p for p in locked if p.pk not in invited_before]
+    if trigger == Practice.AutoInvite.COMPLETED and chosen:
+        completed = Counter(Appointment.objects.filter(patient__in=[p.pk for p in chosen],
+                                                       status=Appointment.Status.COMPLETED).values_list("patient_id", flat=True))
+        chosen = [p for p in chosen if completed[p.pk] == 1]
+    if not chosen:
+        return []
+    reason = "Automatic: " + Practice.AutoInvite(trigger).label.lower()
+    return _send_many(chosen, by=None, channel=Channel.AUTOMATIC, client=NO_CLIENT, reason=reason)
+
+
+# Due rows handled per transaction by the periodic work below: each batch costs the same few queries
+# whatever its size, so a round is O(due rows) in work and O(due rows / batch) in queries.
+SCHEDULED_BATCH = 500
+REMINDER_REASON = "Link reissued for a reminder"
+
+
+def send_reminders(*, batch: int = SCHEDULED_BATCH) -> int:
+    """Email one reminder per pending invitation, the practice's N days before it expires (at exactly
+    expires_at - N days or later). Only the token's hash is kept, so a reminder carries a working link
+    by reissuing it: a new token for the same invitation, the earlier link dead at once, recorded as
+    "Link reissued for a reminder"; the expiry is unchanged. Never to a connected patient or one at
+    the daily cap (tried again next round); none for an invitation accepted, revoked, locked or
+    expired, or sent less than N days before its expiry. Returns how many were sent."""
+    return _in_batches(_remind_batch, batch)
+
+
+def send_reinvites(*, batch: int = SCHEDULED_BATCH) -> int:
+    """Invite again (send_invitations' rules, channel automatic) each patient whose newest invitation
+    expired unaccepted, once N days (the practice's 30/60/90) have passed since it was sent, until
+    `reinvite_max` re-invites went unanswered: then the patient is left alone until staff send one
+    (which starts the count again). Returns how many were sent."""
+    return _in_batches(_reinvite_batch, batch)
+
+
+def _in_batches(step, size: int) -> int:
+    """Run `step(size, after)` -> (sent, last id seen or None when nothing is left) over the due rows,
+    in id order, once each (a refused row is not retried within the round)."""
+    total, after = 0, 0
+    while after is not None:
+        sent, after = step(size, after)
+        total += sent
+    return total
+
+
+def _reminder_due(now: datetime.datetime) -> Q:
+    # One term per possible N (the field's validators allow 1-29): date arithmetic with a constant
+    # reads the same on every database, where a per-row number of days would not.
+    days = Q()
+    for n in range(1, 30):
+        before = datetime.timedelta(days=n)
+        days |= Q(practice__reminder_days_before=n, expires_at__lte=now + before, sent_at__lt=F("expires_at") - before)
+    return Q(status=Invitation.Status.PENDING, reminded_at__isnull=True, expires_at__gt=now) & days
+
+
+@transaction.atomic(durable=True)
+def _remind_batch(size: int, after: int) -> tuple[int, int | None]:
+    now = timezone.now()
+    due = list(Invitation.objects.filter(_reminder_due(now), pk__gt=after).order_by("pk")
+               .values_list("pk", "patient_id")[:size])
+    if not due:
+        return 0, None
+    _lock_many([patient for _, patient in due])  # the one lock order: patients, then their invitations
+    invitations = list(Invitation.objects.select_for_update(of=("self",), no_key=True)
+                       .filter(_reminder_due(now), pk__in=[pk for pk, _ in due]).select_related("practice", "patient")
+                       .order_by("pk"))
+    facts = invitation_facts([i.patient_id for i in invitations], now=now)
+    chosen = [i for i in invitations if rules.email_refusal(facts[i.patient_id]) is None]
+    links = {i.pk: tokens.new_token() for i in chosen}
+    update_each(Invitation, ["token_hash"], [(tokens.hash_token(links[i.pk]), i.pk) for i in chosen])
+    Invitation.objects.filter(pk__in=links).update(reminded_at=now)
+    history.append([history.new_event(i.practice, Action.LINK_REISSUED, actor=Actor.system(), patient=i.patient,
+                                      invitation=i, channel=i.channel, reason=REMINDER_REASON) for i in chosen])
+    mail.queue_reminders([(i, links[i.pk]) for i in chosen])
+    if chosen:
+        log.info("%s reminder(s) sent (first: invitation %s)", len(chosen), chosen[0].pk)
+    return len(chosen), due[-1][0] if len(due) == size else None
+
+
+def _reinvite_due(now: datetime.datetime) -> QuerySet[Invitation]:
+    days = Q()
+    for n, _label in Practice.REINVITE_DAYS:  # one term per choice, as in _reminder_due
+        days |= Q(practice__reinvite_after_days=n, sent_at__lte=now - datetime.timedelta(days=n))
+    newer = Invitation.objects.filter(patient=OuterRef("patient"), pk__gt=OuterRef("pk"))
+    return Invitation.objects.filter(days, status=Invitation.Status.EXPIRED,
+                                     reinvite_number__lt=F("practice__reinvite_max")).exclude(Exists(newer))
+
+
+@transaction.atomic(durable=True)
+def _reinvite_batch(size: int, after: int) -> tuple[int, int | None]:
+    due = list(_reinvite_due(timezone.now()).filter(pk__gt=after).order_by("pk")
+               .values_list("pk", "patient_id", "reinvite_number")[:size])
+    if not due:
+        return 0, None
+    outcomes = _send_many(_lock_many([patient for _, patient, _ in due]), by=None, channel=Channel.AUTOMATIC,
+                          client=NO_CLIENT, reason="Re-invite: the previous invitation was not accepted",
+                          reinvite_numbers={patient: number + 1 for _, patient, number in due})
+    return sum(1 for o in outcomes if o.sent), due[-1][0] if len(due) == size else None
+
+
+DIGEST_EVERY = datetime.timedelta(days=1)
+
+
+@transaction.atomic(durable=True)
+def send_digests() -> int:
+    """Email each staff member who asked for it (StaffMember.daily_digest) the notifications not yet in
+    a digest, at most once every DIGEST_EVERY. Each notification is marked digested in the same
+    transaction, so none is in two digests. Returns how many digests were queued (five queries)."""
+    now = timezone.now()
+    undigested = Notification.objects.filter(recipient=OuterRef("pk"), digested_at__isnull=True)
+    staff = list(StaffMember.objects.select_for_update(of=("self",)).filter(
+        Exists(undigested), Q(last_digest_at__isnull=True) | Q(last_digest_at__lte=now - DIGEST_EVERY),
+        daily_digest=True).exclude(user__email="").select_related("user", "practice").order_by("pk"))
+    if not staff:
+        return 0
+    notifications: dict[int, list[Notification]] = {}
+    for n in (Notification.objects.select_for_update(of=("self",)).filter(recipient__in=staff, digested_at__isnull=True)
+              .select_related("patient").order_by("created_at", "pk")):
+        notifications.setdefault(n.recipient_id, []).append(n)
+    mail.queue_digests([(member, notifications[member.pk]) for member in staff])
+    Notification.objects.filter(pk__in=[n.pk for listed in notifications.values() for n in listed]).update(digested_at=now)
+    StaffMember.objects.filter(pk__in=[m.pk for m in staff]).update(last_digest_at=now)
+    return len(staff)
+
+
 # --- patient actions ------------------------------------------------------------------------
 
 def invitation_for_token(token: str) -> Invitation:
@@ -296,6 +487,7 @@ def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -
     if ended:
         record(connection.practice, Action.ACCESS_DISCONNECTED, actor=Actor.patient(connection.account),
                patient=connection.patient, invitation=connection.invitation, channel=Channel.PORTAL, client=client)
+        _notify_staff(connection.invitation, f"{connection.patient.full_name} disconnected from the portal.")
         log.info("connection %s disconnected by patient", connection.pk)
 
 
@@ -354,6 +546,14 @@ def record_email_outcome(invitation_id: int, *, delivered: bool) -> None:
     _notify_staff(invitation, f"The portal invitation email to {invitation.patient.full_name} could not be delivered.")
 
 
+def record_email_skipped(invitation_id: int) -> None:
+    """Record that an invitation's email (or reminder) was not sent because, by the time the worker
+    reached it, the invitation was no longer pending. Runs inside the delivery's transaction."""
+    invitation = Invitation.objects.select_related("practice", "patient").get(pk=invitation_id)
+    why = _unusable_reason(invitation, timezone.now()) or "reissued for a reminder"
+    _record(invitation, Action.EMAIL_SKIPPED, actor=Actor.system(), reason=f"The invitation was {why}")
+
+
 # --- the steps the actions are made of -----------------------------------------------------
 
 # Lock order, everywhere: the patient rows (by id), then the invitation. Staff actions and the
@@ -376,7 +576,9 @@ def _lock_many(patients: list[Patient | int]) -> list[Patient]:
     rules read their facts themselves): no SSN is decrypted."""
     ids = sorted({getattr(p, "pk", p) for p in patients})
     return list(Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice")
-                .only("id", "practice_id", "email", "practice__name", "practice__time_zone").filter(pk__in=ids).order_by("pk"))
+                .only("id", "practice_id", "email", "practice__name", "practice__time_zone",
+                      "practice__invite_ttl_days", "practice__auto_invite", "practice__phone",
+                      "practice__patient_contact_note").filter(pk__in=ids).order_by("pk"))
 
 
 def _lock_for_patient(token: str) -> Invitation:
@@ -395,9 +597,10 @@ def _send_one(patient: Patient, *, by: StaffMember | None, channel: str, client:
 
 def _send_many(
     patients: list[Patient], *, by: StaffMember | None, channel: str, client: Client, reason: str,
+    reinvite_numbers: dict[int, int] | None = None,
 ) -> list[InvitationOutcome]:
     """Decide (access.rules) and send, for patients already locked: invitations, their history events
-    and their outbox mail in three INSERTs."""
+    and their outbox mail in three INSERTs. `reinvite_numbers` (patient id -> k) marks re-invites."""
     now = timezone.now()
     _expire_where(Q(patient__in=[p.pk for p in patients]), now)  # a lapsed invitation is no longer pending
     facts = invitation_facts([p.pk for p in patients], now=now)
@@ -405,7 +608,8 @@ def _send_many(
     sent = {p.pk: tokens.new_token() for p in patients if p.pk not in refusals}
     invitations = [
         Invitation(practice=p.practice, patient=p, token_hash=tokens.hash_token(sent[p.pk]), email=p.email,
-                   channel=channel, sent_by=by, sent_at=now, expires_at=now + invite_ttl())
+                   channel=channel, sent_by=by, sent_at=now, expires_at=now + invite_ttl(p.practice),
+                   reinvite_number=(reinvite_numbers or {}).get(p.pk, 0))
         for p in patients if p.pk in sent
     ]
     created = _insert_invitations(invitations)
@@ -473,13 +677,15 @@ def _expire_where(which: Q, now: datetime.datetime) -> int:
     Their rows are locked (in id order) and closed in one UPDATE, their events added in one INSERT."""
     lapsed = list(Invitation.objects.select_for_update(of=("self",), no_key=True)
                   .filter(which, status=Invitation.Status.PENDING, expires_at__lte=now)
-                  .only("id", "practice_id", "patient_id", "channel", "expires_at").order_by("id"))
+                  .only("id", "practice_id", "patient_id", "channel", "expires_at", "sent_by_id").order_by("id"))
     if not lapsed:
         return 0
     Invitation.objects.filter(pk__in=[i.pk for i in lapsed]).update(
         status=Invitation.Status.EXPIRED, closed_at=F("expires_at"))
     history.append([history.new_event(i.practice_id, Action.INVITATION_EXPIRED, actor=Actor.system(),
                                       patient=i.patient_id, invitation=i.pk, channel=i.channel) for i in lapsed])
+    _notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in lapsed],
+                 "{name}'s portal invitation expired without being accepted.", now)
     log.info("%s invitation(s) expired (first: %s)", len(lapsed), lapsed[0].pk)
     return len(lapsed)
 
@@ -583,6 +789,8 @@ def _count_failed_check(invitation: Invitation, client: Client) -> errors.Invita
         _close(invitation, Invitation.Status.LOCKED)
         _record(invitation, Action.INVITATION_LOCKED, actor=Actor.system(),
                 reason=f"{MAX_IDENTITY_CHECKS} failed identity checks", client=client)
+        _notify_staff(invitation, f"{invitation.patient.full_name}'s portal invitation locked after "
+                                  f"{MAX_IDENTITY_CHECKS} failed identity checks.")
         return errors.LinkNotUsable("locked")
     return errors.IdentityNotConfirmed(MAX_IDENTITY_CHECKS - invitation.failed_checks)
 
@@ -620,12 +828,41 @@ def _create_account(invitation: Invitation, password: str | None, client: Client
 
 
 def _notify_staff(invitation: Invitation, text: str) -> None:
-    """Tell whoever sent the invitation and the patient's doctor (once each)."""
-    recipients = {m.pk: m for m in (invitation.sent_by, invitation.patient.doctor) if m is not None}
+    """Tell whoever sent the invitation and the patient's doctor (once each); if neither (sent by
+    Portico itself, no doctor), the practice's admins."""
+    recipients = {m for m in (invitation.sent_by_id, invitation.patient.doctor_id) if m is not None}
+    if not recipients:
+        recipients = set(_admins_of([invitation.practice_id]).get(invitation.practice_id, []))
     Notification.objects.bulk_create(
-        Notification(recipient=m, patient=invitation.patient, text=text, created_at=timezone.now())
-        for m in recipients.values()
+        Notification(recipient_id=m, patient=invitation.patient, text=text, created_at=timezone.now())
+        for m in sorted(recipients)
     )
+
+
+def _notify_many(about: list[tuple[int, int, int | None]], text: str, now: datetime.datetime) -> None:
+    """_notify_staff for many (practice id, patient id, sender id) at once, `text` naming the patient as
+    {name}: three queries however many."""
+    patients = {pk: (f"{first} {last}", doctor) for pk, first, last, doctor in Patient.objects.filter(
+        pk__in=[patient for _, patient, _ in about]).values_list("pk", "first_name", "last_name", "doctor_id")}
+    admins = _admins_of(sorted({practice for practice, patient, sender in about
+                                if sender is None and patients[patient][1] is None}))
+    notifications = []
+    for practice, patient, sender in about:
+        name, doctor = patients[patient]
+        recipients = {m for m in (sender, doctor) if m is not None} or set(admins.get(practice, []))
+        notifications += [Notification(recipient_id=m, patient_id=patient, text=text.format(name=name), created_at=now)
+                          for m in sorted(recipients)]
+    Notification.objects.bulk_create(notifications)
+
+
+def _admins_of(practice_ids: list[int]) -> dict[int, list[int]]:
+    """Practice id -> its admins' StaffMember ids (no query for no practice)."""
+    admins: dict[int, list[int]] = {}
+    if practice_ids:
+        for practice, member in StaffMember.objects.filter(practice_id__in=practice_ids, role=StaffMember.Role.ADMIN
+                                                           ).values_list("practice_id", "pk").order_by("pk"):
+            admins.setdefault(practice, []).append(member)
+    return admins
 
 
 def _record(invitation: Invitation, action: str, *, actor: Actor, **kwargs) -> AccessEvent:

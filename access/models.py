@@ -38,6 +38,10 @@ class Invitation(models.Model):
     identity_verified_at = models.DateTimeField(null=True, blank=True)
     identity_proof_hash = models.CharField(max_length=64, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="When it stopped being pending.")
+    # The reminder before expiry went out (its link reissued): at most one per invitation.
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    # 0: sent by staff, a bulk job or automatically; k: the k-th re-invite after invitations went unanswered.
+    reinvite_number = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -94,8 +98,10 @@ class AccessEvent(models.Model):
         INVITATION_EXPIRED = "invitation.expired", "Invitation expired"
         INVITATION_LOCKED = "invitation.locked", "Invitation locked"
         LINK_REFUSED = "invitation.link_refused", "Refused a link that can no longer be used"
+        LINK_REISSUED = "invitation.link_reissued", "Invitation link reissued"
         EMAIL_SENT = "email.sent", "Email delivered"
         EMAIL_FAILED = "email.failed", "Email delivery failed"
+        EMAIL_SKIPPED = "email.skipped", "Email not sent: the invitation was no longer pending"
         IDENTITY_FAILED = "identity.failed", "Identity check failed"
         IDENTITY_PASSED = "identity.passed", "Identity check passed"
         ACCOUNT_CREATED = "account.created", "Portal account created"
@@ -105,6 +111,7 @@ class AccessEvent(models.Model):
         PASSWORD_RESET_REQUESTED = "account.password_reset_requested", "Password reset email requested"
         PASSWORD_CHANGED = "account.password_changed", "Portal password changed"
         FOREIGN_ID = "security.foreign_id", "Refused another practice's record"
+        SETTINGS_CHANGED = "practice.settings_changed", "Practice setting changed"
         STAFF_SIGNED_IN = "staff.signed_in", "Staff signed in"
         STAFF_SIGNED_OUT = "staff.signed_out", "Staff signed out"
 

@@ -5,22 +5,33 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import transaction
 from django.dispatch import receiver
 
-from access import actions
+from access import actions, selectors
 from access.history import Actor, Client, record
 from access.models import AccessEvent
-from mail.signals import message_delivered, message_failed
+from mail.signals import before_send, message_delivered, message_failed, message_skipped
+
+
+@receiver(before_send)
+def unwanted_invitation_mail(sender, messages, **kwargs) -> list[int]:
+    return selectors.unwanted_invitation_mail(messages)
 
 
 @receiver(message_delivered)
 def record_invitation_delivered(sender, message, **kwargs) -> None:
-    if message.kind == "invitation":
+    if message.kind in selectors.INVITATION_MAIL:
         actions.record_email_outcome(message.context["invitation_id"], delivered=True)
 
 
 @receiver(message_failed)
 def record_invitation_failed(sender, message, **kwargs) -> None:
-    if message.kind == "invitation":
+    if message.kind in selectors.INVITATION_MAIL:
         actions.record_email_outcome(message.context["invitation_id"], delivered=False)
+
+
+@receiver(message_skipped)
+def record_invitation_skipped(sender, message, **kwargs) -> None:
+    if message.kind in selectors.INVITATION_MAIL:
+        actions.record_email_skipped(message.context["invitation_id"])
 
 
 @receiver(user_logged_in)

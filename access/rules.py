@@ -23,30 +23,52 @@ class InvitationFacts:
     has_date_of_birth_and_phone: bool
     connected: bool
     pending_expires_at: datetime.datetime | None  # of a pending invitation that has not lapsed
-    sent_in_last_day: int
+    sent_in_last_day: int  # invitation emails (invitations sent, and reminders) in the last 24 hours
     tz: datetime.tzinfo  # the practice's, to word a pending invitation's expiry
+    age: int | None = None  # in whole years on the practice's today; None: no date of birth on file
+    minimum_age: int = 0  # the practice's setting
 
 
-def missing(*, has_email: bool, has_ssn: bool, has_date_of_birth_and_phone: bool) -> list[str]:
-    """What must be added before a patient can be invited, in words staff can act on: an email
-    address AND (a social security number OR a date of birth and a phone)."""
+def too_young(minimum_age: int) -> str:
+    return f"Patients under {minimum_age} cannot have their own portal account"
+
+
+def age_on(today: datetime.date, born: datetime.date) -> int:
+    """Whole years: a patient born on 29 February has a birthday on 1 March in other years."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def missing(*, has_email: bool, has_ssn: bool, has_date_of_birth_and_phone: bool, age: int | None = None,
+            minimum_age: int = 0) -> list[str]:
+    """Why a patient cannot be invited, in words staff can act on: an email address AND (a social
+    security number OR a date of birth and a phone) must be on file, and a patient whose date of birth
+    is on file must be at least the practice's minimum age (unknown: not refused for age)."""
     needed = []
     if not has_email:
         needed.append(ADD_EMAIL)
     if not (has_ssn or has_date_of_birth_and_phone):
         needed.append(ADD_IDENTITY)
+    if age is not None and age < minimum_age:
+        needed.append(too_young(minimum_age))
     return needed
 
 
 def refusal(facts: InvitationFacts) -> errors.InvitationError | None:
     """Why this patient cannot be sent an invitation now (the error send_invitation raises), or None."""
     if needed := missing(has_email=facts.has_email, has_ssn=facts.has_ssn,
-                         has_date_of_birth_and_phone=facts.has_date_of_birth_and_phone):
+                         has_date_of_birth_and_phone=facts.has_date_of_birth_and_phone, age=facts.age,
+                         minimum_age=facts.minimum_age):
         return errors.NotEligible(needed)
+    if facts.pending_expires_at is not None and not facts.connected:
+        return errors.AlreadyPending(facts.pending_expires_at, facts.tz)
+    return email_refusal(facts)
+
+
+def email_refusal(facts: InvitationFacts) -> errors.InvitationError | None:
+    """Why no invitation email (a new invitation or a reminder) may go to this patient now, or None:
+    never to a connected patient, and at most MAX_INVITATIONS_PER_DAY in 24 hours."""
     if facts.connected:
         return errors.AlreadyConnected()
-    if facts.pending_expires_at is not None:
-        return errors.AlreadyPending(facts.pending_expires_at, facts.tz)
     if facts.sent_in_last_day >= MAX_INVITATIONS_PER_DAY:
         return errors.TooManyInvitations(MAX_INVITATIONS_PER_DAY)
     return None

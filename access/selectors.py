@@ -26,7 +26,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from access import rules
-from access.eligibility import ELIGIBLE
+from access.eligibility import eligible
 from access.models import AccessEvent, Connection, Invitation, InvitationJob, InvitationJobPatient
 from clinic.models import Patient, Practice
 from mail.models import Message
@@ -85,10 +85,12 @@ def staff_choices(state: str, missing: list[str]) -> StaffChoices:
     )
 
 
-def with_portal_state(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+def with_portal_state(patients: QuerySet[Patient], *, today: datetime.date | None = None) -> QuerySet[Patient]:
     """Annotate `portal_state` (a PortalState value), `invitation_expires_at` and `last_invited_at`
-    (of the latest invitation) and `email_failed` (a pending invitation's email failed for good)."""
+    (of the latest invitation) and `email_failed` (a pending invitation's email failed for good).
+    `today` is the date at the practice (for the minimum age; default: the server's)."""
     now = timezone.now()
+    today = today or timezone.localdate()
     latest = Invitation.objects.filter(patient=OuterRef("pk")).order_by("-sent_at", "-id")
     latest_connection = Connection.objects.filter(patient=OuterRef("pk")).order_by("-connected_at", "-id")
     S = Invitation.Status
@@ -109,19 +111,22 @@ def with_portal_state(patients: QuerySet[Patient]) -> QuerySet[Patient]:
             When(Q(latest_status=S.ACCEPTED, last_end_reason=Connection.EndReason.DISCONNECTED),
                  then=Value(PortalState.DISCONNECTED)),
             When(latest_status=S.ACCEPTED, then=Value(PortalState.REVOKED)),
-            When(ELIGIBLE, then=Value(PortalState.NOT_INVITED)),
+            When(eligible(today), then=Value(PortalState.NOT_INVITED)),
             default=Value(PortalState.NOT_ELIGIBLE),
             output_field=CharField(),
         )
     )
 
 
-def in_portal_state(patients: QuerySet[Patient], state: str, *, practice_id: int) -> QuerySet[Patient]:
+def in_portal_state(
+    patients: QuerySet[Patient], state: str, *, practice_id: int, today: datetime.date | None = None,
+) -> QuerySet[Patient]:
     """`with_portal_state(patients)` narrowed to one state. It first keeps only patients whose
     invitations or connections could put them in that state, found through the (much smaller)
     invitation and connection tables of the practice, so the per-patient state is worked out for
     those few rather than for every patient of a large practice (see bench/patient_list.py)."""
-    narrowed = with_portal_state(patients.filter(_could_be_in(state, practice_id)))
+    today = today or timezone.localdate()
+    narrowed = with_portal_state(patients.filter(_could_be_in(state, practice_id, today)), today=today)
     return narrowed if state in _DECIDED_BY_CANDIDACY else narrowed.filter(portal_state=state)
 
 
@@ -129,13 +134,15 @@ NEEDS_ATTENTION = "needs_attention"  # a filter of the patient list, not a state
 NEEDS_ATTENTION_LABEL = "Needs attention"
 
 
-def needing_attention(patients: QuerySet[Patient], *, practice_id: int) -> QuerySet[Patient]:
+def needing_attention(
+    patients: QuerySet[Patient], *, practice_id: int, today: datetime.date | None = None,
+) -> QuerySet[Patient]:
     """`with_portal_state(patients)` narrowed to those staff should act on: a locked or expired link,
     or a pending invitation whose email could not be delivered. Narrowed first through the
     practice's invitations, as in_portal_state is."""
     failed = _failed_emails().filter(practice_id=practice_id).values("patient_id")
     candidates = _could_be_in(PortalState.LOCKED, practice_id) | _could_be_in(PortalState.EXPIRED, practice_id)
-    return with_portal_state(patients.filter(candidates | Q(pk__in=failed))).filter(
+    return with_portal_state(patients.filter(candidates | Q(pk__in=failed)), today=today).filter(
         Q(portal_state__in=[PortalState.LOCKED, PortalState.EXPIRED]) | Q(portal_state=PortalState.PENDING,
                                                                           email_failed=True))
 
@@ -150,7 +157,7 @@ def _failed_emails() -> QuerySet[Invitation]:
 _DECIDED_BY_CANDIDACY = {PortalState.CONNECTED, PortalState.PENDING, PortalState.NOT_INVITED, PortalState.NOT_ELIGIBLE}
 
 
-def _could_be_in(state: str, practice_id: int) -> Q:
+def _could_be_in(state: str, practice_id: int, today: datetime.date | None = None) -> Q:
     """A necessary condition for `state`; with_portal_state then decides exactly."""
     now, S = timezone.now(), Invitation.Status
     invitations = Invitation.objects.filter(practice_id=practice_id)
@@ -166,7 +173,8 @@ def _could_be_in(state: str, practice_id: int) -> Q:
     if state in candidates:
         return Q(pk__in=candidates[state].values("patient_id"))
     never_invited = ~Exists(Invitation.objects.filter(patient=OuterRef("pk")))
-    return never_invited & (ELIGIBLE if state == PortalState.NOT_INVITED else ~ELIGIBLE)
+    condition = eligible(today or timezone.localdate())
+    return never_invited & (condition if state == PortalState.NOT_INVITED else ~condition)
 
 
 def portal_state(patient: Patient) -> str:
@@ -190,25 +198,49 @@ def connections_for_account(account) -> QuerySet[Connection]:
     return Connection.objects.filter(account=account, ended_at__isnull=True).select_related("practice", "patient")
 
 
+# Outbox kinds carrying an invitation link (context["invitation_id"]): mail.messages writes them.
+INVITATION_MAIL = ("invitation", "reminder")
+
+
+def unwanted_invitation_mail(messages: list[Message]) -> list[int]:
+    """Of messages the mail worker is about to send, the ids of invitation emails and reminders that
+    must no longer go: their invitation is no longer pending (accepted, revoked, locked, or lapsed even
+    if not yet swept), or, for the first email, a reminder since reissued its link. One query."""
+    about = {m.pk: m.context.get("invitation_id") for m in messages if m.kind in INVITATION_MAIL}
+    if not about:
+        return []
+    live = dict(Invitation.objects.filter(pk__in=set(about.values()), status=Invitation.Status.PENDING,
+                                          expires_at__gt=timezone.now()).values_list("pk", "reminded_at"))
+    kinds = {m.pk: m.kind for m in messages}
+    return [pk for pk, invitation in about.items()
+            if invitation not in live or (kinds[pk] == "invitation" and live[invitation] is not None)]
+
+
 # --- facts for the invitation rules, for many patients at once (access.rules) -----------------------
 
 def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[int, rules.InvitationFacts]:
-    """What access.rules needs for each patient, in five queries however many patients (no SSN is
+    """What access.rules needs for each patient, in four queries however many patients (no SSN is
     decrypted: an empty one is stored empty). Lapsed pending invitations do not count as pending."""
     patients = Patient.objects.filter(pk__in=patient_ids).values_list(
-        "pk", "practice__time_zone", "email", ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()),
-        "date_of_birth", "phone")
+        "pk", "practice__time_zone", "practice__minimum_age", "email",
+        ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()), "date_of_birth", "phone")
     pending = dict(Invitation.objects.filter(patient_id__in=patient_ids, status=Invitation.Status.PENDING,
                                              expires_at__gt=now).values_list("patient_id", "expires_at"))
     connected = set(Connection.objects.filter(patient_id__in=patient_ids, ended_at__isnull=True)
                     .values_list("patient_id", flat=True))
-    sent = dict(Invitation.objects.filter(patient_id__in=patient_ids, sent_at__gt=now - datetime.timedelta(days=1))
-                .values("patient_id").annotate(n=Count("id")).values_list("patient_id", "n"))
+    day_ago = now - datetime.timedelta(days=1)
+    # Invitations sent, and reminders (each carried a fresh link), in the last 24 hours.
+    sent = dict(Invitation.objects.filter(Q(sent_at__gt=day_ago) | Q(reminded_at__gt=day_ago),
+                                          patient_id__in=patient_ids)
+                .values("patient_id").annotate(n=Count("id", filter=Q(sent_at__gt=day_ago))
+                                               + Count("id", filter=Q(reminded_at__gt=day_ago)))
+                .values_list("patient_id", "n"))
     return {pk: rules.InvitationFacts(
         patient_id=pk, has_email=bool(email), has_ssn=has_ssn, has_date_of_birth_and_phone=bool(born and phone),
         connected=pk in connected, pending_expires_at=pending.get(pk), sent_in_last_day=sent.get(pk, 0),
-        tz=zoneinfo.ZoneInfo(time_zone),
-    ) for pk, time_zone, email, has_ssn, born, phone in patients}
+        tz=(tz := zoneinfo.ZoneInfo(time_zone)),
+        age=rules.age_on(now.astimezone(tz).date(), born) if born else None, minimum_age=minimum_age,
+    ) for pk, time_zone, minimum_age, email, has_ssn, born, phone in patients}
 
 
 # --- bulk invitations: preview, progress, report, campaign results --------------------------------

@@ -4,6 +4,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.functional import cached_property
 
@@ -21,11 +22,48 @@ def validate_e164(value: str) -> None:
         raise ValidationError("Enter the phone number in E.164 form, like +15555550123.")
 
 
+def default_invite_ttl_days() -> int:
+    """A new practice's invitation lifetime: PORTICO_INVITE_TTL_DAYS (each practice then sets its own)."""
+    return settings.PORTICO_INVITE_TTL_DAYS
+
+
+def _between(low: int, high: int) -> list:
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
 class Practice(models.Model):
+    """A practice, with its portal-invitation settings (changed on the Settings page through
+    access.actions.change_practice_settings, which records each change in the access history)."""
+
+    class AutoInvite(models.TextChoices):
+        OFF = "off", "Off"
+        BOOKED = "booked", "When an appointment is booked"
+        COMPLETED = "completed", "After the patient's first completed appointment"
+
+    REINVITE_DAYS = [(30, "After 30 days"), (60, "After 60 days"), (90, "After 90 days")]
+    MAX_REINVITES = 5
+
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
     # Shown to patients whose invitation or access has ended, so they know how to reach the practice.
     phone = models.CharField(max_length=20, blank=True, validators=[validate_e164], help_text="E.164, e.g. +15555550123")
+    patient_contact_note = models.CharField(
+        "Sentence for patients", max_length=200, blank=True,
+        help_text="Shown with the phone number wherever patients are told to ask the practice, and in emails.")
+    auto_invite = models.CharField("Invite automatically", max_length=16, choices=AutoInvite.choices,
+                                   default=AutoInvite.OFF)
+    reminder_days_before = models.PositiveSmallIntegerField(
+        "Reminder before expiry", null=True, blank=True, default=2, validators=_between(1, 29),
+        help_text="Days before a pending invitation expires; empty: no reminder.")
+    reinvite_after_days = models.PositiveSmallIntegerField(
+        "Re-invite patients who did not accept", null=True, blank=True, choices=REINVITE_DAYS,
+        help_text="Days after the unanswered invitation was sent; empty: never.")
+    reinvite_max = models.PositiveSmallIntegerField("Re-invites at most", default=3,
+                                                    validators=_between(1, MAX_REINVITES))
+    minimum_age = models.PositiveSmallIntegerField("Minimum age for an invitation", default=13,
+                                                   validators=_between(0, 21))
+    invite_ttl_days = models.PositiveSmallIntegerField("Invitation lifetime (days)", default=default_invite_ttl_days,
+                                                       validators=_between(1, 30))
     # Hash of the newest access event: the anchor that lets verify_history notice a removed tail.
     history_head = models.CharField(max_length=64, blank=True, editable=False)
 
@@ -52,6 +90,9 @@ class StaffMember(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="staff")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    # At most one email a day listing the notifications not yet in a digest (access.actions.send_digests).
+    daily_digest = models.BooleanField("Email me a daily digest of my notifications", default=False)
+    last_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
         return self.display_name
@@ -161,10 +202,16 @@ class Notification(models.Model):
     text = models.CharField(max_length=300)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    # When a daily digest email listed it: each notification is in at most one digest.
+    digested_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread_idx")]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["recipient"], condition=models.Q(digested_at__isnull=True),
+                         name="notification_undigested_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.text

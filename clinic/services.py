@@ -1,13 +1,26 @@
-"""Changes to clinic records that touch portal access rules."""
+"""Changes to clinic records: patients and appointments. Each is one transaction; those that touch
+portal access call access.actions (a changed email revokes a pending invitation; a booked or completed
+appointment may invite automatically), so the rules fire from here whoever calls: a staff page, the
+patient import or the API. Bad input raises ValidationError, by field where there is one."""
 
-from django.db import transaction
+import datetime
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from access import actions
 from access.history import NO_CLIENT, Client
 from clinic import validation
-from clinic.models import Patient, StaffMember
+from clinic.models import Appointment, Patient, Practice, StaffMember
+
+log = logging.getLogger("portico.clinic")
 
 CONTACT_FIELDS = ("email", "ssn", "date_of_birth", "phone")
+# The lengths an appointment may have, in minutes.
+MIN_MINUTES, MAX_MINUTES = 5, 8 * 60
+# Appointments that hold their doctor's time (a cancelled or missed one frees it).
+HOLDS_THE_DOCTOR = (Appointment.Status.SCHEDULED, Appointment.Status.CHECKED_IN, Appointment.Status.COMPLETED)
 
 
 @transaction.atomic(durable=True)
@@ -26,3 +39,94 @@ def update_patient(patient: Patient, *, by: StaffMember | None, client: Client =
     if email_changed:
         actions.revoke_pending_after_email_change(locked, by=by, client=client)
     return locked
+
+
+@transaction.atomic(durable=True)
+def create_patient(practice: Practice, *, by: StaffMember | None, client: Client = NO_CLIENT, chart_number: str,
+                   **fields) -> Patient:
+    """A new patient of the practice. `fields` (first_name, last_name, email, ssn, date_of_birth, phone,
+    doctor) must already be clean, as for update_patient (clinic.forms.NewPatientForm). The chart
+    number must be new to the practice; the doctor one of its doctors."""
+    patient = Patient(practice=practice, chart_number=" ".join(chart_number.split()), **fields)
+    if patient.doctor is not None and (patient.doctor.practice_id != practice.pk
+                                       or patient.doctor.role != StaffMember.Role.DOCTOR):
+        raise ValidationError({"doctor": "Choose one of this practice's doctors."})
+    patient.full_clean(exclude=["practice"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            patient.save(force_insert=True)
+    except IntegrityError:  # the constraint decides, so two people adding one chart number get one patient
+        raise ValidationError({"chart_number": f"Chart number {patient.chart_number} is already in use."}) from None
+    return patient
+
+
+def book_appointment(
+    *, patient: Patient, doctor: StaffMember, starts_at: datetime.datetime, minutes: int, reason: str = "",
+    by: StaffMember | None,
+) -> Appointment:
+    """Book the patient with one of the practice's doctors, unless the doctor already has an appointment
+    overlapping that time (two bookings at once: one wins, the other is refused). Then, as the
+    practice's "Invite automatically" setting says, the patient may be invited (access.actions), in a
+    transaction of its own: a refused or failed invitation never undoes the booking."""
+    appointment = _book(patient=patient, doctor=doctor, starts_at=starts_at, minutes=minutes, reason=reason)
+    log.info("appointment %s booked by %s", appointment.pk, by.pk if by else "system")
+    actions.invite_automatically([appointment.patient_id], trigger=Practice.AutoInvite.BOOKED)
+    return appointment
+
+
+def cancel_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
+    return _close(appointment, Appointment.Status.CANCELLED, by)
+
+
+def mark_no_show(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
+    return _close(appointment, Appointment.Status.NO_SHOW, by)
+
+
+def complete_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
+    """Mark it completed; after a patient's first completed appointment the practice's "Invite
+    automatically" setting may invite them (in a transaction of its own, as for a booking)."""
+    appointment = _close(appointment, Appointment.Status.COMPLETED, by)
+    actions.invite_automatically([appointment.patient_id], trigger=Practice.AutoInvite.COMPLETED)
+    return appointment
+
+
+@transaction.atomic(durable=True)
+def _book(*, patient: Patient, doctor: StaffMember, starts_at: datetime.datetime, minutes: int,
+          reason: str) -> Appointment:
+    if starts_at.tzinfo is None:
+        raise ValidationError({"starts_at": "Give the start time with its time zone."})
+    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        raise ValidationError({"minutes": f"An appointment lasts {MIN_MINUTES} to {MAX_MINUTES} minutes."})
+    if doctor.role != StaffMember.Role.DOCTOR or doctor.practice_id != patient.practice_id:
+        raise ValidationError({"doctor": "Choose one of this practice's doctors."})
+    # One booking per doctor at a time: their row is the lock, so two bookings racing for an hour queue
+    # up here and the second sees the first.
+    StaffMember.objects.select_for_update(no_key=True).filter(pk=doctor.pk).get()
+    ends_at = starts_at + datetime.timedelta(minutes=minutes)
+    clash = Appointment.objects.filter(doctor=doctor, status__in=HOLDS_THE_DOCTOR, starts_at__lt=ends_at,
+                                       ends_at__gt=starts_at).select_related("patient").first()
+    if clash is not None:
+        tz = patient.practice.tzinfo
+        raise ValidationError({"starts_at": f"{doctor.display_name} already has an appointment then "
+                                            f"({clash.starts_at.astimezone(tz):%-I:%M %p} to "
+                                            f"{clash.ends_at.astimezone(tz):%-I:%M %p})."})
+    appointment = Appointment(practice_id=patient.practice_id, patient=patient, doctor=doctor, starts_at=starts_at,
+                              ends_at=ends_at, reason=" ".join(reason.split()))
+    appointment.full_clean()
+    appointment.save()
+    return appointment
+
+
+# Which status each closing step may come from.
+_OPEN = (Appointment.Status.SCHEDULED, Appointment.Status.CHECKED_IN)
+
+
+@transaction.atomic(durable=True)
+def _close(appointment: Appointment, status: str, by: StaffMember | None) -> Appointment:
+    """Scheduled (or checked in) -> `status`, with one conditional UPDATE, so a double click or two
+    people at once change it once; anything else is refused."""
+    if not Appointment.objects.filter(pk=appointment.pk, status__in=_OPEN).update(status=status):
+        current = Appointment.objects.get(pk=appointment.pk).get_status_display().lower()
+        raise ValidationError(f"This appointment is already {current}.", code="appointment_closed")
+    log.info("appointment %s %s by %s", appointment.pk, status, by.pk if by else "system")
+    return Appointment.objects.select_related("patient", "doctor__user", "practice").get(pk=appointment.pk)

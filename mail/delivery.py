@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from mail.compose import Prebuilt, make_message
 from mail.models import Message
-from mail.signals import message_delivered, message_failed
+from mail.signals import before_send, message_delivered, message_failed, message_skipped
 
 log = logging.getLogger("portico.mail")
 
@@ -77,7 +77,7 @@ def send_batch(size: int = BATCH_SIZE, *, worker: str = "") -> int:
     claimed_at, messages = _claim(size, worker)
     if not messages:
         return 0
-    sent, failed, unsent = _send_all(messages, started=time.monotonic())
+    sent, failed, unsent = _send_all(_skip_unwanted(messages, worker, claimed_at), started=time.monotonic())
     _record_sent(sent, worker, claimed_at)
     for message, error in failed:
         _failed_try(message, error, worker, claimed_at)
@@ -112,6 +112,23 @@ def _claim(size: int, worker: str) -> tuple[datetime.datetime, list[Message]]:
     for message in messages:
         message.attempts += 1
     return now, messages
+
+
+def _skip_unwanted(messages: list[Message], worker: str, claimed_at: datetime.datetime) -> list[Message]:
+    """Ask the rest of Portico (before_send) which claimed messages must no longer go, e.g. an invitation
+    that expired while its email waited; mark those skipped in one UPDATE, tell (message_skipped), and
+    return the others."""
+    unwanted = {pk for _receiver, pks in before_send.send(Message, messages=messages) for pk in pks or ()}
+    if not unwanted:
+        return messages
+    with transaction.atomic():
+        _ours(list(unwanted), worker, claimed_at).update(status=Message.Status.SKIPPED, secret_link="",
+                                                          last_error="No longer needed")
+        for message in messages:
+            if message.pk in unwanted:
+                _tell(message_skipped, message)
+    log.info("skipped %s message(s) no longer needed", len(unwanted))
+    return [m for m in messages if m.pk not in unwanted]
 
 
 # --- 2. send --------------------------------------------------------------------------------------

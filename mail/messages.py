@@ -27,11 +27,44 @@ def queue_invitations(sent: list[tuple]) -> list[Message]:
             expires[when] = human_time(*when)
         messages.append(Message(
             kind="invitation", to=invitation.email, dedupe_key=f"invitation:{invitation.pk}",
-            context={"practice": invitation.practice.name, "expires": expires[when], "invitation_id": invitation.pk},
+            context={**_practice(invitation.practice), "expires": expires[when], "invitation_id": invitation.pk},
             secret_link=settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token]),
             next_attempt_at=now, created_at=now,
         ))
     return Message.objects.bulk_create(messages)
+
+
+def queue_reminders(reminded: list[tuple]) -> list[Message]:
+    """For (invitation, reissued token) pairs: the reminder before expiry, with the new link (the
+    earlier one no longer works), in one INSERT."""
+    now = timezone.now()
+    return Message.objects.bulk_create(
+        Message(kind="reminder", to=invitation.email, dedupe_key=f"reminder:{invitation.pk}",
+                context={**_practice(invitation.practice), "invitation_id": invitation.pk,
+                         "expires": human_time(invitation.expires_at, invitation.practice.time_zone)},
+                secret_link=_url("portal:landing", token), next_attempt_at=now, created_at=now)
+        for invitation, token in reminded
+    )
+
+
+DIGEST_LISTS_AT_MOST = 50
+
+
+def queue_digests(digests: list[tuple]) -> list[Message]:
+    """For (staff member, notifications) pairs: one daily digest each, listing the notifications
+    (at most DIGEST_LISTS_AT_MOST, then how many more) with links to each patient's Portal Access."""
+    now = timezone.now()
+    return Message.objects.bulk_create(
+        Message(kind="digest", to=member.user.email, dedupe_key=f"digest:{member.pk}:{now:%Y%m%d%H%M%S%f}",
+                context={"practice": member.practice.name, "count": len(notifications),
+                         "more": max(0, len(notifications) - DIGEST_LISTS_AT_MOST),
+                         "notifications_url": _url("clinic:notifications"),
+                         "items": [{"text": n.text, "url": _url("clinic:portal-access", n.patient_id) if n.patient_id else ""}
+                                   for n in notifications[:DIGEST_LISTS_AT_MOST]]},
+                next_attempt_at=now, created_at=now)
+        for member, notifications in digests
+    )
+
 
 
 def queue_connected(invitation) -> Message:
@@ -78,7 +111,9 @@ def _url(name: str, *args) -> str:
 
 
 def _practice(practice) -> dict:
-    return {"practice": practice.name, "practice_phone": practice.phone_display}
+    """The practice's name and how patients reach it (its phone and sentence, from its settings)."""
+    return {"practice": practice.name, "practice_phone": practice.phone_display,
+            "practice_note": practice.patient_contact_note}
 
 
 def _duration(seconds: int) -> str:

@@ -15,6 +15,9 @@ class Message(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # Not sent because what it was about ended first (an invitation no longer pending): see
+        # mail.signals.before_send.
+        SKIPPED = "skipped", "Not sent (no longer needed)"
 
     kind = models.CharField(max_length=32)
     to = models.EmailField()

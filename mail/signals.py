@@ -4,3 +4,7 @@ from django.dispatch import Signal
 
 message_delivered = Signal()  # sender=Message class, message=Message
 message_failed = Signal()  # sender=Message class, message=Message (no more tries)
+message_skipped = Signal()  # sender=Message class, message=Message (marked skipped: not sent)
+# Sent by delivery for each claimed batch before anything goes out: a receiver returns the ids of the
+# messages that must no longer be sent (what they are about ended meanwhile), or nothing.
+before_send = Signal()  # sender=Message class, messages=list[Message]

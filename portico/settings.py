@@ -73,7 +73,8 @@ def _history_keys() -> dict[str, str]:
 
 PORTICO_HISTORY_KEYS = _history_keys()
 PORTICO_BASE_URL = env_url("PORTICO_BASE_URL", "http://127.0.0.1:8000")
-PORTICO_INVITE_TTL_DAYS = env_int("PORTICO_INVITE_TTL_DAYS", 7, minimum=1, maximum=90)
+# The invitation lifetime a new practice starts with; each practice then sets its own (Settings page).
+PORTICO_INVITE_TTL_DAYS = env_int("PORTICO_INVITE_TTL_DAYS", 7, minimum=1, maximum=30)
 # Behind a reverse proxy: the request header holding the client's address (e.g. X-Real-IP), used
 # for the audit trail and for throttling. Empty: the connection's own address (REMOTE_ADDR).
 PORTICO_CLIENT_IP_HEADER = env_str("PORTICO_CLIENT_IP_HEADER")

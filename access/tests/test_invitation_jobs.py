@@ -87,7 +87,8 @@ def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_without_doubling(
         actions._run_job_chunk(job.pk, 2)
     assert actions.resume_stalled_jobs() == 1  # (the real clock is past NOW + 2 minutes)
     assert actions.resume_stalled_jobs() == 0  # its heartbeat is fresh again: not queued twice
-    run_worker()
+    with time_machine.travel(job.created_at + datetime.timedelta(minutes=3)):  # its invitations still pending
+        run_worker()
     job.refresh_from_db()
     assert (job.status, job.invited, job.skipped) == (InvitationJob.Status.DONE, 5, 0)
     assert invitations_per_patient(patients) == [1] * 5

@@ -8,6 +8,7 @@ from access import actions, errors, rules
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import PortalState, portal_state
 from access.tests.helpers import actions_of, connect, send, snapshot
+from clinic.models import Practice
 from conftest import NOW, at_once
 from mail.models import Message
 
@@ -31,11 +32,18 @@ def test_it_sends(cast):
     assert portal_state(cast.pat) == PortalState.PENDING
 
 
-def test_it_honours_the_ttl_setting(cast, settings):
-    settings.PORTICO_INVITE_TTL_DAYS = 3
+@pytest.mark.parametrize("days", [1, 30])
+def test_it_honours_the_practices_invitation_lifetime(cast, days):
+    cast.practice.invite_ttl_days = days
+    cast.practice.save()
     with time_machine.travel(NOW, tick=False):
         send(cast)
-    assert Invitation.objects.get().expires_at == NOW + datetime.timedelta(days=3)
+    assert Invitation.objects.get().expires_at == NOW + datetime.timedelta(days=days)
+
+
+def test_a_new_practice_starts_with_the_ttl_setting(db, settings):
+    settings.PORTICO_INVITE_TTL_DAYS = 3
+    assert Practice.objects.create(name="New Practice").invite_ttl_days == 3
 
 
 def test_it_refuses_an_ineligible_patient(cast):

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from access import actions
 from access.models import AccessEvent, Invitation
-from access.tests.helpers import actions_of, connect, send
+from access.tests.helpers import actions_of, right_answers, send
 from clinic.models import Notification
-from conftest import NOW, Collector, at_once, free_port, run_worker
+from conftest import NOW, SOON, Collector, at_once, free_port, run_worker
 from mail import delivery
 from mail.models import Message
 
@@ -65,7 +65,8 @@ def queue_connected_mail(cast, count: int) -> None:
 def test_the_worker_delivers_the_invitation_over_smtp(cast, smtp_server):
     with time_machine.travel(NOW, tick=False):
         sent = send(cast)
-    run_worker()
+    with time_machine.travel(SOON):  # while the invitation is pending
+        run_worker()
     (envelope,) = smtp_server.envelopes
     assert envelope.rcpt_tos == ["pat@example.test"]
     (msg,) = smtp_server.messages()
@@ -97,7 +98,10 @@ def test_the_link_uses_the_configured_base_url(cast, smtp_server, settings):
 
 
 def test_the_patient_is_told_after_accepting(cast, smtp_server):
-    connect(cast)
+    sent = send(cast)
+    run_worker()  # the invitation email goes while the invitation is pending; then the patient accepts
+    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+    actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
     run_worker()
     subjects = sorted(m["Subject"] for m in smtp_server.messages())
     assert subjects == ["Maple Street Clinic invites you to its patient portal",

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import QuerySet
 
 from access import actions
-from access.eligibility import ELIGIBLE
+from access.eligibility import eligible, local_today
 from access.selectors import PortalState, in_portal_state, job_skip_counts, preview_invitations, write_skipped_csv
 from clinic.management.commands.import_patients import find_practice, find_staff
 from clinic.models import Patient, Practice
@@ -50,9 +50,10 @@ class Command(BaseCommand):
     def _select(self, practice: Practice, *, status: str | None, csv_path: Path | None) -> tuple[QuerySet, str]:
         patients = Patient.objects.filter(practice=practice)
         if status:
-            return in_portal_state(patients, status, practice_id=practice.pk), f"Status: {PortalState.LABELS[status]}"
+            return (in_portal_state(patients, status, practice_id=practice.pk, today=local_today(practice)),
+                    f"Status: {PortalState.LABELS[status]}")
         if csv_path is None:
-            return patients.filter(ELIGIBLE), "All eligible patients"
+            return patients.filter(eligible(local_today(practice))), "All eligible patients"
         charts = _chart_numbers(csv_path)
         found = patients.filter(chart_number__in=charts)
         if unknown := sorted(set(charts) - set(found.values_list("chart_number", flat=True))):

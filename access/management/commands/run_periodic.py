@@ -3,15 +3,35 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from access.actions import expire_invitations, resume_stalled_jobs
+from access.actions import (
+    expire_invitations,
+    resume_stalled_jobs,
+    send_digests,
+    send_reinvites,
+    send_reminders,
+)
 from access.history import seal_all
+
+
+def run_once() -> dict[str, int]:
+    """One round of the scheduled work, each kind set-wise (a few queries per batch of due rows, none per
+    patient): lapsed invitations first, so a re-invite sees them expired and a reminder skips them."""
+    return {
+        "sealed": seal_all(),
+        "expired": expire_invitations(),
+        "reinvited": send_reinvites(),
+        "reminded": send_reminders(),
+        "digests": send_digests(),
+        "resumed": resume_stalled_jobs(),
+    }
 
 
 class Command(BaseCommand):
     # Mail is not here: the task workers (`manage.py worker`) send it, retries and a crashed worker's
     # leftovers included.
     help = ("Every --interval seconds: seal access events a crashed process left unsealed, expire lapsed "
-            "invitations, and queue again bulk invitation jobs whose worker was killed.")
+            "invitations (telling staff), re-invite and remind as each practice's settings say, queue staff "
+            "members' daily digests, and queue again bulk invitation jobs whose worker was killed.")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=60.0)
@@ -22,10 +42,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         while not self.stopping:
-            sealed, expired, resumed = seal_all(), expire_invitations(), resume_stalled_jobs()
-            if sealed or expired or resumed or once:
-                self.stdout.write(f"Sealed {sealed} access event(s), expired {expired} invitation(s), "
-                                  f"resumed {resumed} invitation job(s).")
+            done = run_once()
+            if any(done.values()) or once:
+                self.stdout.write(
+                    f"Sealed {done['sealed']} access event(s), expired {done['expired']} invitation(s), "
+                    f"re-invited {done['reinvited']} patient(s), sent {done['reminded']} reminder(s) and "
+                    f"{done['digests']} digest(s), resumed {done['resumed']} invitation job(s).")
             if once:
                 return
             self._sleep(interval)
