@@ -22,6 +22,9 @@ STATUS: dict[type[errors.InvitationError], int] = {
     errors.NothingToRevoke: 404,
 }
 
+# ValidationErrors (clinic.services) whose code means a conflict with the record's state, not bad input.
+CONFLICTS = {"appointment_closed"}
+
 TITLES = {400: "Bad request", 401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 409: "Conflict",
           413: "Request too large", 422: "Unprocessable request", 429: "Too many requests"}
 
@@ -55,6 +58,8 @@ def for_refusal(error: errors.InvitationError) -> HttpResponse:
 
 def for_validation(error: DjangoValidationError | dict) -> HttpResponse:
     """A form's or a model's errors, by field ("__all__" for the whole)."""
+    if isinstance(error, DjangoValidationError) and getattr(error, "code", None) in CONFLICTS:
+        return problem_response(409, error.code, " ".join(error.messages))
     fields = error if isinstance(error, dict) else getattr(error, "message_dict", {"__all__": error.messages})
     return problem_response(422, "invalid", "Some fields are not valid; see `errors`.",
                             errors={name: [str(m) for m in messages] for name, messages in fields.items()})

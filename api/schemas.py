@@ -176,3 +176,32 @@ class JobOut(Schema):
     done: bool
     skipped_reasons: dict[str, int]
     skipped_patients: list[SkippedPatient] = Field(description="The per-patient report of who was skipped and why.")
+
+
+class AppointmentQuery(Schema):
+    start: datetime.datetime = Field(description="From this moment (with its time zone)...")
+    end: datetime.datetime = Field(description="...to this one, at most 31 days later.")
+    doctor_id: int | None = None
+
+
+class AppointmentOut(Schema):
+    id: int
+    patient_id: int
+    doctor_id: int
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    reason: str
+    status: str
+    patient_portal_status: str | None = None
+
+
+class AppointmentCreate(Input):
+    patient_id: int
+    doctor_id: int
+    starts_at: datetime.datetime
+    minutes: int = Field(ge=1, le=24 * 60)
+    reason: str = Field("", max_length=200, pattern=TEXT)
+
+
+class AppointmentChange(Input):
+    status: Literal["cancelled", "completed", "no_show"]

@@ -1,14 +1,14 @@
-"""Patients: search, read, change. Validation is the Demographics form's; saving goes through
+"""Patients: search, create, read, change. Validation is the Demographics form's; saving goes through
 clinic.services, so a changed email revokes a pending invitation exactly as on the page."""
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from access.history import Client
 from api import errors, pagination
-from api.schemas import PatientOut, PatientPage, PatientQuery, PatientUpdate, Problem
+from api.schemas import PatientCreate, PatientOut, PatientPage, PatientQuery, PatientUpdate, Problem
 from clinic import selectors, services
-from clinic.forms import DemographicsForm
+from clinic.forms import DemographicsForm, NewPatientForm
 from clinic.models import Patient
 
 router = Router(tags=["patients"])
@@ -42,6 +42,19 @@ def list_patients(request: HttpRequest, params: Query[PatientQuery]):
             "next_cursor": pagination.encode([page[-1].pk]) if more else None}
 
 
+@router.post("", response={201: PatientOut, **ERRORS}, summary="Create a patient")
+def create_patient(request: HttpRequest, payload: PatientCreate):
+    """Validated by the page's New patient form (Demographics and a chart number new to the practice)."""
+    data = {("doctor" if name == "doctor_id" else name): ("" if value is None else value)
+            for name, value in payload.model_dump().items()}
+    form = NewPatientForm(data, practice=request.staff.practice,
+                          doctors=selectors.practice_doctors(request.staff.practice_id))
+    _check(form)
+    patient = services.create_patient(request.staff.practice, by=request.staff, client=Client.from_request(request),
+                                      chart_number=form.cleaned_data["chart_number"], **form.changes())
+    return Status(201, out(patient))
+
+
 @router.get("/{patient_id}", response={200: PatientOut, **ERRORS}, summary="Read a patient")
 def get_patient(request: HttpRequest, patient_id: int):
     return out(load(request, patient_id))
@@ -66,9 +79,13 @@ def _clean(request: HttpRequest, patient: Patient, sent: dict) -> dict:
     if sent.get("ssn") == "" and patient.ssn_last4:
         data["ssn"], data["clear_ssn"] = "", "on"
     form = DemographicsForm(data, patient=patient, doctors=selectors.practice_doctors(request.staff.practice_id))
-    if not form.is_valid():
-        raise errors.Problem(422, "invalid", "Some fields are not valid; see `errors`.",
-                             errors={name: list(messages) for name, messages in form.errors.items()})
+    _check(form)
     changes = form.changes()
     names = {"doctor" if name == "doctor_id" else name for name in sent}
     return {name: value for name, value in changes.items() if name in names}
+
+
+def _check(form) -> None:
+    if not form.is_valid():
+        raise errors.Problem(422, "invalid", "Some fields are not valid; see `errors`.",
+                             errors={name: list(messages) for name, messages in form.errors.items()})

@@ -129,3 +129,23 @@ def test_it_gives_404_for_a_missing_patient(api, cast):
 def test_dates_of_birth_round_trip(api, cast):
     api.patch(f"/patients/{cast.ned.pk}", {"date_of_birth": "1990-02-03"})
     assert api.get(f"/patients/{cast.ned.pk}").json()["date_of_birth"] == datetime.date(1990, 2, 3).isoformat()
+
+
+def test_it_creates_a_patient(api, cast):
+    response = api.post("/patients", {"chart_number": " A-300 ", "first_name": "Ann", "last_name": "Lee",
+                                      "email": "Ann@Example.test", "ssn": "234-56-7890", "doctor_id": cast.dora.pk})
+    assert response.status_code == 201
+    patient = Patient.objects.get(chart_number="A-300")
+    assert (patient.practice, patient.doctor, patient.ssn) == (cast.practice, cast.dora, "234567890")
+    assert response.json()["ssn_masked"] == "***-**-7890" and response.json()["portal_status"] == "not_invited"
+
+
+def test_it_refuses_a_chart_number_in_use(api, cast):
+    count = Patient.objects.count()
+    response = api.post("/patients", {"chart_number": "A-100", "first_name": "Ann", "last_name": "Lee"})
+    assert response.status_code == 422 and "chart_number" in response.json()["errors"]
+    assert Patient.objects.count() == count
+
+
+def test_a_chart_number_of_another_practice_is_free(api, cast):
+    assert api.post("/patients", {"chart_number": "B-200", "first_name": "Ann", "last_name": "Lee"}).status_code == 201
