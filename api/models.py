@@ -1,12 +1,8 @@
-"""API tokens, stored idempotent responses, rate-limit windows, and webhooks (endpoints and their
-delivery outbox)."""
-
-import uuid
+"""API tokens, stored idempotent responses and rate-limit windows."""
 
 from django.db import models
 
-from clinic.models import Practice, StaffMember
-from portico.crypto import EncryptedTextField
+from clinic.models import StaffMember
 
 
 class ApiToken(models.Model):
@@ -66,58 +62,3 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} request(s) from {self.window}"
-
-
-class WebhookEndpoint(models.Model):
-    """Where a practice wants portal-access events POSTed, signed with its secret (api.webhooks)."""
-
-    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="webhook_endpoints")
-    url = models.URLField(max_length=500)
-    secret = EncryptedTextField()
-    # After a rotation, deliveries carry a signature with the previous secret too, for ROTATION_OVERLAP,
-    # so receivers can switch without losing events.
-    previous_secret = EncryptedTextField(blank=True)
-    rotated_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField()
-    disabled_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return self.url
-
-
-class WebhookDelivery(models.Model):
-    """The webhook outbox: one row per event and endpoint, written in the transaction that records the
-    event. The worker sends due rows with retries and backoff; `event_id` is the same on every try (and
-    every endpoint), so receivers drop duplicates by it."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    event_id = models.UUIDField(default=uuid.uuid4)
-    event_type = models.CharField(max_length=64)
-    payload = models.JSONField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    claimed_by = models.CharField(max_length=100, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="one_delivery_per_event_and_endpoint")]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} {self.event_id} ({self.status})"

@@ -81,11 +81,9 @@ PORTICO_CLIENT_IP_HEADER = env_str("PORTICO_CLIENT_IP_HEADER")
 # A worker that dies mid-send leaves its message claimed; after this long another may take it over.
 PORTICO_MAIL_LEASE_SECONDS = env_int("PORTICO_MAIL_LEASE_SECONDS", 300, minimum=1)
 PORTICO_MAIL_FROM = env_str("PORTICO_MAIL_FROM", "Portico <no-reply@portico.localhost>")
-# The REST API (api/): requests per token per minute, the largest request body, and whether webhooks
-# may use plain http to a loopback address (development only; otherwise https is required).
+# The REST API (api/): requests per token per minute, and the largest request body.
 PORTICO_API_RATE_LIMIT = env_int("PORTICO_API_RATE_LIMIT", 120, minimum=1)
 PORTICO_API_MAX_BODY_BYTES = env_int("PORTICO_API_MAX_BODY_BYTES", 65536, minimum=1024)
-PORTICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = env_bool("PORTICO_WEBHOOK_ALLOW_LOOPBACK_HTTP", DEBUG)
 # Where `manage.py smtpd` keeps caught mail for the staff Mailbox page (development only).
 PORTICO_MAILBOX_DIR = VAR_DIR / "mailbox"
 # `manage.py serve` (production): where gunicorn listens, its processes, and task workers.

@@ -1,8 +1,11 @@
 import datetime
 import hashlib
+import io
+from unittest import mock
 
 import pytest
 import time_machine
+from django.core.management import call_command
 
 from access.models import Invitation
 from api import tokens
@@ -103,3 +106,14 @@ def test_simultaneous_requests_with_one_key_send_once(cast):
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}
     assert Invitation.objects.count() == 1
     assert Message.objects.filter(kind="invitation").count() == 1
+
+
+def test_the_worker_forgets_keys_after_24_hours(api, cast):
+    token = tokens.authenticate(api.token)
+    for age, key in ((datetime.timedelta(hours=24, seconds=1), "old"), (datetime.timedelta(hours=23), "kept")):
+        IdempotentRequest.objects.create(token=token, key=key, fingerprint="f", created_at=NOW - age, status_code=201)
+    # In-process, the task worker's connection closing is switched off, as conftest.run_worker does.
+    with time_machine.travel(NOW, tick=False), \
+            mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("worker", once=True, stdout=io.StringIO())
+    assert list(IdempotentRequest.objects.values_list("key", flat=True)) == ["kept"]

@@ -6,6 +6,7 @@ from django.tasks import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from api.guard import purge_old_records
 from mail.delivery import deliver_due, worker_name
 from ops.health import beat, forget_gone_workers
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
         """One round of work; returns whether more is waiting (then no pause before the next)."""
         beat(name)
         mailed = deliver_due(limit=MAIL_PER_ROUND, worker=name)
+        purge_old_records()  # API idempotency keys past their 24 hours, rate-limit windows past their minute
         self.tasks = Worker(queue_names=["*"], excluded_queue_names=[], backend_name=DEFAULT_TASK_BACKEND_ALIAS,
                             batch=True, max_tasks=TASKS_PER_ROUND, interval=0, startup_delay=False, worker_id=name)
         self.tasks.run()
