@@ -20,7 +20,7 @@ class Processes:
     def wait(self) -> None:
         """Return on Ctrl-C or SIGTERM, with every child stopped; if one child stops by itself, stop
         the rest and raise CommandError naming it."""
-        signal.signal(signal.SIGTERM, _interrupt)
+        listen_for_stop_signals()
         try:
             while True:
                 for name, child in self.children.items():
@@ -32,6 +32,11 @@ class Processes:
             self.stop_all()
 
     def stop_all(self) -> None:
+        # Deaf to further signals while stopping: make passes on the SIGTERM it got to its recipe, and a
+        # service manager or an impatient person may send a second one; either must not cut the stop short
+        # (the 10-second deadline below still ends it).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for child in self.children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -42,6 +47,13 @@ class Processes:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def listen_for_stop_signals() -> None:
+    """Ctrl-C and SIGTERM both raise KeyboardInterrupt, also in the background of a shell: a background
+    job starts with SIGINT ignored, and Python then installs no handler of its own."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _interrupt(signum, frame):

@@ -1,12 +1,11 @@
 import os
-import signal
 import socket
 import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.processes import Processes
+from ops.processes import Processes, listen_for_stop_signals
 
 
 class Command(BaseCommand):
@@ -17,10 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--smtp-port", type=int, default=8025)
 
     def handle(self, *args, port: int, smtp_port: int, **options):
-        # Ctrl-C and SIGTERM both stop the demo, also when it runs in the background of a shell: a
-        # background job starts with SIGINT ignored, and Python then installs no handler of its own.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, _interrupt)
+        listen_for_stop_signals()
         # The links the demo mails and prints use the port it runs on (`make run` sets this for
         # seed_demo too); an explicit PORTICO_BASE_URL wins.
         base_url = os.environ.get("PORTICO_BASE_URL", f"http://127.0.0.1:{port}")
@@ -35,14 +31,7 @@ class Command(BaseCommand):
             "periodic": [*manage, "run_periodic", "--interval", "30"],
         }
         processes = Processes(env)
-        try:
-            self._run(processes, commands, base_url, smtp_port)
-        except KeyboardInterrupt:
-            # A second signal while stopping (make passes on the SIGTERM it got to its recipe): finish
-            # stopping, deaf to any more.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            processes.stop_all()
+        self._run(processes, commands, base_url, smtp_port)
         self.stdout.write("Stopped the web app, worker, periodic jobs and SMTP server.")
 
     def _run(self, processes: Processes, commands: dict[str, list[str]], base_url: str, smtp_port: int) -> None:
@@ -77,6 +66,3 @@ class Command(BaseCommand):
             f"Logins are printed above by seed_demo. Press Ctrl-C to stop.\n"
         )
 
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
