@@ -33,7 +33,8 @@ def missing_requirements(patient: Patient) -> list[str]:
     """What stands between this patient and an invitation, in words staff can act on."""
     practice = patient.practice
     age = rules.age_on(local_today(practice), patient.date_of_birth) if patient.date_of_birth else None
-    return rules.missing(has_email=bool(patient.email), has_ssn=bool(patient.ssn),
+    # ssn_last4 says whether an SSN is on file without decrypting it (lists load it; see Patient.save).
+    return rules.missing(has_email=bool(patient.email), has_ssn=bool(patient.ssn_last4),
                          has_date_of_birth_and_phone=bool(patient.date_of_birth and patient.phone),
                          age=age, minimum_age=practice.minimum_age)
 

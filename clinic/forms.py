@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from access.selectors import NEEDS_ATTENTION, NEEDS_ATTENTION_LABEL, PortalState
 from clinic import validation
-from clinic.models import Patient, StaffMember
+from clinic.models import Patient, Practice, StaffMember
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CALENDAR_FIRST_DATE, CALENDAR_LAST_DATE = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
@@ -154,3 +154,110 @@ class CalendarForm(StaffForm):
             raise ValidationError(f"Choose a date between {CALENDAR_FIRST_DATE.year} and {CALENDAR_LAST_DATE.year}.",
                                   code="date_out_of_range")
         return day
+
+
+class NewPatientForm(DemographicsForm):
+    """Demographics, with the chart number a new patient is filed under (unique in the practice)."""
+
+    chart_number = forms.CharField(label="Chart number", max_length=32)
+
+    field_order = ["chart_number", *DemographicsForm.field_order]
+
+    def __init__(self, *args, practice, doctors, **kwargs):
+        super().__init__(*args, patient=Patient(practice=practice), doctors=doctors, **kwargs)
+
+    def clean_chart_number(self) -> str:
+        return " ".join(self.cleaned_data["chart_number"].split())
+
+    def changes(self) -> dict:
+        """The keyword arguments of clinic.services.create_patient, but the chart number."""
+        return {name: value for name, value in super().changes().items() if name != "chart_number"}
+
+
+APPOINTMENT_LENGTHS = [(10, "10 minutes"), (15, "15 minutes"), (20, "20 minutes"), (30, "30 minutes"),
+                       (45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30 minutes"), (120, "2 hours")]
+
+
+class BookingForm(StaffForm):
+    """An appointment: the patient (by chart number, unless booked from their chart), a doctor of the
+    practice, the start in the practice's time zone, the length and the reason."""
+
+    chart_number = forms.CharField(label="Patient's chart number", max_length=32)
+    doctor = forms.ModelChoiceField(label="Doctor", queryset=StaffMember.objects.none())
+    date = forms.DateField(label="Date", widget=DATE_INPUT)
+    time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
+    minutes = forms.TypedChoiceField(label="Length", choices=APPOINTMENT_LENGTHS, coerce=int, initial=30)
+    reason = forms.CharField(label="Reason", max_length=200, required=False)
+
+    def __init__(self, *args, practice, doctors, patient: Patient | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.practice, self.patient = practice, patient
+        self.fields["doctor"].queryset = doctors
+        self.fields["doctor"].label_from_instance = lambda member: member.display_name
+        if patient is not None:
+            del self.fields["chart_number"]
+
+    def clean_chart_number(self) -> str:
+        number = " ".join(self.cleaned_data["chart_number"].split())
+        self.patient = Patient.objects.filter(practice=self.practice, chart_number=number).first()
+        if self.patient is None:
+            raise ValidationError(f"No patient has the chart number {number}.")
+        return number
+
+    def clean_date(self) -> datetime.date:
+        day = self.cleaned_data["date"]
+        if not CALENDAR_FIRST_DATE <= day <= CALENDAR_LAST_DATE:
+            raise ValidationError("Choose a real date.", code="date_out_of_range")
+        return day
+
+    def booking(self) -> dict:
+        """The keyword arguments of clinic.services.book_appointment (less `by`)."""
+        data = self.cleaned_data
+        starts_at = datetime.datetime.combine(data["date"], data["time"], tzinfo=self.practice.tzinfo)
+        return {"patient": self.patient, "doctor": data["doctor"], "starts_at": starts_at, "minutes": data["minutes"],
+                "reason": data["reason"]}
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """A refusal of book_appointment next to its field ("starts_at" is the date and time)."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, errors in error.error_dict.items():
+            field = {"starts_at": "time"}.get(field, field)
+            self.add_error(field if field in self.fields else None, errors)
+
+
+class PracticeSettingsForm(forms.ModelForm):
+    """The practice's settings (access.actions.SETTINGS), for its admins."""
+
+    reminder_days_before = forms.TypedChoiceField(
+        label="Reminder before expiry", required=False, coerce=int, empty_value=None,
+        choices=[("", "Off"), *[(n, f"{n} day{'' if n == 1 else 's'} before it expires") for n in range(1, 30)]],
+        help_text="One email with a fresh link (the earlier link stops working); the expiry stays the same.")
+    reinvite_after_days = forms.TypedChoiceField(
+        label="Re-invite patients who did not accept", required=False, coerce=int, empty_value=None,
+        choices=[("", "Off"), *Practice.REINVITE_DAYS],
+        help_text="Counted from when the unanswered invitation was sent.")
+    phone = forms.CharField(label="Practice phone", required=False, max_length=40,
+                            widget=forms.TextInput(attrs={"type": "tel"}),
+                            help_text="Shown to patients with the sentence below. For example (555) 555-0123.")
+
+    class Meta:
+        model = Practice
+        fields = ["auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
+                  "invite_ttl_days", "phone", "patient_contact_note"]
+        widgets = {"auto_invite": forms.RadioSelect}
+        help_texts = {
+            "auto_invite": "Only patients never invited before, eligible, and not connected are invited.",
+            "reinvite_max": "Then the patient is left alone until staff send an invitation (1 to 5).",
+            "minimum_age": "Younger patients (by their date of birth) cannot be invited.",
+            "invite_ttl_days": "How long a new invitation link works: 1 to 30 days.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.initial["phone"] = self.instance.phone_display
+
+    def clean_phone(self) -> str:
+        return validation.normalize_phone(self.cleaned_data["phone"])

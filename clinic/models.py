@@ -70,6 +70,11 @@ class Practice(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.reminder_days_before is not None and self.reminder_days_before >= (self.invite_ttl_days or 0):
+            raise ValidationError({"reminder_days_before": "The reminder must come before the invitation expires: "
+                                                           "choose fewer days than its lifetime."})
+
     @cached_property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)

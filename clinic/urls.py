@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clinic.views import appointments, bulk, chart, imports, notifications, patients
+from clinic.views import appointments, booking, bulk, chart, imports, notifications, patients, settings
 
 app_name = "clinic"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("bulk-invitations/<int:job_id>/", bulk.job, name="bulk-job"),
     path("bulk-invitations/<int:job_id>/live/", bulk.job_live, name="bulk-job-live"),
     path("bulk-invitations/<int:job_id>/skipped.csv", bulk.skipped_csv, name="bulk-job-skipped"),
+    path("patients/new/", booking.new_patient, name="new-patient"),
     path("patients/<int:patient_id>/", chart.chart, name="chart"),
     path("patients/<int:patient_id>/demographics/", chart.demographics, name="demographics"),
     path("patients/<int:patient_id>/appointments/", chart.chart_appointments, name="chart-appointments"),
@@ -23,12 +24,16 @@ urlpatterns = [
     path("patients/<int:patient_id>/portal-access/revoke/", chart.revoke_access, name="revoke-access"),
     path("patients/<int:patient_id>/portal-access/resend/", chart.resend_invitation, name="resend-invitation"),
     path("calendar/", appointments.calendar, name="calendar"),
+    path("appointments/book/", booking.book_appointment, name="book-appointment"),
     path("appointments/<int:appointment_id>/", appointments.appointment, name="appointment"),
+    path("appointments/<int:appointment_id>/status/", booking.appointment_status, name="appointment-status"),
     path("appointments/<int:appointment_id>/details/", appointments.appointment_details, name="appointment-details"),
     path("appointments/<int:appointment_id>/invite/", appointments.appointment_invite, name="appointment-invite"),
     path("appointments/<int:appointment_id>/resend/", appointments.appointment_resend, name="appointment-resend"),
     path("appointments/<int:appointment_id>/revoke/", appointments.appointment_revoke, name="appointment-revoke"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications-read-all"),
+    path("notifications/digest/", notifications.digest, name="notifications-digest"),
+    path("settings/", settings.practice_settings, name="settings"),
     path("notifications/<int:notification_id>/read/", notifications.mark_read, name="notification-read"),
 ]

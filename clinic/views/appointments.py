@@ -75,7 +75,7 @@ def appointment_details(request, appointment_id: int):
             form.add_service_errors(e)
         else:
             messages.success(request, f"Saved {appt.patient.full_name}'s details.")
-            return _done(request, appt)
+            return done_in_window(request, appt)
     messages.error(request, "Nothing was saved: please correct the fields marked below.")
     return _window(request, appt, form)
 
@@ -103,7 +103,7 @@ def appointment_revoke(request, appointment_id: int):
     if request.method == "GET":
         if (target := revoke_target(selectors.portal_status(appt.patient))) is None:
             messages.error(request, NothingToRevoke().message)
-            return _done(request, appt)
+            return done_in_window(request, appt)
         return _window(request, appt, None, body="clinic/appointment_confirm_revoke.html", target=target)
     try:
         revoked = actions.revoke_invitation(appt.patient, by=request.staff, client=client_of(request))
@@ -111,7 +111,7 @@ def appointment_revoke(request, appointment_id: int):
         messages.error(request, e.message)
     else:
         messages.success(request, REVOKED_TEXT[revoked].format(name=appt.patient.full_name))
-    return _done(request, appt)
+    return done_in_window(request, appt)
 
 
 def _invite(request, appt, action, *, resent: bool = False):
@@ -121,14 +121,14 @@ def _invite(request, appt, action, *, resent: bool = False):
         messages.error(request, e.message)
     else:
         messages.success(request, sent_text(sent, appt.practice, resent=resent))
-    return _done(request, appt)
+    return done_in_window(request, appt)
 
 
 def _in_dialog(request) -> bool:
     return bool(request.htmx) and (request.POST or request.GET).get("window") == DIALOG
 
 
-def _done(request, appt):
+def done_in_window(request, appt):
     """After an action: redraw the window in the dialog, or redirect (POST/redirect/GET) on the page."""
     if _in_dialog(request):
         appt.patient.refresh_from_db()

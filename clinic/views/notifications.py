@@ -1,5 +1,7 @@
-"""The bell: a staff member's own notifications (acceptances, undeliverable invitation emails)."""
+"""The bell: a staff member's own notifications (acceptances, locked and expired invitations,
+undeliverable invitation emails, disconnections), and their daily digest email preference."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from clinic import selectors
 from clinic.decorators import staff_required
+from clinic.models import StaffMember
 from clinic.views.common import PAGE_SIZE, client_of
 
 
@@ -16,7 +19,8 @@ from clinic.views.common import PAGE_SIZE, client_of
 @staff_required
 def notification_list(request):
     page = Paginator(selectors.notifications_for(request.staff), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "clinic/notifications.html", {"page": page, "section": "notifications"})
+    return render(request, "clinic/notifications.html", {"page": page, "section": "notifications",
+                                                         "digest_form": DigestForm(instance=request.staff)})
 
 
 @login_required
@@ -37,4 +41,24 @@ def mark_read(request, notification_id: int):
 def mark_all_read(request):
     count = request.staff.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
     messages.success(request, f"Marked {count} notification{'' if count == 1 else 's'} as read.")
+    return redirect("clinic:notifications")
+
+
+class DigestForm(forms.ModelForm):
+    class Meta:
+        model = StaffMember
+        fields = ["daily_digest"]
+        help_texts = {"daily_digest": "At most one email a day, listing what is new since the last one."}
+
+
+@login_required
+@staff_required
+@require_POST
+def digest(request):
+    form = DigestForm(request.POST, instance=request.staff)
+    form.is_valid()  # one checkbox: any post is valid
+    wanted = form.cleaned_data["daily_digest"]
+    # This column alone: the periodic job may be stamping last_digest_at on the same row.
+    StaffMember.objects.filter(pk=request.staff.pk).update(daily_digest=wanted)
+    messages.success(request, "You will get a daily digest by email." if wanted else "Daily digest emails are off.")
     return redirect("clinic:notifications")

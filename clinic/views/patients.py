@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
+from access import eligibility
 from access.selectors import PortalState
 from clinic import selectors
 from clinic.decorators import staff_required
@@ -28,6 +29,9 @@ def patient_list(request):
     for patient in page:
         patient.days_left = days_left(patient.invitation_expires_at)
         patient.portal_state_label = PortalState.LABELS[patient.portal_state]
+        if patient.portal_state == PortalState.NOT_ELIGIBLE:  # say why, e.g. why an automatic invitation skipped them
+            patient.practice = request.staff.practice  # (the list is this practice's: no query per row)
+            patient.needs = eligibility.missing_requirements(patient)
     return render(request, "clinic/patient_list.html", {
         "form": form, "page": page, "searching": bool(q or status), "section": "patients",
         # Importing and bulk inviting are for practice admins (clinic.views.imports, clinic.views.bulk).

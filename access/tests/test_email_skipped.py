@@ -1,0 +1,49 @@
+"""No email for an invitation that is no longer pending when the mail worker reaches it: the outbox
+row is marked skipped, nothing reaches the SMTP server, and the access history says why."""
+
+import datetime
+
+import time_machine
+
+from access import actions
+from access.models import AccessEvent
+from access.tests.helpers import actions_of, send
+from conftest import NOW, SOON
+from mail import delivery
+from mail.models import Message
+
+DAY = datetime.timedelta(days=1)
+
+
+def test_an_invitation_that_expired_before_its_email_went_gets_none(cast, smtp_server):
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+    with time_machine.travel(NOW + 7 * DAY, tick=False):  # the worker was down all week
+        assert delivery.send_batch() == 1
+    assert smtp_server.envelopes == []
+    message = Message.objects.get()
+    assert (message.status, message.secret_link) == ("skipped", "")
+    assert actions_of(cast.pat) == ["invitation.sent", "email.skipped"]
+    assert AccessEvent.objects.get(action="email.skipped").reason == "The invitation was expired"
+
+
+def test_a_revoked_invitation_gets_no_email_but_the_next_one_does(cast, smtp_server):
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+        actions.resend_invitation(cast.pat, by=cast.alice, channel="chart")
+    with time_machine.travel(SOON, tick=False):
+        assert delivery.send_batch() == 2
+    assert len(smtp_server.envelopes) == 1
+    assert sorted(Message.objects.values_list("status", flat=True)) == ["sent", "skipped"]
+    assert AccessEvent.objects.get(action="email.skipped").reason == "The invitation was revoked"
+
+
+def test_a_reminder_since_reissuing_the_link_replaces_an_unsent_first_email(cast, smtp_server):
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+    with time_machine.travel(NOW + 5 * DAY, tick=False):
+        actions.send_reminders()
+        assert delivery.send_batch() == 2
+    [received] = smtp_server.messages()
+    assert received["Subject"] == "Reminder: your invitation to Maple Street Clinic's patient portal ends soon"
+    assert Message.objects.get(kind="invitation").status == "skipped"

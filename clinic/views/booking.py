@@ -1,0 +1,87 @@
+"""New patients, and booking, cancelling and closing appointments. Each goes through clinic.services,
+which fires the practice's automatic invitations whoever calls it."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from clinic import selectors, services
+from clinic.decorators import staff_required
+from clinic.forms import BookingForm, NewPatientForm
+from clinic.services import CONTACT_FIELDS
+from clinic.views.appointments import done_in_window
+from clinic.views.common import client_of, load_appointment, load_patient, local_time
+
+
+@sensitive_post_parameters(*CONTACT_FIELDS)
+@login_required
+@staff_required
+def new_patient(request):
+    practice = request.staff.practice
+    form = NewPatientForm(request.POST or None, practice=practice, doctors=selectors.practice_doctors(practice.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.create_patient(practice, by=request.staff, client=client_of(request),
+                                              chart_number=form.cleaned_data["chart_number"], **form.changes())
+        except ValidationError as e:
+            form.add_service_errors(e)
+        else:
+            messages.success(request, f"Added {patient.full_name} (chart {patient.chart_number}).")
+            return redirect("clinic:chart", patient.pk)
+    if form.errors:
+        messages.error(request, "Nothing was saved: please correct the fields marked below.")
+    return render(request, "clinic/new_patient.html", {"form": form, "section": "patients"})
+
+
+@login_required
+@staff_required
+def book_appointment(request):
+    """From the calendar (the patient by chart number) or from a chart (?patient=ID)."""
+    practice = request.staff.practice
+    patient = load_patient(request, int(request.GET["patient"])) if request.GET.get("patient", "").isdigit() else None
+    initial = {"date": request.GET.get("date") or timezone.localdate(timezone=practice.tzinfo)}
+    form = BookingForm(request.POST or None, practice=practice, patient=patient, initial=initial,
+                       doctors=selectors.practice_doctors(practice.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment = services.book_appointment(**form.booking(), by=request.staff)
+        except ValidationError as e:
+            form.add_service_errors(e)
+        else:
+            messages.success(request, f"Booked {appointment.patient.full_name} with {appointment.doctor.display_name}, "
+                                      f"{local_time(appointment.starts_at, practice)}.")
+            return redirect(f"{reverse('clinic:calendar')}?date={appointment.starts_at.astimezone(practice.tzinfo):%Y-%m-%d}")
+    if form.errors:
+        messages.error(request, "Nothing was booked: please correct the fields marked below.")
+    return render(request, "clinic/book_appointment.html", {
+        "form": form, "patient": patient, "section": "patients" if patient else "calendar"})
+
+
+CLOSING = {
+    "completed": (services.complete_appointment, "Marked completed"),
+    "no_show": (services.mark_no_show, "Marked as a no-show"),
+    "cancelled": (services.cancel_appointment, "Cancelled"),
+}
+
+
+@login_required
+@staff_required
+@require_POST
+def appointment_status(request, appointment_id: int):
+    appt = load_appointment(request, appointment_id)
+    if (step := CLOSING.get(request.POST.get("status", ""))) is None:
+        messages.error(request, "Choose completed, no-show or cancelled.")
+        return done_in_window(request, appt)
+    service, said = step
+    try:
+        appt = service(appointment=appt, by=request.staff)
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(request, f"{said}: {appt.patient.full_name}, {local_time(appt.starts_at, appt.practice)}.")
+    return done_in_window(request, appt)

@@ -1,0 +1,32 @@
+"""The practice's settings page (practice admins): portal invitations and how patients reach the practice."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+
+from access import actions
+from clinic.decorators import practice_admin_required, staff_required
+from clinic.forms import PracticeSettingsForm
+from clinic.models import Practice
+from clinic.views.common import client_of
+
+
+@login_required
+@staff_required
+@practice_admin_required
+def practice_settings(request):
+    # A copy: the form writes into its instance while checking, the action saves.
+    form = PracticeSettingsForm(request.POST or None, instance=Practice.objects.get(pk=request.staff.practice_id))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = actions.change_practice_settings(request.staff.practice, by=request.staff,
+                                                       client=client_of(request), **form.cleaned_data)
+        except ValidationError as e:
+            form.add_error(None, e)
+        else:
+            messages.success(request, f"Saved: {'; '.join(changed)}." if changed else "Nothing was changed.")
+            return redirect("clinic:settings")
+    if form.errors:
+        messages.error(request, "Nothing was saved: please correct the fields marked below.")
+    return render(request, "clinic/settings.html", {"form": form, "section": "settings"})
