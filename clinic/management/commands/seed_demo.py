@@ -55,7 +55,12 @@ class Command(BaseCommand):
     def _seed(self) -> None:
         rng = random.Random(2026)
         with transaction.atomic():
-            demo = Practice.objects.create(name=DEMO, time_zone="America/New_York")
+            # Settings to try (Settings page, as "manager"): invite when booked, remind 2 days before,
+            # re-invite after 30 days at most 3 times.
+            demo = Practice.objects.create(
+                name=DEMO, time_zone="America/New_York", phone="+15555550100",
+                patient_contact_note="The front desk answers weekdays, 8 AM to 5 PM.",
+                auto_invite=Practice.AutoInvite.BOOKED, reminder_days_before=2, reinvite_after_days=30, reinvite_max=3)
             other = Practice.objects.create(name=OTHER, time_zone="America/Chicago")
             doctor = _staff("doctor", "Maria", "Alvarez", demo, StaffMember.Role.DOCTOR)
             frontdesk = _staff("frontdesk", "Sam", "Lee", demo, StaffMember.Role.STAFF)
