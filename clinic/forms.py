@@ -156,6 +156,9 @@ class CalendarForm(StaffForm):
         return day
 
 
+CHART_NUMBER_IN_USE = "Chart number {number} is already in use."
+
+
 class NewPatientForm(DemographicsForm):
     """Demographics, with the chart number a new patient is filed under (unique in the practice)."""
 
@@ -165,9 +168,14 @@ class NewPatientForm(DemographicsForm):
 
     def __init__(self, *args, practice, doctors, **kwargs):
         super().__init__(*args, patient=Patient(practice=practice), doctors=doctors, **kwargs)
+        self.practice = practice
 
     def clean_chart_number(self) -> str:
-        return " ".join(self.cleaned_data["chart_number"].split())
+        # Said with the other fields' problems; clinic.services.create_patient still decides (constraint).
+        number = " ".join(self.cleaned_data["chart_number"].split())
+        if Patient.objects.filter(practice=self.practice, chart_number=number).exists():
+            raise ValidationError(CHART_NUMBER_IN_USE.format(number=number), code="chart_number_in_use")
+        return number
 
     def changes(self) -> dict:
         """The keyword arguments of clinic.services.create_patient, but the chart number."""

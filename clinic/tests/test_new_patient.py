@@ -60,3 +60,10 @@ def test_the_service_refuses_another_practices_doctor(cast):
                                 doctor=cast.dora)
     assert refused.value.message_dict == {"doctor": ["Choose one of this practice's doctors."]}
     assert not Patient.objects.filter(chart_number="B-9").exists()
+
+
+def test_the_service_refuses_a_chart_number_in_use(cast):
+    with pytest.raises(ValidationError) as refused:
+        services.create_patient(cast.practice, by=cast.alice, chart_number="A-100", first_name="X", last_name="Y")
+    assert refused.value.message_dict == {"chart_number": ["Chart number A-100 is already in use."]}
+    assert Patient.objects.filter(chart_number="A-100").count() == 1
