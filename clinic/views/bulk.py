@@ -208,9 +208,10 @@ def _remember_preview(session, selection: Selection) -> str:
 def _take_preview(request, token: str) -> Selection | None:
     """The selection a preview token stands for, once only: of two Confirms sent together (a double
     click), one gets it and the other None. Two requests of one session each load their own copy of
-    it, so the token is claimed in the stored session row with a compare-and-swap (the row is replaced
-    only if it still holds what was read); it is also dropped from this request's copy, which the
-    session middleware saves at the end and so must not put it back."""
+    it, so the token is claimed in the stored session row (sessions are kept in the database, Django's
+    default engine) with a compare-and-swap: the row is replaced only if it still holds what was read.
+    It is also dropped from this request's copy, which the session middleware saves at the end and so
+    must not put it back."""
     previews = request.session.get(PREVIEWS, {})
     chosen = previews.pop(token, None)
     if chosen is None:
