@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from access.eligibility import local_today
 from access.history import Actor, Client, record
 from access.models import AccessEvent, InvitationJob
 from access.selectors import (
@@ -91,7 +92,7 @@ class PortalStatus:
 
 def portal_status(patient: Patient) -> PortalStatus:
     state, expires_at, email_failed = (
-        with_portal_state(Patient.objects.filter(pk=patient.pk))
+        with_portal_state(Patient.objects.filter(pk=patient.pk), today=local_today(patient.practice))
         .values_list("portal_state", "invitation_expires_at", "email_failed").get()
     )
     return PortalStatus(state, expires_at, email_failed)
@@ -100,15 +101,15 @@ def portal_status(patient: Patient) -> PortalStatus:
 def search_patients(staff: StaffMember, *, q: str = "", state: str = "") -> QuerySet[Patient]:
     """The practice's patients matching `q` (name, chart number, email or phone), annotated as
     access.selectors.with_portal_state does, optionally only those in `state` (or NEEDS_ATTENTION)."""
-    patients = Patient.objects.filter(practice_id=staff.practice_id)
+    patients, today = Patient.objects.filter(practice_id=staff.practice_id), local_today(staff.practice)
     if q := " ".join(q.split()):
         patients = patients.filter(_search_condition(q))
     if state == NEEDS_ATTENTION:
-        patients = needing_attention(patients, practice_id=staff.practice_id)
+        patients = needing_attention(patients, practice_id=staff.practice_id, today=today)
     elif state:
-        patients = in_portal_state(patients, state, practice_id=staff.practice_id)
+        patients = in_portal_state(patients, state, practice_id=staff.practice_id, today=today)
     else:
-        patients = with_portal_state(patients)
+        patients = with_portal_state(patients, today=today)
     return patients.defer("ssn").order_by("last_name", "first_name", "id")
 
 
@@ -157,7 +158,8 @@ def appointments_between(
         .select_related("patient", "doctor__user").order_by("starts_at", "id")
     )
     ids = {a.patient_id for a in appointments}
-    states = dict(with_portal_state(Patient.objects.filter(pk__in=ids)).values_list("pk", "portal_state"))
+    states = dict(with_portal_state(Patient.objects.filter(pk__in=ids), today=local_today(staff.practice))
+                  .values_list("pk", "portal_state"))
     for appointment in appointments:
         appointment.patient.portal_state = states.get(appointment.patient_id, PortalState.NOT_ELIGIBLE)
         appointment.patient.portal_state_label = PortalState.LABELS[appointment.patient.portal_state]
