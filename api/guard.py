@@ -30,7 +30,7 @@ RATE_WINDOW_SECONDS = 60
 def guard(run):
     @wraps(run)
     def wrapper(request, *args, **kwargs) -> HttpResponse:
-        if refused := _check_body(request):
+        if refused := _check_body(request) or _check_query(request, run):
             return refused
         token = bearer(request)
         if token is None:  # the operation's own auth check answers 401
@@ -61,6 +61,17 @@ def _check_body(request) -> HttpResponse | None:
     if b"\x00" in body or b"\\u0000" in body or "\x00" in request.META.get("QUERY_STRING", "") \
             or "%00" in request.META.get("QUERY_STRING", ""):
         return problem_response(400, "bad_request", "Text may not contain NUL characters.")
+    return None
+
+
+def _check_query(request, run) -> HttpResponse | None:
+    """Refuse query parameters the operation does not declare (a misspelt filter must not silently
+    widen a search). `run` is the ninja Operation's bound run method; its models name the parameters."""
+    operation = getattr(run, "__self__", None)
+    known = {name for model in getattr(operation, "models", ()) if model.__ninja_param_source__ == "query"
+             for name in getattr(model, "__ninja_flatten_map__", model.model_fields)}
+    if unknown := sorted(set(request.GET) - known):
+        return problem_response(400, "bad_request", f"Unknown query parameter(s): {', '.join(unknown)}.")
     return None
 
 

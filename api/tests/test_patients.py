@@ -149,3 +149,10 @@ def test_it_refuses_a_chart_number_in_use(api, cast):
 
 def test_a_chart_number_of_another_practice_is_free(api, cast):
     assert api.post("/patients", {"chart_number": "B-200", "first_name": "Ann", "last_name": "Lee"}).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/patients", "/patients/{pat}"])
+def test_it_refuses_an_unknown_query_parameter(api, cast, path):
+    response = api.get(path.format(pat=cast.pat.pk), stauts="pending")  # misspelt: must not widen the search
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Unknown query parameter(s): stauts."
