@@ -20,10 +20,10 @@ from access import attempts, errors, history, rules, tokens
 from access.history import NO_CLIENT, Actor, Client, record
 from access.models import AccessEvent, Attempt, Channel, Connection, Invitation, InvitationJob, InvitationJobPatient
 from access.selectors import invitation_facts
-from access.sql import update_each
 from clinic import validation
 from clinic.models import Appointment, Notification, Patient, Practice, StaffMember
 from mail import messages as mail
+from portico.bulk import insert_dicts, insert_rows, instances, update_rows
 
 log = logging.getLogger("portico.access")
 Action = AccessEvent.Action
@@ -161,10 +161,8 @@ def start_invitation_job(
     ids = patients.filter(practice=practice).order_by("pk").values_list("pk", flat=True).distinct()
     job = InvitationJob.objects.create(practice=practice, started_by=by, created_at=now, selection=selection[:200],
                                        heartbeat_at=now)
-    rows = InvitationJobPatient.objects.bulk_create(
-        (InvitationJobPatient(job=job, patient_id=pk) for pk in ids.iterator(chunk_size=5000)), batch_size=5000)
-    InvitationJob.objects.filter(pk=job.pk).update(total=len(rows))
-    job.total = len(rows)
+    job.total = insert_dicts(InvitationJobPatient, ({"job_id": job.pk, "patient_id": pk} for pk in ids))
+    InvitationJob.objects.filter(pk=job.pk).update(total=job.total)
     if enqueue:
         _enqueue(job)
     log.info("invitation job %s started for %s patient(s) by %s", job.pk, job.total, by.pk if by else "system")
@@ -203,14 +201,15 @@ def _run_job_chunk(job_id: int, size: int) -> int:
     """One chunk: returns how many of the job's patients are processed after it (0: none was left)."""
     job = InvitationJob.objects.select_related("started_by__user").get(pk=job_id)
     # A second runner of the same job skips the rows this one holds and takes the next chunk.
-    rows = list(job.rows.filter(outcome="").select_for_update(skip_locked=True).order_by("id")[:size])
+    rows = list(job.rows.filter(outcome="").select_for_update(skip_locked=True).order_by("id")
+                .values_list("pk", "patient_id", named=True)[:size])
     if not rows:
         return 0
     outcomes = {o.patient_id: o for o in _send_many(_lock_many([r.patient_id for r in rows]), by=job.started_by,
                                                      channel=Channel.BULK, client=NO_CLIENT,
                                                      reason=f"Bulk invitation {job.pk}")}
     Outcome = InvitationJobPatient.Outcome
-    update_each(InvitationJobPatient, ["outcome", "reason", "reason_text", "invitation"], [
+    update_rows(InvitationJobPatient, ["outcome", "reason", "reason_text", "invitation"], [
         (Outcome.INVITED, "", "", o.sent.invitation.pk, row.pk) if o.sent else
         (Outcome.SKIPPED, o.refusal.code, rules.skip_label(o.refusal), None, row.pk)
         for row in rows for o in [outcomes[row.patient_id]]
@@ -361,7 +360,7 @@ def _remind_batch(size: int, after: int) -> tuple[int, int | None]:
     facts = invitation_facts([i.patient_id for i in invitations], now=now)
     chosen = [i for i in invitations if rules.email_refusal(facts[i.patient_id]) is None]
     links = {i.pk: tokens.new_token() for i in chosen}
-    update_each(Invitation, ["token_hash"], [(tokens.hash_token(links[i.pk]), i.pk) for i in chosen])
+    update_rows(Invitation, ["token_hash"], [(tokens.hash_token(links[i.pk]), i.pk) for i in chosen])
     Invitation.objects.filter(pk__in=links).update(reminded_at=now)
     history.append([history.new_event(i.practice, Action.LINK_REISSUED, actor=Actor.system(), patient=i.patient,
                                       invitation=i, channel=i.channel, reason=REMINDER_REASON) for i in chosen])
@@ -535,15 +534,24 @@ def change_password(account: AbstractBaseUser, password: str, *, reason: str, cl
 # --- outcomes reported by mail delivery -------------------------------------------------------
 
 def record_email_outcome(invitation_id: int, *, delivered: bool) -> None:
-    """Record whether an invitation email was delivered. Runs inside the delivery's transaction."""
-    invitation = Invitation.objects.select_related("practice", "patient", "sent_by", "patient__doctor").get(
-        pk=invitation_id
-    )
-    if delivered:
-        _record(invitation, Action.EMAIL_SENT, actor=Actor.system())
-        return
-    _record(invitation, Action.EMAIL_FAILED, actor=Actor.system(), outcome=AccessEvent.Outcome.FAILURE)
-    _notify_staff(invitation, f"The portal invitation email to {invitation.patient.full_name} could not be delivered.")
+    """Record whether an invitation email was delivered: record_email_outcomes for one."""
+    record_email_outcomes([invitation_id], delivered=delivered)
+
+
+def record_email_outcomes(invitation_ids: list[int], *, delivered: bool) -> None:
+    """Record whether invitation emails (one id per email: an invitation may come twice, with its
+    reminder) were delivered: one event each, from one read and one INSERT however many; staff are
+    told of each that was not. Runs inside the delivery's transaction."""
+    rows = {i.pk: i for i in Invitation.objects.filter(pk__in=set(invitation_ids)).values_list(
+        "pk", "practice_id", "patient_id", "channel", "sent_by_id", named=True)}
+    invitations = [rows[pk] for pk in invitation_ids]
+    action, outcome = ((Action.EMAIL_SENT, AccessEvent.Outcome.SUCCESS) if delivered
+                       else (Action.EMAIL_FAILED, AccessEvent.Outcome.FAILURE))
+    history.append([history.new_event(i.practice_id, action, actor=Actor.system(), patient=i.patient_id,
+                                      invitation=i.pk, channel=i.channel, outcome=outcome) for i in invitations])
+    if not delivered:
+        _notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in invitations],
+                     "The portal invitation email to {name} could not be delivered.", timezone.now())
 
 
 def record_email_skipped(invitation_id: int) -> None:
@@ -575,10 +583,13 @@ def _lock_many(patients: list[Patient | int]) -> list[Patient]:
     overlapping patients then queue up rather than deadlock). Only what the writes need is read (the
     rules read their facts themselves): no SSN is decrypted."""
     ids = sorted({getattr(p, "pk", p) for p in patients})
-    return list(Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice")
-                .only("id", "practice_id", "email", "practice__name", "practice__time_zone",
-                      "practice__invite_ttl_days", "practice__auto_invite", "practice__phone",
-                      "practice__patient_contact_note").filter(pk__in=ids).order_by("pk"))
+    locked = list(Patient.objects.select_for_update(of=("self",), no_key=True).only("id", "practice_id", "email")
+                  .filter(pk__in=ids).order_by("pk"))
+    # One Practice object per practice, attached to its patients (select_related would make one per patient).
+    practices = Practice.objects.in_bulk({p.practice_id for p in locked})
+    for patient in locked:
+        patient.practice = practices[patient.practice_id]
+    return locked
 
 
 def _lock_for_patient(token: str) -> Invitation:
@@ -606,18 +617,23 @@ def _send_many(
     facts = invitation_facts([p.pk for p in patients], now=now)
     refusals = {p.pk: refusal for p in patients if (refusal := rules.refusal(facts[p.pk])) is not None}
     sent = {p.pk: tokens.new_token() for p in patients if p.pk not in refusals}
-    invitations = [
-        Invitation(practice=p.practice, patient=p, token_hash=tokens.hash_token(sent[p.pk]), email=p.email,
-                   channel=channel, sent_by=by, sent_at=now, expires_at=now + invite_ttl(p.practice),
-                   reinvite_number=(reinvite_numbers or {}).get(p.pk, 0))
+    # Made positionally (portico.bulk.instances; a bulk job makes thousands), their practice and patient
+    # objects attached for the callers (the outbox rows, the pages).
+    invitations = instances(Invitation, [
+        {"practice_id": p.practice_id, "patient_id": p.pk, "token_hash": tokens.hash_token(sent[p.pk]),
+         "email": p.email, "channel": channel, "sent_by_id": by.pk if by else None, "sent_at": now,
+         "expires_at": now + invite_ttl(p.practice), "reinvite_number": (reinvite_numbers or {}).get(p.pk, 0)}
         for p in patients if p.pk in sent
-    ]
+    ])
+    for invitation, patient in zip(invitations, (p for p in patients if p.pk in sent), strict=True):
+        invitation.practice, invitation.patient = patient.practice, patient
     created = _insert_invitations(invitations)
     for invitation in invitations:
         if invitation.pk is None:  # another transaction won the race the unique constraint guards
             refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
-    history.append([history.new_event(i.practice, Action.INVITATION_SENT, actor=_staff_actor(by), patient=i.patient,
-                                      invitation=i, channel=channel, reason=reason, client=client) for i in created])
+    actor = _staff_actor(by)
+    history.append([history.new_event(i.practice_id, Action.INVITATION_SENT, actor=actor, patient=i.patient_id,
+                                      invitation=i.pk, channel=channel, reason=reason, client=client) for i in created])
     mail.queue_invitations([(i, sent[i.patient_id]) for i in created])
     if created:
         log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(created), channel,
@@ -627,14 +643,22 @@ def _send_many(
 
 
 def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
-    """Insert them all (one INSERT), or, if the one-pending constraint refuses the batch (a patient
-    invited meanwhile by a transaction that did not take our lock order), each in its own savepoint:
-    the rest of the batch still goes. Returns those inserted."""
+    """Insert them all (one executemany), or, if the one-pending constraint refuses the batch (a
+    patient invited meanwhile by a transaction that did not take our lock order), each in its own
+    savepoint: the rest of the batch still goes. Returns those inserted, their ids set."""
     try:
         with transaction.atomic():
-            return Invitation.objects.bulk_create(invitations)
+            insert_rows(Invitation, invitations)
     except IntegrityError:
         pass
+    else:
+        # Each patient now has exactly one pending invitation (the constraint): that is how to find its id.
+        ids = dict(Invitation.objects.filter(patient__in=[i.patient_id for i in invitations],
+                                             status=Invitation.Status.PENDING).values_list("patient_id", "id"))
+        for invitation in invitations:
+            invitation.pk = ids[invitation.patient_id]
+            invitation._state.adding = False
+        return invitations
     created = []
     for invitation in invitations:
         try:

@@ -8,7 +8,7 @@ from django.dispatch import receiver
 from access import actions, selectors
 from access.history import Actor, Client, record
 from access.models import AccessEvent
-from mail.signals import before_send, message_delivered, message_failed, message_skipped
+from mail.signals import before_send, message_failed, message_skipped, messages_delivered
 
 
 @receiver(before_send)
@@ -16,10 +16,11 @@ def unwanted_invitation_mail(sender, messages, **kwargs) -> list[int]:
     return selectors.unwanted_invitation_mail(messages)
 
 
-@receiver(message_delivered)
-def record_invitation_delivered(sender, message, **kwargs) -> None:
-    if message.kind in selectors.INVITATION_MAIL:
-        actions.record_email_outcome(message.context["invitation_id"], delivered=True)
+@receiver(messages_delivered)
+def record_invitations_delivered(sender, messages, **kwargs) -> None:
+    """A delivered batch: one event per invitation email or reminder in it, recorded set-wise."""
+    if ids := [m.context["invitation_id"] for m in messages if m.kind in selectors.INVITATION_MAIL]:
+        actions.record_email_outcomes(ids, delivered=True)
 
 
 @receiver(message_failed)

@@ -25,7 +25,7 @@ from clinic.models import Patient, Practice, StaffMember
 from mail.compose import make_message
 from mail.delivery import deliver_due, message_id
 from mail.models import Message
-from mail.signals import message_delivered
+from mail.signals import messages_delivered
 
 TARGET = "one worker >= 0.7x; three faster; each once"
 
@@ -107,17 +107,17 @@ def workers(sink: Sink, n: int, count: int) -> tuple[float, dict]:
 def one_worker_without_history(sink: Sink, count: int) -> float:
     """Diagnostic: one worker in this process with access's history receiver disconnected, i.e. what
     the mail path reaches when recording outcomes is (nearly) free."""
-    from access.receivers import record_invitation_delivered
+    from access.receivers import record_invitations_delivered
 
     sink.ask("reset")
     mailer = {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": "127.0.0.1",
                                                                                    "port": sink.port}}
-    message_delivered.disconnect(record_invitation_delivered)
+    messages_delivered.disconnect(record_invitations_delivered)
     try:
         with override_settings(MAILERS={"default": mailer}):
             deliver_due()
     finally:
-        message_delivered.connect(record_invitation_delivered)
+        messages_delivered.connect(record_invitations_delivered)
     rate, report = sink.rate()
     assert report["count"] == report["unique"] == count, report
     return rate

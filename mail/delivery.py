@@ -10,7 +10,7 @@ One step (`send_batch`):
    connection, reconnecting once if the server drops it.
 3. Record the sent rows in one UPDATE (only if the lease is still ours), committed before anything
    else, so a failure to record history afterwards can never send them again; then tell the rest of
-   Portico (message_delivered, per message, all in one transaction). A failed message gets its own
+   Portico (messages_delivered, once for the batch, in one transaction). A failed message gets its own
    retry time (RETRY_DELAYS) or, after MAX_ATTEMPTS, is failed for good (message_failed).
 
 Retries live only here: the worker loop (`manage.py worker`) calls `deliver_due` every round, and
@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from mail.compose import Prebuilt, make_message
 from mail.models import Message
-from mail.signals import before_send, message_delivered, message_failed, message_skipped
+from mail.signals import before_send, message_failed, message_skipped, messages_delivered
 
 log = logging.getLogger("portico.mail")
 
@@ -220,12 +220,24 @@ def _record_sent(messages: list[Message], worker: str, claimed_at: datetime.date
                                                 claimed_at=claimed_at).values_list("pk", flat=True))
         log.warning("%s message(s) sent after their lease ran out", len(messages) - len(still_ours))
         messages = [m for m in messages if m.pk in still_ours]
-    # One transaction for the whole batch (one commit, not one per message); a savepoint per message,
-    # so one receiver's failure is logged and rolled back without losing the others' records.
-    with transaction.atomic():
-        for message in messages:
-            _tell(message_delivered, message)
+    # One signal and one transaction for the whole batch, so receivers record it set-wise (a few
+    # queries and one commit, not some per message). If that fails, each message is told on its own
+    # (a savepoint each): one bad record is logged and rolled back without losing the others'.
+    if not _tell_delivered(messages):
+        with transaction.atomic():
+            for message in messages:
+                _tell_delivered([message])
     log.info("delivered %s message(s)", len(messages))
+
+
+def _tell_delivered(messages: list[Message]) -> bool:
+    try:
+        with transaction.atomic():
+            messages_delivered.send(Message, messages=messages)
+    except Exception:
+        log.exception("recording the delivery of message(s) %s failed", ", ".join(str(m.pk) for m in messages))
+        return False
+    return True
 
 
 def _tell(signal, message: Message) -> None:

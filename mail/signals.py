@@ -2,7 +2,8 @@
 
 from django.dispatch import Signal
 
-message_delivered = Signal()  # sender=Message class, message=Message
+# Once per batch, for every message of it the server accepted, so receivers record them set-wise.
+messages_delivered = Signal()  # sender=Message class, messages=list[Message]
 message_failed = Signal()  # sender=Message class, message=Message (no more tries)
 message_skipped = Signal()  # sender=Message class, message=Message (marked skipped: not sent)
 # Sent by delivery for each claimed batch before anything goes out: a receiver returns the ids of the

@@ -239,7 +239,7 @@ def test_a_failure_to_record_delivery_does_not_send_twice(cast, smtp_server, mon
     def broken(*args, **kwargs):
         raise RuntimeError("history unavailable")
 
-    monkeypatch.setattr(actions, "record_email_outcome", broken)
+    monkeypatch.setattr(actions, "record_email_outcomes", broken)
     assert delivery.send_batch() == 1
     assert Message.objects.get().status == "sent"
     with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=1)):
