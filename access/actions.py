@@ -97,15 +97,18 @@ INVITATION, ACCESS = "invitation", "access"  # what revoke_invitation revoked
 
 
 @transaction.atomic(durable=True)
-def revoke_invitation(patient: Patient, *, by: StaffMember, reason: str = "", client: Client = NO_CLIENT) -> str:
+def revoke_invitation(
+    patient: Patient, *, by: StaffMember, reason: str = "", client: Client = NO_CLIENT, only: str | None = None,
+) -> str:
     """Kill the pending invitation's link at once (returns INVITATION), or end a connected patient's
-    access (returns ACCESS)."""
+    access (returns ACCESS). `only` (INVITATION or ACCESS) revokes just what staff confirmed: if the
+    patient accepted between the question and the click, Revoke Invite must not end their access."""
     patient = _lock(patient)
-    if _revoke_pending(patient, by=by, reason=reason, client=client):
+    if only in (None, INVITATION) and _revoke_pending(patient, by=by, reason=reason, client=client):
         return INVITATION
-    if _revoke_connection(patient, by=by, reason=reason, client=client):
+    if only in (None, ACCESS) and _revoke_connection(patient, by=by, reason=reason, client=client):
         return ACCESS
-    raise errors.NothingToRevoke()
+    raise errors.NothingToRevoke(only)
 
 
 @transaction.atomic(durable=True)

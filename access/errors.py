@@ -44,9 +44,15 @@ class TooManyInvitations(InvitationError):
 
 class NothingToRevoke(InvitationError):
     code = "nothing_to_revoke"
+    MESSAGES = {
+        None: "This patient has no pending invitation or portal access to revoke.",
+        "invitation": "This patient's invitation is no longer pending (it may have just been accepted), "
+                      "so nothing was revoked.",
+        "access": "This patient is no longer connected, so nothing was revoked.",
+    }
 
-    def __init__(self):
-        super().__init__("This patient has no pending invitation or portal access to revoke.")
+    def __init__(self, what: str | None = None):
+        super().__init__(self.MESSAGES[what])
 
 
 class LinkNotUsable(InvitationError):

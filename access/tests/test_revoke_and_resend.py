@@ -99,3 +99,17 @@ def test_a_revoke_racing_an_acceptance_revokes_the_new_access_not_the_used_invit
     assert conn.end_reason == Connection.EndReason.REVOKED
     assert actions_of(cast.pat)[-1] == "access.revoked"
     assert "invitation.revoked" not in actions_of(cast.pat)
+
+
+@pytest.mark.parametrize("only", [actions.INVITATION, actions.ACCESS])
+def test_revoke_only_what_was_confirmed(cast, only):
+    if only == actions.INVITATION:
+        connect(cast)  # connected: no pending invitation
+        message = "This patient's invitation is no longer pending (it may have just been accepted), so nothing was revoked."
+    else:
+        send(cast)  # pending: not connected
+        message = "This patient is no longer connected, so nothing was revoked."
+    before = snapshot()
+    with pytest.raises(errors.NothingToRevoke, match=message.replace("(", r"\(").replace(")", r"\)")):
+        actions.revoke_invitation(cast.pat, by=cast.alice, only=only)
+    assert snapshot() == before

@@ -106,3 +106,26 @@ def test_it_refuses_when_there_is_nothing_to_revoke(client, cast):
     response = client.post(url(cast.pat))
     assert not AccessEvent.objects.exists()
     assert said(response) == ["This patient has no pending invitation or portal access to revoke."]
+
+
+def test_a_confirmed_revoke_invite_does_not_end_access_the_patient_gained_meanwhile(client, cast):
+    client.force_login(cast.alice.user)
+    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    assert 'name="target" value="invitation"' in client.get(url(cast.pat)).content.decode()
+    # The patient accepts while the question is on screen.
+    proof = actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=cast.pat.ssn)).proof
+    actions.accept_invitation(sent.token, proof=proof, password="a-long-patient-password")
+    before = snapshot()
+    response = client.post(url(cast.pat), {"target": "invitation"})
+    assert snapshot() == before
+    assert Connection.objects.get().ended_at is None
+    assert said(response) == [
+        "This patient's invitation is no longer pending (it may have just been accepted), so nothing was revoked."]
+
+
+def test_a_confirmed_revoke_access_ends_only_access(client, cast):
+    connect(cast.pat)
+    client.force_login(cast.alice.user)
+    assert 'name="target" value="access"' in client.get(url(cast.pat)).content.decode()
+    client.post(url(cast.pat), {"target": "access"})
+    assert Connection.objects.get().end_reason == Connection.EndReason.REVOKED

@@ -18,7 +18,7 @@ from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import CalendarForm, PatientDetailsForm
 from clinic.services import CONTACT_FIELDS, update_patient
-from clinic.views.common import REVOKED_TEXT, client_of, load_appointment, revoke_target, sent_text
+from clinic.views.common import REVOKED_TEXT, client_of, confirmed_revoke_target, load_appointment, revoke_target, sent_text
 
 DIALOG = "dialog"
 
@@ -106,7 +106,8 @@ def appointment_revoke(request, appointment_id: int):
             return done_in_window(request, appt)
         return _window(request, appt, None, body="clinic/appointment_confirm_revoke.html", target=target)
     try:
-        revoked = actions.revoke_invitation(appt.patient, by=request.staff, client=client_of(request))
+        revoked = actions.revoke_invitation(appt.patient, by=request.staff, client=client_of(request),
+                                            only=confirmed_revoke_target(request))
     except InvitationError as e:
         messages.error(request, e.message)
     else:

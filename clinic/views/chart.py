@@ -16,7 +16,15 @@ from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import DemographicsForm
 from clinic.services import CONTACT_FIELDS, update_patient
-from clinic.views.common import PAGE_SIZE, REVOKED_TEXT, client_of, load_patient, revoke_target, sent_text
+from clinic.views.common import (
+    PAGE_SIZE,
+    REVOKED_TEXT,
+    client_of,
+    confirmed_revoke_target,
+    load_patient,
+    revoke_target,
+    sent_text,
+)
 
 # Where on the Demographics page each missing requirement can be added.
 ADD_LINKS = {eligibility.ADD_EMAIL: "id_email", eligibility.ADD_IDENTITY: "id_ssn"}
@@ -105,7 +113,8 @@ def revoke_access(request, patient_id: int):
             return redirect("clinic:portal-access", patient.pk)
         return _chart(request, patient, "portal-access", "clinic/confirm_revoke.html", status=status, target=target)
     try:
-        revoked = actions.revoke_invitation(patient, by=request.staff, client=client_of(request))
+        revoked = actions.revoke_invitation(patient, by=request.staff, client=client_of(request),
+                                            only=confirmed_revoke_target(request))
     except InvitationError as e:
         messages.error(request, e.message)
     else:

@@ -48,6 +48,12 @@ def revoke_target(status: selectors.PortalStatus) -> str | None:
     return actions.ACCESS if choices.can_revoke_access else None
 
 
+def confirmed_revoke_target(request) -> str | None:
+    """What the confirmation the staff member answered named (its form says), so only that is revoked."""
+    target = request.POST.get("target")
+    return target if target in (actions.INVITATION, actions.ACCESS) else None
+
+
 REVOKED_TEXT = {
     actions.INVITATION: "Invitation revoked: {name}'s invitation link no longer works.",
     actions.ACCESS: "Portal access revoked: {name} can no longer reach this practice in the portal.",
