@@ -1,8 +1,9 @@
-"""API tokens, stored idempotent responses and rate-limit windows."""
+"""API tokens, stored idempotent responses, rate-limit windows, and webhook endpoints with their outbox."""
 
 from django.db import models
 
-from clinic.models import StaffMember
+from clinic.models import Practice, StaffMember
+from portico.crypto import EncryptedTextField
 
 
 class ApiToken(models.Model):
@@ -62,3 +63,56 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} request(s) from {self.window}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of a practice's own system that Portico POSTs portal-access events to (api.webhooks).
+    The secret signs each delivery; it is kept encrypted, shown once, and can be rotated."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    secret = EncryptedTextField()
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """The webhook outbox: one row per (event, endpoint), written in the transaction that records the
+    access event, sent by the worker (api.webhooks.deliver_due) with retries and a lease."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The event id the receiver de-duplicates on: the same across retries and across endpoints.
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=40)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # The lease: which worker claimed the row and when; another takes it over once the lease has passed.
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event_id"], name="one_delivery_per_event")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.status})"

@@ -7,6 +7,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from api.guard import purge_old_records
+from api.webhooks import deliver_due as deliver_webhooks
 from mail.delivery import deliver_due, worker_name
 from ops.health import beat, forget_gone_workers
 
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         """One round of work; returns whether more is waiting (then no pause before the next)."""
         beat(name)
         mailed = deliver_due(limit=MAIL_PER_ROUND, worker=name)
+        deliver_webhooks(worker=name)  # a bounded number per round, with their own lease
         purge_old_records()  # API idempotency keys past their 24 hours, rate-limit windows past their minute
         self.tasks = Worker(queue_names=["*"], excluded_queue_names=[], backend_name=DEFAULT_TASK_BACKEND_ALIAS,
                             batch=True, max_tasks=TASKS_PER_ROUND, interval=0, startup_delay=False, worker_id=name)

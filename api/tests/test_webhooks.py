@@ -1,0 +1,291 @@
+"""Webhooks: the outbox rows written with the events, signed delivery to a real receiver on loopback,
+retries with backoff, the lease, the attempt cap, and practice isolation."""
+
+import datetime
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from access.models import AccessEvent
+from access.tests.helpers import connect, send
+from api import webhooks
+from api.models import WebhookDelivery, WebhookEndpoint
+
+NOW = datetime.datetime(2026, 11, 26, 14, 0, tzinfo=datetime.UTC)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def documented_verify():
+    """The `verify` function exactly as docs/api.md gives it to receivers."""
+    [snippet] = re.findall(r"```python\n(.*?)```", DOCS.read_text(), re.S)
+    namespace = {}
+    exec(snippet, namespace)  # noqa: S102 (our own documentation, tested as written)
+    return namespace["verify"]
+
+
+class Receiver:
+    """A real HTTP server on loopback that answers with the given statuses in turn (then 200)."""
+
+    def __init__(self, statuses=()):
+        self.statuses, self.requests = list(statuses), []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.requests.append((dict(self.headers), body))
+                self.send_response(outer.statuses.pop(0) if outer.statuses else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/portico-events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def event_ids(self) -> list[str]:
+        return [json.loads(body)["id"] for _, body in self.requests]
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = True
+    made = []
+
+    def make(statuses=()):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.server.shutdown()
+        r.server.server_close()
+
+
+def endpoint_for(practice, url, **fields) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(practice=practice, url=url, secret="whsec_test-secret",
+                                          created_at=timezone.now(), **fields)
+
+
+def test_an_invitation_reaches_the_receiver_signed_as_documented(cast, receiver):
+    r = receiver()
+    endpoint = endpoint_for(cast.practice, r.url)
+    sent = send(cast)
+    assert webhooks.deliver_due(worker="w1") == 1
+    [(headers, body)] = r.requests
+    event = json.loads(body)
+    assert event == {"id": headers["Portico-Event-Id"], "type": "portal_access.invited",
+                     "occurred_at": event["occurred_at"], "practice": cast.practice.pk, "patient": cast.pat.pk,
+                     "invitation": sent.invitation.pk}
+    verify = documented_verify()
+    assert verify(endpoint.secret, headers["Portico-Signature"], body)
+    assert not verify("whsec_another-secret", headers["Portico-Signature"], body)
+    assert not verify(endpoint.secret, headers["Portico-Signature"], body.replace(b"invited", b"revoked"))
+    # never the token, the email or the SSN
+    assert sent.token not in body.decode() and cast.pat.email not in body.decode() and "6789" not in body.decode()
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("delivered", 1, 200)
+
+
+def test_the_documented_recipe_refuses_a_signature_older_than_five_minutes():
+    verify, body, t = documented_verify(), b'{"id":"x"}', 1_800_000_000
+    header = f"t={t},v1={webhooks.signature('s', t, body)}"
+    assert verify("s", header, body, now=t + 300)
+    assert not verify("s", header, body, now=t + 301)
+    assert not verify("s", "v1=abc", body, now=t)  # no timestamp
+
+
+def test_each_access_change_is_one_event_of_its_type(cast, receiver):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    connect(cast)  # invited, then accepted (identity and account events are not sent)
+    webhooks.deliver_due(worker="w1")
+    assert [json.loads(body)["type"] for _, body in r.requests] == ["portal_access.invited", "portal_access.accepted"]
+    assert len(set(r.event_ids())) == 2
+
+
+def test_only_reminders_among_reissued_links_are_sent():
+    reminder = AccessEvent(action=AccessEvent.Action.LINK_REISSUED, reason=webhooks.REMINDER_REASON)
+    other = AccessEvent(action=AccessEvent.Action.LINK_REISSUED, reason="Reissued by staff")
+    assert webhooks.event_type(reminder) == "portal_access.reminded" and webhooks.event_type(other) is None
+
+
+def test_an_event_rolled_back_is_never_sent(cast, receiver):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        send(cast)
+        raise RuntimeError("the writer fails after the event")
+    assert WebhookDelivery.objects.count() == 0
+    assert webhooks.deliver_due(worker="w1") == 0 and r.requests == []
+
+
+def test_a_failed_try_is_retried_after_the_backoff(cast, receiver):
+    r = receiver([500])
+    endpoint_for(cast.practice, r.url)
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+        assert webhooks.deliver_due(worker="w1") == 1
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == ("queued", 1, 500)
+    assert "500" in delivery.last_error
+    with time_machine.travel(NOW + datetime.timedelta(seconds=29), tick=False):
+        assert webhooks.deliver_due(worker="w1") == 0
+    with time_machine.travel(NOW + datetime.timedelta(seconds=30), tick=False):
+        assert webhooks.deliver_due(worker="w1") == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("delivered", 2, "")
+    assert len(r.requests) == 2 and len(set(r.event_ids())) == 1  # the same event id both times
+
+
+def test_the_backoff_doubles_and_the_eighth_failure_is_final(cast, receiver):
+    r = receiver([500] * 20)
+    endpoint_for(cast.practice, r.url)
+    at = NOW
+    with time_machine.travel(at, tick=False):
+        send(cast)
+    waits = []
+    for _ in range(8):
+        with time_machine.travel(at, tick=False):
+            assert webhooks.deliver_due(worker="w1") == 1
+        delivery = WebhookDelivery.objects.get()
+        waits.append(round((delivery.next_attempt_at - at).total_seconds()))
+        at = delivery.next_attempt_at
+    assert waits[:7] == [30, 60, 120, 240, 480, 960, 1920]
+    assert (delivery.status, delivery.attempts) == ("failed", 8)
+    with time_machine.travel(at + datetime.timedelta(days=1), tick=False):
+        assert webhooks.deliver_due(worker="w1") == 0
+    assert len(r.requests) == 8
+
+
+def test_a_redirect_is_a_failure_and_is_not_followed(cast, receiver):
+    r = receiver([302])
+    endpoint_for(cast.practice, r.url)
+    send(cast)
+    webhooks.deliver_due(worker="w1")
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.response_status) == ("queued", 302) and len(r.requests) == 1
+
+
+def test_an_unreachable_endpoint_is_a_failed_try(cast, receiver):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    r.server.shutdown()
+    r.server.server_close()
+    send(cast)
+    assert webhooks.deliver_due(worker="w1") == 1
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("queued", 1) and delivery.last_error
+
+
+def test_a_killed_workers_delivery_is_sent_once_after_its_lease(cast, receiver):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+        # the dead worker claimed it (and maybe even sent it) but never recorded the outcome
+        WebhookDelivery.objects.update(status="sending", claimed_by="dead:1", claimed_at=NOW, attempts=1)
+    with time_machine.travel(NOW + datetime.timedelta(minutes=4, seconds=59), tick=False):
+        assert webhooks.deliver_due(worker="w2") == 0
+    with time_machine.travel(NOW + datetime.timedelta(minutes=5), tick=False):
+        assert webhooks.deliver_due(worker="w2") == 1
+        assert webhooks.deliver_due(worker="w3") == 0  # recorded delivered: never again
+    assert len(r.requests) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.claimed_by) == ("delivered", 2, "w2")
+
+
+def test_a_stale_worker_cannot_record_over_the_new_claim(cast, receiver):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    send(cast)
+    [claimed] = webhooks._claim(10, "old")
+    WebhookDelivery.objects.update(claimed_by="new")  # taken over after the lease
+    webhooks._send(claimed, "old")
+    assert WebhookDelivery.objects.get().status == "sending"  # left to the new claim
+
+
+def test_another_practices_events_never_reach_this_endpoint(cast, receiver):
+    ours, theirs = receiver(), receiver()
+    endpoint_for(cast.practice, ours.url)
+    endpoint_for(cast.other_practice, theirs.url)
+    send(cast)
+    webhooks.deliver_due(worker="w1")
+    assert len(ours.requests) == 1 and theirs.requests == []
+    assert WebhookDelivery.objects.get().endpoint.practice == cast.practice
+
+
+def test_a_disabled_endpoint_gets_nothing(cast, receiver):
+    r = receiver()
+    endpoint_for(cast.practice, r.url, enabled=False)
+    send(cast)
+    assert WebhookDelivery.objects.count() == 0
+    assert webhooks.deliver_due(worker="w1") == 0 and r.requests == []
+
+
+def test_an_endpoint_disabled_after_queueing_is_not_sent_what_was_queued(cast, receiver):
+    r = receiver()
+    endpoint = endpoint_for(cast.practice, r.url)
+    send(cast)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    webhooks.deliver_due(worker="w1")
+    assert r.requests == []
+    assert WebhookDelivery.objects.values_list("status", "last_error").get() == ("failed", "Endpoint disabled")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_round_delivers_webhooks(cast, receiver, smtp_server):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    send(cast)
+    call_command("worker", once=True)
+    assert len(r.requests) == 1
+
+
+@pytest.mark.parametrize("url", [
+    "https://ehr.example.test/hooks", "http://127.0.0.1:8080/h", "http://[::1]/h", "http://localhost/h",
+])
+def test_https_and_loopback_http_are_accepted(url, settings):
+    settings.DEBUG, settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = False, True
+    webhooks.check_url(url)
+
+
+@pytest.mark.parametrize("url", ["http://ehr.example.test/hooks", "http://10.0.0.5/h", "http://128.0.0.1/h"])
+def test_http_to_another_host_is_refused_with_a_clear_message(url, settings):
+    settings.DEBUG, settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = True, True
+    with pytest.raises(ValidationError, match="plain http:// is allowed only to this machine"):
+        webhooks.check_url(url)
+
+
+def test_loopback_http_is_refused_outside_development(settings):
+    settings.DEBUG, settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = False, False
+    with pytest.raises(ValidationError, match="only in development"):
+        webhooks.check_url("http://127.0.0.1:8080/h")
+    settings.DEBUG = True
+    webhooks.check_url("http://127.0.0.1:8080/h")
+
+
+def test_a_stored_http_url_is_not_sent_to_once_no_longer_allowed(cast, receiver, settings):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    settings.DEBUG, settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = False, False
+    send(cast)
+    webhooks.deliver_due(worker="w1")
+    assert r.requests == [] and "only in development" in WebhookDelivery.objects.get().last_error
+
+
+@pytest.mark.parametrize("url", ["ftp://ehr.example.test/h", "https:///nohost", "javascript:alert(1)"])
+def test_other_schemes_are_refused(url, settings):
+    with pytest.raises(ValidationError, match="https://"):
+        webhooks.check_url(url)

@@ -1,0 +1,243 @@
+"""Webhooks: practices' own systems are told when a patient's portal access changes.
+
+1. `queue_events` (an `access.signals.events_recorded` receiver) writes one WebhookDelivery row per
+   (event, enabled endpoint of the event's practice) inside the transaction that writes the events:
+   the outbox row commits, or rolls back, with the event, so an event is never lost or invented.
+2. `deliver_due` (called by the worker each round) claims due rows in a short transaction (queued rows
+   whose time has come, and rows left "sending" by a worker whose lease ran out: it was killed),
+   POSTs each with a timeout, and records the outcome only while its lease still holds. A failure is
+   retried with exponential backoff up to MAX_ATTEMPTS, then the row is "failed" (shown to the admin).
+
+Delivery is at least once: a worker killed between the POST and recording it leaves the row to be
+sent again after the lease, with the same event id (`Portico-Event-Id`), which receivers use to drop
+duplicates. A row recorded delivered is never sent again.
+"""
+
+import datetime
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.dispatch import receiver
+from django.utils import timezone
+
+from access.actions import REMINDER_REASON
+from access.models import AccessEvent
+from access.signals import events_recorded
+from api.models import WebhookDelivery, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+Action = AccessEvent.Action
+
+# The access events a practice's system hears about, by the type it is told.
+EVENT_TYPES = {
+    Action.INVITATION_SENT: "portal_access.invited",
+    Action.ACCESS_GRANTED: "portal_access.accepted",
+    Action.INVITATION_EXPIRED: "portal_access.expired",
+    Action.INVITATION_LOCKED: "portal_access.locked",
+    Action.INVITATION_REVOKED: "portal_access.revoked",
+    Action.ACCESS_REVOKED: "portal_access.revoked",
+    Action.ACCESS_DISCONNECTED: "portal_access.disconnected",
+    Action.EMAIL_FAILED: "portal_access.email_failed",
+}
+REMINDED = "portal_access.reminded"  # a link reissued for a reminder (other reissues are not news outside)
+
+TIMEOUT_SECONDS = 10
+# A claim holds this long; a batch of BATCH_SIZE requests, each at most TIMEOUT_SECONDS, fits well inside it.
+LEASE = datetime.timedelta(minutes=5)
+BATCH_SIZE = 10
+MAX_ATTEMPTS = 8
+FIRST_RETRY = datetime.timedelta(seconds=30)  # then doubled each try: 30 s, 1 min, 2 min, ... about 1 h in all
+SIGNATURE_TOLERANCE_SECONDS = 300  # what docs/api.md tells receivers to accept
+
+
+# --- registering an endpoint -------------------------------------------------------------------
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def check_url(url: str) -> None:
+    """HTTPS anywhere; plain HTTP only to a loopback address and only in development (DEBUG) or when
+    PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP is set (tests): events must not cross a network unencrypted."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme != "http" or not parts.hostname:
+        raise ValidationError("Enter an https:// URL.", code="scheme")
+    if not _is_loopback(parts.hostname):
+        raise ValidationError("Use https://: plain http:// is allowed only to this machine (127.0.0.1, ::1, "
+                              "localhost), so events are never sent unencrypted over a network.", code="http")
+    if not (settings.DEBUG or getattr(settings, "PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP", False)):
+        raise ValidationError("Use https://: plain http:// to this machine is allowed only in development.",
+                              code="http")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_endpoint(practice, url: str, *, by) -> WebhookEndpoint:
+    check_url(url)
+    return WebhookEndpoint.objects.create(practice=practice, url=url, secret=new_secret(), created_by=by,
+                                          created_at=timezone.now())
+
+
+def rotate_secret(endpoint: WebhookEndpoint) -> str:
+    """A new secret, used from the next attempt on (also for deliveries still queued)."""
+    endpoint.secret = new_secret()
+    endpoint.save(update_fields=["secret"])
+    return endpoint.secret
+
+
+# --- the outbox --------------------------------------------------------------------------------
+
+@receiver(events_recorded, dispatch_uid="api.webhooks.queue_events")
+def queue_events(sender, events: list[AccessEvent], **kwargs) -> None:
+    """Outbox rows for the events a practice's system hears about, in the caller's transaction."""
+    told = [(event, kind) for event in events if event.patient_id and (kind := event_type(event))]
+    if not told:
+        return
+    endpoints = {}
+    for endpoint_id, practice_id in WebhookEndpoint.objects.filter(
+            practice_id__in={event.practice_id for event, _ in told}, enabled=True).values_list("pk", "practice_id"):
+        endpoints.setdefault(practice_id, []).append(endpoint_id)
+    now, rows = timezone.now(), []
+    for event, kind in told:
+        payload = _payload(event, kind)
+        rows += [WebhookDelivery(endpoint_id=endpoint_id, event_id=payload["id"], event_type=kind, payload=payload,
+                                 next_attempt_at=now, created_at=now)
+                 for endpoint_id in endpoints.get(event.practice_id, [])]
+    WebhookDelivery.objects.bulk_create(rows)
+
+
+def event_type(event: AccessEvent) -> str | None:
+    if event.action == Action.LINK_REISSUED:
+        return REMINDED if event.reason == REMINDER_REASON else None
+    return EVENT_TYPES.get(event.action)
+
+
+def _payload(event: AccessEvent, kind: str) -> dict:
+    # Ids and a time only: never the invitation token, the email or any demographics (the receiver
+    # asks the API for what it needs, with its own token).
+    return {
+        "id": str(uuid.uuid4()), "type": kind, "occurred_at": event.at.isoformat(),
+        "practice": event.practice_id, "patient": event.patient_id, "invitation": event.invitation_id,
+    }
+
+
+# --- signing -------------------------------------------------------------------------------------
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, event_id: str, body: bytes, *, timestamp: int) -> dict:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Portico-Webhooks/1",
+        "Portico-Event-Id": event_id,
+        "Portico-Signature": f"t={timestamp},v1={signature(secret, timestamp, body)}",
+    }
+
+
+# --- delivering ----------------------------------------------------------------------------------
+
+def deliver_due(*, worker: str, limit: int = 100) -> int:
+    """Send up to `limit` due deliveries, a batch at a time; returns how many were tried."""
+    tried = 0
+    while tried < limit:
+        batch = _claim(min(BATCH_SIZE, limit - tried), worker)
+        if not batch:
+            break
+        for delivery in batch:
+            _send(delivery, worker)
+        tried += len(batch)
+    return tried
+
+
+def due():
+    now = timezone.now()
+    return WebhookDelivery.objects.filter(
+        Q(status=WebhookDelivery.Status.QUEUED, next_attempt_at__lte=now)
+        | Q(status=WebhookDelivery.Status.SENDING, claimed_at__lte=now - LEASE)
+    )
+
+
+@transaction.atomic
+def _claim(size: int, worker: str) -> list[WebhookDelivery]:
+    # skip_locked: two workers claiming at once take different rows (PostgreSQL; SQLite has one writer).
+    rows = list(due().select_for_update(skip_locked=True).order_by("next_attempt_at", "pk")
+                .values_list("pk", flat=True)[:size])
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk__in=rows).update(
+        status=WebhookDelivery.Status.SENDING, claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1)
+    return list(WebhookDelivery.objects.filter(pk__in=rows).select_related("endpoint").order_by("pk"))
+
+
+def _send(delivery: WebhookDelivery, worker: str) -> None:
+    mine = WebhookDelivery.objects.filter(pk=delivery.pk, claimed_by=worker, claimed_at=delivery.claimed_at,
+                                          status=WebhookDelivery.Status.SENDING)
+    endpoint = delivery.endpoint
+    if not endpoint.enabled:  # disabled after the row was queued: it is not sent, and says why
+        mine.update(status=WebhookDelivery.Status.FAILED, last_error="Endpoint disabled")
+        return
+    body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    headers = signed_headers(endpoint.secret, str(delivery.event_id), body, timestamp=int(time.time()))
+    try:
+        check_url(endpoint.url)  # again: settings may have changed since it was registered
+        status = _post(endpoint.url, body, headers)
+    except ValidationError as error:
+        _failed_try(delivery, mine, " ".join(error.messages), status=None)
+        return
+    except Exception as error:  # any failure of the far end is a failed try, never the worker's crash
+        _failed_try(delivery, mine, str(error) or type(error).__name__, status=getattr(error, "code", None))
+        return
+    if not mine.update(status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now(), response_status=status,
+                       last_error=""):
+        log.warning("webhook delivery %s sent after its lease ran out", delivery.pk)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect is a failure: following it would send the event somewhere the admin never registered.
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def _post(url: str, body: bytes, headers: dict) -> int:
+    """The response status if 2xx; raises for anything else (urllib raises HTTPError for >= 300)."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 (check_url ran)
+    with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        response.read(1024)
+        return response.status
+
+
+def _failed_try(delivery: WebhookDelivery, mine, reason: str, *, status: int | None) -> None:
+    reason = reason[:300]
+    if delivery.attempts >= MAX_ATTEMPTS:
+        mine.update(status=WebhookDelivery.Status.FAILED, last_error=reason, response_status=status)
+        log.warning("webhook delivery %s failed for good after %s tries", delivery.pk, delivery.attempts)
+        return
+    retry_at = timezone.now() + FIRST_RETRY * 2 ** (delivery.attempts - 1)
+    mine.update(status=WebhookDelivery.Status.QUEUED, next_attempt_at=retry_at, last_error=reason,
+                response_status=status)
