@@ -121,6 +121,8 @@ def queue_events(sender, events: list[AccessEvent], **kwargs) -> None:
         endpoints.setdefault(practice_id, []).append(endpoint_id)
     now, rows = timezone.now(), []
     for event, kind in told:
+        if event.practice_id not in endpoints:
+            continue  # nobody listens: no payload to make (a bulk job appends thousands of events)
         payload = _payload(event, kind)
         rows += [WebhookDelivery(endpoint_id=endpoint_id, event_id=payload["id"], event_type=kind, payload=payload,
                                  next_attempt_at=now, created_at=now)
