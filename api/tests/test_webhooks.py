@@ -19,6 +19,8 @@ from access.models import AccessEvent
 from access.tests.helpers import connect, send
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
+from clinic.models import Patient
+from conftest import at_once, postgres_only
 
 NOW = datetime.datetime(2026, 11, 26, 14, 0, tzinfo=datetime.UTC)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -293,3 +295,18 @@ def test_a_stored_http_url_is_not_sent_to_once_no_longer_allowed(cast, receiver,
 def test_other_schemes_are_refused(url, settings):
     with pytest.raises(ValidationError, match="https://"):
         webhooks.check_url(url)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_never_send_one_event_twice(cast, receiver):
+    r = receiver()
+    endpoint_for(cast.practice, r.url)
+    patients = [cast.pat] + [Patient.objects.create(
+        practice=cast.practice, doctor=cast.dora, chart_number=f"W-{i}", first_name="W", last_name=f"Patient{i}",
+        email=f"w{i}@example.test", ssn=f"55500{i:04d}", date_of_birth=datetime.date(1980, 1, 1)) for i in range(24)]
+    for patient in patients:
+        send(cast, patient)
+    tried = at_once(lambda: webhooks.deliver_due(worker="a"), lambda: webhooks.deliver_due(worker="b"))
+    assert sum(tried) == 25 and len(r.requests) == 25 and len(set(r.event_ids())) == 25
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("delivered", 1)}
