@@ -19,7 +19,8 @@ MAIL_PER_ROUND = 2000
 
 class Command(BaseCommand):
     help = ("Run background tasks. Each round: record a heartbeat (for /health/), send the mail that is due "
-            "(new, retries, and any a killed worker left 'sending' past its lease), then run the queued tasks.")
+            "(new, retries, and any a killed worker left 'sending' past its lease), the webhooks that are due (the "
+            "same way), then run the queued tasks.")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds to wait when there is nothing to do.")
