@@ -142,7 +142,7 @@ def expire_invitations(*, batch: int = EXPIRE_BATCH) -> int:
 def _expire_batch(batch: int) -> int:
     now = timezone.now()
     lapsed = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now).order_by("id")
-    return _expire_where(Q(pk__in=list(lapsed.values_list("pk", flat=True)[:batch])), now)
+    return _expire_where(Q(pk__in=list(lapsed.values_list("pk", flat=True)[:batch])), now, chain_now=True)
 
 
 # --- bulk invitation jobs ---------------------------------------------------------------------
@@ -210,7 +210,7 @@ def _run_job_chunk(job_id: int, size: int) -> int:
         return 0
     outcomes = {o.patient_id: o for o in _send_many(_lock_many([r.patient_id for r in rows]), by=job.started_by,
                                                      channel=Channel.BULK, client=NO_CLIENT,
-                                                     reason=f"Bulk invitation {job.pk}")}
+                                                     reason=f"Bulk invitation {job.pk}", chain_now=True)}
     Outcome = InvitationJobPatient.Outcome
     update_rows(InvitationJobPatient, ["outcome", "reason", "reason_text", "invitation"], [
         (Outcome.INVITED, "", "", o.sent.invitation.pk, row.pk) if o.sent else
@@ -551,7 +551,8 @@ def record_email_outcomes(invitation_ids: list[int], *, delivered: bool) -> None
     action, outcome = ((Action.EMAIL_SENT, AccessEvent.Outcome.SUCCESS) if delivered
                        else (Action.EMAIL_FAILED, AccessEvent.Outcome.FAILURE))
     history.append([history.new_event(i.practice_id, action, actor=Actor.system(), patient=i.patient_id,
-                                      invitation=i.pk, channel=i.channel, outcome=outcome) for i in invitations])
+                                      invitation=i.pk, channel=i.channel, outcome=outcome) for i in invitations],
+                   chain_now=True)  # the mail worker, in the background
     if not delivered:
         _notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in invitations],
                      "The portal invitation email to {name} could not be delivered.", timezone.now())
@@ -611,10 +612,11 @@ def _send_one(patient: Patient, *, by: StaffMember | None, channel: str, client:
 
 def _send_many(
     patients: list[Patient], *, by: StaffMember | None, channel: str, client: Client, reason: str,
-    reinvite_numbers: dict[int, int] | None = None,
+    reinvite_numbers: dict[int, int] | None = None, chain_now: bool = False,
 ) -> list[InvitationOutcome]:
     """Decide (access.rules) and send, for patients already locked: invitations, their history events
-    and their outbox mail in three INSERTs. `reinvite_numbers` (patient id -> k) marks re-invites."""
+    and their outbox mail in three INSERTs. `reinvite_numbers` (patient id -> k) marks re-invites;
+    `chain_now` chains the events at once (history.append: bulk jobs)."""
     now = timezone.now()
     _expire_where(Q(patient__in=[p.pk for p in patients]), now)  # a lapsed invitation is no longer pending
     facts = invitation_facts([p.pk for p in patients], now=now)
@@ -636,7 +638,8 @@ def _send_many(
             refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
     actor = _staff_actor(by)
     history.append([history.new_event(i.practice_id, Action.INVITATION_SENT, actor=actor, patient=i.patient_id,
-                                      invitation=i.pk, channel=channel, reason=reason, client=client) for i in created])
+                                      invitation=i.pk, channel=channel, reason=reason, client=client) for i in created],
+                   chain_now=chain_now)
     mail.queue_invitations([(i, sent[i.patient_id]) for i in created])
     if created:
         log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(created), channel,
@@ -699,18 +702,20 @@ def _revoke_pending(patient: Patient, *, by: StaffMember | None, reason: str, cl
     return True
 
 
-def _expire_where(which: Q, now: datetime.datetime) -> int:
+def _expire_where(which: Q, now: datetime.datetime, *, chain_now: bool = False) -> int:
     """Close the lapsed pending invitations among `which` as expired, each recorded; returns how many.
-    Their rows are locked (in id order) and closed in one UPDATE, their events added in one INSERT."""
+    Their rows are locked (in id order) and closed in one UPDATE, their events added in one INSERT
+    (chained at once with `chain_now`: the sweep)."""
     lapsed = list(Invitation.objects.select_for_update(of=("self",), no_key=True)
                   .filter(which, status=Invitation.Status.PENDING, expires_at__lte=now)
-                  .only("id", "practice_id", "patient_id", "channel", "expires_at", "sent_by_id").order_by("id"))
+                  .order_by("id").values_list("pk", "practice_id", "patient_id", "channel", "sent_by_id", named=True))
     if not lapsed:
         return 0
     Invitation.objects.filter(pk__in=[i.pk for i in lapsed]).update(
         status=Invitation.Status.EXPIRED, closed_at=F("expires_at"))
     history.append([history.new_event(i.practice_id, Action.INVITATION_EXPIRED, actor=Actor.system(),
-                                      patient=i.patient_id, invitation=i.pk, channel=i.channel) for i in lapsed])
+                                      patient=i.patient_id, invitation=i.pk, channel=i.channel) for i in lapsed],
+                   chain_now=chain_now)
     _notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in lapsed],
                  "{name}'s portal invitation expired without being accepted.", now)
     log.info("%s invitation(s) expired (first: %s)", len(lapsed), lapsed[0].pk)

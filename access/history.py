@@ -6,7 +6,9 @@ and staff sign-ins never queue behind each other. Each event is written with an 
 after the writer's transaction commits, `seal` chains the practice's unsealed events in batches under
 one lock of the practice row: each gets the next `sequence`, the previous event's seal
 (`prev_hash`) and a seal over its content and that link (`hash`). Anything a crashed process left
-unsealed is sealed by `run_periodic`.
+unsealed is sealed by `run_periodic`. A background writer appending many events at once (a bulk job's
+chunk, a delivered batch of emails, the expiry sweep) chains them itself under that lock instead, so
+each is written once; sign-ins and staff actions meanwhile still append without waiting.
 
 Someone who can write to the database but does not hold the key cannot edit, insert or remove an
 event and re-seal what follows: `verify_history` names the first event whose seal or link does not
@@ -163,11 +165,35 @@ def _pk(obj):
     return getattr(obj, "pk", obj)
 
 
-def append(events: list[AccessEvent]) -> None:
-    """Write events unsealed, in one executemany and without any lock, inside the caller's transaction;
-    each practice's unsealed events are sealed right after that transaction commits."""
-    insert_rows(AccessEvent, _entry_sealed(events))
+def append(events: list[AccessEvent], *, chain_now: bool = False) -> None:
+    """Write events in one executemany inside the caller's transaction, unsealed and without any lock;
+    each practice's are sealed right after that transaction commits. With `chain_now` they are chained
+    at once instead (`_chain_now`), so each is written once, not twice: for writers in the background
+    appending many (a bulk job's chunk, a delivered batch, the expiry sweep), never for what a person
+    waits on (it holds the practice lock until commit: only sealers wait for it, not writers)."""
+    if chain_now:
+        by_practice: dict[int, list[AccessEvent]] = {}
+        for event in events:
+            by_practice.setdefault(event.practice_id, []).append(event)
+        for practice_id in sorted(by_practice):  # one lock order, as the sealer's
+            _chain_now(practice_id, by_practice[practice_id])
+    else:
+        _entry_sealed(events)
+    insert_rows(AccessEvent, events)
     events_recorded.send(AccessEvent, events=events)
+
+
+def _chain_now(practice_id: int, events: list[AccessEvent]) -> None:
+    """Give the events their place in the chain (sequence, link, seal) as the sealer would, under the
+    practice's row lock, held until the caller commits. Events of others committed unsealed before
+    them are chained after them by the next seal."""
+    head, last = _chain_tail(practice_id)
+    key_id, secret = current_key()
+    for event in events:
+        last += 1
+        event.sequence, event.prev_hash, event.key_id = last, head, key_id
+        event.hash = head = event_hash(event, secret)
+    Practice.objects.filter(pk=practice_id).update(history_head=head)
 
 
 def record(
@@ -217,10 +243,7 @@ def seal_all() -> int:
 
 @transaction.atomic
 def _seal_batch(practice_id: int, batch: int, after: int) -> tuple[int, int]:
-    # The lock orders sealers (not writers); re-read below it, the tail and the unsealed set are current.
-    head = Practice.objects.select_for_update(no_key=True).values_list("history_head", flat=True).get(pk=practice_id)
-    last = AccessEvent.objects.filter(practice_id=practice_id, sequence__isnull=False).order_by(
-        "-sequence").values_list("sequence", flat=True).first() or 0
+    head, last = _chain_tail(practice_id)
     # Read as dicts of the hashed fields, not model instances: the sealer handles thousands per batch.
     events = list(_unsealed(practice_id).filter(pk__gt=after).order_by("id").values("id", "hash", *HASHED_FIELDS)[:batch])
     key_id, secret = current_key()
@@ -237,6 +260,15 @@ def _seal_batch(practice_id: int, batch: int, after: int) -> tuple[int, int]:
     update_rows(AccessEvent, ["sequence", "prev_hash", "key_id", "hash"], rows)
     Practice.objects.filter(pk=practice_id).update(history_head=head)
     return len(rows), events[-1]["id"] if events else after
+
+
+def _chain_tail(practice_id: int) -> tuple[str, int]:
+    """Lock the practice row and read the chain's head seal and last sequence (0 if none)."""
+    # The lock orders sealers (not writers); re-read below it, the tail and the unsealed set are current.
+    head = Practice.objects.select_for_update(no_key=True).values_list("history_head", flat=True).get(pk=practice_id)
+    last = AccessEvent.objects.filter(practice_id=practice_id, sequence__isnull=False).order_by(
+        "-sequence").values_list("sequence", flat=True).first() or 0
+    return head, last
 
 
 # --- verifying --------------------------------------------------------------------------------------

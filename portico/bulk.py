@@ -40,9 +40,10 @@ def _converter(field: models.Field) -> Callable | None:
         return None
     if type(field) is models.DateTimeField:
         adapt = connection.ops.adapt_datetimefield_value
-        # An aware datetime is written as Django would; anything else takes the field's full path (naive warning).
-        return lambda v: adapt(v) if isinstance(v, datetime.datetime) and v.tzinfo is not None else \
-            field.get_db_prep_save(v, connection)
+        # None and an aware datetime are written as Django would; anything else takes the field's full
+        # path (a naive one warns).
+        return lambda v: v if v is None else adapt(v) if isinstance(v, datetime.datetime) and v.tzinfo is not None \
+            else field.get_db_prep_save(v, connection)
     return lambda v: field.get_db_prep_save(v, connection)
 
 
@@ -94,8 +95,13 @@ def dicts_statement(model: type[models.Model], rows: Iterable[Mapping]) -> tuple
 def instances(model: type[models.Model], rows: Iterable[Mapping]) -> list[models.Model]:
     """Unsaved objects from dicts of field values by attname (a missing field takes its default), made
     positionally: about 4x faster than keyword arguments, for batches that must hand objects on."""
-    makers = [(f.attname, f.get_default) for f in model._meta.concrete_fields]
+    makers = _makers(model)
     return [model(*(row[name] if name in row else make() for name, make in makers)) for row in rows]
+
+
+@cache
+def _makers(model: type[models.Model]) -> tuple[tuple[str, Callable], ...]:
+    return tuple((f.attname, f.get_default) for f in model._meta.concrete_fields)
 
 
 def _sets_itself(field: models.Field) -> bool:
