@@ -658,11 +658,12 @@ def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
     except IntegrityError:
         pass
     else:
-        # Each patient now has exactly one pending invitation (the constraint): that is how to find its id.
-        ids = dict(Invitation.objects.filter(patient__in=[i.patient_id for i in invitations],
-                                             status=Invitation.Status.PENDING).values_list("patient_id", "id"))
+        # Found by their unique token hashes (an index lookup each; by patient and status, SQLite would
+        # scan every pending invitation).
+        ids = dict(Invitation.objects.filter(token_hash__in=[i.token_hash for i in invitations])
+                   .values_list("token_hash", "id"))
         for invitation in invitations:
-            invitation.pk = ids[invitation.patient_id]
+            invitation.pk = ids[invitation.token_hash]
             invitation._state.adding = False
         return invitations
     created = []
