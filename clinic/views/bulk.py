@@ -12,11 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.sessions.models import Session
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpResponse, QueryDict
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from access import actions
@@ -36,7 +35,7 @@ from clinic import selectors
 from clinic.decorators import practice_admin_required, staff_required
 from clinic.forms import PatientSearchForm
 from clinic.models import Patient, StaffMember
-from clinic.views.common import PAGE_SIZE, client_of
+from clinic.views.common import PAGE_SIZE, client_of, csv_download
 
 # The session keeps each preview's one-time token with the selection it confirms (a few at most:
 # an older preview of the same session stops working).
@@ -171,12 +170,10 @@ def job_live(request, job_id: int):
 @staff_required
 @practice_admin_required
 @require_safe
-@never_cache
 def skipped_csv(request, job_id: int):
     job = selectors.invitation_job_for(request.staff, job_id, client=client_of(request))
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response = csv_download(f"skipped-patients-job-{job.pk}.csv")
     write_skipped_csv(job, response)
-    response["Content-Disposition"] = f'attachment; filename="skipped-patients-job-{job.pk}.csv"'
     return response
 
 

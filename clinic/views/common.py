@@ -3,6 +3,7 @@
 import datetime
 import math
 
+from django.http import HttpResponse
 from django.utils import dateformat, timezone
 
 from access import actions
@@ -65,3 +66,10 @@ def sent_text(sent: SentInvitation, practice: Practice, *, resent: bool = False)
     start = "A new invitation was sent" if resent else "Invitation sent"
     end = " The previous link no longer works." if resent else ""
     return f"{start} to {invitation.email}. It expires {local_time(invitation.expires_at, practice)}.{end}"
+
+
+def csv_download(filename: str) -> HttpResponse:
+    """An empty CSV attachment to write rows into (staff_required already marks it no-store)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -4,14 +4,12 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from clinic import importing, selectors
 from clinic.decorators import practice_admin_required, staff_required
-from clinic.views.common import client_of
+from clinic.views.common import client_of, csv_download
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -68,9 +66,8 @@ def import_report(request, import_id: int):
 @staff_required
 @practice_admin_required
 @require_safe
-@never_cache
 def rejected_rows(request, import_id: int):
     result = selectors.patient_import_for(request.staff, import_id, client=client_of(request))
-    response = HttpResponse(result.rejected_csv, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="rejected-rows-{result.pk}.csv"'
+    response = csv_download(f"rejected-rows-{result.pk}.csv")
+    response.write(result.rejected_csv)
     return response
