@@ -5,7 +5,7 @@ rotate the secret, disable, delete). Pages, not API: the API modules never impor
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -87,11 +87,13 @@ def rotate_webhook_secret(request, endpoint_id: int):
 @staff_required
 @practice_admin_required
 @require_POST
-def toggle_webhook(request, endpoint_id: int):
+def set_webhook_enabled(request, endpoint_id: int):
     endpoint = _practice_endpoint(request, endpoint_id)
-    endpoint.enabled = not endpoint.enabled
-    endpoint.save(update_fields=["enabled"])
-    messages.success(request, f"{endpoint.url} {'enabled' if endpoint.enabled else 'disabled: it is sent nothing'}.")
+    enabled = {"1": True, "0": False}.get(request.POST.get("enabled"))
+    if enabled is None:
+        return HttpResponseBadRequest("enabled must be 1 or 0")
+    webhooks.set_enabled(endpoint, enabled)
+    messages.success(request, f"{endpoint.url} {'enabled' if enabled else 'disabled: it is sent nothing'}.")
     return redirect("webhooks:endpoints")
 
 
@@ -101,7 +103,7 @@ def toggle_webhook(request, endpoint_id: int):
 @require_POST
 def delete_webhook(request, endpoint_id: int):
     endpoint = _practice_endpoint(request, endpoint_id)
-    endpoint.delete()
+    webhooks.delete_endpoint(endpoint)
     messages.success(request, f"{endpoint.url} deleted, with its deliveries.")
     return redirect("webhooks:endpoints")
 

@@ -107,6 +107,20 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return endpoint.secret
 
 
+def set_enabled(endpoint: WebhookEndpoint, enabled: bool) -> bool:
+    """Turn the endpoint on or off; True if that changed it. It sets the state asked for rather than
+    flipping it, so two admins pressing Disable on the same page leave it disabled. A disabled endpoint
+    is queued nothing, and what was queued before is not sent (`_send`)."""
+    changed = WebhookEndpoint.objects.filter(pk=endpoint.pk).exclude(enabled=enabled).update(enabled=enabled)
+    endpoint.enabled = enabled
+    return bool(changed)
+
+
+def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    """The endpoint and its deliveries, sent or not (a row being sent right now fails to record: no row)."""
+    endpoint.delete()
+
+
 # --- the outbox --------------------------------------------------------------------------------
 
 @receiver(events_recorded, dispatch_uid="api.webhooks.queue_events")

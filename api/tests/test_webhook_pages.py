@@ -71,12 +71,33 @@ def test_rotating_shows_a_new_secret_once(client, admin):
 def test_disable_enable_and_delete(client, admin, cast):
     endpoint = webhooks.create_endpoint(admin.practice, "https://ehr.example.test/h", by=admin)
     client.force_login(admin.user)
-    client.post(reverse("webhooks:toggle", args=[endpoint.pk]))
+    client.post(reverse("webhooks:enabled", args=[endpoint.pk]), {"enabled": "0"})
     assert not WebhookEndpoint.objects.get().enabled
-    client.post(reverse("webhooks:toggle", args=[endpoint.pk]))
+    client.post(reverse("webhooks:enabled", args=[endpoint.pk]), {"enabled": "1"})
     assert WebhookEndpoint.objects.get().enabled
     assert client.post(reverse("webhooks:delete", args=[endpoint.pk])).status_code == 302
     assert WebhookEndpoint.objects.count() == 0
+
+
+def test_disable_pressed_twice_leaves_it_disabled(client, admin):
+    # Two admins on the same page both press Disable: the state asked for, not a flip back on.
+    endpoint = webhooks.create_endpoint(admin.practice, "https://ehr.example.test/h", by=admin)
+    client.force_login(admin.user)
+    page = client.get(URL).content.decode()
+    assert 'name="enabled" value="0"' in page and "Disable</button>" in page
+    for _ in range(2):
+        assert client.post(reverse("webhooks:enabled", args=[endpoint.pk]), {"enabled": "0"}).status_code == 302
+    assert not WebhookEndpoint.objects.get().enabled
+    assert 'name="enabled" value="1"' in client.get(URL).content.decode()
+
+
+@pytest.mark.parametrize("data", [{}, {"enabled": "yes"}])
+def test_enabled_without_a_clear_state_is_refused_and_changes_nothing(client, admin, data):
+    endpoint = webhooks.create_endpoint(admin.practice, "https://ehr.example.test/h", by=admin)
+    before = list(WebhookEndpoint.objects.values())
+    client.force_login(admin.user)
+    assert client.post(reverse("webhooks:enabled", args=[endpoint.pk]), data).status_code == 400
+    assert list(WebhookEndpoint.objects.values()) == before
 
 
 def test_it_shows_the_latest_deliveries_and_failures(client, admin, cast):
@@ -92,7 +113,7 @@ def test_it_shows_the_latest_deliveries_and_failures(client, admin, cast):
     assert "Failed" in page and "HTTP Error 500: Internal Server Error" in page
 
 
-@pytest.mark.parametrize("action", ["rotate", "toggle", "delete"])
+@pytest.mark.parametrize("action", ["rotate", "enabled", "delete"])
 def test_another_practices_endpoint_is_404_and_unchanged(client, admin, other_admin, action):
     theirs = webhooks.create_endpoint(other_admin.practice, "https://other.example.test/h", by=other_admin)
     before = list(WebhookEndpoint.objects.values())

@@ -250,6 +250,30 @@ def test_an_endpoint_disabled_after_queueing_is_not_sent_what_was_queued(cast, r
     assert WebhookDelivery.objects.values_list("status", "last_error").get() == ("failed", "Endpoint disabled")
 
 
+def test_set_enabled_sets_the_state_asked_for_and_says_if_it_changed(cast, receiver):
+    r = receiver()
+    endpoint = endpoint_for(cast.practice, r.url)
+    assert webhooks.set_enabled(endpoint, False) is True
+    assert webhooks.set_enabled(endpoint, False) is False  # asked twice: still off, not flipped back
+    assert not endpoint.enabled and not WebhookEndpoint.objects.get().enabled
+    send(cast)
+    assert WebhookDelivery.objects.count() == 0  # a disabled endpoint is queued nothing
+    assert webhooks.set_enabled(endpoint, True) is True
+    send(cast, Patient.objects.create(
+        practice=cast.practice, doctor=cast.dora, chart_number="E-1", first_name="E", last_name="Nabled",
+        email="e1@example.test", ssn="555009999", date_of_birth=datetime.date(1980, 1, 1)))
+    assert webhooks.deliver_due(worker="w1") == 1 and len(r.requests) == 1
+
+
+def test_delete_endpoint_takes_its_deliveries_with_it(cast, receiver):
+    r = receiver()
+    endpoint = endpoint_for(cast.practice, r.url)
+    send(cast)
+    webhooks.delete_endpoint(endpoint)
+    assert WebhookEndpoint.objects.count() == 0 and WebhookDelivery.objects.count() == 0
+    assert webhooks.deliver_due(worker="w1") == 0 and r.requests == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_round_delivers_webhooks(cast, receiver, smtp_server):
     r = receiver()
