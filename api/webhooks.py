@@ -16,10 +16,12 @@ duplicates. A row recorded delivered is never sent again.
 import datetime
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -70,6 +72,18 @@ def new_secret() -> str:
 
 
 def check_url(url: str) -> None:
+    """A URL Portico may send events to: the scheme rules (`_check_scheme`), and a host that does not
+    resolve to an internal address (`public_addresses`). A name that does not resolve (yet) is accepted:
+    there is nothing to reach, and each delivery checks the address it connects to anyway."""
+    _check_scheme(url)
+    parts = urlsplit(url)
+    try:
+        public_addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except socket.gaierror:
+        pass
+
+
+def _check_scheme(url: str) -> None:
     """HTTPS anywhere; plain HTTP only to a loopback address and only in development (DEBUG) or when
     PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP is set (tests): events must not cross a network unencrypted."""
     parts = urlsplit(url)
@@ -92,6 +106,33 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def public_addresses(host: str, port: int) -> list[tuple]:
+    """The socket addresses `host` resolves to, if every one of them is public; otherwise a
+    ValidationError. A webhook URL is typed by a practice admin, and Portico's server sits next to
+    things the admin must not reach through it (the database, a cloud metadata service, other
+    internal hosts): a request there would be server-side request forgery. Every address counts,
+    not only the first, since the connection may fall through to any of them.
+    PORTICO_WEBHOOKS_ALLOW_PRIVATE (development and tests only) lifts the rule. Raises
+    socket.gaierror if the name does not resolve."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE:
+        for *_, sockaddr in infos:
+            if not _is_public(ipaddress.ip_address(sockaddr[0].split("%")[0])):  # drop an IPv6 zone
+                raise ValidationError(
+                    f"{host} resolves to {sockaddr[0]}, an internal address (loopback, private, link-local, "
+                    "reserved, multicast or unspecified): webhooks go only to public addresses.",
+                    code="internal")
+    return [(family, sockaddr) for family, _, _, _, sockaddr in infos]
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if ip.version == 6 and ip.ipv4_mapped:  # ::ffff:127.0.0.1 reaches 127.0.0.1
+        ip = ip.ipv4_mapped
+    # is_global alone leaves out multicast (224.0.0.0/4 is "global"); the flags say what is refused.
+    return ip.is_global and not (ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_reserved
+                                 or ip.is_multicast or ip.is_unspecified)
 
 
 def create_endpoint(practice, url: str, *, by) -> WebhookEndpoint:
@@ -218,7 +259,9 @@ def _send(delivery: WebhookDelivery, worker: str) -> None:
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
     headers = signed_headers(endpoint.secret, str(delivery.event_id), body, timestamp=int(time.time()))
     try:
-        check_url(endpoint.url)  # again: settings may have changed since it was registered
+        # Again: settings may have changed since it was registered. The address is checked as the
+        # connection is made (_connect), on what DNS says now.
+        _check_scheme(endpoint.url)
         status = _post(endpoint.url, body, headers)
     except ValidationError as error:
         _failed_try(delivery, mine, " ".join(error.messages), status=None)
@@ -237,7 +280,48 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _connect(host: str, port: int, timeout: float) -> socket.socket:
+    """A socket to one of `host`'s public addresses, checked and connected from one lookup: resolving
+    again to connect would let DNS answer a public address to the check and an internal one to the
+    connection (DNS rebinding)."""
+    error = None
+    for family, sockaddr in public_addresses(host, port):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(sockaddr)
+            return sock
+        except OSError as failed:
+            sock.close()
+            error = failed
+    raise error or OSError(f"{host} has no address")
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = _connect(self.host, self.port, self.timeout)
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self):
+        # The certificate is still checked against the host name in the URL, not the address.
+        self.sock = self._context.wrap_socket(_connect(self.host, self.port, self.timeout), server_hostname=self.host)
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_CheckedHTTPConnection, req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_CheckedHTTPSConnection, req, context=self._context)
+
+
+# No proxy from the environment: through one, the address check would apply to the proxy, not to the
+# endpoint it reaches.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects, _CheckedHTTPHandler,
+                                      _CheckedHTTPSHandler)
 
 
 def _post(url: str, body: bytes, headers: dict) -> int:

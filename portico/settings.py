@@ -84,6 +84,9 @@ PORTICO_MAIL_FROM = env_str("PORTICO_MAIL_FROM", "Portico <no-reply@portico.loca
 # The REST API (api/): requests per token per minute, and the largest request body.
 PORTICO_API_RATE_LIMIT = env_int("PORTICO_API_RATE_LIMIT", 120, minimum=1)
 PORTICO_API_MAX_BODY_BYTES = env_int("PORTICO_API_MAX_BODY_BYTES", 65536, minimum=1024)
+# Webhooks to loopback, private, link-local and other internal addresses: development and tests only
+# (api.webhooks.public_addresses says why they are refused).
+PORTICO_WEBHOOKS_ALLOW_PRIVATE = env_bool("PORTICO_WEBHOOKS_ALLOW_PRIVATE", False)
 # Where `manage.py smtpd` keeps caught mail for the staff Mailbox page (development only).
 PORTICO_MAILBOX_DIR = VAR_DIR / "mailbox"
 # `manage.py serve` (production): where gunicorn listens, its processes, and task workers.

@@ -58,6 +58,16 @@ def test_http_to_another_host_is_refused_on_the_page(client, admin, settings):
     assert WebhookEndpoint.objects.count() == 0
 
 
+@pytest.mark.parametrize("url", ["https://169.254.169.254/latest/meta-data/", "https://localhost/hooks"])
+def test_an_internal_address_is_refused_on_the_page_and_nothing_saved(client, admin, settings, url):
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = False
+    client.force_login(admin.user)
+    response = client.post(URL, {"url": url})
+    assert response.status_code == 200
+    assert "an internal address" in response.content.decode()
+    assert WebhookEndpoint.objects.count() == 0
+
+
 def test_rotating_shows_a_new_secret_once(client, admin):
     endpoint = webhooks.create_endpoint(admin.practice, "https://ehr.example.test/h", by=admin)
     old = endpoint.secret

@@ -65,7 +65,8 @@ class Receiver:
 
 @pytest.fixture
 def receiver(settings):
-    settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = True
+    # The receiver listens on loopback: both development escape hatches are on.
+    settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = True
     made = []
 
     def make(statuses=()):
@@ -288,6 +289,7 @@ def test_the_worker_round_delivers_webhooks(cast, receiver, smtp_server):
 ])
 def test_https_and_loopback_http_are_accepted(url, settings):
     settings.DEBUG, settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = False, True
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = True
     webhooks.check_url(url)
 
 
@@ -300,6 +302,7 @@ def test_http_to_another_host_is_refused_with_a_clear_message(url, settings):
 
 def test_loopback_http_is_refused_outside_development(settings):
     settings.DEBUG, settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = False, False
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = True
     with pytest.raises(ValidationError, match="only in development"):
         webhooks.check_url("http://127.0.0.1:8080/h")
     settings.DEBUG = True
@@ -313,6 +316,50 @@ def test_a_stored_http_url_is_not_sent_to_once_no_longer_allowed(cast, receiver,
     send(cast)
     webhooks.deliver_due(worker="w1")
     assert r.requests == [] and "only in development" in WebhookDelivery.objects.get().last_error
+
+
+def test_internal_addresses_are_allowed_only_when_settings_say_so():
+    from django.conf import settings
+
+    assert settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE is False  # the default: off unless the environment sets it
+
+
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1/h", "https://127.255.255.254/h", "https://localhost/h",  # a name resolving to loopback
+    "https://10.0.0.5/h", "https://172.16.0.0/h", "https://172.31.255.255/h", "https://192.168.1.1/h",
+    "https://169.254.169.254/latest/meta-data/",  # a cloud metadata service (link-local)
+    "https://0.0.0.0/h", "https://224.0.0.1/h", "https://240.0.0.1/h", "https://100.64.0.1/h",
+    "https://[::1]/h", "https://[::]/h", "https://[fe80::1]/h", "https://[fc00::1]/h", "https://[ff02::1]/h",
+    "https://[::ffff:127.0.0.1]/h", "https://[::ffff:10.0.0.5]/h",
+])
+def test_a_url_reaching_an_internal_address_is_refused(url, settings):
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = False
+    with pytest.raises(ValidationError, match="an internal address"):
+        webhooks.check_url(url)
+
+
+@pytest.mark.parametrize("url", [
+    "https://172.15.255.255/h", "https://172.32.0.0/h",  # either side of 172.16.0.0/12
+    "https://100.63.255.255/h", "https://8.8.8.8/h", "https://[2606:4700::1111]/h",
+    "https://ehr.example.test/h",  # a name that does not resolve (yet): each delivery checks it again
+])
+def test_public_addresses_are_accepted(url, settings):
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = False
+    webhooks.check_url(url)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_stored_url_now_resolving_to_an_internal_address_is_not_sent_to(cast, receiver, settings, scheme):
+    # Registered when its name pointed elsewhere; DNS now answers loopback (here: "localhost").
+    r = receiver()
+    endpoint_for(cast.practice, r.url.replace("http://127.0.0.1", f"{scheme}://localhost"))
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = False
+    send(cast)
+    assert webhooks.deliver_due(worker="w1") == 1
+    assert r.requests == []
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("queued", 1)  # a failed try: DNS may change back
+    assert "localhost resolves to" in delivery.last_error and "an internal address" in delivery.last_error
 
 
 @pytest.mark.parametrize("url", ["ftp://ehr.example.test/h", "https:///nohost", "javascript:alert(1)"])
