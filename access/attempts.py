@@ -13,6 +13,10 @@ from django.utils import timezone
 
 from access.models import Attempt
 
+# Rows older than this count in no window (the longest, actions.RESET_WINDOW, is an hour; a test keeps
+# it so) and are pruned; the margin leaves a day of failed guesses to look at after an attack.
+KEEP_FOR = datetime.timedelta(days=1)
+
 
 class OverLimit(Exception):
     pass
@@ -40,3 +44,8 @@ def passed(attempt: Attempt | None) -> None:
     """The guess was right: it no longer counts against anyone."""
     if attempt is not None:
         Attempt.objects.filter(pk=attempt.pk).delete()
+
+
+def prune() -> int:
+    """Delete guesses older than KEEP_FOR, in one DELETE (run_periodic); returns how many."""
+    return Attempt.objects.filter(at__lt=timezone.now() - KEEP_FOR).delete()[0]

@@ -63,6 +63,8 @@ BATCH_SIZE = 10
 MAX_ATTEMPTS = 8
 FIRST_RETRY = datetime.timedelta(seconds=30)  # then doubled each try: 30 s, 1 min, 2 min, ... about 1 h in all
 SIGNATURE_TOLERANCE_SECONDS = 300  # what docs/api.md tells receivers to accept
+# A finished delivery (delivered, or failed for good) is kept this long for the admin's page, then pruned.
+KEEP_FINISHED_FOR = datetime.timedelta(days=30)
 
 
 # --- registering an endpoint -------------------------------------------------------------------
@@ -341,3 +343,15 @@ def _failed_try(delivery: WebhookDelivery, mine, reason: str, *, status: int | N
     retry_at = timezone.now() + FIRST_RETRY * 2 ** (delivery.attempts - 1)
     mine.update(status=WebhookDelivery.Status.QUEUED, next_attempt_at=retry_at, last_error=reason,
                 response_status=status)
+
+
+# --- pruning -------------------------------------------------------------------------------------
+
+def prune_finished() -> int:
+    """Delete deliveries finished more than KEEP_FINISHED_FOR ago, in one DELETE (run_periodic); returns
+    how many. A finished row's next_attempt_at is when its last try was due, so about when it finished,
+    and (status, next_attempt_at) is indexed. Queued and sending rows are never pruned: they are work."""
+    finished = WebhookDelivery.objects.filter(
+        status__in=[WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED],
+        next_attempt_at__lt=timezone.now() - KEEP_FINISHED_FOR)
+    return finished.delete()[0]

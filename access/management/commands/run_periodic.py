@@ -10,7 +10,9 @@ from access.actions import (
     send_reinvites,
     send_reminders,
 )
+from access.attempts import prune as prune_attempts
 from access.history import seal_all
+from api.webhooks import prune_finished as prune_webhook_deliveries
 
 
 def run_once() -> dict[str, int]:
@@ -23,6 +25,8 @@ def run_once() -> dict[str, int]:
         "reminded": send_reminders(),
         "digests": send_digests(),
         "resumed": resume_stalled_jobs(),
+        "pruned_deliveries": prune_webhook_deliveries(),
+        "pruned_attempts": prune_attempts(),
     }
 
 
@@ -31,7 +35,8 @@ class Command(BaseCommand):
     # leftovers included.
     help = ("Every --interval seconds: seal access events a crashed process left unsealed, expire lapsed "
             "invitations (telling staff), re-invite and remind as each practice's settings say, queue staff "
-            "members' daily digests, and queue again bulk invitation jobs whose worker was killed.")
+            "members' daily digests, queue again bulk invitation jobs whose worker was killed, and prune finished "
+            "webhook deliveries (30 days) and old sign-in/identity attempts (a day).")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=60.0)
@@ -47,7 +52,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Sealed {done['sealed']} access event(s), expired {done['expired']} invitation(s), "
                     f"re-invited {done['reinvited']} patient(s), sent {done['reminded']} reminder(s) and "
-                    f"{done['digests']} digest(s), resumed {done['resumed']} invitation job(s).")
+                    f"{done['digests']} digest(s), resumed {done['resumed']} invitation job(s), pruned "
+                    f"{done['pruned_deliveries']} webhook delivery(ies) and {done['pruned_attempts']} attempt(s).")
             if once:
                 return
             self._sleep(interval)

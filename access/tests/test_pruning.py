@@ -1,0 +1,86 @@
+"""run_periodic forgets what no longer counts: sign-in, identity and reset guesses a day old, and webhook
+deliveries finished 30 days ago, each kind in one DELETE; the boundaries at literal times."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from access import actions, attempts, signins
+from access.models import Attempt
+from api import webhooks
+from api.models import WebhookDelivery, WebhookEndpoint
+
+UTC = datetime.UTC
+NOW = datetime.datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+
+
+def attempt_at(at: datetime.datetime, kind: str = Attempt.Kind.SIGN_IN) -> Attempt:
+    return Attempt.objects.create(kind=kind, username_hash="h", client_ip="203.0.113.9", at=at)
+
+
+def delivery(endpoint, status: str, last_due: datetime.datetime) -> WebhookDelivery:
+    return WebhookDelivery.objects.create(
+        endpoint=endpoint, event_id=f"00000000-0000-0000-0000-{WebhookDelivery.objects.count():012d}",
+        event_type="portal_access.invited", payload={}, status=status, next_attempt_at=last_due,
+        created_at=last_due - datetime.timedelta(hours=1))
+
+
+@pytest.fixture
+def endpoint(cast):
+    return WebhookEndpoint.objects.create(practice=cast.practice, url="https://ehr.example.test/h",
+                                          secret="whsec_test", created_at=timezone.now())
+
+
+def deletes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("DELETE")]
+
+
+def test_attempts_a_day_old_are_pruned_newer_ones_kept(db):
+    kept = [attempt_at(datetime.datetime(2026, 11, 25, 14, 0, tzinfo=UTC)),  # exactly a day old
+            attempt_at(datetime.datetime(2026, 11, 26, 13, 59, tzinfo=UTC), Attempt.Kind.IDENTITY)]
+    attempt_at(datetime.datetime(2026, 11, 25, 13, 59, 59, tzinfo=UTC))
+    attempt_at(datetime.datetime(2026, 11, 1, 9, 0, tzinfo=UTC), Attempt.Kind.PASSWORD_RESET)
+    with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as queries:
+        assert attempts.prune() == 2
+    assert sorted(Attempt.objects.values_list("pk", flat=True)) == sorted(a.pk for a in kept)
+    assert len(deletes(queries)) == 1 and not [q for q in queries if "SELECT" in q["sql"].upper()]
+
+
+def test_attempts_are_kept_longer_than_any_window_counts_them():
+    # Pruning must never forget a guess a throttle still counts.
+    longest = max(actions.RESET_WINDOW, actions.CLIENT_FAILURE_WINDOW, signins.WINDOW)
+    assert longest == datetime.timedelta(hours=1) and attempts.KEEP_FOR >= longest * 2
+
+
+def test_finished_deliveries_30_days_old_are_pruned_work_never(endpoint):
+    exactly_30_days = datetime.datetime(2026, 10, 27, 14, 0, tzinfo=UTC)
+    just_older = datetime.datetime(2026, 10, 27, 13, 59, 59, tzinfo=UTC)
+    kept = [delivery(endpoint, "delivered", exactly_30_days), delivery(endpoint, "failed", exactly_30_days),
+            delivery(endpoint, "delivered", datetime.datetime(2026, 11, 26, 13, 0, tzinfo=UTC)),
+            # queued and sending rows are work to do, however old
+            delivery(endpoint, "queued", datetime.datetime(2026, 9, 1, tzinfo=UTC)),
+            delivery(endpoint, "sending", datetime.datetime(2026, 9, 1, tzinfo=UTC))]
+    delivery(endpoint, "delivered", just_older)
+    delivery(endpoint, "failed", just_older)
+    delivery(endpoint, "delivered", datetime.datetime(2026, 1, 1, tzinfo=UTC))
+    with time_machine.travel(NOW, tick=False), CaptureQueriesContext(connection) as queries:
+        assert webhooks.prune_finished() == 3
+    assert sorted(WebhookDelivery.objects.values_list("pk", flat=True)) == sorted(d.pk for d in kept)
+    assert len(deletes(queries)) == 1 and not [q for q in queries if "SELECT" in q["sql"].upper()]
+    assert WebhookEndpoint.objects.filter(pk=endpoint.pk).exists()
+
+
+def test_run_periodic_prunes_both_and_says_so(endpoint, capsys):
+    attempt_at(datetime.datetime(2026, 11, 20, tzinfo=UTC))
+    delivery(endpoint, "delivered", datetime.datetime(2026, 10, 1, tzinfo=UTC))
+    delivery(endpoint, "queued", datetime.datetime(2026, 10, 1, tzinfo=UTC))
+    with time_machine.travel(NOW, tick=False):
+        call_command("run_periodic", "--once")
+    assert "pruned 1 webhook delivery(ies) and 1 attempt(s)" in capsys.readouterr().out
+    assert Attempt.objects.count() == 0
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["queued"]
