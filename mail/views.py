@@ -1,3 +1,4 @@
+from collections import defaultdict
 from functools import wraps
 
 from django.conf import settings
@@ -5,9 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
+from access.models import Connection, Invitation
 from clinic.decorators import staff_required
 from clinic.models import Patient, StaffMember
 from mail import mailbox
+from mail.models import Message
 
 
 def mailbox_enabled(view):
@@ -26,7 +29,7 @@ def mailbox_enabled(view):
 @login_required
 @staff_required
 def mailbox_list(request):
-    caught = mailbox.caught_mail(to=_practice_addresses(request.staff))
+    caught = mailbox.caught_mail(to=_practice_addresses(request.staff), sent=_sent_by(request.staff))
     return render(request, "mail/mailbox.html", {"messages_caught": caught, "folder": settings.PORTICO_MAILBOX_DIR})
 
 
@@ -34,7 +37,7 @@ def mailbox_list(request):
 @login_required
 @staff_required
 def mailbox_message(request, key: str):
-    caught = mailbox.one(key, to=_practice_addresses(request.staff))
+    caught = mailbox.one(key, to=_practice_addresses(request.staff), sent=_sent_by(request.staff))
     if caught is None:
         raise Http404("No such message")
     return render(request, "mail/mailbox_message.html", {"caught": caught})
@@ -45,3 +48,37 @@ def _practice_addresses(staff: StaffMember) -> set[str]:
     patients = Patient.objects.filter(practice=staff.practice_id).values_list("email", flat=True)
     colleagues = StaffMember.objects.filter(practice=staff.practice_id).values_list("user__email", flat=True)
     return {*patients, *colleagues}
+
+
+# What each kind of message is about: the object whose pk its dedupe key carries ("kind:pk[:stamp]",
+# mail.messages), and so the practice that sent it. A password reset is about an account, which belongs
+# to the practices it is connected to. A kind not listed is shown to nobody.
+_ABOUT = {
+    "invitation": "invitation", "reminder": "invitation", "connected": "invitation",
+    "access-revoked": "connection", "digest": "staff", "password-reset": "account",
+}
+# For each: of these pks, the ones of a practice.
+_OURS = {
+    "invitation": lambda practice, pks: Invitation.objects.filter(practice=practice, pk__in=pks).values_list("pk"),
+    "connection": lambda practice, pks: Connection.objects.filter(practice=practice, pk__in=pks).values_list("pk"),
+    "staff": lambda practice, pks: StaffMember.objects.filter(practice=practice, pk__in=pks).values_list("pk"),
+    "account": lambda practice, pks: Connection.objects.filter(practice=practice, account__in=pks,
+                                                               ended_at=None).values_list("account"),
+}
+
+
+def _sent_by(staff: StaffMember):
+    """The mailbox's `sent` scope: which of some Message pks the staff member's practice sent. Two
+    practices can both have a patient's address on file; each sees only its own mail to it."""
+
+    def sent(message_pks: set[int]) -> set[int]:
+        about = defaultdict(lambda: defaultdict(list))  # what it is about -> {that object's pk: [message pks]}
+        for pk, kind, dedupe_key in Message.objects.filter(pk__in=message_pks).values_list("pk", "kind", "dedupe_key"):
+            prefix, _, rest = dedupe_key.partition(":")
+            subject = rest.split(":")[0]
+            if prefix == kind in _ABOUT and subject.isdigit():
+                about[_ABOUT[kind]][int(subject)].append(pk)
+        return {pk for what, subjects in about.items()
+                for (subject,) in _OURS[what](staff.practice_id, list(subjects)) for pk in subjects[subject]}
+
+    return sent

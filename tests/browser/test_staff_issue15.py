@@ -9,6 +9,7 @@ import datetime
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -160,12 +161,11 @@ def test_the_patient_list_finds_chart_digits_and_those_needing_attention(page, l
 
 
 def test_the_mailbox_shows_times_as_the_staff_pages_do(page, live_server, cast, settings, tmp_path, artifacts_dir):
-    from mail.tests.test_mailbox import deliver
+    from mail.tests.test_mailbox import catching, delivered, invitation_mail
 
-    settings.PORTICO_MAILBOX_ENABLED = True
-    settings.PORTICO_MAILBOX_DIR = tmp_path / "mailbox"
-    deliver(settings, "pat@example.test", "Maple Street Clinic invites you to its patient portal",
-            date="Thu, 26 Nov 2026 03:00:00 +0000")
+    with catching(settings, tmp_path), time_machine.travel(datetime.datetime(2026, 11, 26, 3, 0, tzinfo=datetime.UTC),
+                                                            tick=False):
+        delivered(invitation_mail(cast))  # sent over SMTP to the server `make run` starts
     log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('mail:mailbox')}")
     expect(page.get_by_role("cell", name="Wed 25 Nov 2026, 10:00 PM EST")).to_be_visible()
