@@ -76,7 +76,7 @@ def _sent_by(staff: StaffMember):
         for pk, kind, dedupe_key in Message.objects.filter(pk__in=message_pks).values_list("pk", "kind", "dedupe_key"):
             prefix, _, rest = dedupe_key.partition(":")
             subject = rest.split(":")[0]
-            if prefix == kind in _ABOUT and subject.isdigit():
+            if kind in _ABOUT and prefix == kind and subject.isdigit():
                 about[_ABOUT[kind]][int(subject)].append(pk)
         return {pk for what, subjects in about.items()
                 for (subject,) in _OURS[what](staff.practice_id, list(subjects)) for pk in subjects[subject]}
