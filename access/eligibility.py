@@ -4,9 +4,8 @@ to one patient, and as a query."""
 
 import datetime
 
-from django.db.models import F, Q
-from django.db.models.functions import ExtractDay, ExtractMonth, ExtractYear
-from django.db.models.lookups import LessThanOrEqual
+from django.core.validators import MaxValueValidator
+from django.db.models import Case, DateField, Q, Value, When
 from django.utils import timezone
 
 from access import rules
@@ -14,15 +13,36 @@ from access.rules import ADD_EMAIL, ADD_IDENTITY  # noqa: F401  (pages name the 
 from clinic.models import Patient, Practice
 
 HAS_DETAILS = ~Q(email="") & (~Q(ssn_last4="") | (Q(date_of_birth__isnull=False) & ~Q(phone="")))
+# The minimum ages a practice can set (the field's validators): one cutoff date each when the
+# patients' practices are not known in advance (an age outside them, written around the settings
+# form, would match none: nobody with a date of birth would be eligible there).
+MINIMUM_AGES = range(max(v.limit_value for v in Practice._meta.get_field("minimum_age").validators
+                         if isinstance(v, MaxValueValidator)) + 1)
 
 
-def eligible(today: datetime.date) -> Q:
-    """The same rule as a query, for lists and bulk sends over many patients, with `today` the date at
-    the practice. Age is compared as numbers YYYYMMDD (portable SQL, and the same whole-year rule as
-    rules.age_on): born + minimum age in years <= today."""
-    born = ExtractYear("date_of_birth") * 10000 + ExtractMonth("date_of_birth") * 100 + ExtractDay("date_of_birth")
-    of_age = LessThanOrEqual(born + F("practice__minimum_age") * 10000, today.year * 10000 + today.month * 100 + today.day)
-    return HAS_DETAILS & (Q(date_of_birth__isnull=True) | Q(of_age))
+def latest_birth_date(today: datetime.date, minimum_age: int) -> datetime.date:
+    """The last date of birth that is `minimum_age` whole years old on `today`, as rules.age_on
+    counts: this day `minimum_age` years back, or 28 February when today is 29 February and that year
+    had none (born on 1 March of it, one is a day short). Born on 29 February, one is a year older on
+    1 March in other years: on 28 February that birth is still after the cutoff, the same day."""
+    year = today.year - minimum_age
+    try:
+        return today.replace(year=year)
+    except ValueError:  # 29 February, in a year without one
+        return datetime.date(year, 2, 28)
+
+
+def eligible(today: datetime.date, minimum_age: int | None = None) -> Q:
+    """The same rule as rules.missing, as a query, for lists and bulk sends over many patients, with
+    `today` the date at the practice. `minimum_age` is the patients' practice's, when they share one:
+    the age is then one comparison of date_of_birth with a date (no arithmetic per patient, no join).
+    Without it each patient's practice's minimum age picks its date."""
+    if minimum_age is None:
+        born_by = Case(*(When(practice__minimum_age=age, then=Value(latest_birth_date(today, age)))
+                         for age in MINIMUM_AGES), output_field=DateField())
+    else:
+        born_by = latest_birth_date(today, minimum_age)
+    return HAS_DETAILS & (Q(date_of_birth__isnull=True) | Q(date_of_birth__lte=born_by))
 
 
 def local_today(practice: Practice) -> datetime.date:

@@ -30,6 +30,7 @@ from access.eligibility import eligible
 from access.models import AccessEvent, Connection, Invitation, InvitationJob, InvitationJobPatient
 from clinic.models import Patient, Practice
 from mail.models import Message
+from portico.bulk import among
 
 
 class PortalState:
@@ -85,10 +86,13 @@ def staff_choices(state: str, missing: list[str]) -> StaffChoices:
     )
 
 
-def with_portal_state(patients: QuerySet[Patient], *, today: datetime.date | None = None) -> QuerySet[Patient]:
+def with_portal_state(
+    patients: QuerySet[Patient], *, today: datetime.date | None = None, minimum_age: int | None = None,
+) -> QuerySet[Patient]:
     """Annotate `portal_state` (a PortalState value), `invitation_expires_at` and `last_invited_at`
     (of the latest invitation) and `email_failed` (a pending invitation's email failed for good).
-    `today` is the date at the practice (for the minimum age; default: the server's)."""
+    `today` is the date at the practice (for the minimum age; default: the server's), `minimum_age`
+    the practice's when the patients share one (see eligibility.eligible; lists of a practice pass it)."""
     now = timezone.now()
     today = today or timezone.localdate()
     latest = Invitation.objects.filter(patient=OuterRef("pk")).order_by("-sent_at", "-id")
@@ -111,7 +115,7 @@ def with_portal_state(patients: QuerySet[Patient], *, today: datetime.date | Non
             When(Q(latest_status=S.ACCEPTED, last_end_reason=Connection.EndReason.DISCONNECTED),
                  then=Value(PortalState.DISCONNECTED)),
             When(latest_status=S.ACCEPTED, then=Value(PortalState.REVOKED)),
-            When(eligible(today), then=Value(PortalState.NOT_INVITED)),
+            When(eligible(today, minimum_age), then=Value(PortalState.NOT_INVITED)),
             default=Value(PortalState.NOT_ELIGIBLE),
             output_field=CharField(),
         )
@@ -120,13 +124,15 @@ def with_portal_state(patients: QuerySet[Patient], *, today: datetime.date | Non
 
 def in_portal_state(
     patients: QuerySet[Patient], state: str, *, practice_id: int, today: datetime.date | None = None,
+    minimum_age: int | None = None,
 ) -> QuerySet[Patient]:
     """`with_portal_state(patients)` narrowed to one state. It first keeps only patients whose
     invitations or connections could put them in that state, found through the (much smaller)
     invitation and connection tables of the practice, so the per-patient state is worked out for
     those few rather than for every patient of a large practice (see bench/patient_list.py)."""
     today = today or timezone.localdate()
-    narrowed = with_portal_state(patients.filter(_could_be_in(state, practice_id, today)), today=today)
+    narrowed = with_portal_state(patients.filter(_could_be_in(state, practice_id, today, minimum_age)), today=today,
+                                 minimum_age=minimum_age)
     return narrowed if state in _DECIDED_BY_CANDIDACY else narrowed.filter(portal_state=state)
 
 
@@ -136,13 +142,15 @@ NEEDS_ATTENTION_LABEL = "Needs attention"
 
 def needing_attention(
     patients: QuerySet[Patient], *, practice_id: int, today: datetime.date | None = None,
+    minimum_age: int | None = None,
 ) -> QuerySet[Patient]:
     """`with_portal_state(patients)` narrowed to those staff should act on: a locked or expired link,
     or a pending invitation whose email could not be delivered. Narrowed first through the
     practice's invitations, as in_portal_state is."""
     failed = _failed_emails().filter(practice_id=practice_id).values("patient_id")
     candidates = _could_be_in(PortalState.LOCKED, practice_id) | _could_be_in(PortalState.EXPIRED, practice_id)
-    return with_portal_state(patients.filter(candidates | Q(pk__in=failed)), today=today).filter(
+    return with_portal_state(patients.filter(candidates | Q(pk__in=failed)), today=today,
+                             minimum_age=minimum_age).filter(
         Q(portal_state__in=[PortalState.LOCKED, PortalState.EXPIRED]) | Q(portal_state=PortalState.PENDING,
                                                                           email_failed=True))
 
@@ -157,7 +165,8 @@ def _failed_emails() -> QuerySet[Invitation]:
 _DECIDED_BY_CANDIDACY = {PortalState.CONNECTED, PortalState.PENDING, PortalState.NOT_INVITED, PortalState.NOT_ELIGIBLE}
 
 
-def _could_be_in(state: str, practice_id: int, today: datetime.date | None = None) -> Q:
+def _could_be_in(state: str, practice_id: int, today: datetime.date | None = None,
+                 minimum_age: int | None = None) -> Q:
     """A necessary condition for `state`; with_portal_state then decides exactly."""
     now, S = timezone.now(), Invitation.Status
     invitations = Invitation.objects.filter(practice_id=practice_id)
@@ -173,7 +182,7 @@ def _could_be_in(state: str, practice_id: int, today: datetime.date | None = Non
     if state in candidates:
         return Q(pk__in=candidates[state].values("patient_id"))
     never_invited = ~Exists(Invitation.objects.filter(patient=OuterRef("pk")))
-    condition = eligible(today or timezone.localdate())
+    condition = eligible(today or timezone.localdate(), minimum_age)
     return never_invited & (condition if state == PortalState.NOT_INVITED else ~condition)
 
 
@@ -225,20 +234,21 @@ def unwanted_invitation_mail(messages: list[Message]) -> list[int]:
 def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[int, rules.InvitationFacts]:
     """What access.rules needs for each patient, in four queries however many patients (no SSN is
     decrypted: an empty one is stored empty). Lapsed pending invitations do not count as pending."""
-    patients = Patient.objects.filter(pk__in=patient_ids).values_list(
+    ids = among(patient_ids)  # one parameter: four queries over 500 ids would cost ~8 ms just to build
+    patients = Patient.objects.filter(pk__in=ids).values_list(
         "pk", "practice__time_zone", "practice__minimum_age", "email",
         ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()), "date_of_birth", "phone")
     # Status and expiry are checked here, not in SQL: given them, SQLite scans every pending invitation
     # by its expiry index instead of these patients' (a bulk job then slows down as it goes).
     pending = {patient: expires for patient, status, expires in Invitation.objects.filter(
-        patient_id__in=patient_ids).values_list("patient_id", "status", "expires_at")
+        patient_id__in=ids).values_list("patient_id", "status", "expires_at")
         if status == Invitation.Status.PENDING and expires > now}
-    connected = set(Connection.objects.filter(patient_id__in=patient_ids, ended_at__isnull=True)
+    connected = set(Connection.objects.filter(patient_id__in=ids, ended_at__isnull=True)
                     .values_list("patient_id", flat=True))
     day_ago = now - datetime.timedelta(days=1)
     # Invitations sent, and reminders (each carried a fresh link), in the last 24 hours.
     sent = dict(Invitation.objects.filter(Q(sent_at__gt=day_ago) | Q(reminded_at__gt=day_ago),
-                                          patient_id__in=patient_ids)
+                                          patient_id__in=ids)
                 .values("patient_id").annotate(n=Count("id", filter=Q(sent_at__gt=day_ago))
                                                + Count("id", filter=Q(reminded_at__gt=day_ago)))
                 .values_list("patient_id", "n"))

@@ -4,6 +4,7 @@ and is recorded, so probing shows up in the audit trail."""
 import datetime
 import logging
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,7 +23,7 @@ from access.selectors import (
     with_portal_state,
 )
 from clinic import validation
-from clinic.models import Appointment, Notification, Patient, PatientImport, StaffMember
+from clinic.models import Appointment, Notification, Patient, PatientImport, Practice, StaffMember
 
 log = logging.getLogger("portico.clinic")
 
@@ -92,24 +93,35 @@ class PortalStatus:
 
 def portal_status(patient: Patient) -> PortalStatus:
     state, expires_at, email_failed = (
-        with_portal_state(Patient.objects.filter(pk=patient.pk), today=local_today(patient.practice))
+        with_portal_state(Patient.objects.filter(pk=patient.pk), **_practice_day(patient.practice))
         .values_list("portal_state", "invitation_expires_at", "email_failed").get()
     )
     return PortalStatus(state, expires_at, email_failed)
 
 
+class PracticeDay(TypedDict):
+    today: datetime.date
+    minimum_age: int
+
+
+def _practice_day(practice: Practice) -> PracticeDay:
+    """The practice's date and minimum age, for the portal state of its own patients: eligibility is
+    then a comparison of the date of birth with one date (see access.eligibility.eligible)."""
+    return {"today": local_today(practice), "minimum_age": practice.minimum_age}
+
+
 def search_patients(staff: StaffMember, *, q: str = "", state: str = "") -> QuerySet[Patient]:
     """The practice's patients matching `q` (name, chart number, email or phone), annotated as
     access.selectors.with_portal_state does, optionally only those in `state` (or NEEDS_ATTENTION)."""
-    patients, today = Patient.objects.filter(practice_id=staff.practice_id), local_today(staff.practice)
+    patients, day = Patient.objects.filter(practice_id=staff.practice_id), _practice_day(staff.practice)
     if q := " ".join(q.split()):
         patients = patients.filter(_search_condition(q))
     if state == NEEDS_ATTENTION:
-        patients = needing_attention(patients, practice_id=staff.practice_id, today=today)
+        patients = needing_attention(patients, practice_id=staff.practice_id, **day)
     elif state:
-        patients = in_portal_state(patients, state, practice_id=staff.practice_id, today=today)
+        patients = in_portal_state(patients, state, practice_id=staff.practice_id, **day)
     else:
-        patients = with_portal_state(patients, today=today)
+        patients = with_portal_state(patients, **day)
     return patients.defer("ssn").order_by("last_name", "first_name", "id")
 
 
@@ -158,7 +170,7 @@ def appointments_between(
         .select_related("patient", "doctor__user").order_by("starts_at", "id")
     )
     ids = {a.patient_id for a in appointments}
-    states = dict(with_portal_state(Patient.objects.filter(pk__in=ids), today=local_today(staff.practice))
+    states = dict(with_portal_state(Patient.objects.filter(pk__in=ids), **_practice_day(staff.practice))
                   .values_list("pk", "portal_state"))
     for appointment in appointments:
         appointment.patient.portal_state = states.get(appointment.patient_id, PortalState.NOT_ELIGIBLE)

@@ -50,10 +50,11 @@ class Command(BaseCommand):
     def _select(self, practice: Practice, *, status: str | None, csv_path: Path | None) -> tuple[QuerySet, str]:
         patients = Patient.objects.filter(practice=practice)
         if status:
-            return (in_portal_state(patients, status, practice_id=practice.pk, today=local_today(practice)),
+            return (in_portal_state(patients, status, practice_id=practice.pk, today=local_today(practice),
+                                    minimum_age=practice.minimum_age),
                     f"Status: {PortalState.LABELS[status]}")
         if csv_path is None:
-            return patients.filter(eligible(local_today(practice))), "All eligible patients"
+            return patients.filter(eligible(local_today(practice), practice.minimum_age)), "All eligible patients"
         charts = _chart_numbers(csv_path)
         found = patients.filter(chart_number__in=charts)
         if unknown := sorted(set(charts) - set(found.values_list("chart_number", flat=True))):
