@@ -23,7 +23,7 @@ from access.selectors import invitation_facts
 from clinic import validation
 from clinic.models import Appointment, Notification, Patient, Practice, StaffMember
 from mail import messages as mail
-from portico.bulk import insert_dicts, insert_rows, instances, update_rows
+from portico.bulk import among, insert_rows, insert_selected, instances, loaded, relate, update_rows
 
 log = logging.getLogger("portico.access")
 Action = AccessEvent.Action
@@ -149,7 +149,7 @@ def _expire_batch(batch: int) -> int:
 
 # Patients sent per transaction: the lock, the rules' facts and the writes stay short, and a killed
 # worker loses at most one uncommitted chunk (it is simply done again: its outcomes were not recorded).
-JOB_CHUNK = 500
+JOB_CHUNK = 1000
 # A running job whose chunks have not moved for this long lost its worker (killed): run_periodic resumes it.
 JOB_STALLED_AFTER = datetime.timedelta(minutes=2)
 
@@ -161,10 +161,9 @@ def start_invitation_job(
     """Snapshot the selected patients of the practice (others are ignored) as a job, and queue the
     task that sends it (access.tasks; `enqueue=False` to run it in-process with run_invitation_job)."""
     now = timezone.now()
-    ids = patients.filter(practice=practice).order_by("pk").values_list("pk", flat=True).distinct()
     job = InvitationJob.objects.create(practice=practice, started_by=by, created_at=now, selection=selection[:200],
                                        heartbeat_at=now)
-    job.total = insert_dicts(InvitationJobPatient, ({"job_id": job.pk, "patient_id": pk} for pk in ids))
+    job.total = insert_selected(InvitationJobPatient, "patient_id", patients.filter(practice=practice), job_id=job.pk)
     InvitationJob.objects.filter(pk=job.pk).update(total=job.total)
     if enqueue:
         _enqueue(job)
@@ -587,12 +586,11 @@ def _lock_many(patients: list[Patient | int]) -> list[Patient]:
     overlapping patients then queue up rather than deadlock). Only what the writes need is read (the
     rules read their facts themselves): no SSN is decrypted."""
     ids = sorted({getattr(p, "pk", p) for p in patients})
-    locked = list(Patient.objects.select_for_update(of=("self",), no_key=True).only("id", "practice_id", "email")
-                  .filter(pk__in=ids).order_by("pk"))
+    locked = loaded(Patient, Patient.objects.select_for_update(of=("self",), no_key=True).filter(pk__in=among(ids))
+                    .order_by("pk").values("id", "practice_id", "email"))
     # One Practice object per practice, attached to its patients (select_related would make one per patient).
     practices = Practice.objects.in_bulk({p.practice_id for p in locked})
-    for patient in locked:
-        patient.practice = practices[patient.practice_id]
+    relate(locked, "practice", (practices[p.practice_id] for p in locked))
     return locked
 
 
@@ -618,34 +616,42 @@ def _send_many(
     and their outbox mail in three INSERTs. `reinvite_numbers` (patient id -> k) marks re-invites;
     `chain_now` chains the events at once (history.append: bulk jobs)."""
     now = timezone.now()
-    _expire_where(Q(patient__in=[p.pk for p in patients]), now)  # a lapsed invitation is no longer pending
-    facts = invitation_facts([p.pk for p in patients], now=now)
-    refusals = {p.pk: refusal for p in patients if (refusal := rules.refusal(facts[p.pk])) is not None}
-    sent = {p.pk: tokens.new_token() for p in patients if p.pk not in refusals}
-    # Made positionally (portico.bulk.instances; a bulk job makes thousands), their practice and patient
-    # objects attached for the callers (the outbox rows, the pages).
+    ids = [p.id for p in patients]
+    _expire_where(Q(patient__in=among(ids)), now)  # a lapsed invitation is no longer pending
+    facts = invitation_facts(ids, now=now)
+    refusals, chosen = {}, []
+    for patient in patients:
+        if (refusal := rules.refusal(facts[patient.id])) is None:
+            chosen.append((patient, tokens.new_token()))
+        else:
+            refusals[patient.id] = refusal
+    reinvite_numbers = reinvite_numbers or {}
+    # Made as a batch makes them (portico.bulk: thousands per bulk job), with their practice and
+    # patient attached for the callers (the outbox rows, the pages).
     invitations = instances(Invitation, [
-        {"practice_id": p.practice_id, "patient_id": p.pk, "token_hash": tokens.hash_token(sent[p.pk]),
+        {"practice_id": p.practice_id, "patient_id": p.id, "token_hash": tokens.hash_token(token),
          "email": p.email, "channel": channel, "sent_by_id": by.pk if by else None, "sent_at": now,
-         "expires_at": now + invite_ttl(p.practice), "reinvite_number": (reinvite_numbers or {}).get(p.pk, 0)}
-        for p in patients if p.pk in sent
+         "expires_at": now + invite_ttl(p.practice), "reinvite_number": reinvite_numbers.get(p.id, 0)}
+        for p, token in chosen
     ])
-    for invitation, patient in zip(invitations, (p for p in patients if p.pk in sent), strict=True):
-        invitation.practice, invitation.patient = patient.practice, patient
+    relate(invitations, "practice", (p.practice for p, _ in chosen))
+    relate(invitations, "patient", (p for p, _ in chosen))
     created = _insert_invitations(invitations)
     for invitation in invitations:
         if invitation.pk is None:  # another transaction won the race the unique constraint guards
             refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
     actor = _staff_actor(by)
     history.append([history.new_event(i.practice_id, Action.INVITATION_SENT, actor=actor, patient=i.patient_id,
-                                      invitation=i.pk, channel=channel, reason=reason, client=client) for i in created],
+                                      invitation=i.id, channel=channel, reason=reason, client=client, at=now)
+                    for i in created],
                    chain_now=chain_now)
-    mail.queue_invitations([(i, sent[i.patient_id]) for i in created])
+    token_of = {p.id: token for p, token in chosen}
+    mail.queue_invitations([(i, token_of[i.patient_id]) for i in created])
     if created:
         log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(created), channel,
                  created[0].pk, created[0].patient_id)
-    by_patient = {i.patient_id: SentInvitation(i, sent[i.patient_id]) for i in created}
-    return [InvitationOutcome(p.pk, sent=by_patient.get(p.pk), refusal=refusals.get(p.pk)) for p in patients]
+    by_patient = {i.patient_id: SentInvitation(i, token_of[i.patient_id]) for i in created}
+    return [InvitationOutcome(pk, sent=by_patient.get(pk), refusal=refusals.get(pk)) for pk in ids]
 
 
 def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
@@ -660,7 +666,7 @@ def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
     else:
         # Found by their unique token hashes (an index lookup each; by patient and status, SQLite would
         # scan every pending invitation).
-        ids = dict(Invitation.objects.filter(token_hash__in=[i.token_hash for i in invitations])
+        ids = dict(Invitation.objects.filter(token_hash__in=among(i.token_hash for i in invitations))
                    .values_list("token_hash", "id"))
         for invitation in invitations:
             invitation.pk = ids[invitation.token_hash]

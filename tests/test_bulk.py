@@ -8,7 +8,7 @@ from django.db import connection
 
 from clinic.models import Patient, Practice
 from mail.models import Message
-from portico.bulk import insert_dicts, insert_rows, instances
+from portico.bulk import among, insert_dicts, insert_rows, insert_selected, instances, loaded
 
 NOW = datetime.datetime(2026, 11, 25, 15, 30, 0, 123456, tzinfo=datetime.UTC)
 FIELDS = ["kind", "to", "dedupe_key", "context", "secret_link", "status", "attempts", "next_attempt_at",
@@ -51,3 +51,36 @@ def test_it_stamps_auto_now_add_fields_with_the_time_of_the_insert():
         insert_dicts(Patient, [{"practice_id": practice.pk, "chart_number": "C1", "first_name": "A", "last_name": "B",
                                 "created_at": NOW - datetime.timedelta(days=3)}])
     assert Patient.objects.get(chart_number="C1").created_at == NOW
+
+
+@pytest.mark.django_db
+def test_among_matches_ids_and_strings_as_an_in_list_would_and_nothing_when_empty():
+    practice = Practice.objects.create(name="P")
+    made = [Patient.objects.create(practice=practice, chart_number=f"C{n}", first_name="A", last_name="B")
+            for n in range(3)]
+    assert set(Patient.objects.filter(pk__in=among([made[0].pk, made[2].pk, 10**9]))) == {made[0], made[2]}
+    assert set(Patient.objects.filter(chart_number__in=among(["C1", "nope"]))) == {made[1]}
+    assert not Patient.objects.filter(pk__in=among([])).exists()
+    assert not Patient.objects.filter(chart_number__in=among([])).exists()
+
+
+@pytest.mark.django_db
+def test_insert_selected_writes_one_row_per_distinct_value_with_defaults():
+    practice = Practice.objects.create(name="P")
+    kept = [Message.objects.create(kind="invitation", to=f"{n}@example.test", dedupe_key=f"k{n}", next_attempt_at=NOW,
+                                   created_at=NOW) for n in range(2)]
+    count = insert_selected(Patient, "chart_number", Message.objects.filter(pk__in=[m.pk for m in kept]),
+                            field="dedupe_key", practice_id=practice.pk, first_name="A", last_name="B")
+    assert count == 2
+    assert list(Patient.objects.order_by("chart_number").values_list("chart_number", "email", "ssn")) == [
+        ("k0", "", ""), ("k1", "", "")]
+
+
+@pytest.mark.django_db
+def test_loaded_objects_are_saved_rows_whose_other_fields_load_on_use():
+    practice = Practice.objects.create(name="P")
+    patient = Patient.objects.create(practice=practice, chart_number="C1", first_name="Ann", last_name="B")
+    [made] = loaded(Patient, Patient.objects.filter(pk=patient.pk).values("id", "practice_id"))
+    assert made == patient and not made._state.adding
+    assert made.get_deferred_fields() >= {"first_name"}
+    assert made.first_name == "Ann"
