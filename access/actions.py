@@ -149,7 +149,7 @@ def _expire_batch(batch: int) -> int:
 
 # Patients sent per transaction: the lock, the rules' facts and the writes stay short, and a killed
 # worker loses at most one uncommitted chunk (it is simply done again: its outcomes were not recorded).
-JOB_CHUNK = 1000
+JOB_CHUNK = 2000
 # A running job whose chunks have not moved for this long lost its worker (killed): run_periodic resumes it.
 JOB_STALLED_AFTER = datetime.timedelta(minutes=2)
 

@@ -235,9 +235,12 @@ def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[
     """What access.rules needs for each patient, in four queries however many patients (no SSN is
     decrypted: an empty one is stored empty). Lapsed pending invitations do not count as pending."""
     ids = among(patient_ids)  # one parameter: four queries over 500 ids would cost ~8 ms just to build
-    patients = Patient.objects.filter(pk__in=ids).values_list(
+    patients = list(Patient.objects.filter(pk__in=ids).values_list(
         "pk", "practice__time_zone", "practice__minimum_age", "email",
-        ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()), "date_of_birth", "phone")
+        ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()), "date_of_birth", "phone"))
+    # Each time zone's today worked out once, not once per patient.
+    zones = {name: (tz, now.astimezone(tz).date()) for name in {row[1] for row in patients}
+             for tz in [zoneinfo.ZoneInfo(name)]}
     # Status and expiry are checked here, not in SQL: given them, SQLite scans every pending invitation
     # by its expiry index instead of these patients' (a bulk job then slows down as it goes).
     pending = {patient: expires for patient, status, expires in Invitation.objects.filter(
@@ -255,8 +258,7 @@ def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[
     return {pk: rules.InvitationFacts(
         patient_id=pk, has_email=bool(email), has_ssn=has_ssn, has_date_of_birth_and_phone=bool(born and phone),
         connected=pk in connected, pending_expires_at=pending.get(pk), sent_in_last_day=sent.get(pk, 0),
-        tz=(tz := zoneinfo.ZoneInfo(time_zone)),
-        age=rules.age_on(now.astimezone(tz).date(), born) if born else None, minimum_age=minimum_age,
+        tz=zones[time_zone][0], age=rules.age_on(zones[time_zone][1], born) if born else None, minimum_age=minimum_age,
     ) for pk, time_zone, minimum_age, email, has_ssn, born, phone in patients}
 
 

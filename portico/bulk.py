@@ -45,6 +45,8 @@ def _converter(field: models.Field) -> Callable | None:
         return None
     if type(field) is models.DateTimeField:
         return _datetime_converter(field)
+    if field.null:  # NULL is written as NULL by every field (e.g. an event's client address, mostly none)
+        return lambda v: None if v is None else field.get_db_prep_save(v, connection)
     return lambda v: field.get_db_prep_save(v, connection)
 
 
