@@ -6,8 +6,8 @@ One step (`send_batch`):
    SELECT skips rows another worker holds (FOR UPDATE SKIP LOCKED); on SQLite the transaction starts
    IMMEDIATE, so claims simply queue behind each other. The rows become "sending", stamped with this
    worker's name and the claim time: that pair is the lease.
-2. Build each message (compose.py; compiled templates are cached) and send it on ONE SMTP
-   connection, reconnecting once if the server drops it.
+2. Build each message (compose.py) and send it on ONE SMTP connection, reconnecting once if the
+   server drops it. Each message is built while the server takes in the one before it (its DATA).
 3. Record the sent rows in one UPDATE (only if the lease is still ours), committed before anything
    else, so a failure to record history afterwards can never send them again; then tell the rest of
    Portico (messages_delivered, once for the batch, in one transaction). A failed message gets its own
@@ -23,10 +23,11 @@ way to ask the server. The Message-ID is fixed per row, so a receiver can drop t
 import datetime
 import logging
 import os
+import re
 import smtplib
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -48,6 +49,7 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # killed worker may send twice (the accepted-but-unrecorded part of its batch).
 BATCH_SIZE = 100
 SEND_ERRORS = (TimeoutError, smtplib.SMTPException, OSError)
+LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 
 def lease() -> datetime.timedelta:
@@ -140,59 +142,114 @@ def _send_all(messages: list[Message], *, started: float) -> tuple[list, list, l
     sent, failed = [], []
     budget = lease().total_seconds() / 2
     connection = mail.mailers.default
-    # The messages are built (templates, MIME bytes) in a second thread, in order, while this one waits
-    # for the server's answers to the previous ones: building and the SMTP round trips overlap instead
-    # of adding up (building takes about as long as a round trip on loopback).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-build") as builder:
-        built = [builder.submit(_build, message) for message in messages]
-        try:
-            for i, (message, email) in enumerate(zip(messages, built, strict=True)):
-                if time.monotonic() - started > budget:
-                    return sent, failed, messages[i:]
-                try:
-                    connection.open()
-                except SEND_ERRORS as e:  # the server cannot be reached: this try fails for every one left
-                    return sent, failed + [(m, e) for m in messages[i:]], []
-                try:
-                    _send_one(connection, email.result())
-                except SEND_ERRORS as e:
-                    failed.append((message, e))
-                except Exception as e:  # a bug (e.g. a template error) must not stop the batch or leave it "sending"
-                    log.exception("message %s (%s) could not be built", message.pk, message.kind)
-                    failed.append((message, e))
-                else:
-                    sent.append(message)
-        finally:
-            for future in built:
-                future.cancel()  # those not built yet, when the batch stops early
-            _close(connection)
+    ahead = _BuiltAhead(messages)
+    try:
+        for i, message in enumerate(messages):
+            if time.monotonic() - started > budget:
+                return sent, failed, messages[i:]
+            try:
+                connection.open()
+            except SEND_ERRORS as e:  # the server cannot be reached: this try fails for every one left
+                return sent, failed + [(m, e) for m in messages[i:]], []
+            try:
+                _send_one(connection, ahead.take(i), meanwhile=lambda i=i: ahead.build(i + 1))
+            except SEND_ERRORS as e:
+                failed.append((message, e))
+            except Exception as e:  # a bug (e.g. a template error) must not stop the batch or leave it "sending"
+                log.exception("message %s (%s) could not be built", message.pk, message.kind)
+                failed.append((message, e))
+            else:
+                sent.append(message)
+    finally:
+        _close(connection)
     return sent, failed, []
+
+
+class _BuiltAhead:
+    """The batch's messages built one ahead of sending: the next one while the server takes in this
+    one's DATA, in this thread. (A builder thread held the GIL when the server's replies came, so the
+    sender woke late for each of them: overlapped that way, building cost more than it saved.)"""
+
+    def __init__(self, messages: list[Message]):
+        self.messages, self.built = messages, {}
+
+    def build(self, i: int) -> None:
+        if i < len(self.messages) and i not in self.built:
+            try:
+                self.built[i] = _build(self.messages[i])
+            except Exception as e:  # raised by take(), where the send loop handles it
+                self.built[i] = e
+
+    def take(self, i: int) -> Prebuilt:
+        self.build(i)
+        email = self.built.pop(i)
+        if isinstance(email, Exception):
+            raise email
+        return email
 
 
 def _build(message: Message) -> Prebuilt:
     return make_message(message.kind, message.to, _context(message), message_id=message_id(message))
 
 
-def _send_one(connection, email: Prebuilt) -> None:
+def _send_one(connection, email: Prebuilt, *, meanwhile: Callable[[], None]) -> None:
     """Send on the open connection; if the server dropped it, reconnect and try this message once more
-    (it was not accepted: the server never answered its DATA)."""
+    (it was not accepted: the server never answered its DATA). `meanwhile` runs once the message is
+    handed over, while the server answers."""
     try:
-        _transmit(connection, email)
+        _transmit(connection, email, meanwhile)
     except smtplib.SMTPServerDisconnected:
         _close(connection)
         connection.open()
-        _transmit(connection, email)
+        _transmit(connection, email, meanwhile)
 
 
-def _transmit(connection, email: Prebuilt) -> None:
+def _transmit(connection, email: Prebuilt, meanwhile: Callable[[], None]) -> None:
     smtp = getattr(connection, "connection", None)
     if isinstance(smtp, smtplib.SMTP):
         # Django's SMTP backend, connected: hand smtplib the bytes and the envelope made in compose
         # (the backend would parse both addresses again, which costs more than the send itself).
         sender, recipient = email.envelope
-        smtp.sendmail(sender, [recipient], email.raw)
+        _sendmail(smtp, sender, recipient, email.raw, meanwhile)
     else:  # any other backend (the console in development, memory in tests)
         connection.send_messages([email])
+        meanwhile()
+
+
+def _sendmail(smtp: smtplib.SMTP, sender: str, recipient: str, raw: bytes, meanwhile: Callable[[], None]) -> None:
+    """smtplib's SMTP.sendmail for one recipient, the same commands and errors, except that `meanwhile`
+    runs between handing over the message and reading the server's answer to it (the longest wait)."""
+    smtp.ehlo_or_helo_if_needed()
+    code, reply = smtp.mail(sender, [f"size={len(raw)}"] if smtp.does_esmtp and smtp.has_extn("size") else [])
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        _abandon(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = smtp.docmd("data")
+    if code != 354:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+    # Lines starting with a dot get another (RFC 5321 4.5.2); _mime ends the message with CRLF.
+    smtp.send(LEADING_DOT.sub(b"..", raw) + b".\r\n")
+    meanwhile()
+    code, reply = smtp.getreply()
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+    """After a refusal: the server closing (421) is closed on; otherwise the transaction is reset."""
+    if code == 421:
+        smtp.close()
+        return
+    try:
+        smtp.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
 
 
 def _close(connection) -> None:
