@@ -142,7 +142,7 @@ def expire_invitations(*, batch: int = EXPIRE_BATCH) -> int:
 def _expire_batch(batch: int) -> int:
     now = timezone.now()
     lapsed = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=now).order_by("id")
-    return _expire_where(Q(pk__in=list(lapsed.values_list("pk", flat=True)[:batch])), now, chain_now=True)
+    return _expire_where(Q(pk__in=among(lapsed.values_list("pk", flat=True)[:batch])), now, chain_now=True)
 
 
 # --- bulk invitation jobs ---------------------------------------------------------------------
@@ -357,7 +357,7 @@ def _remind_batch(size: int, after: int) -> tuple[int, int | None]:
         return 0, None
     _lock_many([patient for _, patient in due])  # the one lock order: patients, then their invitations
     invitations = list(Invitation.objects.select_for_update(of=("self",), no_key=True)
-                       .filter(_reminder_due(now), pk__in=[pk for pk, _ in due]).select_related("practice", "patient")
+                       .filter(_reminder_due(now), pk__in=among(pk for pk, _ in due)).select_related("practice", "patient")
                        .order_by("pk"))
     facts = invitation_facts([i.patient_id for i in invitations], now=now)
     chosen = [i for i in invitations if rules.email_refusal(facts[i.patient_id]) is None]
@@ -544,7 +544,7 @@ def record_email_outcomes(invitation_ids: list[int], *, delivered: bool) -> None
     """Record whether invitation emails (one id per email: an invitation may come twice, with its
     reminder) were delivered: one event each, from one read and one INSERT however many; staff are
     told of each that was not. Runs inside the delivery's transaction."""
-    rows = {i.pk: i for i in Invitation.objects.filter(pk__in=set(invitation_ids)).values_list(
+    rows = {i.pk: i for i in Invitation.objects.filter(pk__in=among(set(invitation_ids))).values_list(
         "pk", "practice_id", "patient_id", "channel", "sent_by_id", named=True)}
     invitations = [rows[pk] for pk in invitation_ids]
     action, outcome = ((Action.EMAIL_SENT, AccessEvent.Outcome.SUCCESS) if delivered
@@ -554,7 +554,9 @@ def record_email_outcomes(invitation_ids: list[int], *, delivered: bool) -> None
                    chain_now=True)  # the mail worker, in the background
     if not delivered:
         _notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in invitations],
-                     "The portal invitation email to {name} could not be delivered.", timezone.now())
+                     "The portal invitation email to {name} could not be delivered.", timezone.now(),
+                     summary="{count} portal invitation emails could not be delivered. The patient list "
+                             "marks them “Email failed”.")
 
 
 def record_email_skipped(invitation_id: int) -> None:
@@ -718,13 +720,15 @@ def _expire_where(which: Q, now: datetime.datetime, *, chain_now: bool = False) 
                   .order_by("id").values_list("pk", "practice_id", "patient_id", "channel", "sent_by_id", named=True))
     if not lapsed:
         return 0
-    Invitation.objects.filter(pk__in=[i.pk for i in lapsed]).update(
+    Invitation.objects.filter(pk__in=among(i.pk for i in lapsed)).update(
         status=Invitation.Status.EXPIRED, closed_at=F("expires_at"))
     history.append([history.new_event(i.practice_id, Action.INVITATION_EXPIRED, actor=Actor.system(),
                                       patient=i.patient_id, invitation=i.pk, channel=i.channel) for i in lapsed],
                    chain_now=chain_now)
     _notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in lapsed],
-                 "{name}'s portal invitation expired without being accepted.", now)
+                 "{name}'s portal invitation expired without being accepted.", now,
+                 summary="{count} portal invitations expired without being accepted. The patient list's "
+                         "Expired filter shows them.")
     log.info("%s invitation(s) expired (first: %s)", len(lapsed), lapsed[0].pk)
     return len(lapsed)
 
@@ -878,19 +882,31 @@ def _notify_staff(invitation: Invitation, text: str) -> None:
     )
 
 
-def _notify_many(about: list[tuple[int, int, int | None]], text: str, now: datetime.datetime) -> None:
+# One run (a sweep, a delivered batch) tells a staff member of at most this many patients one by one;
+# beyond it, one notification says how many, so 10,000 lapsed invitations do not bury the bell.
+NOTIFY_ONE_BY_ONE_UP_TO = 5
+
+
+def _notify_many(about: list[tuple[int, int, int | None]], text: str, now: datetime.datetime, *, summary: str) -> None:
     """_notify_staff for many (practice id, patient id, sender id) at once, `text` naming the patient as
-    {name}: three queries however many."""
+    {name}; a recipient concerned by more than NOTIFY_ONE_BY_ONE_UP_TO of them gets one `summary`
+    instead ({count} patients). Three queries however many."""
     patients = {pk: (f"{first} {last}", doctor) for pk, first, last, doctor in Patient.objects.filter(
-        pk__in=[patient for _, patient, _ in about]).values_list("pk", "first_name", "last_name", "doctor_id")}
+        pk__in=among({patient for _, patient, _ in about})).values_list("pk", "first_name", "last_name", "doctor_id")}
     admins = _admins_of(sorted({practice for practice, patient, sender in about
                                 if sender is None and patients[patient][1] is None}))
-    notifications = []
+    told: dict[int, list[int]] = {}
     for practice, patient, sender in about:
-        name, doctor = patients[patient]
-        recipients = {m for m in (sender, doctor) if m is not None} or set(admins.get(practice, []))
-        notifications += [Notification(recipient_id=m, patient_id=patient, text=text.format(name=name), created_at=now)
-                          for m in sorted(recipients)]
+        for member in {m for m in (sender, patients[patient][1]) if m is not None} or set(admins.get(practice, [])):
+            told.setdefault(member, []).append(patient)
+    notifications = []
+    for member, concerning in sorted(told.items()):
+        if len(concerning) > NOTIFY_ONE_BY_ONE_UP_TO:
+            notifications.append(Notification(recipient_id=member, text=summary.format(count=len(concerning)),
+                                              created_at=now))
+        else:
+            notifications += [Notification(recipient_id=member, patient_id=patient, created_at=now,
+                                           text=text.format(name=patients[patient][0])) for patient in concerning]
     Notification.objects.bulk_create(notifications)
 
 

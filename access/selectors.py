@@ -222,7 +222,7 @@ def unwanted_invitation_mail(messages: list[Message]) -> list[int]:
     # Status and expiry checked here, not in SQL, so SQLite looks the ids up rather than scanning every
     # pending invitation by its expiry index (once per batch of mail).
     live = {pk: reminded for pk, status, expires, reminded in Invitation.objects.filter(
-        pk__in=set(about.values())).values_list("pk", "status", "expires_at", "reminded_at")
+        pk__in=among(set(about.values()))).values_list("pk", "status", "expires_at", "reminded_at")
         if status == Invitation.Status.PENDING and expires > now}
     kinds = {m.pk: m.kind for m in messages}
     return [pk for pk, invitation in about.items()

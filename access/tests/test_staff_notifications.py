@@ -11,6 +11,7 @@ from django.urls import reverse
 from access import actions, errors
 from access.models import Connection
 from access.tests.helpers import connect, send
+from access.tests.test_send_invitations import make_patients
 from clinic.models import Notification
 from conftest import NOW
 from mail.models import Message
@@ -39,6 +40,29 @@ def test_an_expiry_is_told_once_by_the_sweep(cast):
         assert actions.expire_invitations() == 1
         assert actions.expire_invitations() == 0
     assert texts(cast.alice) == ["Pat Jones's portal invitation expired without being accepted."]
+
+
+@pytest.mark.parametrize(("lapsed", "expected"), [
+    (5, [f"Test{n} Bulk's portal invitation expired without being accepted." for n in range(5)]),
+    (6, ["6 portal invitations expired without being accepted. The patient list's Expired filter shows them."]),
+])
+def test_a_sweep_tells_of_up_to_five_patients_one_by_one_and_of_more_in_one_notification(cast, lapsed, expected):
+    patients = make_patients(cast.practice, lapsed)
+    with time_machine.travel(NOW, tick=False):
+        actions.send_invitations(patients, by=cast.alice, channel="bulk")
+    with time_machine.travel(NOW + 7 * DAY, tick=False):
+        assert actions.expire_invitations() == lapsed
+    assert texts(cast.alice) == expected
+    summaries = Notification.objects.filter(recipient=cast.alice, patient__isnull=True).count()
+    assert summaries == (1 if lapsed == 6 else 0)
+
+
+def test_many_failed_emails_are_told_in_one_notification(cast):
+    patients = make_patients(cast.practice, 6)
+    sent = actions.send_invitations(patients, by=cast.alice, channel="bulk")
+    actions.record_email_outcomes([o.sent.invitation.pk for o in sent], delivered=False)
+    assert texts(cast.alice) == [
+        "6 portal invitation emails could not be delivered. The patient list marks them “Email failed”."]
 
 
 def test_an_automatic_invitation_without_a_doctor_tells_the_practice_admins(cast, django_user_model):
