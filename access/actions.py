@@ -157,12 +157,21 @@ JOB_STALLED_AFTER = datetime.timedelta(minutes=2)
 @transaction.atomic(durable=True)
 def start_invitation_job(
     practice, patients: QuerySet[Patient], *, by: StaffMember | None, selection: str, enqueue: bool = True,
+    key: str | None = None,
 ) -> InvitationJob:
     """Snapshot the selected patients of the practice (others are ignored) as a job, and queue the
-    task that sends it (access.tasks; `enqueue=False` to run it in-process with run_invitation_job)."""
+    task that sends it (access.tasks; `enqueue=False` to run it in-process with run_invitation_job).
+    A `key` (a preview's one-time key) starts one job however often it is given: again, even at the
+    same moment, it raises JobAlreadyStarted with the job it started, and changes nothing."""
     now = timezone.now()
-    job = InvitationJob.objects.create(practice=practice, started_by=by, created_at=now, selection=selection[:200],
-                                       heartbeat_at=now)
+    if key and (started := InvitationJob.objects.filter(preview_key=key).first()):
+        raise errors.JobAlreadyStarted(started)
+    try:
+        with transaction.atomic():
+            job = InvitationJob.objects.create(practice=practice, started_by=by, created_at=now,
+                                               selection=selection[:200], heartbeat_at=now, preview_key=key or None)
+    except IntegrityError:  # the same key, committed meanwhile by a concurrent request
+        raise errors.JobAlreadyStarted(InvitationJob.objects.get(preview_key=key)) from None
     job.total = insert_selected(InvitationJobPatient, "patient_id", patients.filter(practice=practice), job_id=job.pk)
     InvitationJob.objects.filter(pk=job.pk).update(total=job.total)
     if enqueue:

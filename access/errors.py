@@ -96,3 +96,13 @@ class WrongAccount(InvitationError):
 
     def __init__(self):
         super().__init__("This invitation was sent to a different email address than the account you are signed in to.")
+
+
+class JobAlreadyStarted(Exception):
+    """start_invitation_job was given the key of a job already started (a Confirm sent twice): `job`."""
+
+    code = "job_already_started"
+
+    def __init__(self, job):
+        super().__init__(f"Invitation job {job.pk} was already started from this preview.")
+        self.job = job

@@ -206,6 +206,9 @@ class InvitationJob(models.Model):
     # Stamped by each chunk: a running job whose heartbeat is old lost its worker and is resumed.
     heartbeat_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The one-time key of the preview confirmed (the staff page's), so that Confirm sent twice, from
+    # two tabs or a double click, starts one job: the second insert of the key is refused.
+    preview_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,7 +11,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from access import actions, selectors
+from access import actions, errors, selectors
 from access.history import first_broken_event
 from access.models import AccessEvent, Channel, Invitation, InvitationJob, InvitationJobPatient
 from access.tests.helpers import connect, right_answers, send, snapshot
@@ -67,6 +67,18 @@ def test_re_running_a_job_or_a_second_job_over_the_same_patients_invites_nobody_
     assert (second.invited, second.skipped) == (0, 4)
     assert selectors.job_skip_counts(second) == {"Already pending": 4}
     assert invitations_per_patient(patients) == [1, 1, 1, 1]
+
+
+def test_one_key_starts_one_job_and_a_second_start_changes_nothing(cast):
+    patients = make_patients(cast.practice, 2)
+    job = start(cast, patients, enqueue=False, key="preview-1")
+    before = (list(InvitationJob.objects.values()), list(InvitationJobPatient.objects.values()))
+    with pytest.raises(errors.JobAlreadyStarted) as already:
+        start(cast, patients, enqueue=False, key="preview-1")
+    assert already.value.job == job
+    assert (list(InvitationJob.objects.values()), list(InvitationJobPatient.objects.values())) == before
+    assert start(cast, patients, enqueue=False, key="preview-2") != job  # another key: another job
+    assert start(cast, patients, enqueue=False).total == start(cast, patients, enqueue=False).total == 2  # no key
 
 
 def test_a_chunk_that_dies_before_commit_leaves_its_rows_to_do_and_sends_nothing(cast):

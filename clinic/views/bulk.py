@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.sessions.models import Session
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -18,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from access import actions
+from access import actions, errors
 from access.models import InvitationJob
 from access.selectors import (
     NEEDS_ATTENTION,
@@ -126,13 +125,18 @@ def preview(request):
 @practice_admin_required
 @require_POST
 def confirm(request):
-    selection = _take_preview(request, request.POST.get("preview", ""))
+    token = request.POST.get("preview", "")
+    selection = _take_preview(request.session, token)
     if selection is None:
         messages.info(request, "That preview was already confirmed, or is out of date: nothing new was started. "
                                "Its job, if it started, is listed below.")
         return redirect("clinic:bulk-jobs")
-    job = actions.start_invitation_job(request.staff.practice, selection.patients(request.staff), by=request.staff,
-                                       selection=selection.label)
+    try:
+        job = actions.start_invitation_job(request.staff.practice, selection.patients(request.staff),
+                                           by=request.staff, selection=selection.label, key=token)
+    except errors.JobAlreadyStarted as already:  # the same Confirm, sent twice at once (two tabs, a double click)
+        messages.info(request, "That preview was already confirmed: nothing new was started. This is its job.")
+        return redirect("clinic:bulk-job", already.job.pk)
     return redirect("clinic:bulk-job", job.pk)
 
 
@@ -202,22 +206,13 @@ def _remember_preview(session, selection: Selection) -> str:
     return token
 
 
-def _take_preview(request, token: str) -> Selection | None:
-    """The selection a preview token stands for, once only: of two Confirms sent together (a double
-    click), one gets it and the other None. Two requests of one session each load their own copy of
-    it, so the token is claimed in the stored session row (sessions are kept in the database, Django's
-    default engine) with a compare-and-swap: the row is replaced only if it still holds what was read.
-    It is also dropped from this request's copy, which the session middleware saves at the end and so
-    must not put it back."""
-    previews = request.session.get(PREVIEWS, {})
+def _take_preview(session, token: str) -> Selection | None:
+    """The selection a preview token stands for, taken out of the session. Two Confirms sent at once
+    may both find it (each request loads its own copy of the session); the token is then the job's
+    key, and start_invitation_job starts one job for both."""
+    previews = session.get(PREVIEWS, {})
     chosen = previews.pop(token, None)
     if chosen is None:
         return None
-    request.session[PREVIEWS] = previews
-    key = request.session.session_key
-    stored = Session.objects.filter(pk=key).values_list("session_data", flat=True).first()
-    if stored is None or token not in request.session.decode(stored).get(PREVIEWS, {}):
-        return None
-    claimed = Session.objects.filter(pk=key, session_data=stored).update(
-        session_data=request.session.encode(dict(request.session.items())))
-    return Selection(ids=tuple(chosen["ids"]), q=chosen["q"], status=chosen["status"]) if claimed else None
+    session[PREVIEWS] = previews
+    return Selection(ids=tuple(chosen["ids"]), q=chosen["q"], status=chosen["status"])
