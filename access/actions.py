@@ -290,7 +290,7 @@ def _setting_text(name: str, value) -> str:
 
 # --- automatic invitations, reminders, re-invites and digests ------------------------------------
 
-@transaction.atomic(durable=True)
+@transaction.atomic  # inside the appointment's own transaction (clinic.services), in a savepoint
 def invite_automatically(patients: list[Patient | int], *, trigger: str) -> list[InvitationOutcome]:
     """The practice's "Invite automatically" setting, applied after appointments were booked (trigger
     Practice.AutoInvite.BOOKED) or completed (COMPLETED). clinic.services calls it whoever booked (a

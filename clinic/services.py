@@ -7,7 +7,7 @@ import datetime
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from access import actions
 from access.history import NO_CLIENT, Client
@@ -60,37 +60,51 @@ def create_patient(practice: Practice, *, by: StaffMember | None, client: Client
     return patient
 
 
+@transaction.atomic(durable=True)
 def book_appointment(
     *, patient: Patient, doctor: StaffMember, starts_at: datetime.datetime, minutes: int, reason: str = "",
     by: StaffMember | None,
 ) -> Appointment:
     """Book the patient with one of the practice's doctors, unless the doctor already has an appointment
     overlapping that time (two bookings at once: one wins, the other is refused). Then, as the
-    practice's "Invite automatically" setting says, the patient may be invited (access.actions), in a
-    transaction of its own: a refused or failed invitation never undoes the booking."""
+    practice's "Invite automatically" setting says, the patient may be invited (access.actions), in
+    the booking's transaction (see _invite_automatically)."""
     appointment = _book(patient=patient, doctor=doctor, starts_at=starts_at, minutes=minutes, reason=reason)
     log.info("appointment %s booked by %s", appointment.pk, by.pk if by else "system")
-    actions.invite_automatically([appointment.patient_id], trigger=Practice.AutoInvite.BOOKED)
-    return appointment
-
-
-def cancel_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
-    return _close(appointment, Appointment.Status.CANCELLED, by)
-
-
-def mark_no_show(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
-    return _close(appointment, Appointment.Status.NO_SHOW, by)
-
-
-def complete_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
-    """Mark it completed; after a patient's first completed appointment the practice's "Invite
-    automatically" setting may invite them (in a transaction of its own, as for a booking)."""
-    appointment = _close(appointment, Appointment.Status.COMPLETED, by)
-    actions.invite_automatically([appointment.patient_id], trigger=Practice.AutoInvite.COMPLETED)
+    _invite_automatically(appointment.patient_id, Practice.AutoInvite.BOOKED)
     return appointment
 
 
 @transaction.atomic(durable=True)
+def cancel_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
+    return _close(appointment, Appointment.Status.CANCELLED, by)
+
+
+@transaction.atomic(durable=True)
+def mark_no_show(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
+    return _close(appointment, Appointment.Status.NO_SHOW, by)
+
+
+@transaction.atomic(durable=True)
+def complete_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
+    """Mark it completed; after a patient's first completed appointment the practice's "Invite
+    automatically" setting may invite them (in the same transaction, as for a booking)."""
+    appointment = _close(appointment, Appointment.Status.COMPLETED, by)
+    _invite_automatically(appointment.patient_id, Practice.AutoInvite.COMPLETED)
+    return appointment
+
+
+def _invite_automatically(patient_id: int, trigger: str) -> None:
+    """The automatic invitation, in a savepoint of the appointment's transaction: committed with it,
+    so a process dying in between cannot book without inviting, while a database error in the
+    invitation rolls back only the invitation, never the appointment (a refusal raises nothing)."""
+    try:
+        with transaction.atomic():
+            actions.invite_automatically([patient_id], trigger=trigger)
+    except DatabaseError:
+        log.exception("automatic invitation of patient %s after %s failed; the appointment stands", patient_id, trigger)
+
+
 def _book(*, patient: Patient, doctor: StaffMember, starts_at: datetime.datetime, minutes: int,
           reason: str) -> Appointment:
     if starts_at.tzinfo is None:
@@ -121,7 +135,6 @@ def _book(*, patient: Patient, doctor: StaffMember, starts_at: datetime.datetime
 _OPEN = (Appointment.Status.SCHEDULED, Appointment.Status.CHECKED_IN)
 
 
-@transaction.atomic(durable=True)
 def _close(appointment: Appointment, status: str, by: StaffMember | None) -> Appointment:
     """Scheduled (or checked in) -> `status`, with one conditional UPDATE, so a double click or two
     people at once change it once; anything else is refused."""

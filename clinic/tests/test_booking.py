@@ -2,10 +2,12 @@
 the practice's automatic invitations that fire from them."""
 
 import datetime
+from unittest import mock
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.urls import reverse
 
 from access.models import AccessEvent, Invitation
@@ -37,6 +39,26 @@ def test_booking_the_same_patient_twice_invites_once(cast):
     assert (invitation.channel, invitation.sent_by, invitation.status) == ("automatic", None, "pending")
     event = AccessEvent.objects.get(action=AccessEvent.Action.INVITATION_SENT)
     assert (event.actor_kind, event.reason) == ("system", "Automatic: when an appointment is booked")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_dying_between_the_booking_and_its_invitation_commits_neither(cast):
+    auto(cast, Practice.AutoInvite.BOOKED)
+    with mock.patch("access.actions.invite_automatically", side_effect=SystemExit), pytest.raises(SystemExit):
+        book(cast)
+    assert not Appointment.objects.exists() and not Invitation.objects.exists()
+    book(cast)  # booked again, it is invited with it
+    assert Appointment.objects.count() == Invitation.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_in_the_invitation_rolls_back_only_the_invitation(cast, caplog):
+    auto(cast, Practice.AutoInvite.BOOKED)
+    with mock.patch("access.actions._send_many", side_effect=DatabaseError("disk I/O error")):
+        appointment = book(cast)
+    assert list(Appointment.objects.values_list("pk", flat=True)) == [appointment.pk]
+    assert not Invitation.objects.exists() and not AccessEvent.objects.exists()
+    assert "automatic invitation of patient" in caplog.text
 
 
 @time_machine.travel(NOW, tick=False)
