@@ -1,10 +1,13 @@
 from django.urls import path
 
-from clinic.views import appointments, booking, bulk, chart, imports, notifications, patients, settings
+from clinic.views import appointments, booking, bulk, chart, imports, mailbox, notifications, patients, settings
 
 app_name = "clinic"
 urlpatterns = [
     path("", patients.home, name="home"),
+    # The development Mailbox: answers 404 unless PORTICO_MAILBOX is on.
+    path("mailbox/", mailbox.mailbox_list, name="mailbox"),
+    path("mailbox/<str:key>/", mailbox.mailbox_message, name="mailbox-message"),
     path("patients/", patients.patient_list, name="patients"),
     path("patients/import/", imports.import_patients, name="import-patients"),
     path("patients/import/<int:import_id>/", imports.import_report, name="import-report"),

@@ -15,6 +15,5 @@ urlpatterns = [
     path("settings/api-tokens/", include("api.page_urls")),
     path("settings/webhooks/", include("api.webhooks_urls")),
     path("portal/", include("portal.urls")),
-    path("mailbox/", include("mail.urls")),  # answers 404 unless PORTICO_MAILBOX is on
     path("", include("clinic.urls")),
 ]

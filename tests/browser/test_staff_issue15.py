@@ -161,12 +161,12 @@ def test_the_patient_list_finds_chart_digits_and_those_needing_attention(page, l
 
 
 def test_the_mailbox_shows_times_as_the_staff_pages_do(page, live_server, cast, settings, tmp_path, artifacts_dir):
-    from mail.tests.test_mailbox import catching, delivered, invitation_mail
+    from clinic.tests.test_mailbox import catching, delivered, invitation_mail
 
     with catching(settings, tmp_path), time_machine.travel(datetime.datetime(2026, 11, 26, 3, 0, tzinfo=datetime.UTC),
                                                             tick=False):
         delivered(invitation_mail(cast))  # sent over SMTP to the server `make run` starts
     log_in_staff(page, live_server, "alice")
-    page.goto(f"{live_server.url}{reverse('mail:mailbox')}")
+    page.goto(f"{live_server.url}{reverse('clinic:mailbox')}")
     expect(page.get_by_role("cell", name="Wed 25 Nov 2026, 10:00 PM EST")).to_be_visible()
     check_both_sizes(page, artifacts_dir, "staff-mailbox")

@@ -80,19 +80,19 @@ def pat_at_harbor(cast):
 
 def listed(client, staff) -> str:
     client.force_login(staff.user)
-    return client.get(reverse("mail:mailbox")).content.decode()
+    return client.get(reverse("clinic:mailbox")).content.decode()
 
 
 def opened(client, staff, key) -> int:
     client.force_login(staff.user)
-    return client.get(reverse("mail:message", args=[key])).status_code
+    return client.get(reverse("clinic:mailbox-message", args=[key])).status_code
 
 
 def test_it_lists_and_shows_caught_mail_to_staff(client, cast, smtpd):
     key = delivered(invitation_mail(cast))
     page = listed(client, cast.alice)
     assert "Maple Street Clinic invites you" in page and "pat@example.test" in page
-    page = client.get(reverse("mail:message", args=[key])).content.decode()
+    page = client.get(reverse("clinic:mailbox-message", args=[key])).content.decode()
     assert '<a href="https://portal.example.test/portal/i/' in page  # the link can be clicked
 
 
@@ -177,21 +177,21 @@ def test_the_date_is_read_with_its_zone(date, read):
 
 
 def test_it_requires_login(client, smtpd):
-    response = client.get(reverse("mail:mailbox"))
+    response = client.get(reverse("clinic:mailbox"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
 def test_it_is_for_staff_only(client, cast, smtpd, django_user_model):
     client.force_login(django_user_model.objects.create_user(username="patient@example.test"))
-    assert client.get(reverse("mail:mailbox")).status_code == 404
+    assert client.get(reverse("clinic:mailbox")).status_code == 404
 
 
 def test_it_does_not_exist_unless_enabled(client, cast, smtpd, settings):
     key = delivered(invitation_mail(cast))
     settings.PORTICO_MAILBOX_ENABLED = False
     client.force_login(cast.alice.user)
-    assert client.get(reverse("mail:mailbox")).status_code == 404
-    assert client.get(reverse("mail:message", args=[key])).status_code == 404
+    assert client.get(reverse("clinic:mailbox")).status_code == 404
+    assert client.get(reverse("clinic:mailbox-message", args=[key])).status_code == 404
 
 
 def test_an_unknown_message_is_404(client, cast, smtpd):
@@ -205,5 +205,5 @@ def test_it_shows_times_in_the_practice_time_zone(client, cast, smtpd):
     page = listed(client, cast.alice)
     assert "<td>Wed 25 Nov 2026, 10:00 PM EST</td>" in page
     assert "+0000" not in page and "Thu, 26 Nov" not in page
-    page = client.get(reverse("mail:message", args=[key])).content.decode()
+    page = client.get(reverse("clinic:mailbox-message", args=[key])).content.decode()
     assert "<dd>Wed 25 Nov 2026, 10:00 PM EST</dd>" in page

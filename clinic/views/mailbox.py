@@ -1,3 +1,7 @@
+"""The development Mailbox (PORTICO_MAILBOX): the mail the dev SMTP server caught (mail.mailbox reads
+it), shown to staff of the practice that sent it. A staff page, so it lives here: it needs the access
+and clinic models to tell which practice sent an email, and `mail` imports only `portico`."""
+
 from collections import defaultdict
 from functools import wraps
 
@@ -30,7 +34,7 @@ def mailbox_enabled(view):
 @staff_required
 def mailbox_list(request):
     caught = mailbox.caught_mail(to=_practice_addresses(request.staff), sent=_sent_by(request.staff))
-    return render(request, "mail/mailbox.html", {"messages_caught": caught, "folder": settings.PORTICO_MAILBOX_DIR})
+    return render(request, "clinic/mailbox.html", {"messages_caught": caught, "folder": settings.PORTICO_MAILBOX_DIR})
 
 
 @mailbox_enabled
@@ -40,7 +44,7 @@ def mailbox_message(request, key: str):
     caught = mailbox.one(key, to=_practice_addresses(request.staff), sent=_sent_by(request.staff))
     if caught is None:
         raise Http404("No such message")
-    return render(request, "mail/mailbox_message.html", {"caught": caught})
+    return render(request, "clinic/mailbox_message.html", {"caught": caught})
 
 
 def _practice_addresses(staff: StaffMember) -> set[str]:
