@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from conftest import free_port
+from mail.delivery import BATCH_SIZE
 from mail.models import Message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,7 +115,7 @@ def test_three_workers_deliver_each_message_once(sink_server, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing_recorded_sent(sink_server, settings):
-    pks = queue(QUEUED // 2)  # enough for every worker to be mid-batch when one is killed
+    pks = queue(max(QUEUED // 2, 3 * BATCH_SIZE))  # enough for every worker to be mid-batch when one is killed
     sink = Sink(stall_at=QUEUED // 6)
     port = sink_server(sink)
     workers = start_workers(3, port, settings, PORTICO_MAIL_LEASE_SECONDS="3")
