@@ -1,6 +1,7 @@
 """Is Portico working? The database answers, a task worker was alive lately, and how much mail waits.
 
-Nothing here names a patient or an address: the report is for a load balancer or a monitor.
+Nothing here names a patient or an address: the report is for a load balancer or a monitor. Which of
+these facts make a probe fail is the view's choice (ops.views): a web node and the workers fail apart.
 """
 
 import datetime
@@ -28,18 +29,18 @@ def forget_gone_workers() -> None:
 
 
 def report() -> dict:
-    """`healthy` is false when the database cannot be read or no worker beat within WORKER_SILENT_AFTER;
-    the mail numbers are there for a monitor to judge (a backlog during a bulk send is normal)."""
+    """The database's state, when a worker last beat and the mail backlog. A worker is "silent" when none
+    beat within WORKER_SILENT_AFTER; the mail numbers are for a monitor to judge (a backlog during a bulk
+    send is normal). With the database unreachable there is nothing else to tell."""
     try:
         last_beat = WorkerHeartbeat.objects.aggregate(last=Max("beat_at"))["last"]
         mail = Message.objects.filter(status=Message.Status.QUEUED).aggregate(queued=Count("pk"),
                                                                             oldest=Min("created_at"))
     except DatabaseError:
-        return {"healthy": False, "database": "unreachable"}
+        return {"database": "unreachable"}
     now = timezone.now()
     worker_alive = last_beat is not None and now - last_beat <= WORKER_SILENT_AFTER
     return {
-        "healthy": worker_alive,
         "database": "ok",
         "worker": "ok" if worker_alive else "silent",
         "worker_last_seen_seconds": _seconds(now - last_beat) if last_beat else None,

@@ -8,6 +8,17 @@ from ops.health import report
 @never_cache
 @require_GET
 def health(request):
-    """For a load balancer or monitor, without sign-in: 200 when healthy, 503 otherwise (see ops.health)."""
+    """For a load balancer, without sign-in: 200 whenever this web node can serve pages (its database
+    answers), 503 only when it cannot. Silent task workers do not fail it: taking web nodes out of service
+    would not bring a worker back. The body still says how the workers and the mail are doing."""
     body = report()
-    return JsonResponse(body, status=200 if body["healthy"] else 503)
+    return JsonResponse(body, status=200 if body["database"] == "ok" else 503)
+
+
+@never_cache
+@require_GET
+def health_workers(request):
+    """For a monitor of the background side (mail, tasks, periodic jobs), without sign-in: 503 when no
+    task worker beat within WORKER_SILENT_AFTER or the database is unreachable, 200 otherwise."""
+    body = report()
+    return JsonResponse(body, status=200 if body.get("worker") == "ok" else 503)

@@ -222,7 +222,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if SESSION_COOKIE_SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # a load balancer probes gunicorn directly, over http
+    SECURE_REDIRECT_EXEMPT = [r"^health/(workers/)?$"]  # load balancers and monitors probe gunicorn over http
     SECURE_HSTS_SECONDS = env_int("PORTICO_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # HSTS preloading commits the whole registered domain, subdomains included, to https in browsers'

@@ -151,14 +151,25 @@ def wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def health(port: int):
+def probe(port: int, path: str) -> tuple[int, dict | None] | None:
+    """A health probe straight at gunicorn over plain http, as a load balancer or monitor sends it (a
+    redirect is an answer too, not followed); None while nothing answers."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=5) as response:
-            return json.loads(response.read())
+        with urllib.request.build_opener(NoRedirect).open(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, json.loads(response.read())
     except urllib.error.HTTPError as e:
-        return e.code == 503 and None
+        return e.code, json.loads(e.read()) if e.code == 503 else None
     except OSError:
         return None
+
+
+def workers_alive(port: int) -> dict | None:
+    """The report once a task worker has beaten; None before."""
+    answer = probe(port, "/health/workers/")
+    if answer is None:
+        return None
+    assert answer[0] in (200, 503), answer  # not redirected to https: a monitor probes over plain http
+    return answer[1] if answer[0] == 200 else None
 
 
 MAKE_STAFF = """
@@ -193,9 +204,10 @@ def test_serve_behind_a_tls_proxy(tmp_path):
             return response.status, response.headers, response.read()
 
     try:
-        # Healthy once gunicorn answers and the task worker has beaten; probed over plain http.
-        report = wait_for(lambda: health(app_port), 90, "a healthy /health/")
+        # The task workers have started once /health/workers/ passes; the load balancer's /health/ passes too.
+        report = wait_for(lambda: workers_alive(app_port), 90, "a task worker's beat at /health/workers/")
         assert report["database"] == "ok" and report["worker"] == "ok"
+        assert probe(app_port, "/health/")[0] == 200
         assert manage(env, "shell", "-c", MAKE_STAFF).returncode == 0  # serve has migrated the database
 
         status, headers, page = fetch("/login/")
