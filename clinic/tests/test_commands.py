@@ -1,13 +1,9 @@
 from io import StringIO
 
-from cryptography.fernet import Fernet
 from django.core.management import call_command
-from django.db import connection
 
 from access.selectors import PortalState, with_portal_state
-from access.tests.helpers import send
 from clinic.models import Appointment, Patient, Practice, StaffMember
-from portico import crypto
 
 
 def run(*args) -> str:
@@ -40,20 +36,6 @@ def test_seed_demo_loads_every_state_once_and_prints_the_logins(db, django_captu
     assert again.startswith("Demo data already loaded; nothing changed.")
     assert (Patient.objects.count(), Appointment.objects.count()) == counts
     assert "History intact" not in again and "BROKEN" not in run("verify_history")
-
-
-def test_rotate_field_keys_reencrypts_with_the_new_key(cast, settings):
-    send(cast)
-    old_key = settings.PORTICO_FIELD_KEYS[0]
-    new_key = Fernet.generate_key().decode()
-    settings.PORTICO_FIELD_KEYS = [new_key, old_key]
-    assert run("rotate_field_keys").strip() == "Re-encrypted 2 social security numbers."
-    settings.PORTICO_FIELD_KEYS = [new_key]  # the old key is gone: everything still reads
-    with connection.cursor() as cur:
-        cur.execute("SELECT ssn FROM clinic_patient WHERE ssn <> ''")
-        stored = [row[0] for row in cur.fetchall()]
-    assert sorted(crypto.decrypt(value) for value in stored) == ["123456789", "234567890"]
-    assert Patient.objects.get(pk=cast.pat.pk).ssn == "123456789"
 
 
 def test_the_patient_login_seed_demo_prints_signs_in_to_the_portal(db, client):

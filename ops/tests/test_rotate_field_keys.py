@@ -1,0 +1,44 @@
+"""manage.py rotate_field_keys: every encrypted field (SSNs, webhook secrets, links waiting in the
+outbox), whether written as AES-GCM or as Fernet by an earlier version, ends up under the first key, so
+the old key can be removed and everything still reads."""
+
+from io import StringIO
+
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from access.tests.helpers import send
+from api.models import WebhookEndpoint
+from clinic.models import Patient
+from mail.models import Message
+
+
+def stored(table: str, column: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {table} WHERE {column} <> ''")  # noqa: S608 (the test's own names)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_everything_encrypted_is_rewritten_under_the_new_key(cast, settings):
+    send(cast)  # a queued invitation email, its link sealed
+    endpoint = WebhookEndpoint.objects.create(practice=cast.practice, url="https://hooks.example.test/",
+                                              secret="whsec_old", created_at=timezone.now())
+    old_key = settings.PORTICO_FIELD_KEYS[0]
+    with connection.cursor() as cursor:  # one SSN as an earlier version wrote it: Fernet
+        cursor.execute("UPDATE clinic_patient SET ssn = %s WHERE id = %s",
+                       [Fernet(old_key).encrypt(b"123456789").decode(), cast.pat.pk])
+    link = Message.objects.get(kind="invitation").secret_link
+    new_key = Fernet.generate_key().decode()
+    settings.PORTICO_FIELD_KEYS = [new_key, old_key]
+    out = StringIO()
+    call_command("rotate_field_keys", stdout=out)
+    assert "Re-encrypted 2 clinic.Patient.ssn values." in out.getvalue()
+    assert "Re-encrypted 1 api.WebhookEndpoint.secret value." in out.getvalue()
+    assert "Re-encrypted 1 mail.Message.secret_link value." in out.getvalue()
+    settings.PORTICO_FIELD_KEYS = [new_key]  # the old key is gone: everything still reads
+    assert Patient.objects.get(pk=cast.pat.pk).ssn == "123456789"
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).secret == "whsec_old"
+    assert Message.objects.get(kind="invitation").secret_link == link
+    assert all(value.startswith("v2:") for value in stored("clinic_patient", "ssn") + stored("mail_message", "secret_link"))
