@@ -26,10 +26,10 @@ def _encrypted_fields():
 
 
 def _reencrypt(model, name: str) -> int:
-    """Read each value (any configured key decrypts it) and write it back (the first key encrypts it)."""
+    """Read each value (any configured key decrypts it) and write it back (the first key encrypts it),
+    unless it was emptied meanwhile (a link is wiped once its email is sent: it must stay wiped)."""
     count = 0
     rows = model._default_manager.exclude(**{name: ""}).values_list("pk", name)
     for pk, value in rows.iterator(chunk_size=1000):
-        model._default_manager.filter(pk=pk).update(**{name: value})
-        count += 1
+        count += model._default_manager.filter(pk=pk).exclude(**{name: ""}).update(**{name: value})
     return count
