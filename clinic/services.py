@@ -7,7 +7,7 @@ import datetime
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 
 from access import actions
 from access.history import NO_CLIENT, Client
@@ -69,6 +69,10 @@ def book_appointment(
     overlapping that time (two bookings at once: one wins, the other is refused). Then, as the
     practice's "Invite automatically" setting says, the patient may be invited (access.actions), in
     the booking's transaction (see _invite_automatically)."""
+    if patient.practice.auto_invite == Practice.AutoInvite.BOOKED:
+        # The patient's lock before the doctor's (the one lock order, patient first): a patient held by
+        # a bulk invitation chunk then delays this booking alone, not every booking of the doctor.
+        Patient.objects.select_for_update(of=("self",), no_key=True).filter(pk=patient.pk).values_list("pk").get()
     appointment = _book(patient=patient, doctor=doctor, starts_at=starts_at, minutes=minutes, reason=reason)
     log.info("appointment %s booked by %s", appointment.pk, by.pk if by else "system")
     _invite_automatically(appointment.patient_id, Practice.AutoInvite.BOOKED)
@@ -96,12 +100,17 @@ def complete_appointment(*, appointment: Appointment, by: StaffMember | None) ->
 
 def _invite_automatically(patient_id: int, trigger: str) -> None:
     """The automatic invitation, in a savepoint of the appointment's transaction: committed with it,
-    so a process dying in between cannot book without inviting, while a database error in the
-    invitation rolls back only the invitation, never the appointment (a refusal raises nothing)."""
+    so a process dying in between cannot book without inviting, while an invitation that fails (any
+    error: the database, a template, a key) rolls back only itself, never the appointment (a refusal
+    raises nothing). If the failure left the transaction unable to commit (the connection died), it is
+    raised: the booking must not be reported made when it will be rolled back."""
     try:
         with transaction.atomic():
             actions.invite_automatically([patient_id], trigger=trigger)
-    except DatabaseError:
+    except Exception:
+        connection = transaction.get_connection()
+        if connection.needs_rollback or connection.closed_in_transaction:
+            raise
         log.exception("automatic invitation of patient %s after %s failed; the appointment stands", patient_id, trigger)
 
 

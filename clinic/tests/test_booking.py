@@ -2,17 +2,19 @@
 the practice's automatic invitations that fire from them."""
 
 import datetime
+import threading
+import time
 from unittest import mock
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from access.models import AccessEvent, Invitation
 from clinic import services
-from clinic.models import Appointment, Practice
+from clinic.models import Appointment, Patient, Practice
 from conftest import NOW, at_once, postgres_only
 
 # 10:00 AM in New York on 3 November 2026 (the cast's practice).
@@ -59,6 +61,57 @@ def test_a_database_error_in_the_invitation_rolls_back_only_the_invitation(cast,
     assert list(Appointment.objects.values_list("pk", flat=True)) == [appointment.pk]
     assert not Invitation.objects.exists() and not AccessEvent.objects.exists()
     assert "automatic invitation of patient" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_any_other_error_in_the_invitation_leaves_the_booking_standing(cast, caplog):
+    auto(cast, Practice.AutoInvite.BOOKED)
+    with mock.patch("mail.messages.queue_invitations", side_effect=ValueError("cannot decrypt a field")):
+        appointment = book(cast)
+    assert list(Appointment.objects.values_list("pk", flat=True)) == [appointment.pk]
+    assert not Invitation.objects.exists() and "cannot decrypt a field" in caplog.text
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_during_the_invitation_is_raised_not_reported_as_a_booking(cast):
+    auto(cast, Practice.AutoInvite.BOOKED)
+
+    def connection_dies(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    with mock.patch("access.actions._send_many", side_effect=connection_dies), pytest.raises(DatabaseError):
+        book(cast)
+    connection.close()
+    assert not Appointment.objects.exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_patient_held_by_a_bulk_chunk_delays_only_their_own_booking(cast):
+    auto(cast, Practice.AutoInvite.BOOKED)
+    held, done = threading.Event(), threading.Event()
+
+    def chunk():  # stands for a bulk invitation chunk holding Pat's row
+        with transaction.atomic():
+            Patient.objects.select_for_update(no_key=True).filter(pk=cast.pat.pk).values_list("pk").get()
+            held.set()
+            done.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=chunk)
+    holder.start()
+    held.wait(10)
+    pat = threading.Thread(target=lambda: (book(cast, cast.pat), connection.close()))
+    pat.start()
+    time.sleep(0.3)  # Pat's booking is now waiting for the chunk
+    book(cast, cast.ned, start=START + datetime.timedelta(hours=2))  # same doctor: must not wait
+    assert pat.is_alive() and Appointment.objects.filter(patient=cast.ned).exists()
+    done.set()
+    holder.join(10)
+    pat.join(10)
+    assert Appointment.objects.count() == 2
 
 
 @time_machine.travel(NOW, tick=False)
