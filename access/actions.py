@@ -170,8 +170,11 @@ def start_invitation_job(
         with transaction.atomic():
             job = InvitationJob.objects.create(practice=practice, started_by=by, created_at=now,
                                                selection=selection[:200], heartbeat_at=now, preview_key=key or None)
-    except IntegrityError:  # the same key, committed meanwhile by a concurrent request
-        raise errors.JobAlreadyStarted(InvitationJob.objects.get(preview_key=key)) from None
+    except IntegrityError:  # the same key, committed meanwhile by a concurrent request (or another fault)
+        started = InvitationJob.objects.filter(preview_key=key).first() if key else None
+        if started is None:
+            raise
+        raise errors.JobAlreadyStarted(started) from None
     job.total = insert_selected(InvitationJobPatient, "patient_id", patients.filter(practice=practice), job_id=job.pk)
     InvitationJob.objects.filter(pk=job.pk).update(total=job.total)
     if enqueue:
@@ -651,13 +654,14 @@ def _send_many(
     for invitation in invitations:
         if invitation.pk is None:  # another transaction won the race the unique constraint guards
             refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
+    token_of = {p.id: token for p, token in chosen}
+    mail.queue_invitations([(i, token_of[i.patient_id]) for i in created])
+    # The events last: with chain_now the practice's chain stays locked from here to the commit.
     actor = _staff_actor(by)
     history.append([history.new_event(i.practice_id, Action.INVITATION_SENT, actor=actor, patient=i.patient_id,
                                       invitation=i.id, channel=channel, reason=reason, client=client, at=now)
                     for i in created],
                    chain_now=chain_now)
-    token_of = {p.id: token for p, token in chosen}
-    mail.queue_invitations([(i, token_of[i.patient_id]) for i in created])
     if created:
         log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(created), channel,
                  created[0].pk, created[0].patient_id)

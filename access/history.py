@@ -8,7 +8,9 @@ one lock of the practice row: each gets the next `sequence`, the previous event'
 (`prev_hash`) and a seal over its content and that link (`hash`). Anything a crashed process left
 unsealed is sealed by `run_periodic`. A background writer appending many events at once (a bulk job's
 chunk, a delivered batch of emails, the expiry sweep) chains them itself under that lock instead, so
-each is written once; sign-ins and staff actions meanwhile still append without waiting.
+each is written once; sign-ins and staff actions meanwhile still append without waiting, and
+their own seal after commit skips a practice whose chain is held (the holder seals them after its
+commit).
 
 Someone who can write to the database but does not hold the key cannot edit, insert or remove an
 event and re-seal what follows: `verify_history` names the first event whose seal or link does not
@@ -122,7 +124,7 @@ def _seal(secret: str, content: dict) -> str:
 def _content(event: AccessEvent | dict) -> dict:
     """The hashed fields of an event, or of a dict of its values (as the sealer reads them)."""
     values = event if isinstance(event, dict) else vars(event)  # the attributes, past their descriptors
-    content = {name: values[name] for name in HASHED_FIELDS}
+    content = {name: values[name] if name in values else getattr(event, name) for name in HASHED_FIELDS}
     content["at"] = content["at"].isoformat(timespec="microseconds")
     return content
 
@@ -180,6 +182,9 @@ def append(events: list[AccessEvent], *, chain_now: bool = False) -> None:
             by_practice.setdefault(event.practice_id, []).append(event)
         for practice_id in sorted(by_practice):  # one lock order, as the sealer's
             _chain_now(practice_id, by_practice[practice_id])
+            # Others' events committed meanwhile were left unsealed by their writers (the practice
+            # was locked: see seal's `wait`): chain them once this transaction lets go.
+            transaction.on_commit(partial(seal, practice_id), robust=True)
     else:
         _entry_sealed(events)
     insert_rows(AccessEvent, events)
@@ -190,7 +195,7 @@ def _chain_now(practice_id: int, events: list[AccessEvent]) -> None:
     """Give the events their place in the chain (sequence, link, seal) as the sealer would, under the
     practice's row lock, held until the caller commits. Events of others committed unsealed before
     them are chained after them by the next seal."""
-    head, last = _chain_tail(practice_id)
+    head, last = _chain_tail(practice_id, wait=True)
     key_id, secret = current_key()
     for event in events:
         last += 1
@@ -218,7 +223,7 @@ def _entry_sealed(events: list[AccessEvent]) -> list[AccessEvent]:
         event.hash = entry_hash(event, secret)
     for practice_id in sorted({event.practice_id for event in events}):
         # robust: the caller's change is committed whatever happens here; run_periodic seals leftovers.
-        transaction.on_commit(partial(seal, practice_id), robust=True)
+        transaction.on_commit(partial(seal, practice_id, wait=False), robust=True)
     return events
 
 
@@ -228,12 +233,18 @@ def _unsealed(practice_id: int):
     return AccessEvent.objects.filter(practice_id=practice_id, sequence__isnull=True)
 
 
-def seal(practice: Practice | int, *, batch: int = SEAL_BATCH) -> int:
+def seal(practice: Practice | int, *, batch: int = SEAL_BATCH, wait: bool = True) -> int:
     """Chain the practice's committed unsealed events, oldest id first; returns how many were sealed.
-    An event whose entry seal does not hold is left unsealed (verify_history names it)."""
+    An event whose entry seal does not hold is left unsealed (verify_history names it). With
+    `wait=False` (a writer sealing its own events after its commit) a practice whose chain another
+    transaction holds is left alone: that holder seals after its own commit (a bulk chunk does), or
+    the next seal or run_periodic does, so a person's request never waits for a bulk run."""
     practice_id, sealed, after = _pk(practice), 0, 0
     while _unsealed(practice_id).filter(pk__gt=after).exists():  # no lock taken when there is nothing to do
-        count, after = _seal_batch(practice_id, batch, after)
+        done = _seal_batch(practice_id, batch, after, wait)
+        if done is None:
+            break
+        count, after = done
         sealed += count
     return sealed
 
@@ -245,8 +256,12 @@ def seal_all() -> int:
 
 
 @transaction.atomic
-def _seal_batch(practice_id: int, batch: int, after: int) -> tuple[int, int]:
-    head, last = _chain_tail(practice_id)
+def _seal_batch(practice_id: int, batch: int, after: int, wait: bool) -> tuple[int, int] | None:
+    """(how many sealed, the last id looked at), or None if not waiting and the chain is held."""
+    tail = _chain_tail(practice_id, wait=wait)
+    if tail is None:
+        return None
+    head, last = tail
     # Read as dicts of the hashed fields, not model instances: the sealer handles thousands per batch.
     events = list(_unsealed(practice_id).filter(pk__gt=after).order_by("id").values("id", "hash", *HASHED_FIELDS)[:batch])
     key_id, secret = current_key()
@@ -265,10 +280,14 @@ def _seal_batch(practice_id: int, batch: int, after: int) -> tuple[int, int]:
     return len(rows), events[-1]["id"] if events else after
 
 
-def _chain_tail(practice_id: int) -> tuple[str, int]:
-    """Lock the practice row and read the chain's head seal and last sequence (0 if none)."""
+def _chain_tail(practice_id: int, *, wait: bool) -> tuple[str, int] | None:
+    """Lock the practice row and read the chain's head seal and last sequence (0 if none); None if
+    not `wait`ing and another transaction holds the row."""
     # The lock orders sealers (not writers); re-read below it, the tail and the unsealed set are current.
-    head = Practice.objects.select_for_update(no_key=True).values_list("history_head", flat=True).get(pk=practice_id)
+    head = (Practice.objects.select_for_update(no_key=True, skip_locked=not wait).filter(pk=practice_id)
+            .values_list("history_head", flat=True).first())
+    if head is None:
+        return None
     last = AccessEvent.objects.filter(practice_id=practice_id, sequence__isnull=False).order_by(
         "-sequence").values_list("sequence", flat=True).first() or 0
     return head, last

@@ -6,7 +6,9 @@ written as given. Only quoted names from the model's metadata are formatted into
 
 Rows can be given as unsaved objects (`insert_rows`) or, cheaper still, as dicts of field values by
 attname (`insert_dicts`: a model instance costs ~30 us to make with keyword arguments, a dict ~1 us);
-`instances` makes objects positionally (~4x faster than keyword arguments) when callers need them."""
+`instances` and `loaded` make objects without Model.__init__ (~15 us an object) when callers need them.
+`among` hands a batch's ids to `__in` as one parameter; `insert_selected` copies a query's rows into a
+table with one INSERT ... SELECT."""
 
 import datetime
 import json
@@ -107,8 +109,8 @@ def insert_dicts(model: type[models.Model], rows: Iterable[Mapping]) -> int:
 def insert_selected(model: type[models.Model], attname: str, query: models.QuerySet, *, field: str = "pk",
                     **values) -> int:
     """INSERT one row per distinct `field` of the rows of `query`, as `attname`, the model's other
-    fields `values` or their (constant) defaults, in the order of those values: the rows go from the
-    database to the database, none through Python. Returns how many."""
+    fields `values` or their (constant) defaults, inserted in ascending order of `field` (ids: in id
+    order): the rows go from the database to the database, none through Python. Returns how many."""
     fields = _insert_fields(model)
     constants, made_per_object = _defaults(model)
     if any(name not in values for name, _ in made_per_object if name != attname):
@@ -186,8 +188,12 @@ def among(values: Iterable[int | str]) -> RawSQL | list:
     values = list(values)
     if not values:
         return []  # Django knows an empty __in matches nothing (and asks the database nothing)
+    kinds = {type(v) for v in values}
+    if kinds not in ({int}, {str}):
+        # Unlike an __in list, nothing converts the values: they must already be the column's type.
+        raise TypeError(f"among() takes ints or strs, all of one type, not {', '.join(k.__name__ for k in kinds)}")
     if connection.vendor == "postgresql":
-        kind = "text" if isinstance(values[0], str) else "bigint"
+        kind = "text" if kinds == {str} else "bigint"
         return RawSQL(f"SELECT unnest(%s::{kind}[])", (values,))  # noqa: S611 (kind is one of two literals)
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(values),))
 

@@ -62,6 +62,8 @@ def test_among_matches_ids_and_strings_as_an_in_list_would_and_nothing_when_empt
     assert set(Patient.objects.filter(chart_number__in=among(["C1", "nope"]))) == {made[1]}
     assert not Patient.objects.filter(pk__in=among([])).exists()
     assert not Patient.objects.filter(chart_number__in=among([])).exists()
+    with pytest.raises(TypeError, match="all of one type"):
+        among([made[0].pk, "C1"])  # nothing converts them: a mixed or mistyped list is refused, not misread
 
 
 @pytest.mark.django_db

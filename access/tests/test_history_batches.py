@@ -3,9 +3,10 @@ otherwise they are written unsealed and sealed after commit. Either way the chai
 edit."""
 
 import datetime
+import threading
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from access import actions, history
@@ -39,16 +40,15 @@ def test_events_appended_otherwise_are_written_unsealed_and_sealed_after_commit(
     assert first_broken_event(cast.practice) is None
 
 
-def test_events_left_unsealed_before_a_batch_are_chained_after_it(cast, django_capture_on_commit_callbacks):
+def test_events_left_unsealed_before_a_batch_are_chained_after_it_once_it_commits(cast, django_capture_on_commit_callbacks):
     with transaction.atomic():  # sealing after this commit does not run (as if the writer died)
         record(cast.practice, AccessEvent.Action.STAFF_SIGNED_IN, actor=Actor.staff(cast.alice))
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         history.append(sign_ins(cast, 50), chain_now=True)
+    # The batch chained its own 50, then, once committed, sealed what others had left unsealed.
     earlier = AccessEvent.objects.order_by("id").first()
-    assert earlier.sequence is None
-    assert history.seal(cast.practice) == 1
-    earlier.refresh_from_db()
     assert earlier.sequence == 51
+    assert history.seal(cast.practice) == 0
     assert first_broken_event(cast.practice) is None
 
 
@@ -100,4 +100,36 @@ def test_batches_and_single_events_at_once_keep_one_chain(cast):
     assert at_once(batch, batch, singles, singles) == [None] * 4
     assert unsealed_count(cast.practice) == 0
     assert sorted(AccessEvent.objects.values_list("sequence", flat=True)) == list(range(1, 141))
+    assert first_broken_event(cast.practice) is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_in_does_not_wait_for_a_batch_holding_the_chain_which_then_seals_it(cast):
+    held, release = threading.Event(), threading.Event()
+
+    def batch():  # a bulk chunk: its events chained at once, the practice's chain held until it commits
+        with transaction.atomic():
+            history.append(sign_ins(cast, 10), chain_now=True)
+            held.set()
+            release.wait(10)
+        connection.close()
+
+    def sign_in():  # a person's request: its event written, then sealed after its commit
+        with transaction.atomic():
+            record(cast.practice, AccessEvent.Action.STAFF_SIGNED_IN, actor=Actor.staff(cast.alice))
+        connection.close()
+
+    chunk = threading.Thread(target=batch)
+    chunk.start()
+    held.wait(10)
+    request = threading.Thread(target=sign_in)
+    request.start()
+    request.join(5)
+    assert not request.is_alive()  # done while the batch still holds the chain
+    assert unsealed_count(cast.practice) == 1
+    release.set()
+    chunk.join(10)
+    assert unsealed_count(cast.practice) == 0  # the batch sealed it after its commit
+    assert AccessEvent.objects.get(sequence=11).actor_kind == AccessEvent.ActorKind.STAFF
     assert first_broken_event(cast.practice) is None
