@@ -895,7 +895,7 @@ def _notify_staff(invitation: Invitation, text: str) -> None:
     )
 
 
-# One run (a sweep, a delivered batch) tells a staff member of at most this many patients one by one;
+# One batch (of the sweep: up to 5,000; of delivered mail) tells a staff member of at most this many patients one by one;
 # beyond it, one notification says how many, so 10,000 lapsed invitations do not bury the bell.
 NOTIFY_ONE_BY_ONE_UP_TO = 5
 
