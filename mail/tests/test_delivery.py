@@ -194,6 +194,47 @@ def test_it_reconnects_when_the_server_drops_the_connection(cast, settings):
     assert set(Message.objects.values_list("status", "attempts")) == {("sent", 1)}
 
 
+class RefusingOne(PeerCollector):
+    """Refuses one recipient at RCPT, as a server does for an unknown mailbox."""
+
+    def __init__(self, refused: str):
+        super().__init__()
+        self.refused = refused
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.refused:
+            return "550 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_fails_that_message_only_and_the_batch_goes_on(cast, settings):
+    handler, port = RefusingOne("c2@example.test"), free_port()
+    with time_machine.travel(NOW, tick=False), smtp_on(handler, port, settings):
+        queue_connected_mail(cast, 5)
+        assert delivery.send_batch(worker="a") == 5
+    # The refused transaction was reset, so the next messages went on the same connection.
+    assert [e.rcpt_tos for e in handler.envelopes] == [[f"c{i}@example.test"] for i in (0, 1, 3, 4)]
+    assert len(set(handler.peers)) == 1
+    refused = Message.objects.get(to="c2@example.test")
+    assert (refused.status, refused.attempts) == ("queued", 1)
+    assert refused.next_attempt_at == NOW + datetime.timedelta(minutes=2)
+    assert refused.last_error.startswith("SMTPRecipientsRefused") and "No such user" in refused.last_error
+    assert set(Message.objects.exclude(pk=refused.pk).values_list("status", flat=True)) == {"sent"}
+
+
+def test_lines_starting_with_a_dot_arrive_as_written(cast, smtp_server):
+    """SMTP drops the first dot of a line that starts with one (and a line of just "." ends the
+    message), so the sender doubles it (RFC 5321 4.5.2)."""
+    now = timezone.now()
+    Message.objects.create(kind="connected", to="dots@example.test", dedupe_key="test:dots", next_attempt_at=now,
+                           created_at=now, context={"practice": "Maple\n.\n..Dots", "portal_url": "https://x.test/"})
+    assert delivery.send_batch(worker="a") == 1
+    (msg,) = smtp_server.messages()
+    assert "connected to Maple\r\n.\r\n..Dots.\r\n" in msg.get_body(("plain",)).get_content()
+    assert Message.objects.get().status == "sent"
+
+
 def test_it_gives_back_what_it_could_not_try_within_half_the_lease(cast, settings):
     settings.PORTICO_MAIL_LEASE_SECONDS = 1
     handler, port = PeerCollector(delay=0.3), free_port()
