@@ -3,7 +3,7 @@
 1. `queue_events` (an `access.signals.events_recorded` receiver) writes one WebhookDelivery row per
    (event, enabled endpoint of the event's practice) inside the transaction that writes the events:
    the outbox row commits, or rolls back, with the event, so an event is never lost or invented.
-2. `deliver_due` (called by the worker each round) claims due rows in a short transaction (queued rows
+2. `deliver_due` (called by the worker each round) claims due rows (portico.outbox, as mail does: queued rows
    whose time has come, and rows left "sending" by a worker whose lease ran out: it was killed),
    POSTs each with a timeout, and records the outcome only while its lease still holds. A failure is
    retried with exponential backoff up to MAX_ATTEMPTS, then the row is "failed" (shown to the admin).
@@ -30,8 +30,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Q
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -39,6 +37,7 @@ from access.actions import REMINDER_REASON
 from access.models import AccessEvent
 from access.signals import events_recorded
 from api.models import WebhookDelivery, WebhookEndpoint
+from portico import outbox
 
 log = logging.getLogger(__name__)
 Action = AccessEvent.Action
@@ -232,28 +231,12 @@ def deliver_due(*, worker: str, limit: int = 100) -> int:
     return tried
 
 
-def due():
-    now = timezone.now()
-    return WebhookDelivery.objects.filter(
-        Q(status=WebhookDelivery.Status.QUEUED, next_attempt_at__lte=now)
-        | Q(status=WebhookDelivery.Status.SENDING, claimed_at__lte=now - LEASE)
-    )
-
-
-@transaction.atomic
 def _claim(size: int, worker: str) -> list[WebhookDelivery]:
-    # skip_locked: two workers claiming at once take different rows (PostgreSQL; SQLite has one writer).
-    rows = list(due().select_for_update(skip_locked=True).order_by("next_attempt_at", "pk")
-                .values_list("pk", flat=True)[:size])
-    now = timezone.now()
-    WebhookDelivery.objects.filter(pk__in=rows).update(
-        status=WebhookDelivery.Status.SENDING, claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1)
-    return list(WebhookDelivery.objects.filter(pk__in=rows).select_related("endpoint").order_by("pk"))
+    return outbox.claim(WebhookDelivery, size, worker, lease=LEASE, related=["endpoint"])[1]
 
 
 def _send(delivery: WebhookDelivery, worker: str) -> None:
-    mine = WebhookDelivery.objects.filter(pk=delivery.pk, claimed_by=worker, claimed_at=delivery.claimed_at,
-                                          status=WebhookDelivery.Status.SENDING)
+    mine = outbox.held(WebhookDelivery, [delivery.pk], worker, delivery.claimed_at)
     endpoint = delivery.endpoint
     if not endpoint.enabled:  # disabled after the row was queued: it is not sent, and says why
         mine.update(status=WebhookDelivery.Status.FAILED, last_error="Endpoint disabled")

@@ -33,12 +33,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from mail.compose import Prebuilt, make_message
 from mail.models import Message
 from mail.signals import before_send, message_failed, message_skipped, messages_delivered
+from portico import outbox
 
 log = logging.getLogger("portico.mail")
 
@@ -92,31 +93,8 @@ def send_batch(size: int = BATCH_SIZE, *, worker: str = "") -> int:
 
 # --- 1. claim -------------------------------------------------------------------------------------
 
-def due_messages():
-    """Queued rows whose time has come, and rows whose sender's lease ran out."""
-    now = timezone.now()
-    return Message.objects.filter(
-        Q(status=Message.Status.QUEUED, next_attempt_at__lte=now)
-        | Q(status=Message.Status.SENDING, claimed_at__lte=now - lease())
-    )
-
-
-@transaction.atomic
 def _claim(size: int, worker: str) -> tuple[datetime.datetime, list[Message]]:
-    now = timezone.now()
-    # Two index range scans (no sort over everything due): orphans of a killed worker first, then
-    # queued rows in the order they became due.
-    orphans = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lte=now - lease())
-    queued = Message.objects.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
-    messages = list(orphans.select_for_update(skip_locked=True).order_by("claimed_at")[:size])
-    if len(messages) < size:
-        messages += queued.select_for_update(skip_locked=True).order_by("next_attempt_at")[:size - len(messages)]
-    Message.objects.filter(pk__in=[m.pk for m in messages]).update(
-        status=Message.Status.SENDING, claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1
-    )
-    for message in messages:
-        message.attempts += 1
-    return now, messages
+    return outbox.claim(Message, size, worker, lease=lease())
 
 
 def _skip_unwanted(messages: list[Message], worker: str, claimed_at: datetime.datetime) -> list[Message]:
@@ -274,7 +252,7 @@ def message_id(message: Message) -> str:
 
 def _ours(pks: list[int], worker: str, claimed_at: datetime.datetime):
     """Those rows, if this worker's claim still holds (not taken over after the lease)."""
-    return Message.objects.filter(pk__in=pks, status=Message.Status.SENDING, claimed_by=worker, claimed_at=claimed_at)
+    return outbox.held(Message, pks, worker, claimed_at)
 
 
 def _record_sent(messages: list[Message], worker: str, claimed_at: datetime.datetime) -> None:

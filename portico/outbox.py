@@ -1,0 +1,57 @@
+"""The outbox pattern, shared by mail (mail.delivery) and webhooks (api.webhooks): a row is written in
+the transaction of the change it reports, then a worker claims it under a lease, does the outside work
+(SMTP, an HTTP POST) and records the outcome only while that lease still holds.
+
+An outbox model has a `Status` with QUEUED and SENDING, and the fields `next_attempt_at` (when a
+queued row is due), `claimed_by` and `claimed_at` (the lease: which worker, since when) and `attempts`.
+A row left SENDING by a worker killed mid-work is due again once its lease has run out; the worker
+that lost it can no longer record anything (`held` matches nothing), so an outcome is never recorded
+twice."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from portico.bulk import among
+
+
+def due(model: type[models.Model], *, lease: datetime.timedelta) -> models.QuerySet:
+    """Queued rows whose time has come, and rows whose worker's lease ran out."""
+    now = timezone.now()
+    return model.objects.filter(Q(status=model.Status.QUEUED, next_attempt_at__lte=now)
+                                | Q(status=model.Status.SENDING, claimed_at__lte=now - lease))
+
+
+@transaction.atomic
+def claim(model: type[models.Model], size: int, worker: str, *, lease: datetime.timedelta,
+          related: Iterable[str] = ()) -> tuple[datetime.datetime, list[models.Model]]:
+    """Claim up to `size` due rows for `worker`: they become SENDING, stamped with the worker and the
+    claim's time (returned: the lease is that pair), their attempts counted. Rows a killed worker left
+    come first, then queued rows in the order they became due: two index range scans, no sort over
+    everything due. On PostgreSQL rows another worker is claiming are skipped (SKIP LOCKED); on SQLite
+    claims queue behind each other (one writer). `related` is passed to select_related."""
+    now = timezone.now()
+    rows = model.objects.select_for_update(skip_locked=True, of=("self",))
+    if related:
+        rows = rows.select_related(*related)
+    orphans = rows.filter(status=model.Status.SENDING, claimed_at__lte=now - lease).order_by("claimed_at")
+    claimed = list(orphans[:size])
+    if len(claimed) < size:
+        queued = rows.filter(status=model.Status.QUEUED, next_attempt_at__lte=now).order_by("next_attempt_at", "pk")
+        claimed += queued[:size - len(claimed)]
+    model.objects.filter(pk__in=among(row.pk for row in claimed)).update(
+        status=model.Status.SENDING, claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1)
+    for row in claimed:
+        row.status, row.claimed_by, row.claimed_at, row.attempts = model.Status.SENDING, worker, now, row.attempts + 1
+    return now, claimed
+
+
+def held(model: type[models.Model], pks: Iterable[int], worker: str, claimed_at: datetime.datetime) -> models.QuerySet:
+    """Those rows, only while `worker`'s claim of `claimed_at` still holds them (not taken over by
+    another worker after the lease ran out): record an outcome through this, and a lost lease records
+    nothing."""
+    return model.objects.filter(pk__in=among(pks), status=model.Status.SENDING, claimed_by=worker,
+                                claimed_at=claimed_at)
