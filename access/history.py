@@ -239,14 +239,22 @@ def seal(practice: Practice | int, *, batch: int = SEAL_BATCH, wait: bool = True
     `wait=False` (a writer sealing its own events after its commit) a practice whose chain another
     transaction holds is left alone: that holder seals after its own commit (a bulk chunk does), or
     the next seal or run_periodic does, so a person's request never waits for a bulk run."""
-    practice_id, sealed, after = _pk(practice), 0, 0
-    while _unsealed(practice_id).filter(pk__gt=after).exists():  # no lock taken when there is nothing to do
-        done = _seal_batch(practice_id, batch, after, wait)
-        if done is None:
-            break
-        count, after = done
-        sealed += count
-    return sealed
+    practice_id, sealed = _pk(practice), 0
+    # Passes over the unsealed events in id order until one seals nothing. Ids are not commit order: a
+    # writer that skipped sealing while we held the chain may have committed an event with a lower id
+    # than those we just sealed; the next pass finds it. (An altered event stays unsealed: a pass that
+    # meets only such events seals nothing and ends the loop.)
+    while True:
+        in_this_pass, after = 0, 0
+        while _unsealed(practice_id).filter(pk__gt=after).exists():  # no lock taken when there is nothing to do
+            done = _seal_batch(practice_id, batch, after, wait)
+            if done is None:
+                return sealed + in_this_pass
+            count, after = done
+            in_this_pass += count
+        sealed += in_this_pass
+        if not in_this_pass:
+            return sealed
 
 
 def seal_all() -> int:
