@@ -4,6 +4,7 @@ from django.db import models
 
 from clinic.models import Practice, StaffMember
 from portico.crypto import EncryptedTextField
+from portico.outbox import OutboxRow
 
 
 class ApiToken(models.Model):
@@ -83,7 +84,7 @@ class WebhookEndpoint(models.Model):
         return self.url
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(OutboxRow):
     """The webhook outbox: one row per (event, endpoint), written in the transaction that records the
     access event, sent by the worker (api.webhooks.deliver_due) with retries and a lease."""
 
@@ -99,11 +100,7 @@ class WebhookDelivery(models.Model):
     event_type = models.CharField(max_length=40)
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    # The lease: which worker claimed the row and when; another takes it over once the lease has passed.
-    claimed_by = models.CharField(max_length=100, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    # attempts, next_attempt_at and the lease (claimed_by, claimed_at): OutboxRow
     delivered_at = models.DateTimeField(null=True, blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)

@@ -1,9 +1,10 @@
 from django.db import models
 
 from portico.crypto import EncryptedTextField
+from portico.outbox import OutboxRow
 
 
-class Message(models.Model):
+class Message(OutboxRow):
     """The outbox: one row per email, written in the same transaction as the change that causes it.
 
     The body is rendered at delivery from `kind` and `context`. A link carrying a secret (the
@@ -26,12 +27,7 @@ class Message(models.Model):
     context = models.JSONField(default=dict)
     secret_link = EncryptedTextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    # The lease: which worker (host:pid) claimed the row and when; another may take it over once
-    # PORTICO_MAIL_LEASE_SECONDS have passed, and the first then can no longer record an outcome.
-    claimed_by = models.CharField(max_length=100, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    # attempts, next_attempt_at and the lease (claimed_by, claimed_at; PORTICO_MAIL_LEASE_SECONDS): OutboxRow
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()

@@ -2,8 +2,8 @@
 the transaction of the change it reports, then a worker claims it under a lease, does the outside work
 (SMTP, an HTTP POST) and records the outcome only while that lease still holds.
 
-An outbox model has a `Status` with QUEUED and SENDING, and the fields `next_attempt_at` (when a
-queued row is due), `claimed_by` and `claimed_at` (the lease: which worker, since when) and `attempts`.
+An outbox model is an `OutboxRow`, with a `Status` of its own that has QUEUED and SENDING and a
+`status` field of those choices.
 A row left SENDING by a worker killed mid-work is due again once its lease has run out; the worker
 that lost it can no longer record anything (`held` matches nothing), so an outcome is never recorded
 twice."""
@@ -16,6 +16,20 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portico.bulk import among
+
+
+class OutboxRow(models.Model):
+    """The fields the claim and the lease work on."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()  # when a queued row is due
+    # The lease: which worker (host:pid) claimed the row and when; another may take it over once the
+    # lease has passed, and the first then can no longer record an outcome (`held`).
+    claimed_by = models.CharField(max_length=100, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
 
 
 def due(model: type[models.Model], *, lease: datetime.timedelta) -> models.QuerySet:
