@@ -130,8 +130,7 @@ def insert_selected(model: type[models.Model], attname: str, query: models.Query
 def dicts_statement(model: type[models.Model], rows: Iterable[Mapping]) -> tuple[str, list[list]]:
     """The INSERT and its rows of column values for insert_dicts."""
     fields = _insert_fields(model)
-    makers = [(f.attname, f.get_default) for f in fields]
-    values = ([row[name] if name in row else make() for name, make in makers] for row in rows)
+    values = ([full[f.attname] for f in fields] for full in (_with_defaults(model, row) for row in rows))
     return _statement(model, fields), _converted(values, fields)
 
 
@@ -144,10 +143,7 @@ def instances(model: type[models.Model], rows: Iterable[Mapping]) -> list[models
     if _init_watched(model):
         makers = _makers(model)
         return [model(*(row[name] if name in row else make() for name, make in makers)) for row in rows]
-    constants, made_per_object = _defaults(model)
-    return [_made(model, {**constants, **{name: make() for name, make in made_per_object if name not in row},
-                          **row}, adding=True, alias=None)
-            for row in rows]
+    return [_made(model, _with_defaults(model, row), adding=True, alias=None) for row in rows]
 
 
 def loaded(model: type[models.Model], rows: Iterable[Mapping]) -> list[models.Model]:
@@ -196,6 +192,12 @@ def among(values: Iterable[int | str]) -> RawSQL | list:
         kind = "text" if kinds == {str} else "bigint"
         return RawSQL(f"SELECT unnest(%s::{kind}[])", (values,))  # noqa: S611 (kind is one of two literals)
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(values),))
+
+
+def _with_defaults(model: type[models.Model], row: Mapping) -> dict:
+    """The row's values by attname, with a new object's default for each field it leaves out."""
+    constants, made_per_object = _defaults(model)
+    return {**constants, **{name: make() for name, make in made_per_object if name not in row}, **row}
 
 
 @cache
