@@ -37,6 +37,7 @@ from access.models import AccessEvent
 from access.signals import events_recorded
 from clinic.models import Patient, Practice, StaffMember
 from portico.bulk import insert_rows, instances, update_rows
+from portico.text import storable
 
 log = logging.getLogger("portico.access")
 
@@ -75,7 +76,7 @@ class Client:
 
     @classmethod
     def from_request(cls, request) -> "Client":
-        return cls(client_ip(request), request.META.get("HTTP_USER_AGENT", "")[:300])
+        return cls(client_ip(request), storable(request.META.get("HTTP_USER_AGENT", ""))[:300])
 
 
 def client_ip(request) -> str | None:

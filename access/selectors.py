@@ -1,7 +1,6 @@
 """Read-only questions about portal access. The portal state is derived from invitations and
 connections in SQL, so a list of 100,000 patients can be filtered by it without storing it twice."""
 
-import csv
 import datetime
 import zoneinfo
 from collections import Counter
@@ -31,6 +30,7 @@ from access.models import AccessEvent, Connection, Invitation, InvitationJob, In
 from clinic.models import Patient, Practice
 from mail.models import Message
 from portico.bulk import among
+from portico.spreadsheet import SafeWriter
 
 
 class PortalState:
@@ -335,16 +335,11 @@ def skipped_patients(job: InvitationJob) -> QuerySet[InvitationJobPatient]:
 
 def write_skipped_csv(job: InvitationJob, out: TextIO) -> None:
     """The job's skipped patients and why, as CSV (no SSN, no email: chart number and name find them)."""
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["chart_number", "first_name", "last_name", "reason", "reason_code"])
     for row in skipped_patients(job).iterator(chunk_size=2000):
         p = row.patient
-        writer.writerow([_cell(p.chart_number), _cell(p.first_name), _cell(p.last_name), row.reason_text, row.reason])
-
-
-def _cell(value: str) -> str:
-    """A spreadsheet must not run a name typed as a formula (=, +, -, @): quote it as text."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+        writer.writerow([p.chart_number, p.first_name, p.last_name, row.reason_text, row.reason])
 
 
 def invitation_jobs(practice: Practice) -> QuerySet[InvitationJob]:

@@ -1,7 +1,8 @@
 """What every API request goes through before its endpoint, in this order: the body's size and shape
 (no NUL characters, which PostgreSQL cannot store), the token (api.auth), the token's rate limit, and
 for POST/PATCH/DELETE the Idempotency-Key. Installed once on the whole API (NinjaAPI.add_decorator,
-"view" mode: it wraps each operation, so it sees the finished response and can store it)."""
+"view" mode: it wraps each operation, so it sees the finished response and can store it). Every answer,
+refusals and replays included, is marked Cache-Control: no-store, private: it may hold patient data."""
 
 import datetime
 import hashlib
@@ -14,6 +15,7 @@ from django.db.models import F
 from django.http import HttpResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from api.auth import bearer
 from api.errors import problem_response
@@ -30,20 +32,26 @@ RATE_WINDOW_SECONDS = 60
 def guard(run):
     @wraps(run)
     def wrapper(request, *args, **kwargs) -> HttpResponse:
-        if refused := _check_body(request) or _check_query(request, run):
-            return refused
-        token = bearer(request)
-        if token is None:  # the operation's own auth check answers 401
-            return run(request, *args, **kwargs)
-        if wait := over_rate_limit(token):
-            return problem_response(429, "rate_limited", f"Too many requests; try again in {wait} seconds.",
-                                    headers={"Retry-After": str(wait)})
-        key = request.headers.get("Idempotency-Key")
-        if request.method not in WRITES or key is None:
-            return run(request, *args, **kwargs)
-        return _idempotent(request, token, key, lambda: run(request, *args, **kwargs))
+        response = _guarded(run, request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
 
     return wrapper
+
+
+def _guarded(run, request, *args, **kwargs) -> HttpResponse:
+    if refused := _check_body(request) or _check_query(request, run):
+        return refused
+    token = bearer(request)
+    if token is None:  # the operation's own auth check answers 401
+        return run(request, *args, **kwargs)
+    if wait := over_rate_limit(token):
+        return problem_response(429, "rate_limited", f"Too many requests; try again in {wait} seconds.",
+                                headers={"Retry-After": str(wait)})
+    key = request.headers.get("Idempotency-Key")
+    if request.method not in WRITES or key is None:
+        return run(request, *args, **kwargs)
+    return _idempotent(request, token, key, lambda: run(request, *args, **kwargs))
 
 
 def _check_body(request) -> HttpResponse | None:

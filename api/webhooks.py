@@ -38,6 +38,7 @@ from access.models import AccessEvent
 from access.signals import events_recorded
 from api.models import WebhookDelivery, WebhookEndpoint
 from portico import outbox
+from portico.text import storable
 
 log = logging.getLogger(__name__)
 Action = AccessEvent.Action
@@ -318,7 +319,7 @@ def _post(url: str, body: bytes, headers: dict) -> int:
 
 
 def _failed_try(delivery: WebhookDelivery, mine, reason: str, *, status: int | None) -> None:
-    reason = reason[:300]
+    reason = storable(reason)[:300]
     if delivery.attempts >= MAX_ATTEMPTS:
         mine.update(status=WebhookDelivery.Status.FAILED, last_error=reason, response_status=status)
         log.warning("webhook delivery %s failed for good after %s tries", delivery.pk, delivery.attempts)

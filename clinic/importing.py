@@ -20,6 +20,8 @@ from django.utils import timezone
 from clinic.forms import DemographicsForm
 from clinic.models import Patient, PatientImport, Practice, StaffMember
 from clinic.services import update_patient
+from portico.spreadsheet import SafeWriter
+from portico.text import storable
 
 COLUMNS = ("chart_number", "first_name", "last_name", "email", "ssn", "date_of_birth", "phone", "doctor")
 REQUIRED_COLUMNS = ("chart_number", "first_name", "last_name")
@@ -145,14 +147,21 @@ def read_rows(file: Iterable[str] | io.TextIOBase) -> Iterator[tuple[int, dict[s
 
 def rejected_rows_csv(rejected: list[RejectedRow]) -> str:
     """The rejected rows as CSV, with their line and what is wrong, to fix and import again. The SSN
-    is masked: this file is kept and downloaded, and the line number finds the row in the original."""
+    is masked: this file is kept and downloaded, and the line number finds the row in the original.
+    Kept as the rows came (less any NUL, which a database column cannot hold); `write_rejected_csv`
+    makes the download safe to open in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["line", "problems", *COLUMNS])
     for row in rejected:
         values = {**row.values, "ssn": _mask(row.values["ssn"])}
         writer.writerow([row.line, "; ".join(row.problems), *(values[name] for name in COLUMNS)])
-    return out.getvalue()
+    return storable(out.getvalue())
+
+
+def write_rejected_csv(result: PatientImport, out) -> None:
+    """The import's rejected rows as a download, through the product's one CSV writer."""
+    SafeWriter(out).writerows(csv.reader(io.StringIO(result.rejected_csv)))
 
 
 def import_upload(practice: Practice, upload: UploadedFile, *, by: StaffMember, skip_invalid: bool) -> PatientImport:

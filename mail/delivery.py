@@ -40,6 +40,7 @@ from mail.compose import Prebuilt, make_message
 from mail.models import Message
 from mail.signals import before_send, message_failed, message_skipped, messages_delivered
 from portico import outbox
+from portico.text import storable
 
 log = logging.getLogger("portico.mail")
 
@@ -298,7 +299,7 @@ def _tell(signal, message: Message) -> None:
 
 @transaction.atomic
 def _failed_try(message: Message, error: Exception, worker: str, claimed_at: datetime.datetime) -> None:
-    reason = f"{type(error).__name__}: {error}"[:300]
+    reason = storable(f"{type(error).__name__}: {error}")[:300]
     mine = _ours([message.pk], worker, claimed_at)
     if message.attempts >= MAX_ATTEMPTS:
         if mine.update(status=Message.Status.FAILED, secret_link="", last_error=reason):

@@ -1,8 +1,10 @@
 import logging
 
 import pytest
+from django.urls import reverse
 
 from access.history import Client
+from access.models import AccessEvent
 
 
 def test_it_takes_the_connection_address(rf):
@@ -47,3 +49,13 @@ def test_an_unusable_header_falls_back_to_the_connection_address_and_says_so(rf,
         assert Client.from_request(rf.get("/", REMOTE_ADDR="10.0.0.2", **extra)).ip == "10.0.0.2"
     assert "PORTICO_CLIENT_IP_HEADER X-Forwarded-For is" in caplog.text
     assert "203.0.113.5" not in caplog.text  # header values (addresses) stay out of the log
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nul_in_the_user_agent_is_recorded_without_it(client, cast):
+    """PostgreSQL cannot store NUL in a text column: the history keeps the header, marked where it was."""
+    client.force_login(cast.alice.user)
+    response = client.get(reverse("clinic:chart", args=[cast.bea.pk]), HTTP_USER_AGENT="Evil\x00Browser")
+    assert response.status_code == 404
+    event = AccessEvent.objects.get(action=AccessEvent.Action.FOREIGN_ID)
+    assert event.user_agent == "Evil\ufffdBrowser"

@@ -1,4 +1,6 @@
+import csv
 import datetime
+import io
 from io import StringIO
 
 import pytest
@@ -223,3 +225,41 @@ def test_another_practices_import_is_a_404_and_recorded(client, cast, admin):
     assert client.get(reverse("clinic:import-report", args=[pk])).status_code == 404
     assert client.get(reverse("clinic:import-rejected-rows", args=[pk])).status_code == 404
     assert AccessEvent.objects.filter(practice=cast.other_practice, action=AccessEvent.Action.FOREIGN_ID).count() == 2
+
+
+# --- what comes back from a hostile or broken file ----------------------------------------------
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_the_rejected_rows_download_runs_no_formula(client, cast, admin, start):
+    client.force_login(admin.user)
+    formula = f'{start}HYPERLINK(""https://evil.example"",""fix"")'
+    content = HEADER + f'"{formula}",Alan,Turing,not-an-email,,{start}1990-01-01,,,\n'
+    client.post(PAGE, {"file": upload(content)})
+    download = client.get(reverse("clinic:import-rejected-rows", args=[PatientImport.objects.get().pk]))
+    row = next(csv.DictReader(io.StringIO(download.content.decode())))
+    assert row["chart_number"] == "'" + formula.replace('""', '"')
+    assert row["date_of_birth"] == f"'{start}1990-01-01"
+    assert row["first_name"] == "Alan" and row["line"] == "2"
+
+
+def test_the_report_page_shows_a_rejected_value_as_it_came(client, cast, admin):
+    client.force_login(admin.user)
+    client.post(PAGE, {"file": upload(HEADER + "=1+1,Alan,Turing,not-an-email,,,,,\n")})
+    page = client.get(reverse("clinic:import-report", args=[PatientImport.objects.get().pk]))
+    assert "=1+1" in page.content.decode() and "'=1+1" not in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nul_in_a_rejected_row_is_kept_without_it(client, cast, admin):
+    """PostgreSQL refuses NUL in a text column (a 500 there before); the row is refused and the good
+    rows are imported, the NUL shown as U+FFFD where it was."""
+    client.force_login(admin.user)
+    content = HEADER + "C-1,Ada,Lovelace,,,,,,\nC-2,Al\x00an,Turing,,,,,,\n"
+    response = client.post(PAGE, {"file": upload(content, name="pat\x00ients.csv"), "skip_invalid": "on"})
+    assert response.status_code == 302
+    result = PatientImport.objects.get()
+    assert (result.created, result.invalid, result.file_name) == (1, 1, "patients.csv")  # Django drops it from a name
+    assert "C-1" in rows_of(cast.practice) and "C-2" not in rows_of(cast.practice)
+    [rejected] = result.rejected_rows()
+    assert rejected["first_name"] == "Al\ufffdan" and "Null characters are not allowed" in rejected["problems"]
+    assert client.get(response.url).status_code == 200

@@ -69,5 +69,5 @@ def import_report(request, import_id: int):
 def rejected_rows(request, import_id: int):
     result = selectors.patient_import_for(request.staff, import_id, client=client_of(request))
     response = csv_download(f"rejected-rows-{result.pk}.csv")
-    response.write(result.rejected_csv)
+    importing.write_rejected_csv(result, response)
     return response
