@@ -5,7 +5,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db import transaction
 from django.dispatch import receiver
 
-from access import actions, selectors
+from access import selectors
+from access.actions import outcomes
 from access.history import Actor, Client, record
 from access.models import AccessEvent
 from mail.signals import before_send, message_failed, message_skipped, messages_delivered
@@ -20,19 +21,19 @@ def unwanted_invitation_mail(sender, messages, **kwargs) -> list[int]:
 def record_invitations_delivered(sender, messages, **kwargs) -> None:
     """A delivered batch: one event per invitation email or reminder in it, recorded set-wise."""
     if ids := [m.context["invitation_id"] for m in messages if m.kind in selectors.INVITATION_MAIL]:
-        actions.record_email_outcomes(ids, delivered=True)
+        outcomes.record_email_outcomes(ids, delivered=True)
 
 
 @receiver(message_failed)
 def record_invitation_failed(sender, message, **kwargs) -> None:
     if message.kind in selectors.INVITATION_MAIL:
-        actions.record_email_outcome(message.context["invitation_id"], delivered=False)
+        outcomes.record_email_outcome(message.context["invitation_id"], delivered=False)
 
 
 @receiver(message_skipped)
 def record_invitation_skipped(sender, message, **kwargs) -> None:
     if message.kind in selectors.INVITATION_MAIL:
-        actions.record_email_skipped(message.context["invitation_id"])
+        outcomes.record_email_skipped(message.context["invitation_id"])
 
 
 @receiver(user_logged_in)

@@ -33,7 +33,7 @@ from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.utils import timezone
 
-from access.actions import REMINDER_REASON
+from access.actions.automatic import REMINDER_REASON
 from access.models import AccessEvent
 from access.signals import events_recorded
 from api.models import WebhookDelivery, WebhookEndpoint

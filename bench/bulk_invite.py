@@ -32,7 +32,8 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from access import actions, history, tokens
+from access import history, tokens
+from access.actions import expiry, jobs, sending
 from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Patient, Practice, StaffMember
 from mail.models import Message
@@ -100,9 +101,9 @@ def bare_invitation_rows(practice: Practice, staff: StaffMember) -> float:
 def bulk_job(practice: Practice, staff: StaffMember) -> float:
     """The product: the job invite_patients --all-eligible runs, in-process."""
     started = time.perf_counter()
-    job = actions.start_invitation_job(practice, Patient.objects.filter(practice=practice), by=staff,
+    job = jobs.start_invitation_job(practice, Patient.objects.filter(practice=practice), by=staff,
                                        selection="bench", enqueue=False)
-    job = actions.run_invitation_job(job.pk)
+    job = jobs.run_invitation_job(job.pk)
     seconds = time.perf_counter() - started
     assert (job.invited, job.skipped) == (job.total, 0), (job.invited, job.skipped)
     assert not AccessEvent.objects.filter(practice=practice, sequence__isnull=True).exists()
@@ -114,7 +115,7 @@ def one_at_a_time(practice: Practice, staff: StaffMember) -> float:
     patients = list(Patient.objects.filter(practice=practice))
     started = time.perf_counter()
     for patient in patients:
-        actions.send_invitation(patient, by=staff, channel=Channel.CHART)
+        sending.send_invitation(patient, by=staff, channel=Channel.CHART)
     return time.perf_counter() - started
 
 
@@ -185,7 +186,7 @@ def case_3() -> list[Row]:
                       .values_list("pk", flat=True))
     # The product first; then the same rows are put back to pending for the baseline.
     started = time.perf_counter()
-    expired = actions.expire_invitations()
+    expired = expiry.expire_invitations()
     product = time.perf_counter() - started
     touched = Invitation.objects.filter(practice=practice, status="expired").count()
     events = AccessEvent.objects.filter(practice=practice, action="invitation.expired").count()

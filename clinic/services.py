@@ -9,7 +9,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from access import actions
+from access.actions import automatic, sending
 from access.history import NO_CLIENT, Client
 from clinic import validation
 from clinic.models import Appointment, Patient, Practice, StaffMember
@@ -37,7 +37,7 @@ def update_patient(patient: Patient, *, by: StaffMember | None, client: Client =
     locked.full_clean(exclude=["practice", "doctor"])
     locked.save()
     if email_changed:
-        actions.revoke_pending_after_email_change(locked, by=by, client=client)
+        sending.revoke_pending_after_email_change(locked, by=by, client=client)
     return locked
 
 
@@ -106,7 +106,7 @@ def _invite_automatically(patient_id: int, trigger: str) -> None:
     raised: the booking must not be reported made when it will be rolled back."""
     try:
         with transaction.atomic():
-            actions.invite_automatically([patient_id], trigger=trigger)
+            automatic.invite_automatically([patient_id], trigger=trigger)
     except Exception:
         connection = transaction.get_connection()
         if connection.needs_rollback or connection.closed_in_transaction:

@@ -5,8 +5,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.utils import ErrorDict
 from django.views.decorators.debug import sensitive_variables
 
-from access import actions, attempts, signins
-from access.actions import IdentityAnswers
+from access import attempts, signins
+from access.actions import passwords
+from access.actions.acceptance import IdentityAnswers
 from access.history import Client
 from access.signins import ThrottledAuthenticationForm
 from clinic import validation
@@ -184,7 +185,7 @@ class PasswordResetRequestForm(forms.Form):
         The request does the same work either way (one lookup, one queued task), so how long it
         takes says nothing about whether the address has an account; the worker decides and mails."""
         email = self.cleaned_data["email"]
-        actions.claim_password_reset(email, client=client)
+        passwords.claim_password_reset(email, client=client)
         account = account_for_email(email)
         tasks.send_password_reset.enqueue(account.pk if account else None, client.ip, client.user_agent)
 
@@ -204,7 +205,7 @@ class NewPasswordForm(PlainPasswordRules, SetPasswordForm):
         return forms.Form.clean(self)
 
     def save(self, commit=True):
-        actions.change_password(self.user, self.cleaned_data["new_password1"], reason=self.reason, client=self.client)
+        passwords.change_password(self.user, self.cleaned_data["new_password1"], reason=self.reason, client=self.client)
         return self.user
 
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.tasks import task
 
-from access import actions
+from access.actions import passwords
 from access.history import Client
 
 
@@ -12,4 +12,4 @@ def send_password_reset(account_id: int | None, client_ip: str | None, user_agen
     """Queued for every reset request, with None when the address has no account, so the request
     itself takes the same time either way; only here is a mail (maybe) queued."""
     account = get_user_model().objects.filter(pk=account_id).first() if account_id else None
-    return actions.send_password_reset(account, client=Client(client_ip, user_agent))
+    return passwords.send_password_reset(account, client=Client(client_ip, user_agent))

@@ -22,7 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from access import actions, errors, signins
+from access import errors, signins
+from access.actions import acceptance
 from access.history import Client
 from clinic import validation
 from portal import accepting, retry, selectors
@@ -51,7 +52,7 @@ def landing(request, token: str):
     """Opening the link changes nothing (mail scanners open links too): check it, keep it, move on.
     A link that cannot be used (even one made up on another site) leaves an accept in progress alone."""
     try:
-        actions.invitation_for_token(token)
+        acceptance.invitation_for_token(token)
     except errors.LinkNotUsable as e:
         if e.reason == "used" and selectors.connection_for_link(request.user, token):
             return redirect("portal:connected")  # the patient who used it, back again
@@ -77,7 +78,7 @@ def accept(request):
     if not token:
         return _nothing_in_progress(request)
     try:
-        invitation = actions.invitation_for_token(token)
+        invitation = acceptance.invitation_for_token(token)
     except errors.LinkNotUsable as e:
         if request.method == "GET" or e.reason != "unknown":
             return _link_unusable(request, e.reason, token)
@@ -93,7 +94,7 @@ def accept(request):
     if not form.is_valid():
         return _retry(request, "identity", retry.Retry(errors=kept_errors(form), typed=_typed(request)))
     try:
-        verified = actions.verify_identity(token, form.answers(), client=Client.from_request(request))
+        verified = acceptance.verify_identity(token, form.answers(), client=Client.from_request(request))
     except errors.TooManyAttempts as e:
         return _retry(request, "identity", retry.Retry(message=e.message, typed=_typed(request)))
     except errors.LinkNotUsable as e:
@@ -115,7 +116,7 @@ def account(request):
     if not token:
         return _nothing_in_progress(request)
     try:
-        invitation = actions.invitation_for_token(token)
+        invitation = acceptance.invitation_for_token(token)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason, token)
     if _someone_else_signed_in(request, invitation):
@@ -181,7 +182,7 @@ def _sign_in_to_connect(request, token, invitation, existing):
 
 def _accept(request, token, **how):
     try:
-        connection = actions.accept_invitation(token, proof=accepting.identity_proof(request.session),
+        connection = acceptance.accept_invitation(token, proof=accepting.identity_proof(request.session),
                                                client=Client.from_request(request), **how)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason, token)
@@ -210,7 +211,7 @@ def _identity_page(request, invitation):
     kept = retry.take(request.session, "identity")
     form = show_kept_errors(_identity_form(invitation, initial=kept.typed), kept.errors)
     return render(request, "portal/identity.html", {
-        "invitation": invitation, "form": form, "error": kept.message, "max_tries": actions.MAX_IDENTITY_CHECKS,
+        "invitation": invitation, "form": form, "error": kept.message, "max_tries": acceptance.MAX_IDENTITY_CHECKS,
     })
 
 
@@ -298,7 +299,7 @@ def disconnect(request, connection_id: int):
     if connection is None:
         raise Http404("No such connection")
     if request.method == "POST":
-        actions.disconnect_practice(connection, client=Client.from_request(request))
+        acceptance.disconnect_practice(connection, client=Client.from_request(request))
         messages.success(request, f"You are no longer connected to {connection.practice.name}.")
         return redirect("portal:home")
     return render(request, "portal/disconnect.html", {"connection": connection})

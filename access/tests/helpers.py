@@ -1,6 +1,6 @@
 """Small helpers shared by the access tests."""
 
-from access import actions
+from access.actions import acceptance, sending
 from access.models import AccessEvent, Channel, Connection, Invitation
 from mail.models import Message
 
@@ -20,16 +20,16 @@ def actions_of(patient) -> list[str]:
     return list(AccessEvent.objects.filter(patient=patient).order_by("id").values_list("action", flat=True))
 
 
-def right_answers(patient) -> actions.IdentityAnswers:
-    return actions.IdentityAnswers(ssn=patient.ssn)
+def right_answers(patient) -> acceptance.IdentityAnswers:
+    return acceptance.IdentityAnswers(ssn=patient.ssn)
 
 
-def send(cast, patient=None, channel=Channel.CHART) -> actions.SentInvitation:
-    return actions.send_invitation(patient or cast.pat, by=cast.alice, channel=channel)
+def send(cast, patient=None, channel=Channel.CHART) -> sending.SentInvitation:
+    return sending.send_invitation(patient or cast.pat, by=cast.alice, channel=channel)
 
 
-def connect(cast, patient=None, password="a-long-enough-password") -> tuple[actions.SentInvitation, Connection]:
+def connect(cast, patient=None, password="a-long-enough-password") -> tuple[sending.SentInvitation, Connection]:
     patient = patient or cast.pat
     sent = send(cast, patient)
-    proof = actions.verify_identity(sent.token, right_answers(patient)).proof
-    return sent, actions.accept_invitation(sent.token, proof=proof, password=password)
+    proof = acceptance.verify_identity(sent.token, right_answers(patient)).proof
+    return sent, acceptance.accept_invitation(sent.token, proof=proof, password=password)

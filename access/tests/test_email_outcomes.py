@@ -5,7 +5,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from access import actions, history
+from access import history
+from access.actions import outcomes, sending
 from access.models import AccessEvent, Channel
 from access.tests.helpers import actions_of, send
 from access.tests.test_send_invitations import make_patients
@@ -24,7 +25,7 @@ def queue_other_mail(cast) -> None:
 
 def test_a_delivered_batch_records_one_event_per_invitation_email_and_none_for_other_mail(cast, smtp_server):
     send(cast)
-    actions.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)
+    sending.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)
     queue_other_mail(cast)
     assert delivery.send_batch() == 3
     assert len(smtp_server.envelopes) == 3
@@ -44,12 +45,12 @@ def test_a_delivered_batch_is_sealed_and_verifies(cast, smtp_server, django_capt
 
 
 def test_recording_a_batch_takes_the_same_queries_for_one_invitation_or_many(cast):
-    sent = actions.send_invitations(make_patients(cast.practice, 3), by=cast.alice, channel=Channel.BULK)
+    sent = sending.send_invitations(make_patients(cast.practice, 3), by=cast.alice, channel=Channel.BULK)
     ids = [o.sent.invitation.pk for o in sent]
     counts = []
     for batch in ([ids[0]], ids * 2):
         with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-            actions.record_email_outcomes(batch, delivered=True)
+            outcomes.record_email_outcomes(batch, delivered=True)
         counts.append(len(queries))
     assert counts[0] == counts[1]
     # One event per email: an invitation may come twice in a batch (its email and its reminder).
@@ -57,8 +58,8 @@ def test_recording_a_batch_takes_the_same_queries_for_one_invitation_or_many(cas
 
 
 def test_a_failed_batch_tells_staff_about_each_invitation(cast):
-    ids = [send(cast).invitation.pk, actions.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART).invitation.pk]
-    actions.record_email_outcomes(ids, delivered=False)
+    ids = [send(cast).invitation.pk, sending.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART).invitation.pk]
+    outcomes.record_email_outcomes(ids, delivered=False)
     assert actions_of(cast.pat)[-1] == actions_of(cast.bea)[-1] == "email.failed"
     # Pat's sender (Alice) and doctor (Dora); Bea has no doctor: her sender (Bob).
     told = set(Notification.objects.values_list("recipient__user__username", "text"))
@@ -69,15 +70,15 @@ def test_a_failed_batch_tells_staff_about_each_invitation(cast):
 
 def test_one_record_that_fails_does_not_lose_the_rest_of_the_batch(cast, smtp_server, monkeypatch):
     broken = send(cast).invitation.pk
-    actions.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)
-    record = actions.record_email_outcomes
+    sending.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)
+    record = outcomes.record_email_outcomes
 
     def fails_for_one(ids, **kwargs):
         if broken in ids:
             raise RuntimeError("history unavailable for this one")
         record(ids, **kwargs)
 
-    monkeypatch.setattr(actions, "record_email_outcomes", fails_for_one)
+    monkeypatch.setattr(outcomes, "record_email_outcomes", fails_for_one)
     assert delivery.send_batch() == 2
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}  # never sent again
     assert actions_of(cast.pat) == ["invitation.sent"]

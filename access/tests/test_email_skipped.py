@@ -5,7 +5,7 @@ import datetime
 
 import time_machine
 
-from access import actions
+from access.actions import automatic, sending
 from access.models import AccessEvent
 from access.tests.helpers import actions_of, send
 from conftest import NOW, SOON
@@ -30,7 +30,7 @@ def test_an_invitation_that_expired_before_its_email_went_gets_none(cast, smtp_s
 def test_a_revoked_invitation_gets_no_email_but_the_next_one_does(cast, smtp_server):
     with time_machine.travel(NOW, tick=False):
         send(cast)
-        actions.resend_invitation(cast.pat, by=cast.alice, channel="chart")
+        sending.resend_invitation(cast.pat, by=cast.alice, channel="chart")
     with time_machine.travel(SOON, tick=False):
         assert delivery.send_batch() == 2
     assert len(smtp_server.envelopes) == 1
@@ -42,7 +42,7 @@ def test_a_reminder_since_reissuing_the_link_replaces_an_unsent_first_email(cast
     with time_machine.travel(NOW, tick=False):
         send(cast)
     with time_machine.travel(NOW + 5 * DAY, tick=False):
-        actions.send_reminders()
+        automatic.send_reminders()
         assert delivery.send_batch() == 2
     [received] = smtp_server.messages()
     assert received["Subject"] == "Reminder: your invitation to Maple Street Clinic's patient portal ends soon"

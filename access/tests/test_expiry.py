@@ -4,7 +4,8 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from access import actions, errors
+from access import errors
+from access.actions import acceptance, expiry
 from access.models import AccessEvent, Invitation
 from access.selectors import PortalState, portal_state
 from access.tests.helpers import actions_of, right_answers, send
@@ -22,9 +23,9 @@ def sent(cast):
 
 def test_it_works_one_second_before_the_boundary(cast, sent):
     with time_machine.travel(NOW + WEEK - SECOND, tick=False):
-        assert actions.invitation_for_token(sent.token) == sent.invitation
-        proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
-        actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
+        assert acceptance.invitation_for_token(sent.token) == sent.invitation
+        proof = acceptance.verify_identity(sent.token, right_answers(cast.pat)).proof
+        acceptance.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
     assert portal_state(cast.pat) == PortalState.CONNECTED
 
 
@@ -32,10 +33,10 @@ def test_it_works_one_second_before_the_boundary(cast, sent):
 def test_it_refuses_at_and_after_the_boundary(cast, sent, late):
     with time_machine.travel(NOW + WEEK + late, tick=False):
         with pytest.raises(errors.LinkNotUsable) as e:
-            actions.invitation_for_token(sent.token)
+            acceptance.invitation_for_token(sent.token)
         assert e.value.reason == "expired"
         with pytest.raises(errors.LinkNotUsable):
-            actions.verify_identity(sent.token, right_answers(cast.pat))
+            acceptance.verify_identity(sent.token, right_answers(cast.pat))
         assert portal_state(cast.pat) == PortalState.EXPIRED
     # Using a lapsed link records the expiry at once (the periodic job need not have run), and the attempt.
     assert actions_of(cast.pat) == ["invitation.sent", "invitation.expired", "invitation.link_refused"]
@@ -43,10 +44,10 @@ def test_it_refuses_at_and_after_the_boundary(cast, sent, late):
 
 def test_accept_checks_expiry_even_after_a_passed_identity_check(cast, sent):
     with time_machine.travel(NOW + WEEK - SECOND, tick=False):
-        proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
+        proof = acceptance.verify_identity(sent.token, right_answers(cast.pat)).proof
     with time_machine.travel(NOW + WEEK, tick=False):
         with pytest.raises(errors.LinkNotUsable):
-            actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
+            acceptance.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
     assert not cast.pat.connections.exists()
 
 
@@ -56,8 +57,8 @@ def test_the_periodic_job_records_each_lapsed_invitation_once(cast, sent):
     with time_machine.travel(NOW + datetime.timedelta(days=3), tick=False):
         fresh = send(cast, cast.ned)
     with time_machine.travel(NOW + WEEK, tick=False):
-        assert actions.expire_invitations() == 1
-        assert actions.expire_invitations() == 0
+        assert expiry.expire_invitations() == 1
+        assert expiry.expire_invitations() == 0
     assert Invitation.objects.get(pk=sent.invitation.pk).status == Invitation.Status.EXPIRED
     assert Invitation.objects.get(pk=fresh.invitation.pk).status == Invitation.Status.PENDING
     assert AccessEvent.objects.filter(action="invitation.expired").count() == 1
@@ -79,7 +80,7 @@ def test_the_sweep_closes_only_the_lapsed_ones_in_batches(cast):
     with time_machine.travel(NOW + datetime.timedelta(days=3), tick=False):
         fresh = send(cast)
     with time_machine.travel(NOW + WEEK, tick=False):
-        assert actions.expire_invitations(batch=2) == 5  # three transactions of 2, 2 and 1
+        assert expiry.expire_invitations(batch=2) == 5  # three transactions of 2, 2 and 1
     for sent in lapsing:
         invitation = Invitation.objects.get(pk=sent.invitation.pk)
         assert (invitation.status, invitation.closed_at) == (Invitation.Status.EXPIRED, NOW + WEEK)

@@ -12,7 +12,7 @@ from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from access import actions
+from access.actions import sending
 from access.history import (
     HASHED_FIELDS,
     Actor,
@@ -128,7 +128,7 @@ def test_events_sealed_with_an_older_key_still_verify_after_rotation(cast, setti
     connect(cast)
     seal(cast.practice)
     settings.PORTICO_HISTORY_KEYS = {"2026": KEY_NEW, "2025": KEY_OLD}  # the new key goes in front
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     seal(cast.practice)
     key_ids = list(AccessEvent.objects.order_by("id").values_list("key_id", flat=True))
     assert key_ids == ["2025"] * 4 + ["2026"]
@@ -214,7 +214,7 @@ def test_the_migration_does_not_bless_an_already_broken_history(cast, history):
 # --- events not yet sealed ------------------------------------------------------------------------
 
 def test_an_unsealed_event_is_not_reported_as_altered(cast, history, capsys):
-    actions.revoke_invitation(cast.pat, by=cast.alice)  # (in a test's transaction: not sealed yet)
+    sending.revoke_invitation(cast.pat, by=cast.alice)  # (in a test's transaction: not sealed yet)
     newest = AccessEvent.objects.order_by("id").last()
     assert (newest.sequence, newest.prev_hash) == (None, "")
     assert first_broken_event(cast.practice) is None
@@ -226,7 +226,7 @@ def test_an_unsealed_event_is_not_reported_as_altered(cast, history, capsys):
 
 
 def test_an_event_edited_before_it_was_sealed_is_caught_and_never_sealed(cast, history):
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     newest = AccessEvent.objects.order_by("id").last()
     AccessEvent.objects.filter(pk=newest.pk).update(reason="edited while waiting to be sealed")
     assert first_broken_event(cast.practice) == (newest.pk, "this event was altered")
@@ -344,7 +344,7 @@ def test_a_writer_does_not_wait_for_the_practice_lock(cast):
 def test_invitations_to_different_patients_at_the_same_moment_keep_the_chain(cast):
     patients = [Patient.objects.create(practice=cast.practice, chart_number=f"C-{n}", first_name="C", last_name="C",
                                        email=f"c{n}@example.test", ssn=f"1234{n + 1:05d}") for n in range(12)]
-    sends = [lambda p=p: actions.send_invitation(p, by=cast.alice, channel="chart") for p in patients]
+    sends = [lambda p=p: sending.send_invitation(p, by=cast.alice, channel="chart") for p in patients]
     assert not [o for o in at_once(*sends) if isinstance(o, Exception)]
     assert AccessEvent.objects.filter(practice=cast.practice, action="invitation.sent").count() == 12
     assert unsealed_count(cast.practice) == 0

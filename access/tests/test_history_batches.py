@@ -9,7 +9,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from access import actions, history
+from access import history
+from access.actions import expiry, jobs, sending
 from access.history import Actor, first_broken_event, record, unsealed_count
 from access.models import AccessEvent, Invitation
 from access.tests.test_send_invitations import make_patients
@@ -65,23 +66,23 @@ def test_an_edit_to_an_event_chained_at_once_is_named(cast):
 
 def test_a_bulk_job_chains_its_events_as_it_sends(cast):
     patients = make_patients(cast.practice, 3)
-    job = actions.start_invitation_job(cast.practice, Patient.objects.filter(pk__in=[p.pk for p in patients]),
+    job = jobs.start_invitation_job(cast.practice, Patient.objects.filter(pk__in=[p.pk for p in patients]),
                                        by=cast.alice, selection="3", enqueue=False)
-    actions.run_invitation_job(job.pk, chunk=2)
+    jobs.run_invitation_job(job.pk, chunk=2)
     assert AccessEvent.objects.filter(action="invitation.sent", sequence__isnull=False).count() == 3
     assert first_broken_event(cast.practice) is None
 
 
 def test_the_expiry_sweep_chains_its_events_as_it_closes(cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel="chart")
+    sending.send_invitation(cast.pat, by=cast.alice, channel="chart")
     Invitation.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
-    assert actions.expire_invitations() == 1
+    assert expiry.expire_invitations() == 1
     assert AccessEvent.objects.get(action="invitation.expired").sequence is not None
     assert unsealed_count(cast.practice) == 1  # the send, by the chart button: sealed after its commit
 
 
 def test_the_chart_button_appends_unsealed(cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel="chart")
+    sending.send_invitation(cast.pat, by=cast.alice, channel="chart")
     assert unsealed_count(cast.practice) == 1
 
 

@@ -11,7 +11,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from access import actions, errors, selectors
+from access import errors, selectors
+from access.actions import acceptance, jobs, sending
 from access.history import first_broken_event
 from access.models import AccessEvent, Channel, Invitation, InvitationJob, InvitationJobPatient
 from access.tests.helpers import connect, right_answers, send, snapshot
@@ -23,7 +24,7 @@ from mail.models import Message
 
 def start(cast, patients, **kwargs) -> InvitationJob:
     ids = [p.pk for p in patients]
-    return actions.start_invitation_job(cast.practice, Patient.objects.filter(pk__in=ids), by=cast.alice,
+    return jobs.start_invitation_job(cast.practice, Patient.objects.filter(pk__in=ids), by=cast.alice,
                                         selection=f"{len(ids)} selected patients", **kwargs)
 
 
@@ -36,7 +37,7 @@ def test_a_job_invites_the_eligible_and_records_why_others_were_skipped(cast):
     send(cast, patients[0])
     job = start(cast, [*patients, cast.ned], enqueue=False)
     assert (job.total, job.status) == (6, InvitationJob.Status.RUNNING)
-    job = actions.run_invitation_job(job.pk, chunk=2)
+    job = jobs.run_invitation_job(job.pk, chunk=2)
     assert (job.invited, job.skipped, job.status) == (4, 2, InvitationJob.Status.DONE)
     assert job.finished_at is not None
     assert selectors.job_skip_counts(job) == {
@@ -58,12 +59,12 @@ def test_it_ignores_patients_of_another_practice(cast):
 def test_re_running_a_job_or_a_second_job_over_the_same_patients_invites_nobody_twice(cast):
     patients = make_patients(cast.practice, 4)
     job = start(cast, patients, enqueue=False)
-    actions.run_invitation_job(job.pk)
+    jobs.run_invitation_job(job.pk)
     before = snapshot()
-    again = actions.run_invitation_job(job.pk)
+    again = jobs.run_invitation_job(job.pk)
     assert (again.invited, again.skipped) == (4, 0)
     assert snapshot() == before
-    second = actions.run_invitation_job(start(cast, patients, enqueue=False).pk)
+    second = jobs.run_invitation_job(start(cast, patients, enqueue=False).pk)
     assert (second.invited, second.skipped) == (0, 4)
     assert selectors.job_skip_counts(second) == {"Already pending": 4}
     assert invitations_per_patient(patients) == [1, 1, 1, 1]
@@ -84,9 +85,9 @@ def test_one_key_starts_one_job_and_a_second_start_changes_nothing(cast):
 def test_a_chunk_that_dies_before_commit_leaves_its_rows_to_do_and_sends_nothing(cast):
     patients = make_patients(cast.practice, 4)
     job = start(cast, patients, enqueue=False)
-    with mock.patch("access.actions.update_rows", side_effect=DatabaseError("worker killed")):
+    with mock.patch("access.actions.jobs.update_rows", side_effect=DatabaseError("worker killed")):
         with pytest.raises(DatabaseError):
-            actions.run_invitation_job(job.pk, chunk=2)
+            jobs.run_invitation_job(job.pk, chunk=2)
     assert job.rows.filter(outcome="").count() == 4
     assert invitations_per_patient(patients) == [0, 0, 0, 0]
     assert not Message.objects.exists()
@@ -96,10 +97,10 @@ def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_without_doubling(
     patients = make_patients(cast.practice, 5)
     job = start(cast, patients)
     DBTaskResult.objects.all().delete()  # the worker took the task ... and was killed after 2 patients:
-    actions._run_job_chunk(job.pk, 2)
+    jobs._run_job_chunk(job.pk, 2)
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2, seconds=1)):
-        assert actions.resume_stalled_jobs() == 1
-        assert actions.resume_stalled_jobs() == 0  # its heartbeat is fresh again: not queued twice
+        assert jobs.resume_stalled_jobs() == 1
+        assert jobs.resume_stalled_jobs() == 0  # its heartbeat is fresh again: not queued twice
     with time_machine.travel(job.created_at + datetime.timedelta(minutes=3)):  # its invitations still pending
         run_worker()
     job.refresh_from_db()
@@ -114,9 +115,9 @@ def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_without_doubling(
 def test_a_running_job_with_a_recent_heartbeat_is_left_alone(cast):
     start(cast, make_patients(cast.practice, 1))
     with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=1, seconds=59)):
-        assert actions.resume_stalled_jobs() == 0
+        assert jobs.resume_stalled_jobs() == 0
     with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=2, seconds=1)):
-        assert actions.resume_stalled_jobs() == 1
+        assert jobs.resume_stalled_jobs() == 1
 
 
 def test_starting_a_job_queues_its_task_in_the_same_transaction(cast):
@@ -130,7 +131,7 @@ def test_starting_a_job_queues_its_task_in_the_same_transaction(cast):
 
 def test_progress_counts_emails_delivered_and_failed_from_the_outbox(cast, smtp_server):
     patients = make_patients(cast.practice, 3)
-    job = actions.run_invitation_job(start(cast, [*patients, cast.ned], enqueue=False).pk)
+    job = jobs.run_invitation_job(start(cast, [*patients, cast.ned], enqueue=False).pk)
     assert selectors.job_progress(job) == selectors.JobProgress(
         total=4, invited=3, skipped=1, emails_delivered=0, emails_failed=0, done=True)
     run_worker()
@@ -144,7 +145,7 @@ def test_the_skipped_report_as_csv(cast):
     odd = Patient.objects.create(practice=cast.practice, chart_number="A-102", first_name="=HYPERLINK(1)",
                                  last_name="O'Brien, Jr", email="odd@example.test")
     send(cast)
-    job = actions.run_invitation_job(start(cast, [cast.pat, cast.ned, odd], enqueue=False).pk)
+    job = jobs.run_invitation_job(start(cast, [cast.pat, cast.ned, odd], enqueue=False).pk)
     out = io.StringIO()
     selectors.write_skipped_csv(job, out)
     missing_identity = "Add a social security number, or a date of birth and a phone number"
@@ -171,15 +172,15 @@ def test_the_preview_counts_by_reason_and_changes_nothing(cast):
 
 def test_jobs_are_listed_with_who_started_them_and_how_many_have_since_accepted(cast):
     patients = make_patients(cast.practice, 3)
-    job = actions.run_invitation_job(start(cast, patients, enqueue=False).pk)
+    job = jobs.run_invitation_job(start(cast, patients, enqueue=False).pk)
     token_of = {}
     for row in job.rows.select_related("invitation"):
         token_of[row.patient_id] = row.invitation
     # Accept one: its token is only in the outbox, so take it the way the patient would (the email's link).
     message = Message.objects.get(dedupe_key=f"invitation:{token_of[patients[1].pk].pk}")
     token = message.secret_link.rsplit("/", 2)[-2]
-    proof = actions.verify_identity(token, right_answers(patients[1])).proof
-    actions.accept_invitation(token, proof=proof, password="a-long-enough-password")
+    proof = acceptance.verify_identity(token, right_answers(patients[1])).proof
+    acceptance.accept_invitation(token, proof=proof, password="a-long-enough-password")
     [listed] = selectors.invitation_jobs(cast.practice)
     assert (listed.pk, listed.started_by, listed.invited, listed.accepted) == (job.pk, cast.alice, 3, 1)
     assert listed.selection == "3 selected patients"
@@ -193,9 +194,9 @@ def test_two_overlapping_jobs_and_a_staff_click_at_once_invite_each_patient_once
     second = start(cast, patients[20:], enqueue=False)
     clicked = patients[30]
     outcomes = at_once(
-        lambda: actions.run_invitation_job(first.pk, chunk=7),
-        lambda: actions.run_invitation_job(second.pk, chunk=7),
-        lambda: actions.send_invitation(clicked, by=cast.dora, channel=Channel.CHART),
+        lambda: jobs.run_invitation_job(first.pk, chunk=7),
+        lambda: jobs.run_invitation_job(second.pk, chunk=7),
+        lambda: sending.send_invitation(clicked, by=cast.dora, channel=Channel.CHART),
     )
     assert not [o for o in outcomes[:2] if isinstance(o, Exception)]
     assert invitations_per_patient(patients) == [1] * 60
@@ -217,7 +218,7 @@ def test_two_runners_of_one_job_share_its_chunks(cast):
     """A job queued again while its first worker is merely slow: both run, nobody is invited twice."""
     patients = make_patients(cast.practice, 50)
     job = start(cast, patients, enqueue=False)
-    at_once(*[lambda: actions.run_invitation_job(job.pk, chunk=5)] * 2)
+    at_once(*[lambda: jobs.run_invitation_job(job.pk, chunk=5)] * 2)
     job.refresh_from_db()
     assert (job.invited, job.skipped, job.status) == (50, 0, InvitationJob.Status.DONE)
     assert invitations_per_patient(patients) == [1] * 50

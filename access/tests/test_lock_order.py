@@ -4,7 +4,8 @@ other instead of deadlocking, and the end state says who went first."""
 
 import pytest
 
-from access import actions, errors
+from access import errors
+from access.actions import acceptance, sending
 from access.history import first_broken_event
 from access.models import Connection, Invitation
 from access.tests.helpers import actions_of, right_answers, send
@@ -24,13 +25,13 @@ def _patients(cast) -> list[Patient]:
                 email=f"r{i}@example.test", ssn="123456789") for i in range(ROUNDS))
 
 
-def _verified(cast, patient) -> tuple[actions.SentInvitation, str]:
+def _verified(cast, patient) -> tuple[sending.SentInvitation, str]:
     sent = send(cast, patient)
-    return sent, actions.verify_identity(sent.token, right_answers(patient)).proof
+    return sent, acceptance.verify_identity(sent.token, right_answers(patient)).proof
 
 
 def _accept(sent, proof):
-    return lambda: actions.accept_invitation(sent.token, proof=proof, password=PASSWORD)
+    return lambda: acceptance.accept_invitation(sent.token, proof=proof, password=PASSWORD)
 
 
 def _no_crash(outcomes, *allowed: type[Exception]) -> None:
@@ -41,16 +42,16 @@ def _no_crash(outcomes, *allowed: type[Exception]) -> None:
 def test_revoke_racing_the_account_step(cast):
     for patient in _patients(cast):
         sent, proof = _verified(cast, patient)
-        revoked, accepted = at_once(lambda p=patient: actions.revoke_invitation(p, by=cast.alice),
+        revoked, accepted = at_once(lambda p=patient: sending.revoke_invitation(p, by=cast.alice),
                                     _accept(sent, proof))
         _no_crash([revoked, accepted], errors.LinkNotUsable)
         history = actions_of(patient)
-        if revoked == actions.INVITATION:  # the revoke went first: the link is dead, nobody connected
+        if revoked == sending.INVITATION:  # the revoke went first: the link is dead, nobody connected
             assert isinstance(accepted, errors.LinkNotUsable) and accepted.reason == "revoked"
             assert not Connection.objects.filter(patient=patient).exists()
             assert history[-2:] == ["invitation.revoked", "invitation.link_refused"]
         else:  # the patient went first: the revoke ended the access it had just been given
-            assert revoked == actions.ACCESS and isinstance(accepted, Connection)
+            assert revoked == sending.ACCESS and isinstance(accepted, Connection)
             assert Connection.objects.get(patient=patient).end_reason == Connection.EndReason.REVOKED
             assert history[-2:] == ["access.granted", "access.revoked"]
     assert first_broken_event(cast.practice) is None
@@ -59,10 +60,10 @@ def test_revoke_racing_the_account_step(cast):
 def test_resend_racing_the_account_step(cast):
     for patient in _patients(cast):
         sent, proof = _verified(cast, patient)
-        resent, accepted = at_once(lambda p=patient: actions.resend_invitation(p, by=cast.alice, channel="chart"),
+        resent, accepted = at_once(lambda p=patient: sending.resend_invitation(p, by=cast.alice, channel="chart"),
                                    _accept(sent, proof))
         _no_crash([resent, accepted], errors.LinkNotUsable, errors.AlreadyConnected)
-        if isinstance(resent, actions.SentInvitation):  # resend first: the old link is dead, a new one pending
+        if isinstance(resent, sending.SentInvitation):  # resend first: the old link is dead, a new one pending
             assert isinstance(accepted, errors.LinkNotUsable) and accepted.reason == "revoked"
             assert not Connection.objects.filter(patient=patient).exists()
             assert Invitation.objects.get(patient=patient, status=Invitation.Status.PENDING) == resent.invitation
@@ -92,14 +93,14 @@ def test_saving_a_new_email_racing_the_account_step(cast):
 @pytest.mark.parametrize("staff_action", ["revoke", "resend", "new_email"])
 def test_staff_racing_the_identity_step(cast, staff_action):
     staff = {
-        "revoke": lambda p: actions.revoke_invitation(p, by=cast.alice),
-        "resend": lambda p: actions.resend_invitation(p, by=cast.alice, channel="chart"),
+        "revoke": lambda p: sending.revoke_invitation(p, by=cast.alice),
+        "resend": lambda p: sending.resend_invitation(p, by=cast.alice, channel="chart"),
         "new_email": lambda p: update_patient(p, by=cast.alice, email=f"new.{p.email}"),
     }[staff_action]
     for patient in _patients(cast):
         sent = send(cast, patient)
         done, verified = at_once(lambda p=patient: staff(p),
-                                 lambda t=sent.token, p=patient: actions.verify_identity(t, right_answers(p)))
+                                 lambda t=sent.token, p=patient: acceptance.verify_identity(t, right_answers(p)))
         _no_crash([done, verified], errors.LinkNotUsable)
         old = Invitation.objects.get(pk=sent.invitation.pk)
         assert old.status == Invitation.Status.REVOKED  # whoever went first, the old link ends revoked

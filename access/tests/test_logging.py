@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from access import actions, errors
+from access import errors
+from access.actions import acceptance, sending
 from access.tests.helpers import connect, send
 from clinic.services import update_patient
 from conftest import run_worker
@@ -14,11 +15,11 @@ def test_no_personal_detail_or_secret_reaches_the_logs(cast, smtp_server, caplog
     caplog.set_level(logging.DEBUG)
     first = send(cast)
     with pytest.raises(errors.IdentityNotConfirmed):
-        actions.verify_identity(first.token, actions.IdentityAnswers(ssn="987-65-4321"))
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+        acceptance.verify_identity(first.token, acceptance.IdentityAnswers(ssn="987-65-4321"))
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     sent, conn = connect(cast)
     run_worker()
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     update_patient(cast.pat, by=cast.alice, email="new.pat@example.test", phone="+15555550999")
     # Ours and Django's; not the test SMTP server's own debug log (mail.log), which prints what it receives.
     text = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("portico", "django")))

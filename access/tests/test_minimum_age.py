@@ -6,7 +6,8 @@ import datetime
 import pytest
 import time_machine
 
-from access import actions, errors, rules
+from access import errors, rules
+from access.actions import sending
 from access.eligibility import eligible, local_today, missing_requirements
 from access.selectors import PortalState, portal_state
 from access.tests.helpers import snapshot
@@ -29,7 +30,7 @@ def test_on_the_13th_birthday_the_patient_can_be_invited(cast, teen):
     with time_machine.travel(BIRTHDAY, tick=False):
         assert missing_requirements(teen) == []
         assert portal_state(teen) == PortalState.NOT_INVITED
-        actions.send_invitation(teen, by=cast.alice, channel="chart")
+        sending.send_invitation(teen, by=cast.alice, channel="chart")
 
 
 def test_the_day_before_the_patient_cannot_and_is_told_why(cast, teen):
@@ -38,7 +39,7 @@ def test_the_day_before_the_patient_cannot_and_is_told_why(cast, teen):
         assert portal_state(teen) == PortalState.NOT_ELIGIBLE
         before = snapshot()
         with pytest.raises(errors.NotEligible) as refused:
-            actions.send_invitation(teen, by=cast.alice, channel="chart")
+            sending.send_invitation(teen, by=cast.alice, channel="chart")
     assert refused.value.message == f"This patient cannot be invited yet: {TOO_YOUNG}."
     assert snapshot() == before
 

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from access import actions, attempts, signins
+from access import attempts, signins
+from access.actions import acceptance, passwords
 from access.models import Attempt
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
@@ -53,7 +54,7 @@ def test_attempts_a_day_old_are_pruned_newer_ones_kept(db):
 
 def test_attempts_are_kept_longer_than_any_window_counts_them():
     # Pruning must never forget a guess a throttle still counts.
-    longest = max(actions.RESET_WINDOW, actions.CLIENT_FAILURE_WINDOW, signins.WINDOW)
+    longest = max(passwords.RESET_WINDOW, acceptance.CLIENT_FAILURE_WINDOW, signins.WINDOW)
     assert longest == datetime.timedelta(hours=1) and attempts.KEEP_FOR >= longest * 2
 
 

@@ -6,7 +6,7 @@ import datetime
 import pytest
 import time_machine
 
-from access import actions
+from access.actions import automatic, expiry
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import send
 from conftest import NOW
@@ -17,8 +17,8 @@ DAY, SECOND = datetime.timedelta(days=1), datetime.timedelta(seconds=1)
 def run_at(moment: datetime.datetime) -> int:
     """What run_periodic does for this: expire, then re-invite."""
     with time_machine.travel(moment, tick=False):
-        actions.expire_invitations()
-        return actions.send_reinvites()
+        expiry.expire_invitations()
+        return automatic.send_reinvites()
 
 
 @pytest.fixture

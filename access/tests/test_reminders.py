@@ -7,7 +7,8 @@ import datetime
 import pytest
 import time_machine
 
-from access import actions, errors, selectors
+from access import errors, selectors
+from access.actions import acceptance, automatic, sending
 from access.models import AccessEvent, Connection, Invitation
 from access.tests.helpers import actions_of, connect, right_answers, send
 from conftest import NOW
@@ -19,7 +20,7 @@ EXPIRES = NOW + datetime.timedelta(days=7)  # the cast's practice: 7-day invitat
 
 def remind_at(moment: datetime.datetime) -> int:
     with time_machine.travel(moment, tick=False):
-        return actions.send_reminders()
+        return automatic.send_reminders()
 
 
 @pytest.fixture
@@ -55,10 +56,10 @@ def test_the_reminder_reissues_the_link_the_old_one_dies_and_the_expiry_stays(ca
     new_token = link.rstrip("/").rsplit("/", 1)[-1]
     with time_machine.travel(EXPIRES - DAY, tick=False):
         with pytest.raises(errors.LinkNotUsable):
-            actions.invitation_for_token(sent.token)
-        assert actions.invitation_for_token(new_token) == invitation
-        proof = actions.verify_identity(new_token, right_answers(cast.pat)).proof
-        actions.accept_invitation(new_token, proof=proof, password="a-long-enough-password")
+            acceptance.invitation_for_token(sent.token)
+        assert acceptance.invitation_for_token(new_token) == invitation
+        proof = acceptance.verify_identity(new_token, right_answers(cast.pat)).proof
+        acceptance.accept_invitation(new_token, proof=proof, password="a-long-enough-password")
     event = AccessEvent.objects.get(action=AccessEvent.Action.LINK_REISSUED)
     assert (event.reason, event.actor_kind, event.invitation_id) == ("Link reissued for a reminder", "system", invitation.pk)
 
@@ -67,14 +68,14 @@ def test_the_reminder_reissues_the_link_the_old_one_dies_and_the_expiry_stays(ca
 def test_none_for_an_invitation_no_longer_pending(cast, sent, end):
     with time_machine.travel(NOW + DAY, tick=False):
         if end == "accepted":
-            proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
-            actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
+            proof = acceptance.verify_identity(sent.token, right_answers(cast.pat)).proof
+            acceptance.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
         elif end == "revoked":
-            actions.revoke_invitation(cast.pat, by=cast.alice)
+            sending.revoke_invitation(cast.pat, by=cast.alice)
         elif end == "locked":
             for _ in range(3):
                 with pytest.raises(errors.InvitationError):
-                    actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="987-65-4321"))
+                    acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987-65-4321"))
     moment = EXPIRES + SECOND if end == "expired" else EXPIRES - 2 * DAY
     assert remind_at(moment) == 0
     assert not Message.objects.filter(kind="reminder").exists()

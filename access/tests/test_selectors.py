@@ -3,7 +3,8 @@ import datetime
 import pytest
 import time_machine
 
-from access import actions, errors
+from access import errors
+from access.actions import acceptance, sending
 from access.models import Channel
 from access.selectors import PortalState, access_history, in_portal_state, with_portal_state
 from access.tests.helpers import connect, send
@@ -27,15 +28,15 @@ def one_of_each(cast):
         send(cast, p["pending"])
         connect(cast, p["connected"])
         send(cast, p["revoked"])
-        actions.revoke_invitation(p["revoked"], by=cast.alice)
+        sending.revoke_invitation(p["revoked"], by=cast.alice)
         locked = send(cast, p["locked"])
         for _ in range(3):
             with pytest.raises(errors.InvitationError):
-                actions.verify_identity(locked.token, actions.IdentityAnswers(ssn="987654321"))
+                acceptance.verify_identity(locked.token, acceptance.IdentityAnswers(ssn="987654321"))
         _, conn = connect(cast, p["disconnected"])
-        actions.disconnect_practice(conn)
+        acceptance.disconnect_practice(conn)
         connect(cast, p["access_revoked"])
-        actions.revoke_invitation(p["access_revoked"], by=cast.alice)
+        sending.revoke_invitation(p["access_revoked"], by=cast.alice)
     p["not_eligible"] = cast.ned
     return p
 
@@ -78,7 +79,7 @@ def test_a_pending_invitation_reads_as_expired_the_second_it_lapses(cast):
 
 def test_history_is_newest_first_in_one_query(cast, django_assert_num_queries):
     for _ in range(5):
-        actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     with django_assert_num_queries(1):
         events = [(e.action, e.actor.username if e.actor else None) for e in access_history(cast.pat)]
     assert len(events) == 9
@@ -89,7 +90,7 @@ def test_history_is_newest_first_in_one_query(cast, django_assert_num_queries):
 @pytest.mark.parametrize("state", list(PortalState.LABELS))
 def test_the_fast_state_filter_agrees_with_the_full_one(cast, one_of_each, state):
     # The other practice's patients must never come in through the shortcut.
-    actions.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)
+    sending.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)
     with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):
         patients = Patient.objects.filter(practice=cast.practice)
         full = set(with_portal_state(patients).filter(portal_state=state))
@@ -110,13 +111,13 @@ def _works(action) -> object | None:
 BUTTONS = {
     # button: (is it offered?, does the action behind it work?)
     "enable": (lambda c: c.enable_blocked == "",
-               lambda cast, p: _works(lambda: actions.send_invitation(p, by=cast.alice, channel=Channel.CHART))),
+               lambda cast, p: _works(lambda: sending.send_invitation(p, by=cast.alice, channel=Channel.CHART))),
     "revoke invite": (lambda c: c.can_revoke_invite,
-                      lambda cast, p: _works(lambda: actions.revoke_invitation(p, by=cast.alice)) == actions.INVITATION),
+                      lambda cast, p: _works(lambda: sending.revoke_invitation(p, by=cast.alice)) == sending.INVITATION),
     "revoke access": (lambda c: c.can_revoke_access,
-                      lambda cast, p: _works(lambda: actions.revoke_invitation(p, by=cast.alice)) == actions.ACCESS),
+                      lambda cast, p: _works(lambda: sending.revoke_invitation(p, by=cast.alice)) == sending.ACCESS),
     "resend": (lambda c: c.can_resend,
-               lambda cast, p: _works(lambda: actions.resend_invitation(p, by=cast.alice, channel=Channel.CHART))),
+               lambda cast, p: _works(lambda: sending.resend_invitation(p, by=cast.alice, channel=Channel.CHART))),
 }
 
 

@@ -4,7 +4,8 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from access import actions, errors, rules
+from access import errors, rules
+from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import PortalState, portal_state
 from access.tests.helpers import actions_of, connect, send, snapshot
@@ -15,7 +16,7 @@ from mail.models import Message
 
 @time_machine.travel(NOW, tick=False)
 def test_it_sends(cast):
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.APPOINTMENT)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.APPOINTMENT)
     inv = Invitation.objects.get()
     assert inv.pk == sent.invitation.pk
     assert inv.status == Invitation.Status.PENDING
@@ -95,7 +96,7 @@ def test_the_database_allows_one_pending_invitation_per_patient(cast):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_clicking_at_once_make_one_invitation(cast):
-    results = at_once(*(lambda m=m: actions.send_invitation(cast.pat, by=m, channel=Channel.CHART)
+    results = at_once(*(lambda m=m: sending.send_invitation(cast.pat, by=m, channel=Channel.CHART)
                         for m in (cast.alice, cast.dora)))
     assert sorted(type(r).__name__ for r in results) == ["AlreadyPending", "SentInvitation"]
     assert Invitation.objects.count() == 1
@@ -108,13 +109,13 @@ def test_it_limits_invitations_per_patient_per_day(cast):
         send(cast)
         for _ in range(rules.MAX_INVITATIONS_PER_DAY - 1):
             clock.shift(datetime.timedelta(hours=1))
-            actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+            sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         before = snapshot()
         with pytest.raises(errors.TooManyInvitations) as e:
-            actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+            sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         assert e.value.message == ("This patient has been sent 5 invitations in the last 24 hours. "
                                    "Please try again tomorrow.")
         assert snapshot() == before  # the pending invitation was not revoked either
         clock.move_to(NOW + datetime.timedelta(days=1, seconds=1))
-        actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     assert Invitation.objects.count() == 6

@@ -6,7 +6,8 @@ from unittest import mock
 import pytest
 import time_machine
 
-from access import actions, errors, selectors
+from access import errors, selectors
+from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
 from access.tests.helpers import actions_of, connect, send, snapshot
 from clinic.models import Patient
@@ -28,7 +29,7 @@ def by_patient(outcomes) -> dict:
 @time_machine.travel(NOW, tick=False)
 def test_it_sends_to_every_eligible_patient_with_one_event_and_one_email_each(cast):
     patients = make_patients(cast.practice, 3)
-    outcomes = actions.send_invitations(patients, by=cast.alice, channel=Channel.BULK)
+    outcomes = sending.send_invitations(patients, by=cast.alice, channel=Channel.BULK)
     assert [o.patient_id for o in outcomes] == [p.pk for p in patients]
     assert all(o.sent is not None and o.refusal is None for o in outcomes)
     for patient in patients:
@@ -47,7 +48,7 @@ def test_it_sends_to_every_eligible_patient_with_one_event_and_one_email_each(ca
 
 def test_the_one_patient_case_is_the_same_rule_path(cast):
     """send_invitation raises what send_invitations reports, with the same words."""
-    [outcome] = actions.send_invitations([cast.ned], by=cast.alice, channel=Channel.BULK)
+    [outcome] = sending.send_invitations([cast.ned], by=cast.alice, channel=Channel.BULK)
     with pytest.raises(errors.NotEligible) as raised:
         send(cast, cast.ned)
     assert (outcome.refusal.code, outcome.refusal.message) == (raised.value.code, raised.value.message)
@@ -61,7 +62,7 @@ def test_each_skip_reason_is_reported_and_the_rest_still_go(cast):
     connect(cast, connected)
     send(cast, pending)
     before = Invitation.objects.count()
-    outcomes = by_patient(actions.send_invitations([connected, pending, fresh, no_identity, cast.ned],
+    outcomes = by_patient(sending.send_invitations([connected, pending, fresh, no_identity, cast.ned],
                                                    by=cast.alice, channel=Channel.BULK))
     assert {pid: (o.refusal.code if o.refusal else "sent") for pid, o in outcomes.items()} == {
         connected.pk: "already_connected", pending.pk: "already_pending", fresh.pk: "sent",
@@ -81,8 +82,8 @@ def _invitations_today(cast, patient, count: int) -> None:
         send(cast, patient)
         for _ in range(count - 1):
             clock.shift(datetime.timedelta(hours=1))
-            actions.resend_invitation(patient, by=cast.alice, channel=Channel.CHART)
-        actions.revoke_invitation(patient, by=cast.alice)
+            sending.resend_invitation(patient, by=cast.alice, channel=Channel.CHART)
+        sending.revoke_invitation(patient, by=cast.alice)
 
 
 def test_five_invitations_in_a_day_make_the_sixth_skipped_as_invited_too_often(cast):
@@ -90,7 +91,7 @@ def test_five_invitations_in_a_day_make_the_sixth_skipped_as_invited_too_often(c
     _invitations_today(cast, four, 4)
     _invitations_today(cast, five, 5)
     with time_machine.travel(NOW + datetime.timedelta(hours=23, minutes=59), tick=False):
-        outcomes = by_patient(actions.send_invitations([four, five], by=cast.alice, channel=Channel.BULK))
+        outcomes = by_patient(sending.send_invitations([four, five], by=cast.alice, channel=Channel.BULK))
     assert outcomes[four.pk].sent is not None
     assert outcomes[five.pk].refusal.code == "too_many_invitations"
     assert outcomes[five.pk].refusal.message == (
@@ -98,7 +99,7 @@ def test_five_invitations_in_a_day_make_the_sixth_skipped_as_invited_too_often(c
     assert (four.invitations.count(), five.invitations.count()) == (5, 5)
     # A day after the first of the five, only four fall in the last 24 hours: the cap lets one more go.
     with time_machine.travel(NOW + datetime.timedelta(days=1, seconds=1), tick=False):
-        [again] = actions.send_invitations([five], by=cast.alice, channel=Channel.BULK)
+        [again] = sending.send_invitations([five], by=cast.alice, channel=Channel.BULK)
     assert again.sent is not None
 
 
@@ -106,7 +107,7 @@ def test_a_lapsed_invitation_is_expired_and_a_new_one_sent(cast):
     with time_machine.travel(NOW, tick=False):
         first = send(cast)
     with time_machine.travel(NOW + datetime.timedelta(days=7), tick=False):
-        [outcome] = actions.send_invitations([cast.pat], by=cast.alice, channel=Channel.BULK)
+        [outcome] = sending.send_invitations([cast.pat], by=cast.alice, channel=Channel.BULK)
     assert outcome.sent is not None
     first.invitation.refresh_from_db()
     assert first.invitation.status == Invitation.Status.EXPIRED
@@ -125,8 +126,8 @@ def test_when_the_unique_constraint_refuses_one_patient_the_rest_of_the_batch_st
                                   channel=Channel.CHART, sent_at=now, expires_at=now + datetime.timedelta(days=7))
         return facts
 
-    with mock.patch("access.actions.invitation_facts", facts_then_a_racing_insert):
-        outcomes = by_patient(actions.send_invitations([racing, other], by=cast.alice, channel=Channel.BULK))
+    with mock.patch("access.actions.sending.invitation_facts", facts_then_a_racing_insert):
+        outcomes = by_patient(sending.send_invitations([racing, other], by=cast.alice, channel=Channel.BULK))
     assert outcomes[racing.pk].refusal.code == "already_pending"
     assert outcomes[other.pk].sent is not None
     assert racing.invitations.count() == 1 and not AccessEvent.objects.filter(patient=racing).exists()
@@ -136,7 +137,7 @@ def test_when_the_unique_constraint_refuses_one_patient_the_rest_of_the_batch_st
 def test_a_batch_of_refusals_changes_nothing(cast):
     send(cast)
     before = snapshot()
-    outcomes = actions.send_invitations([cast.pat, cast.ned], by=cast.alice, channel=Channel.BULK)
+    outcomes = sending.send_invitations([cast.pat, cast.ned], by=cast.alice, channel=Channel.BULK)
     assert [o.refusal.code for o in outcomes] == ["already_pending", "not_eligible"]
     assert snapshot() == before
 
@@ -144,6 +145,6 @@ def test_a_batch_of_refusals_changes_nothing(cast):
 def test_it_reads_facts_in_a_constant_number_of_queries(cast, django_assert_max_num_queries):
     small, large = make_patients(cast.practice, 2, "S"), make_patients(cast.practice, 40, "L")
     with django_assert_max_num_queries(20) as small_run:
-        actions.send_invitations(small, by=cast.alice, channel=Channel.BULK)
+        sending.send_invitations(small, by=cast.alice, channel=Channel.BULK)
     with django_assert_max_num_queries(len(small_run.captured_queries)):
-        actions.send_invitations(large, by=cast.alice, channel=Channel.BULK)
+        sending.send_invitations(large, by=cast.alice, channel=Channel.BULK)

@@ -8,7 +8,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from access import actions, errors
+from access import errors
+from access.actions import acceptance, expiry, notifications, outcomes, sending
 from access.models import Connection
 from access.tests.helpers import connect, send
 from access.tests.test_send_invitations import make_patients
@@ -27,7 +28,7 @@ def test_a_lock_tells_the_sender_and_the_doctor(cast):
     sent = send(cast)
     for _ in range(3):
         with pytest.raises(errors.InvitationError):
-            actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="987-65-4321"))
+            acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987-65-4321"))
     said = "Pat Jones's portal invitation locked after 3 failed identity checks."
     assert texts(cast.alice) == texts(cast.dora) == [said]
     assert Notification.objects.filter(patient=cast.pat).count() == 2
@@ -37,8 +38,8 @@ def test_an_expiry_is_told_once_by_the_sweep(cast):
     with time_machine.travel(NOW, tick=False):
         send(cast)
     with time_machine.travel(NOW + 7 * DAY, tick=False):
-        assert actions.expire_invitations() == 1
-        assert actions.expire_invitations() == 0
+        assert expiry.expire_invitations() == 1
+        assert expiry.expire_invitations() == 0
     assert texts(cast.alice) == ["Pat Jones's portal invitation expired without being accepted."]
 
 
@@ -49,9 +50,9 @@ def test_an_expiry_is_told_once_by_the_sweep(cast):
 def test_a_sweep_tells_of_up_to_five_patients_one_by_one_and_of_more_in_one_notification(cast, lapsed, expected):
     patients = make_patients(cast.practice, lapsed)
     with time_machine.travel(NOW, tick=False):
-        actions.send_invitations(patients, by=cast.alice, channel="bulk")
+        sending.send_invitations(patients, by=cast.alice, channel="bulk")
     with time_machine.travel(NOW + 7 * DAY, tick=False):
-        assert actions.expire_invitations() == lapsed
+        assert expiry.expire_invitations() == lapsed
     assert texts(cast.alice) == expected
     summaries = Notification.objects.filter(recipient=cast.alice, patient__isnull=True).count()
     assert summaries == (1 if lapsed == 6 else 0)
@@ -59,8 +60,8 @@ def test_a_sweep_tells_of_up_to_five_patients_one_by_one_and_of_more_in_one_noti
 
 def test_many_failed_emails_are_told_in_one_notification(cast):
     patients = make_patients(cast.practice, 6)
-    sent = actions.send_invitations(patients, by=cast.alice, channel="bulk")
-    actions.record_email_outcomes([o.sent.invitation.pk for o in sent], delivered=False)
+    sent = sending.send_invitations(patients, by=cast.alice, channel="bulk")
+    outcomes.record_email_outcomes([o.sent.invitation.pk for o in sent], delivered=False)
     assert texts(cast.alice) == [
         "6 portal invitation emails could not be delivered. The patient list marks them “Email failed”."]
 
@@ -73,22 +74,22 @@ def test_an_automatic_invitation_without_a_doctor_tells_the_practice_admins(cast
     cast.pat.doctor = None
     cast.pat.save()
     with time_machine.travel(NOW, tick=False):
-        actions.send_invitation(cast.pat, by=None, channel="automatic")
+        sending.send_invitation(cast.pat, by=None, channel="automatic")
     with time_machine.travel(NOW + 7 * DAY, tick=False):
-        actions.expire_invitations()
+        expiry.expire_invitations()
     assert texts(admin) == ["Pat Jones's portal invitation expired without being accepted."]
     assert texts(cast.alice) == []
 
 
 def test_a_disconnection_is_told(cast):
     connect(cast)
-    actions.disconnect_practice(Connection.objects.get())
+    acceptance.disconnect_practice(Connection.objects.get())
     assert texts(cast.dora)[-1] == "Pat Jones disconnected from the portal."
 
 
 def test_a_failed_email_is_told(cast):
     sent = send(cast)
-    actions.record_email_outcome(sent.invitation.pk, delivered=False)
+    outcomes.record_email_outcome(sent.invitation.pk, delivered=False)
     assert texts(cast.alice) == ["The portal invitation email to Pat Jones could not be delivered."]
 
 
@@ -96,7 +97,7 @@ def test_the_bell_links_each_to_portal_access(client, cast):
     with time_machine.travel(NOW, tick=False):
         send(cast)
     with time_machine.travel(NOW + 30 * DAY, tick=False):
-        actions.expire_invitations()
+        expiry.expire_invitations()
     client.force_login(cast.alice.user)
     html = client.get(reverse("clinic:notifications")).content.decode()
     assert "Pat Jones&#x27;s portal invitation expired without being accepted." in html
@@ -117,7 +118,7 @@ def note(cast, text: str, at: datetime.datetime) -> None:
 
 def digest_at(moment: datetime.datetime) -> int:
     with time_machine.travel(moment, tick=False):
-        return actions.send_digests()
+        return notifications.send_digests()
 
 
 def test_the_digest_lists_each_notification_once_and_goes_at_most_once_a_day(cast, wants_digest):

@@ -13,15 +13,16 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from access import actions, errors, rules
+from access import errors, rules
+from access.actions import acceptance, expiry, sending
 from access.history import first_broken_event, seal
 from access.models import AccessEvent, Channel, Connection, Invitation
 from clinic.models import Patient, Practice, StaffMember
 from clinic.services import update_patient
 from conftest import NOW
 
-RIGHT = actions.IdentityAnswers(ssn="123-45-6789")
-WRONG = actions.IdentityAnswers(ssn="987-65-4321")
+RIGHT = acceptance.IdentityAnswers(ssn="123-45-6789")
+WRONG = acceptance.IdentityAnswers(ssn="987-65-4321")
 TTL = datetime.timedelta(days=7)
 _ids = itertools.count()
 
@@ -74,16 +75,16 @@ class AccessMachine(RuleBasedStateMachine):
     def send(self, channel):
         self._settle()
         if self.patient.email and not self.live and not self.connected and not self._flooded():
-            self._issued(actions.send_invitation(self.patient, by=self.staff, channel=channel))
+            self._issued(sending.send_invitation(self.patient, by=self.staff, channel=channel))
         else:
             with pytest.raises(errors.InvitationError):
-                actions.send_invitation(self.patient, by=self.staff, channel=channel)
+                sending.send_invitation(self.patient, by=self.staff, channel=channel)
 
     @rule()
     def revoke(self):
         self._settle()
         if self.live or self.connected:
-            actions.revoke_invitation(self.patient, by=self.staff)
+            sending.revoke_invitation(self.patient, by=self.staff)
             # A pending invitation and a connection never coexist: send refuses a connected patient.
             if self.live:
                 self.live = None
@@ -91,16 +92,16 @@ class AccessMachine(RuleBasedStateMachine):
                 self.connected = False
         else:
             with pytest.raises(errors.NothingToRevoke):
-                actions.revoke_invitation(self.patient, by=self.staff)
+                sending.revoke_invitation(self.patient, by=self.staff)
 
     @rule()
     def resend(self):
         self._settle()
         if self.connected or not self.patient.email or self._flooded():
             with pytest.raises(errors.InvitationError):
-                actions.resend_invitation(self.patient, by=self.staff, channel=Channel.CHART)
+                sending.resend_invitation(self.patient, by=self.staff, channel=Channel.CHART)
         else:
-            self._issued(actions.resend_invitation(self.patient, by=self.staff, channel=Channel.CHART))
+            self._issued(sending.resend_invitation(self.patient, by=self.staff, channel=Channel.CHART))
 
     @rule(email=st.sampled_from(["", "same", "new"]))
     def change_email(self, email):
@@ -117,14 +118,14 @@ class AccessMachine(RuleBasedStateMachine):
         token = self.live or (self.tokens[-1] if self.tokens else "x" * 43)
         if not self.live:
             with pytest.raises(errors.LinkNotUsable):
-                actions.verify_identity(token, RIGHT if right else WRONG)
+                acceptance.verify_identity(token, RIGHT if right else WRONG)
         elif right:
-            self.proof = actions.verify_identity(token, RIGHT).proof
+            self.proof = acceptance.verify_identity(token, RIGHT).proof
             self.verified = self._now()
         else:
             self.failures += 1
             with pytest.raises(errors.LinkNotUsable if self.failures == 3 else errors.IdentityNotConfirmed):
-                actions.verify_identity(token, WRONG)
+                acceptance.verify_identity(token, WRONG)
             if self.failures == 3:
                 self.live = None
 
@@ -135,20 +136,20 @@ class AccessMachine(RuleBasedStateMachine):
         kwargs = {"account": Connection.objects.filter(patient=self.patient).first().account} if self.has_account \
             else {"password": "a-long-enough-password"}
         kwargs["proof"] = self.proof
-        fresh = self.verified and self._now() - self.verified < actions.IDENTITY_CHECK_VALID_FOR
+        fresh = self.verified and self._now() - self.verified < acceptance.IDENTITY_CHECK_VALID_FOR
         if self.live and fresh:
-            actions.accept_invitation(token, **kwargs)
+            acceptance.accept_invitation(token, **kwargs)
             self.live, self.connected, self.has_account = None, True, True
         else:
             with pytest.raises(errors.InvitationError):
-                actions.accept_invitation(token, **kwargs)
+                acceptance.accept_invitation(token, **kwargs)
 
     @rule()
     def disconnect(self):
         connection = Connection.objects.filter(patient=self.patient, ended_at__isnull=True).first()
         assert (connection is not None) == self.connected
         if connection:
-            actions.disconnect_practice(connection)
+            acceptance.disconnect_practice(connection)
             self.connected = False
 
     @rule(step=st.sampled_from([datetime.timedelta(seconds=1), datetime.timedelta(minutes=31),
@@ -158,7 +159,7 @@ class AccessMachine(RuleBasedStateMachine):
 
     @rule()
     def run_expiry_job(self):
-        actions.expire_invitations()
+        expiry.expire_invitations()
 
     # --- invariants -------------------------------------------------------------------------
     @invariant()
@@ -167,7 +168,7 @@ class AccessMachine(RuleBasedStateMachine):
         working = []
         for token in self.tokens:
             try:
-                actions.invitation_for_token(token)
+                acceptance.invitation_for_token(token)
                 working.append(token)
             except errors.LinkNotUsable:
                 pass

@@ -4,7 +4,7 @@ read its progress and per-patient report. Jobs run in the worker through access.
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from access import actions
+from access.actions import jobs
 from access.history import Client
 from access.models import InvitationJob
 from access.selectors import job_progress, job_skip_counts, skipped_patients
@@ -38,7 +38,7 @@ def start_job(request: HttpRequest, payload: JobIn):
     else:
         patients = selectors.search_patients(staff, q=payload.filter.q, state=payload.filter.status or "")
         selection = f"API filter: {payload.filter.q or 'all'}, status {payload.filter.status or 'any'}"
-    job = actions.start_invitation_job(staff.practice, patients, by=staff, selection=selection)
+    job = jobs.start_invitation_job(staff.practice, patients, by=staff, selection=selection)
     return Status(202, job_out(job))
 
 

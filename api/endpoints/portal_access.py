@@ -4,8 +4,9 @@ access.actions. Responses describe invitations by their row; the token never lea
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from access import actions, eligibility
-from access.actions import SentInvitation
+from access import eligibility
+from access.actions import sending
+from access.actions.sending import SentInvitation
 from access.history import Client
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import PortalState, current_invitation, live_connection, staff_choices
@@ -59,7 +60,7 @@ def send_invitation(request: HttpRequest, patient_id: int, payload: InviteIn | N
             raise errors.Problem(422, "invalid", "That appointment is another patient's.",
                           errors={"appointment": ["That appointment is another patient's."]})
         channel = Channel.APPOINTMENT
-    sent = actions.send_invitation(patient, by=request.staff, channel=channel, client=Client.from_request(request))
+    sent = sending.send_invitation(patient, by=request.staff, channel=channel, client=Client.from_request(request))
     return Status(201, sent_out(sent))
 
 
@@ -67,7 +68,7 @@ def send_invitation(request: HttpRequest, patient_id: int, payload: InviteIn | N
                summary="Revoke the pending invitation or the live access")
 def revoke(request: HttpRequest, patient_id: int):
     patient = load(request, patient_id)
-    actions.revoke_invitation(patient, by=request.staff, client=Client.from_request(request))
+    sending.revoke_invitation(patient, by=request.staff, client=Client.from_request(request))
     return Status(204, None)
 
 
@@ -75,7 +76,7 @@ def revoke(request: HttpRequest, patient_id: int):
              summary="Resend: revoke the pending invitation and send a new one")
 def resend(request: HttpRequest, patient_id: int):
     patient = load(request, patient_id)
-    sent = actions.resend_invitation(patient, by=request.staff, channel=Channel.API, client=Client.from_request(request))
+    sent = sending.resend_invitation(patient, by=request.staff, channel=Channel.API, client=Client.from_request(request))
     return Status(201, sent_out(sent))
 
 

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent, Channel
 from access.tests.helpers import snapshot
 from clinic.models import Appointment, Patient
@@ -30,7 +30,7 @@ def everything() -> dict:
 
 @pytest.mark.parametrize("method, path, body", ENDPOINTS)
 def test_it_hides_other_practice(bob_api, cast, method, path, body):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)  # something to revoke or resend
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)  # something to revoke or resend
     before = everything()
     response = bob_api.call(method, path.format(pat=cast.pat.pk), body)
     assert response.status_code == 404

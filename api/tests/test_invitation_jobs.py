@@ -1,6 +1,6 @@
 import pytest
 
-from access import actions
+from access.actions import jobs
 from access.models import AccessEvent, InvitationJob
 from api import tokens
 from api.tests.conftest import ApiClient
@@ -19,7 +19,7 @@ def test_it_starts_a_job_and_reports_each_patient(admin_api, cast):
     assert response.status_code == 202
     job_id = response.json()["id"]
     assert response.json()["total"] == 2 and not response.json()["done"]
-    actions.run_invitation_job(job_id)
+    jobs.run_invitation_job(job_id)
     body = admin_api.get(f"/invitation_jobs/{job_id}").json()
     assert (body["invited"], body["skipped"], body["done"]) == (1, 1, True)
     assert [(p["chart_number"], p["reason_code"]) for p in body["skipped_patients"]] == [("A-101", "not_eligible")]

@@ -2,13 +2,13 @@ import datetime
 
 import pytest
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Patient
 
 
 def test_it_lists_the_practices_patients_with_their_portal_status(api, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     body = api.get("/patients").json()
     assert [(p["chart_number"], p["portal_status"]) for p in body["items"]] == [("A-100", "pending"),
                                                                                ("A-101", "not_eligible")]
@@ -65,7 +65,7 @@ def test_it_removes_the_ssn_when_sent_empty(api, cast):
 
 
 def test_a_changed_email_revokes_the_pending_invitation(api, cast):
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     assert api.patch(f"/patients/{cast.pat.pk}", {"email": "new@example.test"}).status_code == 200
     sent.invitation.refresh_from_db()
     assert sent.invitation.status == Invitation.Status.REVOKED

@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
 from access.tests.helpers import connect, snapshot
 from clinic.models import Appointment
@@ -39,7 +39,7 @@ def test_it_says_what_is_missing(api, cast):
 
 
 def test_it_shows_the_pending_invitation_and_what_can_be_done(api, cast):
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     body = api.get(url(cast.pat)).json()
     assert body["status"] == "pending"
     assert body["invitation"]["id"] == sent.invitation.pk
@@ -98,7 +98,7 @@ def test_it_refuses_to_invite_an_ineligible_patient_listing_what_is_missing(api,
 @pytest.mark.parametrize("setup, code", [("pending", "already_pending"), ("connected", "already_connected")])
 def test_it_refuses_to_invite_twice_saying_why(api, cast, setup, code):
     if setup == "pending":
-        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     else:
         connect(cast)
     before = snapshot()
@@ -109,7 +109,7 @@ def test_it_refuses_to_invite_twice_saying_why(api, cast, setup, code):
 
 
 def test_it_revokes_the_pending_invitation(api, cast):
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     response = api.delete(url(cast.pat))
     assert response.status_code == 204 and response.content == b""
     sent.invitation.refresh_from_db()
@@ -132,7 +132,7 @@ def test_it_says_404_when_there_is_nothing_to_revoke(api, cast):
 
 
 def test_it_resends(api, cast):
-    first = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    first = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     response = api.post(url(cast.pat, "/resend"))
     assert response.status_code == 201
     first.invitation.refresh_from_db()
@@ -142,7 +142,7 @@ def test_it_resends(api, cast):
 
 def test_it_pages_the_history_newest_first(api, cast):
     for _ in range(2):
-        actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     first = api.get(url(cast.pat, "/history"), limit=2).json()
     rest = api.get(url(cast.pat, "/history"), limit=2, cursor=first["next_cursor"]).json()
     actions_seen = [e["action"] for e in first["items"] + rest["items"]]

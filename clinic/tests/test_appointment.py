@@ -5,7 +5,7 @@ from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from access import actions
+from access.actions import acceptance, sending
 from access.errors import InvitationError
 from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Appointment, Patient
@@ -141,7 +141,7 @@ def test_it_refuses_an_ineligible_patient(client, cast):
 
 def test_it_refuses_a_second_invitation(client, cast):
     appt = book(cast, cast.pat)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     response = client.post(reverse("clinic:appointment-invite", args=[appt.pk]))
     assert Invitation.objects.count() == 1
@@ -169,7 +169,7 @@ def window(client, appt) -> str:
 
 def test_it_offers_resend_and_revoke_in_the_window_while_pending_and_no_send(client, cast):
     appt = book(cast, cast.pat)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     html = window(client, appt)
     assert "Send portal invitation" not in html
@@ -192,10 +192,10 @@ def test_it_offers_revoke_access_and_no_send_when_connected(client, cast):
 
 def test_it_offers_one_send_with_the_reason_when_locked(client, cast):
     appt = book(cast, cast.pat)
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     for _ in range(3):
         with pytest.raises(InvitationError):
-            actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="987654321"))
+            acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987654321"))
     client.force_login(cast.alice.user)
     html = window(client, appt)
     assert html.count("Send portal invitation") == 2  # the button, and the sentence that names it
@@ -206,7 +206,7 @@ def test_it_offers_one_send_with_the_reason_when_locked(client, cast):
 
 def test_it_resends_from_the_window(client, cast):
     appt = book(cast, cast.pat)
-    first = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART).invitation
+    first = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART).invitation
     client.force_login(cast.alice.user)
     response = client.post(reverse("clinic:appointment-resend", args=[appt.pk]), {"window": "dialog"}, **HTMX)
     first.refresh_from_db()
@@ -218,7 +218,7 @@ def test_it_resends_from_the_window(client, cast):
 
 def test_it_asks_before_revoking_in_the_window(client, cast):
     appt = book(cast, cast.pat)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     url = reverse("clinic:appointment-revoke", args=[appt.pk])
     html = client.get(url, {"window": "dialog"}, **HTMX).content.decode()
@@ -238,7 +238,7 @@ def test_it_asks_before_revoking_in_the_window(client, cast):
 
 def test_it_asks_before_revoking_on_the_page_without_javascript(client, cast):
     appt = book(cast, cast.pat)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     url = reverse("clinic:appointment-revoke", args=[appt.pk])
     html = client.get(url).content.decode()
@@ -261,7 +261,7 @@ def test_it_says_when_there_is_nothing_to_revoke(client, cast):
 @pytest.mark.parametrize("name", ["appointment-resend", "appointment-revoke"])
 def test_the_window_actions_hide_other_practice(client, cast, name):
     appt = book(cast, cast.pat)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.bob.user)
     assert client.post(reverse(f"clinic:{name}", args=[appt.pk])).status_code == 404
     assert Invitation.objects.get().status == Invitation.Status.PENDING
@@ -271,7 +271,7 @@ def test_the_window_actions_hide_other_practice(client, cast, name):
 @pytest.mark.parametrize("name", ["appointment-resend", "appointment-revoke"])
 def test_the_window_actions_require_login(client, cast, name):
     appt = book(cast, cast.pat)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     assert client.post(reverse(f"clinic:{name}", args=[appt.pk])).status_code == 302
     assert Invitation.objects.get().status == Invitation.Status.PENDING
 

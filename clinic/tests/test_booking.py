@@ -46,7 +46,7 @@ def test_booking_the_same_patient_twice_invites_once(cast):
 @pytest.mark.django_db(transaction=True)
 def test_a_process_dying_between_the_booking_and_its_invitation_commits_neither(cast):
     auto(cast, Practice.AutoInvite.BOOKED)
-    with mock.patch("access.actions.invite_automatically", side_effect=SystemExit), pytest.raises(SystemExit):
+    with mock.patch("access.actions.automatic.invite_automatically", side_effect=SystemExit), pytest.raises(SystemExit):
         book(cast)
     assert not Appointment.objects.exists() and not Invitation.objects.exists()
     book(cast)  # booked again, it is invited with it
@@ -54,7 +54,7 @@ def test_a_process_dying_between_the_booking_and_its_invitation_commits_neither(
 
 
 @pytest.mark.parametrize(("failing", "error"), [
-    ("access.actions._send_many", DatabaseError("disk I/O error")),  # the database
+    ("access.actions.sending.send_many", DatabaseError("disk I/O error")),  # the database
     ("mail.messages.queue_invitations", ValueError("cannot decrypt a field")),  # anything else
 ])
 @pytest.mark.django_db(transaction=True)
@@ -76,7 +76,7 @@ def test_a_connection_lost_during_the_invitation_is_raised_not_reported_as_a_boo
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
-    with mock.patch("access.actions._send_many", side_effect=connection_dies), pytest.raises(DatabaseError):
+    with mock.patch("access.actions.sending.send_many", side_effect=connection_dies), pytest.raises(DatabaseError):
         book(cast)
     connection.close()
     assert not Appointment.objects.exists()

@@ -9,7 +9,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from access import actions
+from access.actions import acceptance, jobs, sending
 from access.models import AccessEvent, Channel, Invitation, InvitationJob
 from access.selectors import InvitationPreview
 from access.tests.helpers import connect, right_answers, send, snapshot
@@ -46,8 +46,8 @@ def mix(cast):
     connect(cast, con)
     send(cast, tom)
     for _ in range(4):
-        actions.resend_invitation(tom, by=cast.alice, channel=Channel.CHART)
-    actions.revoke_invitation(tom, by=cast.alice)
+        sending.resend_invitation(tom, by=cast.alice, channel=Channel.CHART)
+    sending.revoke_invitation(tom, by=cast.alice)
     return [cast.pat, cast.ned, eve, pam, con, tom]
 
 
@@ -198,7 +198,7 @@ def test_the_job_page_polls_while_running_and_shows_the_report_once_done(client,
     assert f'hx-get="{live}?report=0" hx-trigger="every 1s"' in html
     assert '<progress id="job-bar" max="6" value="0">' in html and "Report" not in html
 
-    actions.run_invitation_job(job.pk)
+    jobs.run_invitation_job(job.pk)
     partial = client.get(live, {"report": "0"}, headers={"HX-Request": "true"}).content.decode()
     assert '<progress id="job-bar" max="6" value="6">' in partial
     assert '<dd data-testid="invited">1</dd>' in partial and '<dd data-testid="skipped">5</dd>' in partial
@@ -223,7 +223,7 @@ def test_polling_stops_once_the_job_is_done_and_its_emails_are_out(client, cast,
 def test_the_skipped_patients_download_as_csv(client, cast, admin, mix):
     client.force_login(admin.user)
     confirm(client, preview_token(client, ids_query(mix)))
-    job = actions.run_invitation_job(InvitationJob.objects.get().pk)
+    job = jobs.run_invitation_job(InvitationJob.objects.get().pk)
     response = client.get(reverse("clinic:bulk-job-skipped", args=[job.pk]))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == f'attachment; filename="skipped-patients-job-{job.pk}.csv"'
@@ -241,9 +241,9 @@ def test_the_skipped_patients_download_as_csv(client, cast, admin, mix):
 def test_the_job_list_shows_who_started_each_its_counts_and_how_many_accepted(client, cast, admin):
     client.force_login(admin.user)
     confirm(client, preview_token(client, ids_query([cast.pat, cast.ned])))
-    job = actions.run_invitation_job(InvitationJob.objects.get().pk)
+    job = jobs.run_invitation_job(InvitationJob.objects.get().pk)
     token = Message.objects.get(kind="invitation").secret_link.rsplit("/", 2)[-2]
-    actions.accept_invitation(token, proof=actions.verify_identity(token, right_answers(cast.pat)).proof,
+    acceptance.accept_invitation(token, proof=acceptance.verify_identity(token, right_answers(cast.pat)).proof,
                               password="a-long-enough-password")
     html = client.get(JOBS).content.decode()
     assert f'href="{reverse("clinic:bulk-job", args=[job.pk])}"' in html and "Selected patients (2)" in html

@@ -2,7 +2,7 @@ import datetime
 
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent, Channel
 from clinic.models import Appointment
 
@@ -58,7 +58,7 @@ def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_nu
 
 
 def test_every_tab_shows_the_portal_status_in_the_header(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     for name in ("clinic:chart", "clinic:demographics", "clinic:chart-appointments", "clinic:portal-access"):
         html = client.get(reverse(name, args=[cast.pat.pk])).content.decode()

@@ -3,7 +3,7 @@ import datetime
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Patient
 
@@ -92,7 +92,7 @@ def test_it_refuses_a_doctor_of_another_practice(client, cast):
 
 
 def test_it_revokes_a_pending_invitation_when_the_email_changes(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     client.post(url(cast.pat), form_data(first_name="Pat", last_name="Jones", email="new@example.test",
                                          date_of_birth="1980-05-17", phone="+15555550123"))

@@ -4,7 +4,7 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
 from mail.models import Message
 
@@ -76,7 +76,7 @@ def test_it_refuses_an_ineligible_patient(client, cast):
 
 def test_it_refuses_while_an_invitation_is_pending(client, cast):
     with time_machine.travel(NOW, tick=False):
-        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         client.force_login(cast.alice.user)
         response = client.post(url(cast.pat), follow=True)
     assert Invitation.objects.count() == 1

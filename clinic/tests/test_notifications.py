@@ -80,11 +80,11 @@ def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_nu
 
 
 def test_it_tells_the_sender_and_the_doctor_when_an_invitation_email_fails(client, cast):
-    from access import actions
+    from access.actions import outcomes, sending
     from access.models import Channel
 
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
-    actions.record_email_outcome(sent.invitation.pk, delivered=False)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    outcomes.record_email_outcome(sent.invitation.pk, delivered=False)
     for member in (cast.alice, cast.dora):
         client.force_login(member.user)
         html = client.get(URL).content.decode()

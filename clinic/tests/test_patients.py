@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from access import actions
+from access.actions import outcomes, sending
 from access.models import Channel
 from access.tests.test_selectors import one_of_each  # noqa: F401 (a fixture: a patient in every state)
 from clinic.models import Patient
@@ -40,7 +40,7 @@ def test_it_hides_other_practice(client, cast):
 
 def test_it_shows_portal_status(client, cast):
     with time_machine.travel(NOW, tick=False):
-        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     with time_machine.travel(NOW + datetime.timedelta(days=2), tick=False):
         client.force_login(cast.alice.user)
         response = client.get(URL)
@@ -67,7 +67,7 @@ def test_it_filters_by_status(client, cast):
     client.force_login(cast.alice.user)
     assert names(client.get(URL, {"status": "not_eligible"})) == ["Ned Stone"]
     assert names(client.get(URL, {"status": "not_invited"})) == ["Pat Jones"]
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     assert names(client.get(URL, {"status": "pending"})) == ["Pat Jones"]
     assert names(client.get(URL, {"status": "not_invited"})) == []
 
@@ -97,7 +97,7 @@ def test_it_paginates(client, cast):
 def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_num_queries):
     make_patients(cast.practice, 80)
     for patient in Patient.objects.filter(chart_number__startswith="M-")[:10]:
-        actions.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     # session, user, staff, practice, bell, count, page, and the session save (3)
     with django_assert_max_num_queries(10):
@@ -123,9 +123,9 @@ def test_it_filters_those_needing_attention(client, cast, one_of_each):  # noqa:
     failed = Patient.objects.create(practice=cast.practice, chart_number="A-300", first_name="Fay", last_name="Lost",
                                     email="fay@example.test", ssn="123456780")
     with time_machine.travel(NOW_OF_CAST + datetime.timedelta(days=8, seconds=1), tick=False):  # as one_of_each
-        sent = actions.send_invitation(failed, by=cast.alice, channel=Channel.CHART)
-        actions.record_email_outcome(sent.invitation.pk, delivered=False)
-        actions.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)  # another practice's
+        sent = sending.send_invitation(failed, by=cast.alice, channel=Channel.CHART)
+        outcomes.record_email_outcome(sent.invitation.pk, delivered=False)
+        sending.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)  # another practice's
         client.force_login(cast.alice.user)
         response = client.get(URL, {"status": "needs_attention"})
     found = {p.chart_number: p for p in response.context["page"]}
@@ -139,7 +139,7 @@ def test_it_filters_those_needing_attention(client, cast, one_of_each):  # noqa:
 def test_it_shows_when_each_patient_was_last_invited(client, cast):
     # 03:00 UTC on 26 Nov is still 25 Nov in New York, the practice's time zone.
     with time_machine.travel(datetime.datetime(2026, 11, 26, 3, 0, tzinfo=datetime.UTC), tick=False):
-        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         client.force_login(cast.alice.user)
         html = client.get(URL).content.decode()
     assert '<th scope="col">Last invited</th>' in html
@@ -158,8 +158,8 @@ def test_it_says_plainly_when_the_status_is_unknown(client, cast):
 def test_the_attention_filter_runs_a_constant_number_of_queries(client, cast, django_assert_max_num_queries):
     make_patients(cast.practice, 80)
     for patient in Patient.objects.filter(chart_number__startswith="M-")[:30]:
-        sent = actions.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
-        actions.record_email_outcome(sent.invitation.pk, delivered=False)
+        sent = sending.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
+        outcomes.record_email_outcome(sent.invitation.pk, delivered=False)
     client.force_login(cast.alice.user)
     with django_assert_max_num_queries(10):
         response = client.get(URL, {"status": "needs_attention"})

@@ -3,7 +3,7 @@ import datetime
 import time_machine
 from django.urls import reverse
 
-from access import actions
+from access.actions import acceptance, sending
 from access.models import AccessEvent, Channel
 
 NOW = datetime.datetime(2026, 11, 25, 15, 0, tzinfo=datetime.UTC)  # 10:00 in New York; invitations expire 2 Dec
@@ -15,9 +15,9 @@ def url(patient) -> str:
 
 def connect(patient) -> None:
     """Invite the patient and let them accept, as the portal would."""
-    sent = actions.send_invitation(patient, by=None, channel=Channel.CHART)
-    proof = actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=patient.ssn)).proof
-    actions.accept_invitation(sent.token, proof=proof, password="a-long-patient-password")
+    sent = sending.send_invitation(patient, by=None, channel=Channel.CHART)
+    proof = acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn=patient.ssn)).proof
+    acceptance.accept_invitation(sent.token, proof=proof, password="a-long-patient-password")
 
 
 def test_it_requires_login(client, cast):
@@ -68,7 +68,7 @@ def test_it_lists_what_is_missing_and_disables_the_button(client, cast):
 
 def test_it_shows_pending_with_expiry_in_the_practice_time_zone(client, cast):
     with time_machine.travel(NOW, tick=False):
-        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         client.force_login(cast.alice.user)
         html = client.get(url(cast.pat)).content.decode()
     # 15:00 UTC is 10:00 in New York (EST).
@@ -80,9 +80,9 @@ def test_it_shows_pending_with_expiry_in_the_practice_time_zone(client, cast):
 
 def test_it_shows_the_history_newest_first(client, cast):
     with time_machine.travel(NOW, tick=False):
-        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     with time_machine.travel(NOW + datetime.timedelta(hours=1), tick=False):
-        actions.revoke_invitation(cast.pat, by=cast.dora, reason="Wrong address")
+        sending.revoke_invitation(cast.pat, by=cast.dora, reason="Wrong address")
         client.force_login(cast.alice.user)
         response = client.get(url(cast.pat))
     events = list(response.context["history"])
@@ -109,7 +109,7 @@ def test_it_shows_connected_with_revoke_access(client, cast):
 
 def test_it_offers_one_send_when_expired(client, cast):
     with time_machine.travel(NOW, tick=False):
-        actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     with time_machine.travel(NOW + datetime.timedelta(days=8), tick=False):
         client.force_login(cast.alice.user)
         html = client.get(url(cast.pat)).content.decode()
@@ -124,8 +124,8 @@ def make_history(patient, by, rounds: int) -> None:
     start = patient.invitations.count()
     for day in range(start, start + rounds):
         with time_machine.travel(datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC) + datetime.timedelta(days=day)):
-            actions.send_invitation(patient, by=by, channel=Channel.CHART)
-            actions.revoke_invitation(patient, by=by)
+            sending.send_invitation(patient, by=by, channel=Channel.CHART)
+            sending.revoke_invitation(patient, by=by)
 
 
 def test_it_paginates_the_history(client, cast):
@@ -139,7 +139,7 @@ def test_it_paginates_the_history(client, cast):
 def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_num_queries):
     make_history(cast.pat, cast.alice, 5)
     make_history(cast.pat, cast.dora, 10)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     # session (1), user, staff, patient, status, invitation, history count and page, practice, bell,
     # session save (3)
@@ -151,11 +151,11 @@ def test_it_runs_a_constant_number_of_queries(client, cast, django_assert_max_nu
 def test_it_offers_resend_in_place_of_enable_while_pending(client, cast):
     client.force_login(cast.alice.user)
     url = reverse("clinic:portal-access", args=[cast.pat.pk])
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     html = client.get(url).content.decode()
     assert '<button type="submit" class="primary" id="resend-invitation">Resend invitation</button>' in html
     assert "Enable Patient Access</button>" not in html
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     html = client.get(url).content.decode()
     assert '<button type="submit" class="primary" id="enable-access">Enable Patient Access</button>' in html
     assert "Resend invitation" not in html

@@ -1,7 +1,7 @@
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Patient
 from clinic.tests.test_portal_access import connect
@@ -16,20 +16,20 @@ def said(response) -> list[str]:
 
 
 def test_it_requires_login(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     assert client.post(url(cast.pat)).status_code == 302
     assert Invitation.objects.count() == 1
 
 
 def test_it_rejects_get(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     assert client.get(url(cast.pat)).status_code == 405
     assert Invitation.objects.count() == 1
 
 
 def test_it_hides_other_practice(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.bob.user)
     assert client.post(url(cast.pat)).status_code == 404
     assert Invitation.objects.count() == 1
@@ -37,7 +37,7 @@ def test_it_hides_other_practice(client, cast):
 
 
 def test_it_revokes_the_pending_invitation_and_sends_a_new_one(client, cast):
-    old = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    old = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     response = client.post(url(cast.pat))
     assert response.url == reverse("clinic:portal-access", args=[cast.pat.pk])
@@ -53,8 +53,8 @@ def test_it_revokes_the_pending_invitation_and_sends_a_new_one(client, cast):
 
 
 def test_it_resends_after_a_revoke(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     client.force_login(cast.alice.user)
     client.post(url(cast.pat))
     assert Invitation.objects.filter(status=Invitation.Status.PENDING).count() == 1
@@ -71,8 +71,8 @@ def test_it_refuses_a_connected_patient(client, cast):
 
 
 def test_it_refuses_a_patient_who_is_no_longer_eligible(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     Patient.objects.filter(pk=cast.pat.pk).update(email="")
     before = AccessEvent.objects.count()
     client.force_login(cast.alice.user)

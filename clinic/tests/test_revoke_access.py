@@ -1,7 +1,7 @@
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from access import actions
+from access.actions import acceptance, sending
 from access.models import AccessEvent, Channel, Connection, Invitation
 from access.tests.helpers import snapshot
 from clinic.tests.test_portal_access import connect
@@ -16,14 +16,14 @@ def said(response) -> list[str]:
 
 
 def test_it_requires_login(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     response = client.post(url(cast.pat))
     assert response.status_code == 302
     assert Invitation.objects.get().status == Invitation.Status.PENDING
 
 
 def test_it_asks_before_revoking_an_invitation(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     before = snapshot()
     html = client.get(url(cast.pat)).content.decode()
@@ -56,20 +56,20 @@ def test_it_does_not_ask_when_there_is_nothing_to_revoke(client, cast):
 
 
 def test_the_question_hides_other_practice(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.bob.user)
     assert client.get(url(cast.pat)).status_code == 404
 
 
 def test_it_rejects_other_methods(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.alice.user)
     assert client.put(url(cast.pat)).status_code == 405
     assert Invitation.objects.get().status == Invitation.Status.PENDING
 
 
 def test_it_hides_other_practice(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.bob.user)
     assert client.post(url(cast.pat)).status_code == 404
     assert Invitation.objects.get().status == Invitation.Status.PENDING
@@ -77,7 +77,7 @@ def test_it_hides_other_practice(client, cast):
 
 
 def test_it_revokes_a_pending_invitation(client, cast):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     client.force_login(cast.dora.user)
     response = client.post(url(cast.pat))
     assert response.url == reverse("clinic:portal-access", args=[cast.pat.pk])
@@ -110,11 +110,11 @@ def test_it_refuses_when_there_is_nothing_to_revoke(client, cast):
 
 def test_a_confirmed_revoke_invite_does_not_end_access_the_patient_gained_meanwhile(client, cast):
     client.force_login(cast.alice.user)
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     assert 'name="target" value="invitation"' in client.get(url(cast.pat)).content.decode()
     # The patient accepts while the question is on screen.
-    proof = actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=cast.pat.ssn)).proof
-    actions.accept_invitation(sent.token, proof=proof, password="a-long-patient-password")
+    proof = acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn=cast.pat.ssn)).proof
+    acceptance.accept_invitation(sent.token, proof=proof, password="a-long-patient-password")
     before = snapshot()
     response = client.post(url(cast.pat), {"target": "invitation"})
     assert snapshot() == before

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from access import actions
+from access.actions import practice_settings
 from access.models import AccessEvent
 from clinic.models import Practice, StaffMember
 
@@ -94,6 +94,6 @@ def test_a_reminder_must_fall_inside_the_invitation_lifetime(client, cast, admin
 def test_the_action_refuses_and_changes_nothing(cast, admin):
     before = settings_of(cast.practice)
     with pytest.raises(ValidationError):
-        actions.change_practice_settings(cast.practice, by=admin, invite_ttl_days=31)
+        practice_settings.change_practice_settings(cast.practice, by=admin, invite_ttl_days=31)
     assert settings_of(cast.practice) == before
     assert not AccessEvent.objects.exists()

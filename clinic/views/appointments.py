@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access import actions, eligibility
+from access import eligibility
+from access.actions import acceptance, sending
 from access.errors import InvitationError, NothingToRevoke
 from access.models import Channel
 from access.selectors import staff_choices
@@ -84,14 +85,14 @@ def appointment_details(request, appointment_id: int):
 @staff_required
 @require_POST
 def appointment_invite(request, appointment_id: int):
-    return _invite(request, load_appointment(request, appointment_id), actions.send_invitation)
+    return _invite(request, load_appointment(request, appointment_id), sending.send_invitation)
 
 
 @login_required
 @staff_required
 @require_POST
 def appointment_resend(request, appointment_id: int):
-    return _invite(request, load_appointment(request, appointment_id), actions.resend_invitation, resent=True)
+    return _invite(request, load_appointment(request, appointment_id), sending.resend_invitation, resent=True)
 
 
 @login_required
@@ -106,7 +107,7 @@ def appointment_revoke(request, appointment_id: int):
             return done_in_window(request, appt)
         return _window(request, appt, None, body="clinic/appointment_confirm_revoke.html", target=target)
     try:
-        revoked = actions.revoke_invitation(appt.patient, by=request.staff, client=client_of(request),
+        revoked = sending.revoke_invitation(appt.patient, by=request.staff, client=client_of(request),
                                             only=confirmed_revoke_target(request))
     except InvitationError as e:
         messages.error(request, e.message)
@@ -145,7 +146,7 @@ def _window(request, appt, form, *, changed: bool = False, body: str = "clinic/a
     context = {
         "appointment": appt, "patient": appt.patient, "form": form, "in_dialog": in_dialog, "changed": changed,
         "status": status, "missing": missing, "choices": staff_choices(status.state, missing),
-        "revoke_target": revoke_target(status), "max_checks": actions.MAX_IDENTITY_CHECKS, "body": body,
+        "revoke_target": revoke_target(status), "max_checks": acceptance.MAX_IDENTITY_CHECKS, "body": body,
         "section": "calendar", **extra,
     }
     return render(request, body if in_dialog else "clinic/appointment.html", context)

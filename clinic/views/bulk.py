@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from access import actions, errors
+from access import errors
+from access.actions import jobs
 from access.models import InvitationJob
 from access.selectors import (
     NEEDS_ATTENTION,
@@ -132,7 +133,7 @@ def confirm(request):
                                "Its job, if it started, is listed below.")
         return redirect("clinic:bulk-jobs")
     try:
-        job = actions.start_invitation_job(request.staff.practice, selection.patients(request.staff),
+        job = jobs.start_invitation_job(request.staff.practice, selection.patients(request.staff),
                                            by=request.staff, selection=selection.label, key=token)
     except errors.JobAlreadyStarted as already:  # the same Confirm, sent twice at once (two tabs, a double click)
         messages.info(request, "That preview was already confirmed: nothing new was started. This is its job.")

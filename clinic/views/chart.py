@@ -8,7 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access import actions, eligibility
+from access import eligibility
+from access.actions import acceptance, sending
 from access.errors import InvitationError, NothingToRevoke
 from access.models import Channel
 from access.selectors import PortalState, current_invitation, live_connection, staff_choices
@@ -88,7 +89,7 @@ def portal_access(request, patient_id: int):
         invitation=current_invitation(patient) if status.state != PortalState.NOT_INVITED else None,
         connection=live_connection(patient) if status.state == PortalState.CONNECTED else None,
         choices=staff_choices(status.state, missing),
-        max_checks=actions.MAX_IDENTITY_CHECKS,
+        max_checks=acceptance.MAX_IDENTITY_CHECKS,
         history=history,
     )
 
@@ -97,7 +98,7 @@ def portal_access(request, patient_id: int):
 @staff_required
 @require_POST
 def enable_access(request, patient_id: int):
-    return _invite(request, load_patient(request, patient_id), actions.send_invitation)
+    return _invite(request, load_patient(request, patient_id), sending.send_invitation)
 
 
 @login_required
@@ -113,7 +114,7 @@ def revoke_access(request, patient_id: int):
             return redirect("clinic:portal-access", patient.pk)
         return _chart(request, patient, "portal-access", "clinic/confirm_revoke.html", status=status, target=target)
     try:
-        revoked = actions.revoke_invitation(patient, by=request.staff, client=client_of(request),
+        revoked = sending.revoke_invitation(patient, by=request.staff, client=client_of(request),
                                             only=confirmed_revoke_target(request))
     except InvitationError as e:
         messages.error(request, e.message)
@@ -126,7 +127,7 @@ def revoke_access(request, patient_id: int):
 @staff_required
 @require_POST
 def resend_invitation(request, patient_id: int):
-    return _invite(request, load_patient(request, patient_id), actions.resend_invitation, resent=True)
+    return _invite(request, load_patient(request, patient_id), sending.resend_invitation, resent=True)
 
 
 def _invite(request, patient, action, *, resent: bool = False):

@@ -6,8 +6,8 @@ import math
 from django.http import HttpResponse
 from django.utils import dateformat, timezone
 
-from access import actions
-from access.actions import SentInvitation
+from access.actions import sending
+from access.actions.sending import SentInvitation
 from access.history import Client
 from access.selectors import staff_choices
 from clinic import selectors
@@ -41,23 +41,23 @@ def days_left(expires_at: datetime.datetime | None) -> int | None:
 
 
 def revoke_target(status: selectors.PortalStatus) -> str | None:
-    """What Revoke would end now (actions.INVITATION or actions.ACCESS), as Portal Access offers it;
+    """What Revoke would end now (sending.INVITATION or sending.ACCESS), as Portal Access offers it;
     None if there is nothing to revoke. The confirmation names it; the action still decides."""
     choices = staff_choices(status.state, [])
     if choices.can_revoke_invite:
-        return actions.INVITATION
-    return actions.ACCESS if choices.can_revoke_access else None
+        return sending.INVITATION
+    return sending.ACCESS if choices.can_revoke_access else None
 
 
 def confirmed_revoke_target(request) -> str | None:
     """What the confirmation the staff member answered named (its form says), so only that is revoked."""
     target = request.POST.get("target")
-    return target if target in (actions.INVITATION, actions.ACCESS) else None
+    return target if target in (sending.INVITATION, sending.ACCESS) else None
 
 
 REVOKED_TEXT = {
-    actions.INVITATION: "Invitation revoked: {name}'s invitation link no longer works.",
-    actions.ACCESS: "Portal access revoked: {name} can no longer reach this practice in the portal.",
+    sending.INVITATION: "Invitation revoked: {name}'s invitation link no longer works.",
+    sending.ACCESS: "Portal access revoked: {name} can no longer reach this practice in the portal.",
 }
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
-from access import actions
+from access.actions.practice_settings import change_practice_settings
 from clinic.decorators import practice_admin_required, staff_required
 from clinic.forms import PracticeSettingsForm
 from clinic.models import Practice
@@ -20,8 +20,8 @@ def practice_settings(request):
     form = PracticeSettingsForm(request.POST or None, instance=Practice.objects.get(pk=request.staff.practice_id))
     if request.method == "POST" and form.is_valid():
         try:
-            changed = actions.change_practice_settings(request.staff.practice, by=request.staff,
-                                                       client=client_of(request), **form.cleaned_data)
+            changed = change_practice_settings(request.staff.practice, by=request.staff, client=client_of(request),
+                                               **form.cleaned_data)
         except ValidationError as e:
             form.add_error(None, e)
         else:

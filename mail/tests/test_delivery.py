@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from django.utils import timezone
 
-from access import actions
+from access.actions import acceptance, outcomes
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import actions_of, right_answers, send
 from clinic.models import Notification
@@ -83,7 +83,7 @@ def test_the_worker_delivers_the_invitation_over_smtp(cast, smtp_server):
     match = resolve(f"/portal/i/{token}/")
     assert match.view_name == "portal:landing" and match.kwargs == {"token": token}
     with time_machine.travel(NOW, tick=False):
-        assert actions.invitation_for_token(token) == sent.invitation
+        assert acceptance.invitation_for_token(token) == sent.invitation
     message = Message.objects.get()
     assert (message.status, message.attempts, message.secret_link) == ("sent", 1, "")
     assert actions_of(cast.pat) == ["invitation.sent", "email.sent"]
@@ -100,8 +100,8 @@ def test_the_link_uses_the_configured_base_url(cast, smtp_server, settings):
 def test_the_patient_is_told_after_accepting(cast, smtp_server):
     sent = send(cast)
     run_worker()  # the invitation email goes while the invitation is pending; then the patient accepts
-    proof = actions.verify_identity(sent.token, right_answers(cast.pat)).proof
-    actions.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
+    proof = acceptance.verify_identity(sent.token, right_answers(cast.pat)).proof
+    acceptance.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
     run_worker()
     subjects = sorted(m["Subject"] for m in smtp_server.messages())
     assert subjects == ["Maple Street Clinic invites you to its patient portal",
@@ -280,7 +280,7 @@ def test_a_failure_to_record_delivery_does_not_send_twice(cast, smtp_server, mon
     def broken(*args, **kwargs):
         raise RuntimeError("history unavailable")
 
-    monkeypatch.setattr(actions, "record_email_outcomes", broken)
+    monkeypatch.setattr(outcomes, "record_email_outcomes", broken)
     assert delivery.send_batch() == 1
     assert Message.objects.get().status == "sent"
     with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=1)):

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 import time_machine
 
-from access import actions
+from access.actions import sending
 from access.models import AccessEvent
 from access.tests.helpers import connect, send
 from conftest import NOW, SOON, run_worker
@@ -23,7 +23,7 @@ def test_a_revoked_patient_is_told_and_told_how_to_reach_the_practice(cast, smtp
     cast.practice.save()
     with time_machine.travel(NOW, tick=False):
         connect(cast)
-        actions.revoke_invitation(cast.pat, by=cast.alice, reason="Moved away")
+        sending.revoke_invitation(cast.pat, by=cast.alice, reason="Moved away")
     run_worker()
     to, text, html = _mail(smtp_server, "Maple Street Clinic ended your patient portal access")
     assert to == "pat@example.test"
@@ -36,12 +36,12 @@ def test_the_revoke_notice_is_queued_in_the_revokes_own_transaction(cast):
     with time_machine.travel(NOW, tick=False):
         connect(cast)
     # A failure after the notice was queued (the last step of the revoke) takes the notice with it.
-    with mock.patch("access.actions.log.info", side_effect=RuntimeError("crash after queueing")), \
+    with mock.patch("access.actions.sending.log.info", side_effect=RuntimeError("crash after queueing")), \
             pytest.raises(RuntimeError):
-        actions.revoke_invitation(cast.pat, by=cast.alice)
+        sending.revoke_invitation(cast.pat, by=cast.alice)
     assert not Message.objects.filter(kind="access-revoked").exists()
     assert cast.pat.connections.get().ended_at is None
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     assert Message.objects.filter(kind="access-revoked").count() == 1
     assert AccessEvent.objects.filter(action="access.revoked").count() == 1
 
@@ -49,7 +49,7 @@ def test_the_revoke_notice_is_queued_in_the_revokes_own_transaction(cast):
 def test_no_notice_when_only_an_invitation_is_revoked(cast):
     with time_machine.travel(NOW, tick=False):
         send(cast)
-        actions.revoke_invitation(cast.pat, by=cast.alice)
+        sending.revoke_invitation(cast.pat, by=cast.alice)
     assert not Message.objects.filter(kind="access-revoked").exists()
 
 

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.models import Channel
 from conftest import NOW
 
@@ -24,7 +24,7 @@ def clock():
 @pytest.fixture
 def sent(cast, clock):
     """Pat's pending invitation (sent by Alice from the chart at NOW); `.token` is the emailed secret."""
-    return actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    return sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
 
 
 def open_link(client, token):

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from access import actions
+from access.actions import acceptance, sending
 from access.models import Channel, Connection, Invitation
 from clinic.models import Notification, Patient
 from conftest import at_once
@@ -145,7 +145,7 @@ def test_it_refuses_a_second_submission_from_the_same_browser(client, cast, sent
 
 def test_it_refuses_a_link_revoked_before_the_account_step(client, cast, sent):
     confirm_identity(client, sent.token)
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     response = client.post(URL, {"password1": PASSWORD, "password2": PASSWORD}, follow=True)
     assert response.status_code == 410
     assert not _accounts().exists() and not Connection.objects.exists()
@@ -165,7 +165,7 @@ def test_it_asks_again_when_the_identity_check_has_lapsed(client, sent, clock):
     confirm_identity(client, sent.token)
     clock.shift(datetime.timedelta(minutes=20))
     client.get(URL)  # the patient is still here: the session stays alive
-    clock.shift(actions.IDENTITY_CHECK_VALID_FOR - datetime.timedelta(minutes=20) + datetime.timedelta(seconds=1))
+    clock.shift(acceptance.IDENTITY_CHECK_VALID_FOR - datetime.timedelta(minutes=20) + datetime.timedelta(seconds=1))
     response = client.post(URL, {"password1": PASSWORD, "password2": PASSWORD})
     assert response["Location"] == reverse("portal:accept")
     assert IDENTITY_CONFIRMED not in client.session
@@ -214,7 +214,7 @@ def test_it_connects_one_account_to_a_second_practice(client, cast, sent, clock)
     client.logout()
     bea_as_pat = Patient.objects.create(practice=cast.other_practice, chart_number="B-201", first_name="Pat",
                                         last_name="Jones", email="pat@example.test", ssn="345678901")
-    second = actions.send_invitation(bea_as_pat, by=cast.bob, channel=Channel.CHART)
+    second = sending.send_invitation(bea_as_pat, by=cast.bob, channel=Channel.CHART)
     confirm_identity(client, second.token, ssn="345-67-8901")
     client.post(URL, {"password": PASSWORD})
     account = _accounts().get()
@@ -247,7 +247,7 @@ def test_it_sends_a_create_form_posted_after_an_account_appeared_to_sign_in(clie
 
 @pytest.mark.django_db(transaction=True)
 def test_it_connects_exactly_once_with_two_concurrent_submissions(cast):
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     # A double-click: two submissions from one browser session (only that session holds the proof).
     browsers = [Client(), Client()]
     confirm_identity(browsers[0], sent.token)

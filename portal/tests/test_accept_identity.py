@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from access import actions
+from access.actions import acceptance, sending
 from access.models import AccessEvent, Attempt, Channel, Invitation
 from access.tests.helpers import snapshot
 from clinic.models import Patient
@@ -50,7 +50,7 @@ def test_it_offers_ssn_or_date_of_birth_and_phone_when_both_are_on_file(client, 
 def test_it_offers_only_what_the_practice_has_on_file(client, cast, clock, on_file, shown, hidden):
     Patient.objects.filter(pk=cast.pat.pk).update(**on_file, ssn_last4=on_file["ssn"][-4:])
     cast.pat.refresh_from_db()
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     open_link(client, sent.token)
     body = client.get(URL).content.decode()
     for name in shown:
@@ -103,7 +103,7 @@ def test_it_answers_every_wrong_field_identically(client, cast, sent):
     pages = {}
     for field, answers in WRONG.items():
         if field != "ssn":  # a fresh invitation for each, so each answer is a first failure
-            sent = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+            sent = sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         open_link(client, sent.token)
         response = client.post(URL, answers)
         assert response["Location"] == URL  # POST-redirect-GET
@@ -204,7 +204,7 @@ def test_it_refuses_a_link_that_expired_while_the_form_was_open(client, sent, cl
 
 def test_it_refuses_a_link_revoked_while_the_form_was_open(client, cast, sent):
     open_link(client, sent.token)
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     response = client.post(URL, {"ssn": PAT_SSN}, follow=True)
     assert response.status_code == 410
     sent.invitation.refresh_from_db()
@@ -214,7 +214,7 @@ def test_it_refuses_a_link_revoked_while_the_form_was_open(client, cast, sent):
 def test_it_throttles_a_client_address(client, cast, sent):
     Attempt.objects.bulk_create(
         Attempt(kind=Attempt.Kind.IDENTITY, client_ip="198.51.100.7", at=sent.invitation.sent_at)
-        for _ in range(actions.MAX_FAILURES_PER_CLIENT)
+        for _ in range(acceptance.MAX_FAILURES_PER_CLIENT)
     )
     open_link(client, sent.token)
     response = client.post(URL, {"ssn": PAT_SSN}, REMOTE_ADDR="198.51.100.7", follow=True)

@@ -11,7 +11,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from access import actions
+from access.actions import acceptance, sending
 from access.models import Channel, Connection, Invitation
 from access.tests.helpers import snapshot
 from portal.tests.conftest import PASSWORD, PAT_SSN, confirm_identity, open_link
@@ -75,14 +75,14 @@ def test_opening_a_new_link_gives_a_new_session_key(client, sent):
 @pytest.fixture
 def proofs(monkeypatch):
     """Every identity proof handed out, as the view received it."""
-    handed_out, verify = [], actions.verify_identity
+    handed_out, verify = [], acceptance.verify_identity
 
     def keep(*args, **kwargs):
         verified = verify(*args, **kwargs)
         handed_out.append(verified.proof)
         return verified
 
-    monkeypatch.setattr(actions, "verify_identity", keep)
+    monkeypatch.setattr(acceptance, "verify_identity", keep)
     return handed_out
 
 
@@ -121,7 +121,7 @@ def test_an_unusable_link_leaves_the_accept_in_progress_alone(client, sent, othe
 
 
 def test_a_dead_link_leaves_another_accept_in_progress_alone(client, cast, sent):
-    used = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    used = sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     open_link(client, used.token)
     client.post(ACCEPT, {"ssn": PAT_SSN})
     problem = client.get(open_link(client, sent.token)["Location"])  # the revoked first link

@@ -4,7 +4,7 @@ it and Django's User.username holds 150 characters (clinic/tests/test_email_limi
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.models import Channel, Invitation
 from access.tests.helpers import snapshot
 from clinic.models import Patient
@@ -20,7 +20,7 @@ def test_an_address_of_150_characters_becomes_the_account(client, cast, clock):
     assert len(AT_LIMIT) == 150
     Patient.objects.filter(pk=cast.pat.pk).update(email=AT_LIMIT)
     cast.pat.refresh_from_db()
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     confirm_identity(client, sent.token)
     response = client.post(URL, {"password1": PASSWORD, "password2": PASSWORD})
     assert response["Location"] == reverse("portal:home")

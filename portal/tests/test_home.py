@@ -3,7 +3,7 @@ import datetime
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from clinic.models import Appointment
 from conftest import NOW
 
@@ -61,7 +61,7 @@ def test_it_shows_nothing_of_another_account(client, cast, connected):
 
 def test_it_loses_a_practice_on_the_next_request_after_staff_revoke(client, cast, connected):
     assert "Maple Street Clinic" in client.get(URL).content.decode()
-    actions.revoke_invitation(cast.pat, by=cast.alice, reason="Patient asked")
+    sending.revoke_invitation(cast.pat, by=cast.alice, reason="Patient asked")
     body = client.get(URL).content.decode()
     assert "Maple Street Clinic" not in body and "6789" not in body
     assert "You are not connected to any practice." in body

@@ -5,7 +5,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.models import Channel, Invitation
 from portal import accepting
 from portal.accepting import LINK_PROBLEM, OPENED_LINK
@@ -108,13 +108,13 @@ def test_it_accepts_a_link_one_second_before_expiry(client, cast, sent, clock):
 
 
 def test_it_refuses_a_revoked_link(client, cast, sent):
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     _assert_says_why_and_whom_to_ask(_problem_page(client, sent.token), "no longer valid",
                                      "Otherwise, please ask Maple Street Clinic to send you a new invitation.")
 
 
 def test_it_refuses_the_old_link_after_a_resend(client, cast, sent):
-    new = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    new = sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     _assert_says_why_and_whom_to_ask(_problem_page(client, sent.token), "no longer valid",
                                      "If you have a newer invitation email, use the link in that one.")
     assert open_link(client, new.token)["Location"] == reverse("portal:accept")

@@ -14,7 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tasks_db.models import DBTaskResult
 
-from access import actions
+from access.actions import acceptance, passwords, sending
 from access.models import AccessEvent, Attempt, Channel
 from access.tests.helpers import right_answers
 from clinic.models import Patient
@@ -60,9 +60,9 @@ def second_practice(cast, connected):
     """Pat's one account is connected to Harbor Health as well."""
     bea_as_pat = Patient.objects.create(practice=cast.other_practice, chart_number="B-201", first_name="Pat",
                                         last_name="Jones", email="pat@example.test", ssn="345678901")
-    sent = actions.send_invitation(bea_as_pat, by=cast.bob, channel=Channel.CHART)
-    proof = actions.verify_identity(sent.token, right_answers(bea_as_pat)).proof
-    return actions.accept_invitation(sent.token, proof=proof, account=connected.account)
+    sent = sending.send_invitation(bea_as_pat, by=cast.bob, channel=Channel.CHART)
+    proof = acceptance.verify_identity(sent.token, right_answers(bea_as_pat)).proof
+    return acceptance.accept_invitation(sent.token, proof=proof, account=connected.account)
 
 
 def test_the_sign_in_page_offers_it(client, db):
@@ -146,7 +146,7 @@ def test_it_refuses_an_invitation_token_as_a_reset_token_and_the_other_way_round
 
 
 def test_the_link_works_for_one_hour_to_the_second(client, connected, clock):
-    actions.send_password_reset(connected.account)
+    passwords.send_password_reset(connected.account)
     path = Message.objects.get(kind="password-reset").secret_link.removeprefix("https://portal.example.test")
     clock.move_to(NOW + datetime.timedelta(seconds=3601))
     assert "This link cannot be used" in Client().get(path).content.decode()
@@ -176,7 +176,7 @@ def test_it_limits_requests_per_address_and_per_client(client, connected, clock)
 
 
 def test_it_shows_the_rules_first_and_each_error_next_to_its_field(client, connected):
-    actions.send_password_reset(connected.account)
+    passwords.send_password_reset(connected.account)
     path = Message.objects.get(kind="password-reset").secret_link.removeprefix("https://portal.example.test")
     browser = Client()
     form_url = browser.get(path)["Location"]

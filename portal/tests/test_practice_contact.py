@@ -6,7 +6,7 @@ import html
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from access import actions
+from access.actions import sending
 from access.tests.helpers import send
 from mail.models import Message
 from portal.tests.conftest import open_link
@@ -18,7 +18,7 @@ def test_a_dead_link_page_shows_the_phone_and_the_sentence(client, cast):
     cast.practice.phone, cast.practice.patient_contact_note = "+15555550100", NOTE
     cast.practice.save()
     sent = send(cast)
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     open_link(client, sent.token)
     body = html.unescape(client.get(reverse("portal:link-problem")).content.decode())
     assert f'Call Maple Street Clinic at <a href="tel:+15555550100">(555) 555-0100</a>. {NOTE}' in body

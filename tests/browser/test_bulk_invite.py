@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from access import actions
+from access.actions import jobs, sending
 from access.models import Channel, InvitationJob
 from access.tests.test_send_invitations import make_patients
 from clinic.models import StaffMember
@@ -37,7 +37,7 @@ def check(page, artifacts_dir, name: str, width: int) -> None:
 
 def run_job_slowly(job_id: int) -> threading.Thread:
     """The worker, one patient per chunk with a pause after each, so the page sees the bar move."""
-    thread = threading.Thread(target=actions.run_invitation_job, args=(job_id,),
+    thread = threading.Thread(target=jobs.run_invitation_job, args=(job_id,),
                               kwargs={"chunk": 1, "progress": lambda done, total: time.sleep(0.7)})
     thread.start()
     return thread
@@ -80,7 +80,7 @@ def test_an_admin_invites_every_not_invited_patient_and_watches_the_job(
     check(page, artifacts_dir, "bulk-job-running", width)
 
     # Meanwhile someone invites one of them from the chart: the job skips that patient.
-    actions.send_invitation(patients[-1], by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(patients[-1], by=cast.alice, channel=Channel.CHART)
     worker = run_job_slowly(job.pk)
     progress = page.locator("progress#job-bar")
     expect(progress).to_have_attribute("value", re.compile(r"^[1-4]$"))  # part-way, without a reload

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from access import actions
+from access.actions import sending
 from access.models import Connection, Invitation
 from clinic.models import Appointment
 from conftest import run_worker
@@ -87,7 +87,7 @@ def test_it_takes_a_patient_from_the_email_to_the_portal_and_out_again(
 
     # The practice revokes access (its button and confirmation are walked through in the staff journeys);
     # the patient's next page load shows nothing of it.
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     page.reload()
     expect(page.get_by_text("You are not connected to any practice.")).to_be_visible()
     expect(page.get_by_text("Maple Street Clinic")).to_have_count(0)

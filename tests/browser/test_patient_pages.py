@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from access import actions
+from access.actions import sending
 from access.models import Channel, Invitation
 from clinic.models import Appointment, Patient
 from conftest import run_worker
@@ -67,7 +67,7 @@ def test_a_patient_accepts_on_a_phone_and_back_never_resubmits(page, browser, li
     starts_at = timezone.now().replace(microsecond=0) + datetime.timedelta(days=3)
     Appointment.objects.create(practice=cast.practice, patient=cast.pat, doctor=cast.dora, starts_at=starts_at,
                                ends_at=starts_at + datetime.timedelta(minutes=30), reason="Annual check-up")
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     run_worker()
     invitation = received(smtp_server, "Maple Street Clinic invites you")
     email_fits_phone(browser, invitation, artifacts_dir, "phone-email-invitation")
@@ -173,7 +173,7 @@ def test_dead_links_shared_browsers_and_the_revoke_email_on_a_phone(page, browse
     expect(page.get_by_role("heading", level=1, name="No invitation in progress")).to_be_visible()
     fits_phone(page, artifacts_dir, "phone-link-missing")
 
-    expired = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    expired = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     Invitation.objects.filter(pk=expired.invitation.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     page.goto(f"{live_server.url}{reverse('portal:landing', args=[expired.token])}")
     expect(page.get_by_role("heading", level=1, name="This invitation has expired")).to_be_visible()
@@ -186,7 +186,7 @@ def test_dead_links_shared_browsers_and_the_revoke_email_on_a_phone(page, browse
     page.get_by_label("Email").fill("sam@example.test")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    fresh = actions.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    fresh = sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     page.goto(f"{live_server.url}{reverse('portal:landing', args=[fresh.token])}")
     expect(page.get_by_role("heading", level=1, name="Someone else is signed in")).to_be_visible()
     expect(page.get_by_text("signed in to Portico as sam@example.test")).to_be_visible()
@@ -201,7 +201,7 @@ def test_dead_links_shared_browsers_and_the_revoke_email_on_a_phone(page, browse
     page.get_by_label("Enter the password again").fill(PASSWORD)
     page.get_by_role("button", name="Create account and connect").click()
     expect(page.get_by_role("heading", level=1, name="My practices")).to_be_visible()
-    actions.revoke_invitation(cast.pat, by=cast.alice)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
     run_worker()
     revoked = received(smtp_server, "Maple Street Clinic ended your patient portal access")
     assert "(555) 555-0100" in revoked.get_body(("plain",)).get_content()

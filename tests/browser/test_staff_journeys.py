@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from playwright.sync_api import expect
 
-from access import actions
+from access.actions import acceptance
 from access.errors import LinkNotUsable
 from access.models import AccessEvent, Invitation
 from clinic.models import Appointment, Patient
@@ -199,9 +199,9 @@ def test_it_revokes_then_resends_with_a_new_link(page, live_server, cast, smtp_s
     run_worker()
     old, new = tokens_received(smtp_server)
     with pytest.raises(LinkNotUsable) as refused:
-        actions.invitation_for_token(old)
+        acceptance.invitation_for_token(old)
     assert refused.value.reason == "revoked"
-    assert actions.invitation_for_token(new).status == Invitation.Status.PENDING
+    assert acceptance.invitation_for_token(new).status == Invitation.Status.PENDING
 
 
 def test_it_notifies_when_the_patient_accepts(page, live_server, cast, smtp_server, artifacts_dir):
@@ -214,8 +214,8 @@ def test_it_notifies_when_the_patient_accepts(page, live_server, cast, smtp_serv
     expect(status(page)).to_contain_text("Pending")
     run_worker()
     [token] = tokens_received(smtp_server)
-    proof = actions.verify_identity(token, actions.IdentityAnswers(ssn="123-45-6789")).proof
-    actions.accept_invitation(token, proof=proof, password="a-long-patient-password")
+    proof = acceptance.verify_identity(token, acceptance.IdentityAnswers(ssn="123-45-6789")).proof
+    acceptance.accept_invitation(token, proof=proof, password="a-long-patient-password")
 
     page.reload()
     expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from access.actions import expire_invitations
+from access.actions.expiry import expire_invitations
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import QuerySet
 
-from access import actions
+from access.actions import jobs
 from access.eligibility import eligible, local_today
 from access.selectors import PortalState, in_portal_state, job_skip_counts, preview_invitations, write_skipped_csv
 from clinic.management.commands.import_patients import find_practice, find_staff
@@ -39,8 +39,8 @@ class Command(BaseCommand):
             self.stdout.write(f"would invite {preview.to_invite}, skip {sum(preview.skipped.values())}"
                               f"{_reasons(preview.skipped)}")
             return
-        job = actions.start_invitation_job(the_practice, patients, by=member, selection=selection, enqueue=False)
-        job = actions.run_invitation_job(job.pk, progress=ProgressBar(self.stderr, "Inviting"))
+        job = jobs.start_invitation_job(the_practice, patients, by=member, selection=selection, enqueue=False)
+        job = jobs.run_invitation_job(job.pk, progress=ProgressBar(self.stderr, "Inviting"))
         if report is not None:
             with open(report, "w", encoding="utf-8", newline="") as f:
                 write_skipped_csv(job, f)

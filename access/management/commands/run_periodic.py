@@ -3,13 +3,10 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from access.actions import (
-    expire_invitations,
-    resume_stalled_jobs,
-    send_digests,
-    send_reinvites,
-    send_reminders,
-)
+from access.actions.automatic import send_reinvites, send_reminders
+from access.actions.expiry import expire_invitations
+from access.actions.jobs import resume_stalled_jobs
+from access.actions.notifications import send_digests
 from access.attempts import prune as prune_attempts
 from access.history import seal_all
 from api.webhooks import prune_finished as prune_webhook_deliveries

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from access import actions
+from access.actions import acceptance, expiry, sending
 from access.models import Channel
 from access.selectors import PortalState, in_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
@@ -77,18 +77,18 @@ class Command(BaseCommand):
         now = timezone.now()
         for p in patients[30:36]:  # pending
             with clock_at(now - datetime.timedelta(days=random.Random(p.pk).randint(0, 5), hours=3)):
-                actions.send_invitation(p, by=by, channel=Channel.CHART)
+                sending.send_invitation(p, by=by, channel=Channel.CHART)
         for p in patients[36:42]:  # connected
             with clock_at(now - datetime.timedelta(days=12)):
-                sent = actions.send_invitation(p, by=by, channel=Channel.APPOINTMENT)
+                sent = sending.send_invitation(p, by=by, channel=Channel.APPOINTMENT)
             with clock_at(now - datetime.timedelta(days=11)):
-                proof = actions.verify_identity(sent.token, actions.IdentityAnswers(ssn=p.ssn) if p.ssn else
-                                        actions.IdentityAnswers(date_of_birth=p.date_of_birth, phone=p.phone)).proof
-                actions.accept_invitation(sent.token, proof=proof, password=PATIENT_PASSWORD)
+                proof = acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn=p.ssn) if p.ssn else
+                                        acceptance.IdentityAnswers(date_of_birth=p.date_of_birth, phone=p.phone)).proof
+                acceptance.accept_invitation(sent.token, proof=proof, password=PATIENT_PASSWORD)
         for p in patients[42:46]:  # expired
             with clock_at(now - datetime.timedelta(days=9)):
-                actions.send_invitation(p, by=by, channel=Channel.CHART)
-        actions.expire_invitations()
+                sending.send_invitation(p, by=by, channel=Channel.CHART)
+        expiry.expire_invitations()
 
     def _print_logins(self) -> None:
         # A live connection, not merely "no ended one": patients never connected must not match.

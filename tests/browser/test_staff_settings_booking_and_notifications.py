@@ -1,5 +1,5 @@
-"""Issue 13 as staff meet it, in Debian's Chromium: the Settings page, New patient, booking from the
-calendar and the chart (an automatic invitation fires), closing an appointment in its window, and the
+"""Staff pages in Debian's Chromium: the practice Settings page, New patient, booking from the calendar
+and the chart (an automatic invitation fires), closing an appointment in its window, and the
 notifications with their link to Portal Access and the digest preference. Every page is checked with
 axe-core on a desktop and on a 390x844 phone with no sideways scroll."""
 
@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from access import actions
+from access.actions import expiry, sending
 from access.models import AccessEvent, Invitation
 from clinic.models import Appointment, Patient, Practice, StaffMember
 from tests.browser.helpers import STAFF_PASSWORD, check_page, log_in_staff
-from tests.browser.test_staff_issue15 import check_both_sizes
+from tests.browser.test_staff_invitation_status_and_controls import check_both_sizes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -133,8 +133,8 @@ def test_the_notifications_name_the_patient_link_to_portal_access_and_offer_a_di
                                                                                        artifacts_dir):
     sent_at = timezone.now() - datetime.timedelta(days=8)
     with time_machine.travel(sent_at, tick=False):
-        actions.send_invitation(cast.pat, by=cast.alice, channel="chart")
-    actions.expire_invitations()
+        sending.send_invitation(cast.pat, by=cast.alice, channel="chart")
+    expiry.expire_invitations()
     log_in_staff(page, live_server, "alice")
     expect(page.get_by_test_id("bell")).to_have_attribute("aria-label", "Notifications, 1 unread")
     page.get_by_test_id("bell").click()

@@ -1,9 +1,9 @@
-"""Issue 15's staff fixes as people meet them, in Debian's Chromium: Revoke asks first and sits apart
-from Resend; each state offers one next step with its reason; the appointment window shows the status
-and offers Resend and Revoke while pending, with a labelled send arrow and no Content-Security-Policy
-errors; the status in every chart tab's header; the patient list's digits search and Needs attention
-filter. Every page is checked with axe-core on a desktop and on a 390x844 phone with no sideways
-scroll."""
+"""The portal invitation's status and controls on the staff pages, in Debian's Chromium: Revoke asks
+first and sits apart from Resend; each state offers one next step with its reason; the appointment
+window shows the status and offers Resend and Revoke while pending, with a labelled send arrow and no
+Content-Security-Policy errors; the status in every chart tab's header; the patient list's digits
+search and Needs attention filter; the mailbox's times. Every page is checked with axe-core on a
+desktop and on a 390x844 phone with no sideways scroll."""
 
 import datetime
 import re
@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from access import actions
+from access.actions import acceptance, outcomes, sending
 from access.errors import InvitationError
 from access.models import Channel, Invitation
 from clinic.models import Appointment
@@ -61,7 +61,7 @@ def csp_errors(page) -> list[str]:
 def test_the_appointment_window_offers_resend_and_revoke_while_pending_without_csp_errors(
         page, live_server, cast, artifacts_dir):
     book_today(cast, cast.pat)
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     errors = csp_errors(page)
     log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('clinic:calendar')}")
@@ -99,7 +99,7 @@ def test_the_appointment_window_offers_resend_and_revoke_while_pending_without_c
 
 
 def test_revoke_asks_first_and_sits_apart_from_resend(page, live_server, cast, artifacts_dir):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('clinic:portal-access', args=[cast.pat.pk])}")
     page.get_by_role("button", name="Resend invitation").focus()
@@ -118,10 +118,10 @@ def test_revoke_asks_first_and_sits_apart_from_resend(page, live_server, cast, a
 
 
 def test_a_locked_patient_gets_one_next_step_with_its_reason(page, live_server, cast, artifacts_dir):
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     for _ in range(3):
         with pytest.raises(InvitationError):
-            actions.verify_identity(sent.token, actions.IdentityAnswers(ssn="987654321"))
+            acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987654321"))
     log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('clinic:portal-access', args=[cast.pat.pk])}")
     expect(page.get_by_test_id("next-step")).to_have_text(
@@ -133,7 +133,7 @@ def test_a_locked_patient_gets_one_next_step_with_its_reason(page, live_server, 
 
 
 def test_every_chart_tab_shows_the_portal_status(page, live_server, cast, artifacts_dir):
-    actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('clinic:chart', args=[cast.pat.pk])}")
     for tab in ("Summary", "Demographics", "Appointments", "Portal Access"):
@@ -143,8 +143,8 @@ def test_every_chart_tab_shows_the_portal_status(page, live_server, cast, artifa
 
 
 def test_the_patient_list_finds_chart_digits_and_those_needing_attention(page, live_server, cast, artifacts_dir):
-    sent = actions.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
-    actions.record_email_outcome(sent.invitation.pk, delivered=False)
+    sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    outcomes.record_email_outcome(sent.invitation.pk, delivered=False)
     log_in_staff(page, live_server, "alice")
     page.get_by_label("Search patients").fill("100")
     page.get_by_role("button", name="Search").click()

@@ -1,0 +1,15 @@
+"""Every change to portal access, one module per job. Each public function is one state change: one
+transaction with its history events and its outbox mail. Callers (pages, the API, commands, tasks)
+scope, parse, call one of them and show the result, importing it from the module it lives in:
+
+- sending: invite one patient or many, revoke, resend (the send engine)
+- jobs: bulk invitation jobs, run by the task worker in chunks
+- automatic: invitations after a booking, reminders, re-invites
+- acceptance: the patient's link, identity check, connection, disconnection
+- passwords: patient account password reset and change
+- practice_settings: a practice's invitation settings
+- expiry: lapsed invitations closed and recorded
+- outcomes: what mail delivery reports about invitation emails
+- notifications: staff bell notifications and the daily digest
+- steps: the lock order and the small steps the others are made of (not for callers)
+"""

@@ -1,0 +1,121 @@
+"""Bulk invitation jobs: a snapshot of the chosen patients, sent by the task worker in chunks (one
+transaction each, through sending.send_many), resumable after a killed worker."""
+
+import datetime
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
+from django.tasks import task
+from django.utils import timezone
+
+from access import errors, rules
+from access.actions import sending
+from access.actions.steps import (
+    lock_patients,
+)
+from access.history import NO_CLIENT
+from access.models import Channel, InvitationJob, InvitationJobPatient
+from clinic.models import Patient, StaffMember
+from portico.bulk import insert_selected, update_rows
+
+log = logging.getLogger("portico.access")
+
+
+# Patients sent per transaction: the lock, the rules' facts and the writes stay short, and a killed
+# worker loses at most one uncommitted chunk (it is simply done again: its outcomes were not recorded).
+JOB_CHUNK = 2000
+
+
+# A running job whose chunks have not moved for this long lost its worker (killed): run_periodic resumes it.
+JOB_STALLED_AFTER = datetime.timedelta(minutes=2)
+
+
+@transaction.atomic(durable=True)
+def start_invitation_job(
+    practice, patients: QuerySet[Patient], *, by: StaffMember | None, selection: str, enqueue: bool = True,
+    key: str | None = None,
+) -> InvitationJob:
+    """Snapshot the selected patients of the practice (others are ignored) as a job, and queue the
+    task that sends it (run_in_worker; `enqueue=False` to run it in-process with run_invitation_job).
+    A `key` (a preview's one-time key) starts one job however often it is given: again, even at the
+    same moment, it raises JobAlreadyStarted with the job it started, and changes nothing."""
+    now = timezone.now()
+    if key and (started := InvitationJob.objects.filter(preview_key=key).first()):
+        raise errors.JobAlreadyStarted(started)
+    try:
+        with transaction.atomic():
+            job = InvitationJob.objects.create(practice=practice, started_by=by, created_at=now,
+                                               selection=selection[:200], heartbeat_at=now, preview_key=key or None)
+    except IntegrityError:  # the same key, committed meanwhile by a concurrent request (or another fault)
+        started = InvitationJob.objects.filter(preview_key=key).first() if key else None
+        if started is None:
+            raise
+        raise errors.JobAlreadyStarted(started) from None
+    job.total = insert_selected(InvitationJobPatient, "patient_id", patients.filter(practice=practice), job_id=job.pk)
+    InvitationJob.objects.filter(pk=job.pk).update(total=job.total)
+    if enqueue:
+        _enqueue(job)
+    log.info("invitation job %s started for %s patient(s) by %s", job.pk, job.total, by.pk if by else "system")
+    return job
+
+
+def run_invitation_job(job_id: int, *, chunk: int = JOB_CHUNK, progress=None) -> InvitationJob:
+    """Send the job's patients not yet processed, one chunk per transaction, then mark it done. Safe to
+    run again, or twice at once: a chunk takes only unprocessed rows and records their outcomes in the
+    transaction that sends them. `progress(done, total)` is called after each chunk."""
+    while processed := _run_job_chunk(job_id, chunk):
+        if progress is not None:
+            progress(processed, InvitationJob.objects.values_list("total", flat=True).get(pk=job_id))
+    InvitationJob.objects.filter(pk=job_id, status=InvitationJob.Status.RUNNING).update(
+        status=InvitationJob.Status.DONE, finished_at=timezone.now())
+    return InvitationJob.objects.get(pk=job_id)
+
+
+def resume_stalled_jobs() -> int:
+    """Queue again every running job whose worker stopped (no chunk for JOB_STALLED_AFTER); returns how many."""
+    resumed = 0
+    stalled = InvitationJob.objects.filter(status=InvitationJob.Status.RUNNING,
+                                           heartbeat_at__lt=timezone.now() - JOB_STALLED_AFTER)
+    for job in stalled.order_by("id"):
+        with transaction.atomic(durable=True):
+            # Conditional: two periodic runners must not both queue it (a double run would still double nobody).
+            if InvitationJob.objects.filter(pk=job.pk, heartbeat_at=job.heartbeat_at).update(heartbeat_at=timezone.now()):
+                _enqueue(job)
+                resumed += 1
+                log.warning("invitation job %s stalled since %s; queued again", job.pk, job.heartbeat_at.isoformat())
+    return resumed
+
+
+@transaction.atomic(durable=True)
+def _run_job_chunk(job_id: int, size: int) -> int:
+    """One chunk: returns how many of the job's patients are processed after it (0: none was left)."""
+    job = InvitationJob.objects.select_related("started_by__user").get(pk=job_id)
+    # A second runner of the same job skips the rows this one holds and takes the next chunk.
+    rows = list(job.rows.filter(outcome="").select_for_update(skip_locked=True).order_by("id")
+                .values_list("pk", "patient_id", named=True)[:size])
+    if not rows:
+        return 0
+    outcomes = {o.patient_id: o for o in sending.send_many(lock_patients([r.patient_id for r in rows]), by=job.started_by,
+                                                     channel=Channel.BULK, client=NO_CLIENT,
+                                                     reason=f"Bulk invitation {job.pk}", chain_now=True)}
+    Outcome = InvitationJobPatient.Outcome
+    update_rows(InvitationJobPatient, ["outcome", "reason", "reason_text", "invitation"], [
+        (Outcome.INVITED, "", "", o.sent.invitation.pk, row.pk) if o.sent else
+        (Outcome.SKIPPED, o.refusal.code, rules.skip_label(o.refusal), None, row.pk)
+        for row in rows for o in [outcomes[row.patient_id]]
+    ], only_if={"outcome": ""})
+    invited = sum(1 for o in outcomes.values() if o.sent)
+    InvitationJob.objects.filter(pk=job_id).update(
+        invited=F("invited") + invited, skipped=F("skipped") + len(rows) - invited, heartbeat_at=timezone.now())
+    return job.invited + job.skipped + len(rows)
+
+
+def _enqueue(job: InvitationJob) -> None:
+    run_in_worker.enqueue(job.pk)
+
+
+@task(queue_name="default")
+def run_in_worker(job_id: int) -> None:
+    """The task worker's run of a job (or of what is left of it, when run_periodic resumes a stalled one)."""
+    run_invitation_job(job_id)

@@ -1,0 +1,63 @@
+"""A practice's invitation settings, changed by its admins and each change recorded in words."""
+
+import logging
+
+from django.db import transaction
+
+from access import history
+from access.history import NO_CLIENT, Actor, Client
+from access.models import AccessEvent
+from clinic import validation
+from clinic.models import Practice, StaffMember
+
+log = logging.getLogger("portico.access")
+Action = AccessEvent.Action
+
+
+# What change_practice_settings may change (Practice fields; the Settings page shows them all).
+SETTINGS = ("auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
+            "invite_ttl_days", "phone", "patient_contact_note")
+
+
+@transaction.atomic(durable=True)
+def change_practice_settings(practice: Practice, *, by: StaffMember, client: Client = NO_CLIENT, **changes) -> list[str]:
+    """Change the practice's settings (names in SETTINGS, values already clean): checked as a whole
+    (ValidationError, nothing changed), saved, and each change recorded in the access history in words
+    ("Reminder before expiry: 2 days before → Off"), which are returned. A pending invitation keeps its
+    expiry; the other settings apply from the next booking or periodic round."""
+    if unknown := set(changes) - set(SETTINGS):
+        raise TypeError(f"not a practice setting: {', '.join(sorted(unknown))}")
+    locked = Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
+    before = {name: getattr(locked, name) for name in changes}
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.full_clean()
+    changed = [name for name in SETTINGS if name in changes and getattr(locked, name) != before[name]]
+    if not changed:
+        return []
+    locked.save(update_fields=changed)
+    described = [f"{_setting_label(name)}: {_setting_text(name, before[name])} → {_setting_text(name, getattr(locked, name))}"
+                 for name in changed]
+    history.append([history.new_event(locked, Action.SETTINGS_CHANGED, actor=Actor.staff(by), reason=text[:200],
+                                      client=client) for text in described])
+    log.info("practice %s settings changed by %s: %s", locked.pk, by.pk, ", ".join(changed))
+    return described
+
+
+def _setting_label(name: str) -> str:
+    return str(Practice._meta.get_field(name).verbose_name).capitalize()
+
+
+def _setting_text(name: str, value) -> str:
+    if value in (None, ""):
+        return "Off" if name in ("reminder_days_before", "reinvite_after_days") else "None"
+    plural = lambda n, unit: f"{n} {unit}{'' if n == 1 else 's'}"  # noqa: E731
+    return {
+        "auto_invite": lambda: Practice.AutoInvite(value).label,
+        "reminder_days_before": lambda: f"{plural(value, 'day')} before",
+        "reinvite_after_days": lambda: f"after {plural(value, 'day')}",
+        "reinvite_max": lambda: f"{plural(value, 'time')} at most",
+        "invite_ttl_days": lambda: plural(value, "day"),
+        "phone": lambda: validation.format_phone(value),
+        "patient_contact_note": lambda: f"“{value}”",
+    }.get(name, lambda: str(value))()
