@@ -22,7 +22,6 @@ that nothing up to them was rewritten even by someone who holds the key (`export
 import datetime
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from access.models import AccessEvent
 from access.signals import events_recorded
 from clinic.models import Patient, Practice, StaffMember
 from portico.bulk import insert_rows, instances, update_rows
-from portico.text import storable
+from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.access")
 
@@ -65,47 +64,6 @@ class Actor:
     @classmethod
     def system(cls) -> "Actor":
         return cls(AccessEvent.ActorKind.SYSTEM, None, "system")
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a request came from, for the audit trail."""
-
-    ip: str | None = None
-    user_agent: str = ""
-
-    @classmethod
-    def from_request(cls, request) -> "Client":
-        return cls(client_ip(request), storable(request.META.get("HTTP_USER_AGENT", ""))[:300])
-
-
-def client_ip(request) -> str | None:
-    """The caller's address: REMOTE_ADDR, or behind a proxy the header PORTICO_CLIENT_IP_HEADER names.
-
-    A list header (`X-Forwarded-For: client, proxy1`) counts only its LAST entry: that is the one our
-    own proxy appended; anything before it came from the client and can be forged. If the configured
-    header is missing or holds no address, REMOTE_ADDR (the proxy's address) is used and a warning
-    logged: every such request then shares one throttle bucket, which fails closed, not open."""
-    remote = _parse_ip(request.META.get("REMOTE_ADDR", ""))
-    header = settings.PORTICO_CLIENT_IP_HEADER
-    if not header:
-        return remote
-    raw = request.META.get("HTTP_" + header.upper().replace("-", "_"), "")
-    if ip := _parse_ip(raw.rsplit(",", 1)[-1]):
-        return ip
-    log.warning("PORTICO_CLIENT_IP_HEADER %s is %s; using the connection's address", header,
-                "holds no valid address" if raw else "missing")
-    return remote
-
-
-def _parse_ip(text: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(text.strip()))
-    except ValueError:
-        return None
-
-
-NO_CLIENT = Client()
 
 
 def current_key() -> tuple[str, str]:

@@ -7,9 +7,10 @@ from django.dispatch import receiver
 
 from access import selectors
 from access.actions import outcomes
-from access.history import Actor, Client, record
+from access.history import Actor, record
 from access.models import AccessEvent
 from mail.signals import before_send, message_failed, message_skipped, messages_delivered
+from portico.client import Client
 
 
 @receiver(before_send)

@@ -14,8 +14,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
 
 from access import attempts
-from access.history import client_ip
 from access.models import Attempt
+from portico.client import client_ip
 
 WINDOW = datetime.timedelta(minutes=15)
 MAX_PER_USERNAME = 10

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from access.eligibility import local_today
-from access.history import Actor, Client, record
+from access.history import Actor, record
 from access.models import AccessEvent, InvitationJob
 from access.selectors import (
     NEEDS_ATTENTION,
@@ -24,6 +24,7 @@ from access.selectors import (
 )
 from clinic import validation
 from clinic.models import Appointment, Notification, Patient, PatientImport, Practice, StaffMember
+from portico.client import Client
 
 log = logging.getLogger("portico.clinic")
 

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from access.actions import automatic, sending
-from access.history import NO_CLIENT, Client
 from clinic import validation
 from clinic.models import Appointment, Patient, Practice, StaffMember
+from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.clinic")
 

@@ -13,7 +13,6 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST, require_safe
 
 from access import errors
-from access.history import Client
 from portal import retry, selectors
 from portal.decorators import patient_required
 from portal.forms import (
@@ -24,6 +23,7 @@ from portal.forms import (
     kept_errors,
     show_kept_errors,
 )
+from portico.client import Client
 
 RESET_THROTTLED = "Too many password reset requests. Please wait an hour and try again."
 

@@ -8,11 +8,11 @@ from django.views.decorators.debug import sensitive_variables
 from access import attempts, signins
 from access.actions import passwords
 from access.actions.acceptance import IdentityAnswers
-from access.history import Client
 from access.signins import ThrottledAuthenticationForm
 from clinic import validation
 from portal import tasks
 from portal.selectors import account_for_email
+from portico.client import Client
 
 
 def show_kept_errors(form: forms.Form, kept: dict[str, list[str]]) -> forms.Form:

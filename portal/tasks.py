@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.tasks import task
 
 from access.actions import passwords
-from access.history import Client
+from portico.client import Client
 
 
 @task()

@@ -24,7 +24,6 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from access import errors, signins
 from access.actions import acceptance
-from access.history import Client
 from clinic import validation
 from portal import accepting, retry, selectors
 from portal.decorators import no_referrer, patient_required
@@ -36,6 +35,7 @@ from portal.forms import (
     kept_errors,
     show_kept_errors,
 )
+from portico.client import Client
 
 # What the identity step shows again after a failure. Never the SSN: it is the secret itself. The date
 # of birth and phone are kept because they are checked as a pair and the page cannot say which one

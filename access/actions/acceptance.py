@@ -21,11 +21,12 @@ from access.actions.steps import (
     record_invitation_event,
     unusable_reason,
 )
-from access.history import NO_CLIENT, Actor, Client, record
+from access.history import Actor, record
 from access.models import AccessEvent, Attempt, Channel, Connection, Invitation
 from clinic import validation
 from clinic.models import Patient, StaffMember
 from mail import messages as mail
+from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.access")
 Action = AccessEvent.Action

@@ -14,12 +14,13 @@ from access.actions import sending
 from access.actions.steps import (
     lock_patients,
 )
-from access.history import NO_CLIENT, Actor
+from access.history import Actor
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import invitation_facts
 from clinic.models import Appointment, Patient, Practice
 from mail import messages as mail
 from portico.bulk import among, update_rows
+from portico.client import NO_CLIENT
 
 log = logging.getLogger("portico.access")
 Action = AccessEvent.Action

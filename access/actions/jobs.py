@@ -14,10 +14,10 @@ from access.actions import sending
 from access.actions.steps import (
     lock_patients,
 )
-from access.history import NO_CLIENT
 from access.models import Channel, InvitationJob, InvitationJobPatient
 from clinic.models import Patient, StaffMember
 from portico.bulk import insert_selected, update_rows
+from portico.client import NO_CLIENT
 
 log = logging.getLogger("portico.access")
 

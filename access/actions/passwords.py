@@ -9,10 +9,11 @@ from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 
 from access import attempts, errors
-from access.history import NO_CLIENT, Actor, Client, record
+from access.history import Actor, record
 from access.models import AccessEvent, Attempt, Channel, Connection
 from clinic.models import StaffMember
 from mail import messages as mail
+from portico.client import NO_CLIENT, Client
 
 Action = AccessEvent.Action
 

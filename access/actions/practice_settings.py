@@ -5,10 +5,11 @@ import logging
 from django.db import transaction
 
 from access import history
-from access.history import NO_CLIENT, Actor, Client
+from access.history import Actor
 from access.models import AccessEvent
 from clinic import validation
 from clinic.models import Practice, StaffMember
+from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.access")
 Action = AccessEvent.Action

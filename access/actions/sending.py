@@ -19,12 +19,13 @@ from access.actions.steps import (
     record_invitation_event,
     staff_actor,
 )
-from access.history import NO_CLIENT, Actor, Client, record
+from access.history import Actor, record
 from access.models import AccessEvent, Connection, Invitation
 from access.selectors import invitation_facts
 from clinic.models import Patient, Practice, StaffMember
 from mail import messages as mail
 from portico.bulk import among, insert_rows, instances, relate
+from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.access")
 Action = AccessEvent.Action

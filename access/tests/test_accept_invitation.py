@@ -5,13 +5,13 @@ from django.contrib.auth import get_user_model
 
 from access import errors
 from access.actions import acceptance, sending
-from access.history import Client
 from access.models import AccessEvent, Connection, Invitation
 from access.selectors import PortalState, connections_for_account, portal_state
 from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
 from clinic.models import Notification, Patient
 from conftest import at_once
 from mail.models import Message
+from portico.client import Client
 
 PASSWORD = "a-long-enough-password"
 User = get_user_model()

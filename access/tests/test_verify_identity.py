@@ -7,11 +7,12 @@ import time_machine
 
 from access import errors
 from access.actions import acceptance, sending
-from access.history import Client, first_broken_event
+from access.history import first_broken_event
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import right_answers, send, snapshot
 from clinic.models import Patient
 from conftest import NOW, at_once, postgres_only
+from portico.client import Client
 
 WRONG = acceptance.IdentityAnswers(ssn="987-65-4321")
 PASSWORD = "a-long-enough-password"

@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from access.history import Client
 from api.endpoints.patients import ERRORS, load
 from api.schemas import AppointmentChange, AppointmentCreate, AppointmentOut, AppointmentQuery, Problem
 from clinic import selectors, services
 from clinic.models import Appointment, StaffMember
+from portico.client import Client
 
 router = Router(tags=["appointments"])
 MAX_RANGE = datetime.timedelta(days=31)

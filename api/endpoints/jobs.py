@@ -5,7 +5,6 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from access.actions import jobs
-from access.history import Client
 from access.models import InvitationJob
 from access.selectors import job_progress, job_skip_counts, skipped_patients
 from api import errors
@@ -13,6 +12,7 @@ from api.endpoints.patients import ERRORS
 from api.schemas import JobIn, JobOut
 from clinic import selectors
 from clinic.models import Patient, StaffMember
+from portico.client import Client
 
 router = Router(tags=["bulk invitations"])
 

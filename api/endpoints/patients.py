@@ -4,12 +4,12 @@ clinic.services, so a changed email revokes a pending invitation exactly as on t
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from access.history import Client
 from api import errors, pagination
 from api.schemas import PatientCreate, PatientOut, PatientPage, PatientQuery, PatientUpdate, Problem
 from clinic import selectors, services
 from clinic.forms import DemographicsForm, NewPatientForm
 from clinic.models import Patient
+from portico.client import Client
 
 router = Router(tags=["patients"])
 ERRORS = {400: Problem, 401: Problem, 404: Problem, 413: Problem, 422: Problem, 429: Problem}

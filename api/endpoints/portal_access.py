@@ -7,13 +7,13 @@ from ninja import Query, Router, Status
 from access import eligibility
 from access.actions import sending
 from access.actions.sending import SentInvitation
-from access.history import Client
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import PortalState, current_invitation, live_connection, staff_choices
 from api import errors, pagination
 from api.endpoints.patients import ERRORS, load
 from api.schemas import EventPage, InvitationOut, InviteIn, PageQuery, PortalAccessOut, Problem
 from clinic import selectors
+from portico.client import Client
 
 router = Router(tags=["portal access"])
 WRITE_ERRORS = {**ERRORS, 409: Problem}

@@ -8,10 +8,10 @@ from django.utils import dateformat, timezone
 
 from access.actions import sending
 from access.actions.sending import SentInvitation
-from access.history import Client
 from access.selectors import staff_choices
 from clinic import selectors
 from clinic.models import Appointment, Patient, Practice
+from portico.client import Client
 
 PAGE_SIZE = 25
 

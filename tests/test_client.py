@@ -3,8 +3,8 @@ import logging
 import pytest
 from django.urls import reverse
 
-from access.history import Client
 from access.models import AccessEvent
+from portico.client import Client
 
 
 def test_it_takes_the_connection_address(rf):
@@ -45,7 +45,7 @@ def test_an_unusable_header_falls_back_to_the_connection_address_and_says_so(rf,
     throttle bucket), rather than having no address and so no throttle at all."""
     settings.PORTICO_CLIENT_IP_HEADER = "X-Forwarded-For"
     extra = {} if header is None else {"HTTP_X_FORWARDED_FOR": header}
-    with caplog.at_level(logging.WARNING, logger="portico.access"):
+    with caplog.at_level(logging.WARNING, logger="portico.client"):
         assert Client.from_request(rf.get("/", REMOTE_ADDR="10.0.0.2", **extra)).ip == "10.0.0.2"
     assert "PORTICO_CLIENT_IP_HEADER X-Forwarded-For is" in caplog.text
     assert "203.0.113.5" not in caplog.text  # header values (addresses) stay out of the log
