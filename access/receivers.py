@@ -21,20 +21,20 @@ def unwanted_invitation_mail(sender, messages, **kwargs) -> list[int]:
 @receiver(messages_delivered)
 def record_invitations_delivered(sender, messages, **kwargs) -> None:
     """A delivered batch: one event per invitation email or reminder in it, recorded set-wise."""
-    if ids := [m.context["invitation_id"] for m in messages if m.kind in selectors.INVITATION_MAIL]:
+    if ids := [m.invitation_id for m in messages if m.kind in selectors.INVITATION_MAIL]:
         outcomes.record_email_outcomes(ids, delivered=True)
 
 
 @receiver(message_failed)
 def record_invitation_failed(sender, message, **kwargs) -> None:
     if message.kind in selectors.INVITATION_MAIL:
-        outcomes.record_email_outcome(message.context["invitation_id"], delivered=False)
+        outcomes.record_email_outcome(message.invitation_id, delivered=False)
 
 
 @receiver(message_skipped)
 def record_invitation_skipped(sender, message, **kwargs) -> None:
     if message.kind in selectors.INVITATION_MAIL:
-        outcomes.record_email_skipped(message.context["invitation_id"])
+        outcomes.record_email_skipped(message.invitation_id)
 
 
 @receiver(user_logged_in)

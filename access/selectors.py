@@ -25,9 +25,10 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from access import rules
-from access.eligibility import eligible
+from access.eligibility import eligible, local_today
 from access.models import AccessEvent, Connection, Invitation, InvitationJob, InvitationJobPatient
-from clinic.models import Patient, Practice
+from clinic import selectors as clinic_selectors
+from clinic.models import Appointment, Patient, Practice, StaffMember
 from mail.models import Message
 from portico.bulk import among
 from portico.spreadsheet import SafeWriter
@@ -54,36 +55,6 @@ class PortalState:
         DISCONNECTED: "Disconnected",
     }
     CHOICES = list(LABELS.items())
-
-
-@dataclass(frozen=True)
-class StaffChoices:
-    """Which Portal Access buttons can work in a state. Pages use it to enable and explain buttons;
-    access.actions still decides (and refuses in the same words) if a stale page posts anyway."""
-
-    enable_blocked: str  # why Enable Patient Access cannot work now; "" if it can
-    can_revoke_invite: bool
-    can_revoke_access: bool
-    can_resend: bool
-
-
-def staff_choices(state: str, missing: list[str]) -> StaffChoices:
-    if missing:
-        blocked = "Not eligible yet: add the missing details listed below."
-    elif state == PortalState.PENDING:
-        blocked = "An invitation is already pending. Use Resend invitation to email a new link."
-    elif state == PortalState.CONNECTED:
-        blocked = "This patient is already connected to the portal."
-    else:
-        blocked = ""
-    return StaffChoices(
-        enable_blocked=blocked,
-        can_revoke_invite=state == PortalState.PENDING,
-        can_revoke_access=state == PortalState.CONNECTED,
-        # Resend = revoke what is pending + send. With nothing pending it would be a plain send, which
-        # Enable Patient Access already offers: one button per next step, never two doing the same.
-        can_resend=state == PortalState.PENDING,
-    )
 
 
 def with_portal_state(
@@ -186,36 +157,36 @@ def _could_be_in(state: str, practice_id: int, today: datetime.date | None = Non
     return never_invited & (condition if state == PortalState.NOT_INVITED else ~condition)
 
 
-def portal_state(patient: Patient) -> str:
-    return with_portal_state(Patient.objects.filter(pk=patient.pk)).values_list("portal_state", flat=True).get()
-
-
 def current_invitation(patient: Patient) -> Invitation | None:
     return patient.invitations.order_by("-sent_at", "-id").first()
 
 
 def live_connection(patient: Patient) -> Connection | None:
-    return patient.connections.filter(ended_at__isnull=True).first()
+    """The patient's live connection, with the invitation it came from."""
+    return patient.connections.filter(ended_at__isnull=True).select_related("invitation").first()
+
+
+def live_connections_of(account) -> QuerySet[Connection]:
+    """The account's live connections, in practice order (so one change's events come in one order)."""
+    return (Connection.objects.filter(account=account, ended_at__isnull=True).select_related("practice", "patient")
+            .order_by("practice_id"))
 
 
 def access_history(patient: Patient) -> QuerySet[AccessEvent]:
-    """Newest first, with the actor loaded (one query however many events)."""
-    return patient.access_events.select_related("actor").order_by("-at", "-id")
+    """Newest first, with the actor and a staff actor's membership loaded (one query however many events)."""
+    return patient.access_events.select_related("actor__staff").order_by("-at", "-id")
 
 
-def connections_for_account(account) -> QuerySet[Connection]:
-    return Connection.objects.filter(account=account, ended_at__isnull=True).select_related("practice", "patient")
-
-
-# Outbox kinds carrying an invitation link (context["invitation_id"]): mail.messages writes them.
-INVITATION_MAIL = ("invitation", "reminder")
+# The mail carrying an invitation's link, its invitation in Message.invitation_id (mail.messages writes
+# them): what access records delivery outcomes for, and skips once the invitation is no longer pending.
+INVITATION_MAIL = (Message.Kind.INVITATION, Message.Kind.REMINDER)
 
 
 def unwanted_invitation_mail(messages: list[Message]) -> list[int]:
     """Of messages the mail worker is about to send, the ids of invitation emails and reminders that
     must no longer go: their invitation is no longer pending (accepted, revoked, locked, or lapsed even
     if not yet swept), or, for the first email, a reminder since reissued its link. One query."""
-    about = {m.pk: m.context.get("invitation_id") for m in messages if m.kind in INVITATION_MAIL}
+    about = {m.pk: m.invitation_id for m in messages if m.kind in INVITATION_MAIL}
     if not about:
         return []
     now = timezone.now()
@@ -226,7 +197,7 @@ def unwanted_invitation_mail(messages: list[Message]) -> list[int]:
         if status == Invitation.Status.PENDING and expires > now}
     kinds = {m.pk: m.kind for m in messages}
     return [pk for pk, invitation in about.items()
-            if invitation not in live or (kinds[pk] == "invitation" and live[invitation] is not None)]
+            if invitation not in live or (kinds[pk] == Message.Kind.INVITATION and live[invitation] is not None)]
 
 
 # --- facts for the invitation rules, for many patients at once (access.rules) -----------------------
@@ -234,7 +205,7 @@ def unwanted_invitation_mail(messages: list[Message]) -> list[int]:
 def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[int, rules.InvitationFacts]:
     """What access.rules needs for each patient, in four queries however many patients (no SSN is
     decrypted: an empty one is stored empty). Lapsed pending invitations do not count as pending."""
-    ids = among(patient_ids)  # one parameter: four queries over 500 ids would cost ~8 ms just to build
+    ids = among(patient_ids)  # one parameter, however many ids (portico.bulk.among)
     patients = list(Patient.objects.filter(pk__in=ids).values_list(
         "pk", "practice__time_zone", "practice__minimum_age", "email",
         ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()), "date_of_birth", "phone"))
@@ -322,14 +293,14 @@ def job_progress(job: InvitationJob) -> JobProgress:
 
 def job_skip_counts(job: InvitationJob) -> dict[str, int]:
     """rules.skip_label -> how many of the job's patients were skipped for it, largest first."""
-    counts = (job.rows.filter(outcome=InvitationJobPatient.Outcome.SKIPPED).values("reason_text")
-              .annotate(n=Count("id")).order_by("-n", "reason_text"))
-    return {row["reason_text"]: row["n"] for row in counts}
+    counts = (job.rows.filter(outcome=InvitationJobPatient.Outcome.SKIPPED).values("reason")
+              .annotate(n=Count("id")).order_by("-n", "reason"))
+    return {row["reason"]: row["n"] for row in counts}
 
 
 def skipped_patients(job: InvitationJob) -> QuerySet[InvitationJobPatient]:
     return (job.rows.filter(outcome=InvitationJobPatient.Outcome.SKIPPED).select_related("patient")
-            .only("reason", "reason_text", "patient__chart_number", "patient__first_name", "patient__last_name")
+            .only("reason_code", "reason", "patient__chart_number", "patient__first_name", "patient__last_name")
             .order_by("patient__last_name", "patient__first_name", "patient_id"))
 
 
@@ -339,7 +310,7 @@ def write_skipped_csv(job: InvitationJob, out: TextIO) -> None:
     writer.writerow(["chart_number", "first_name", "last_name", "reason", "reason_code"])
     for row in skipped_patients(job).iterator(chunk_size=2000):
         p = row.patient
-        writer.writerow([p.chart_number, p.first_name, p.last_name, row.reason_text, row.reason])
+        writer.writerow([p.chart_number, p.first_name, p.last_name, row.reason, row.reason_code])
 
 
 def invitation_jobs(practice: Practice) -> QuerySet[InvitationJob]:
@@ -347,3 +318,45 @@ def invitation_jobs(practice: Practice) -> QuerySet[InvitationJob]:
     patients they invited have since accepted (the campaign's result)."""
     return (InvitationJob.objects.filter(practice=practice).select_related("started_by__user")
             .annotate(accepted=Count("rows", filter=Q(rows__invitation__status=Invitation.Status.ACCEPTED))))
+
+
+# --- the staff pages' lists, with each patient's portal state ----------------------------------------
+
+def practice_day(practice: Practice) -> dict:
+    """The practice's date and minimum age, for the portal state of its own patients: eligibility is
+    then a comparison of the date of birth with one date (see access.eligibility.eligible)."""
+    return {"today": local_today(practice), "minimum_age": practice.minimum_age}
+
+
+def search_patients(staff: StaffMember, *, q: str = "", state: str = "") -> QuerySet[Patient]:
+    """The practice's patients matching `q` (clinic.selectors.matching_patients), annotated as
+    with_portal_state does, optionally only those in `state` (or NEEDS_ATTENTION)."""
+    patients, day = clinic_selectors.matching_patients(staff, q), practice_day(staff.practice)
+    if state == NEEDS_ATTENTION:
+        patients = needing_attention(patients, practice_id=staff.practice_id, **day)
+    elif state:
+        patients = in_portal_state(patients, state, practice_id=staff.practice_id, **day)
+    else:
+        patients = with_portal_state(patients, **day)
+    return patients.defer("ssn").order_by("last_name", "first_name", "id")
+
+
+def appointments_between(
+    staff: StaffMember, start: datetime.datetime, end: datetime.datetime, *, doctor: StaffMember | None = None,
+) -> list[Appointment]:
+    """The practice's appointments starting in [start, end), each with `patient.portal_state` and
+    `patient.portal_state_label` set (two queries however many appointments)."""
+    appointments = list(clinic_selectors.appointments_starting(staff, start, end, doctor=doctor))
+    ids = {a.patient_id for a in appointments}
+    states = dict(with_portal_state(Patient.objects.filter(pk__in=ids), **practice_day(staff.practice))
+                  .values_list("pk", "portal_state"))
+    for appointment in appointments:
+        appointment.patient.portal_state = states.get(appointment.patient_id, PortalState.NOT_ELIGIBLE)
+        appointment.patient.portal_state_label = PortalState.LABELS[appointment.patient.portal_state]
+    return appointments
+
+
+def invitation_job_for(staff: StaffMember, job_id: int) -> InvitationJob:
+    """One of the practice's bulk jobs (clinic.selectors.own: 404, OtherPractice for another's)."""
+    job = InvitationJob.objects.select_related("started_by__user").filter(pk=job_id).first()
+    return clinic_selectors.own(staff, job, job_id, "invitation job")

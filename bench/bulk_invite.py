@@ -80,8 +80,8 @@ def bare_invitation_rows(practice: Practice, staff: StaffMember) -> float:
             actor_id=staff.user_id, actor_role="staff", action="invitation.sent", channel=Channel.BULK,
             key_id=key_id, hash=secrets.token_hex(32)))
         messages.append(Message(
-            kind="invitation", to=email, dedupe_key=f"invitation:{invitation_id}",
-            context={"practice": practice.name, "expires": "soon", "invitation_id": invitation_id},
+            kind=Message.Kind.INVITATION, to=email, dedupe_key=f"invitation:{invitation_id}",
+            invitation_id=invitation_id, context={"practice": practice.name, "expires": "soon"},
             secret_link=settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token]),
             next_attempt_at=now, created_at=now))
     statements = [insert_statement(Invitation, invitations), insert_statement(AccessEvent, events),

@@ -72,14 +72,14 @@ def build(count: int) -> Practice:
 
 
 def queue(practice: Practice) -> None:
-    """The outbox rows queue_invitation writes, one per pending invitation, as a fresh queue."""
+    """The outbox rows queue_invitations writes, one per pending invitation, as a fresh queue."""
     Message.objects.all().delete()
     now = timezone.now()
     Message.objects.bulk_create(
-        (Message(kind="invitation", to=inv.email, dedupe_key=f"invitation:{inv.pk}", next_attempt_at=now,
+        (Message(kind=Message.Kind.INVITATION, to=inv.email, dedupe_key=f"invitation:{inv.pk}", next_attempt_at=now,
                  created_at=now, secret_link=f"{settings.PORTICO_BASE_URL}/portal/i/bench-token-{inv.patient_id}/",
-                 context={"practice": practice.name, "expires": "Monday, November 9 at 10:00 AM Eastern",
-                          "invitation_id": inv.pk})
+                 invitation_id=inv.pk,
+                 context={"practice": practice.name, "expires": "Monday, November 9 at 10:00 AM Eastern"})
          for inv in Invitation.objects.filter(practice=practice)), batch_size=2000)
 
 

@@ -6,10 +6,10 @@ does): a subject and a text part are not HTML, so `O'Brien & Sons` must reach th
 the HTML part escapes.
 
 The bytes are written here rather than by Django's EmailMessage.message(): that builds every header
-through the email package's header registry and tries several transfer encodings per part, about 2 ms
-a message, more than sending it costs (docs/performance.md). Here the shape is always the same
-(multipart/alternative, two UTF-8 quoted-printable parts), made with the C quoted-printable encoder;
-about 0.1 ms. Each email's templates are looked up once per process."""
+through the email package's header registry and tries several transfer encodings per part, which
+costs more than sending it (docs/performance.md). Here the shape is always the same
+(multipart/alternative, two UTF-8 quoted-printable parts), made with the C quoted-printable encoder.
+Each email's templates are looked up once per process."""
 
 import binascii
 import email.utils

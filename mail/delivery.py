@@ -48,9 +48,8 @@ log = logging.getLogger("portico.mail")
 RETRY_DELAYS = [datetime.timedelta(minutes=m) for m in (2, 5, 10, 15, 30)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # Rows claimed at once. Each batch costs about a dozen queries and three commits whatever its size
-# (~20 ms on SQLite, besides ~0.2 ms a row): ~0.2 ms a message at 100, ~0.09 at 250. Larger batches
-# save less and less, and widen what a killed worker may send twice (the accepted-but-unrecorded part
-# of its batch; the same Message-ID).
+# (docs/performance.md, "What the bulk helpers save"). Larger batches save less and less, and widen
+# what a killed worker may send twice (the accepted-but-unrecorded part of its batch; the same Message-ID).
 BATCH_SIZE = 250
 SEND_ERRORS = (TimeoutError, smtplib.SMTPException, OSError)
 LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)

@@ -14,16 +14,10 @@ from portico.bulk import insert_dicts
 from portico.humantime import human_time
 
 
-def queue_invitation(invitation, token: str) -> Message:
-    """The invitation link. Built from PORTICO_BASE_URL, never a request's Host header."""
-    context, link = _invitation(invitation, token, human_time(invitation.expires_at, invitation.practice.time_zone))
-    return _queue("invitation", invitation.email, f"invitation:{invitation.pk}", context, secret_link=link)
-
-
 def queue_invitations(sent: list[tuple]) -> int:
-    """The batch form of queue_invitation, for (invitation, token) pairs: the same rows as _queue
-    writes, in one executemany, with what a batch shares (the practice's details, the expiry in words,
-    the link's path) worked out once. Returns how many."""
+    """For (invitation, token) pairs: the invitation email, its link built from PORTICO_BASE_URL (never
+    a request's Host header), in one executemany, with what a batch shares (the practice's details,
+    the expiry in words, the link's path) worked out once. Returns how many."""
     now, expires, practices, link = timezone.now(), {}, {}, _landing_link()
     rows = []
     for invitation, token in sent:
@@ -33,35 +27,30 @@ def queue_invitations(sent: list[tuple]) -> int:
             expires[when] = human_time(*when)
         if practice.pk not in practices:
             practices[practice.pk] = _practice(practice)
-        rows.append({"kind": "invitation", "to": invitation.email, "dedupe_key": f"invitation:{invitation.pk}",
-                     "context": {**practices[practice.pk], "expires": expires[when], "invitation_id": invitation.pk},
+        rows.append({"kind": Message.Kind.INVITATION, "invitation_id": invitation.pk, "to": invitation.email,
+                     "dedupe_key": f"invitation:{invitation.pk}",
+                     "context": {**practices[practice.pk], "expires": expires[when]},
                      "secret_link": link(token), "next_attempt_at": now, "created_at": now})
     return insert_dicts(Message, rows)
 
 
 def _landing_link() -> Callable[[str], str]:
-    """token -> its invitation link, as _invitation makes it. reverse() costs ~100 us a call, so the
-    path is reversed once around a placeholder (a token's URL-safe characters need no quoting)."""
+    """token -> its invitation link. reverse() is slow for a batch of thousands, so the path is reversed
+    once around a placeholder (a token's URL-safe characters need no quoting)."""
     before, after = (settings.PORTICO_BASE_URL + reverse("portal:landing", args=["TOKEN"])).split("TOKEN")
     return lambda token: f"{before}{token}{after}"
-
-
-def _invitation(invitation, token: str, expires: str) -> tuple[dict, str]:
-    """An invitation email's context and its secret link."""
-    return ({**_practice(invitation.practice), "expires": expires, "invitation_id": invitation.pk},
-            settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token]))
 
 
 def queue_reminders(reminded: list[tuple]) -> list[Message]:
     """For (invitation, reissued token) pairs: the reminder before expiry, with the new link (the
     earlier one no longer works), in one INSERT."""
-    now = timezone.now()
+    now, link = timezone.now(), _landing_link()
     return Message.objects.bulk_create(
-        Message(kind="reminder", to=invitation.email, dedupe_key=f"reminder:{invitation.pk}", context=context,
-                secret_link=link, next_attempt_at=now, created_at=now)
+        Message(kind=Message.Kind.REMINDER, invitation_id=invitation.pk, to=invitation.email,
+                dedupe_key=f"reminder:{invitation.pk}", secret_link=link(token), next_attempt_at=now, created_at=now,
+                context={**_practice(invitation.practice),
+                         "expires": human_time(invitation.expires_at, invitation.practice.time_zone)})
         for invitation, token in reminded
-        for context, link in [_invitation(invitation, token, human_time(invitation.expires_at,
-                                                                         invitation.practice.time_zone))]
     )
 
 
@@ -73,7 +62,7 @@ def queue_digests(digests: list[tuple]) -> list[Message]:
     (at most DIGEST_LISTS_AT_MOST, then how many more) with links to each patient's Portal Access."""
     now = timezone.now()
     return Message.objects.bulk_create(
-        Message(kind="digest", to=member.user.email, dedupe_key=f"digest:{member.pk}:{now:%Y%m%d%H%M%S%f}",
+        Message(kind=Message.Kind.DIGEST, to=member.user.email, dedupe_key=f"digest:{member.pk}:{now:%Y%m%d%H%M%S%f}",
                 context={"practice": member.practice.name, "count": len(notifications),
                          "more": max(0, len(notifications) - DIGEST_LISTS_AT_MOST),
                          "notifications_url": _url("clinic:notifications"),
@@ -87,7 +76,7 @@ def queue_digests(digests: list[tuple]) -> list[Message]:
 def queue_connected(invitation) -> Message:
     """Confirmation after acceptance, to the address on file, saying what to do if it wasn't them."""
     return _queue(
-        "connected", invitation.email, f"connected:{invitation.pk}",
+        Message.Kind.CONNECTED, invitation.email, f"connected:{invitation.pk}",
         {**_practice(invitation.practice), "portal_url": _url("portal:home")},
     )
 
@@ -95,7 +84,7 @@ def queue_connected(invitation) -> Message:
 def queue_access_revoked(connection) -> Message:
     """The practice ended the patient's portal access: say so, and how to reach the practice."""
     return _queue(
-        "access-revoked", connection.invitation.email, f"access-revoked:{connection.pk}",
+        Message.Kind.ACCESS_REVOKED, connection.invitation.email, f"access-revoked:{connection.pk}",
         {**_practice(connection.practice), "portal_url": _url("portal:home")},
     )
 
@@ -105,14 +94,14 @@ def queue_password_reset(account, token: str) -> Message:
     password-reset token, so it is kept sealed like the invitation link and wiped once sent."""
     uid = urlsafe_base64_encode(force_bytes(account.pk))
     return _queue(
-        "password-reset", account.email or account.get_username(),
+        Message.Kind.PASSWORD_RESET, account.email or account.get_username(),
         f"password-reset:{account.pk}:{timezone.now():%Y%m%d%H%M%S%f}",
         {"valid_for": _duration(settings.PASSWORD_RESET_TIMEOUT), "reset_url": _url("portal:password-reset")},
         secret_link=_url("portal:password-reset-confirm", uid, token),
     )
 
 
-def _queue(kind: str, to: str, dedupe_key: str, context: dict, *, secret_link: str = "") -> Message:
+def _queue(kind: Message.Kind, to: str, dedupe_key: str, context: dict, *, secret_link: str = "") -> Message:
     now = timezone.now()
     message = Message.objects.create(
         kind=kind, to=to, dedupe_key=dedupe_key, context=context, secret_link=secret_link,

@@ -7,9 +7,23 @@ from portico.outbox import OutboxRow
 class Message(OutboxRow):
     """The outbox: one row per email, written in the same transaction as the change that causes it.
 
-    The body is rendered at delivery from `kind` and `context`. A link carrying a secret (the
-    invitation token) is kept encrypted in `secret_link` and wiped once the message is sent or given up.
+    The body is rendered at delivery from `kind` (which names its templates) and `context`. A link
+    carrying a secret (the invitation token) is kept encrypted in `secret_link` and wiped once the
+    message is sent or given up. What the rest of Portico needs to know about a message is in typed
+    columns, never in `context`: its `kind`, and `invitation_id` for the mail carrying an invitation's
+    link (see mail.signals: access decides from these which mail is no longer needed and records outcomes).
     """
+
+    class Kind(models.TextChoices):
+        """Every email Portico sends, one function each in mail.messages; the value names the templates
+        (mail/<value>-subject.txt, -body.txt, -body.html)."""
+
+        INVITATION = "invitation", "Invitation"
+        REMINDER = "reminder", "Reminder before expiry"  # the invitation's link, reissued
+        CONNECTED = "connected", "Connected confirmation"
+        ACCESS_REVOKED = "access-revoked", "Access revoked"
+        PASSWORD_RESET = "password-reset", "Password reset"
+        DIGEST = "digest", "Staff daily digest"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -20,7 +34,10 @@ class Message(OutboxRow):
         # mail.signals.before_send.
         SKIPPED = "skipped", "Not sent (no longer needed)"
 
-    kind = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The invitation whose link this message carries (Kind.INVITATION and Kind.REMINDER), else null.
+    # An id, not a ForeignKey: mail's schema names no table of access's (mail imports only portico).
+    invitation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     to = models.EmailField()
     # One message per (kind, subject): a retried or duplicated enqueue can never mail twice.
     dedupe_key = models.CharField(max_length=100, unique=True)

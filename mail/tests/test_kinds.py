@@ -1,0 +1,47 @@
+"""What an email is and what it is about are typed columns of its outbox row (Message.kind, one of
+Message.Kind, and Message.invitation_id), never keys of its context: access reads them to skip mail no
+longer needed and to record outcomes in the right history."""
+
+import datetime
+from pathlib import Path
+
+import time_machine
+from django.contrib.auth import get_user_model
+
+import mail
+from access.actions import automatic, sending
+from access.tests.helpers import connect, send
+from conftest import NOW
+from mail import messages
+from mail.models import Message
+
+PARTS = ("subject.txt", "body.txt", "body.html")
+
+
+def test_every_kind_has_its_templates_and_every_email_template_a_kind():
+    folder = Path(mail.__file__).parent / "templates" / "mail"
+    emails = {path.name for path in folder.iterdir() if not path.name.startswith("_")}  # _contact: included
+    assert emails == {f"{kind}-{part}" for kind in Message.Kind.values for part in PARTS}
+
+
+def test_an_invitation_email_and_its_reminder_name_their_invitation_in_a_typed_column(cast):
+    with time_machine.travel(NOW, tick=False):
+        sent = send(cast)
+    with time_machine.travel(NOW + datetime.timedelta(days=5), tick=False):  # 7-day invitations, reminded 2 days before
+        assert automatic.send_reminders() == 1
+    rows = Message.objects.order_by("id").values_list("kind", "invitation_id", "dedupe_key")
+    assert list(rows) == [(Message.Kind.INVITATION, sent.invitation.pk, f"invitation:{sent.invitation.pk}"),
+                          (Message.Kind.REMINDER, sent.invitation.pk, f"reminder:{sent.invitation.pk}")]
+    assert [sorted(c) for c in Message.objects.order_by("id").values_list("context", flat=True)] == [
+        ["expires", "practice", "practice_note", "practice_phone"]] * 2
+
+
+def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
+    sent, connection = connect(cast)  # the invitation, then the connected confirmation
+    sending.revoke_invitation(cast.pat, by=cast.alice)  # the access-revoked notice
+    messages.queue_digests([(cast.dora, [])])
+    messages.queue_password_reset(get_user_model().objects.get(pk=connection.account_id), "set-password-token")
+    named = dict(Message.objects.values_list("kind", "invitation_id"))
+    assert named == {"invitation": sent.invitation.pk, "connected": None, "access-revoked": None, "digest": None,
+                     "password-reset": None}
+    assert set(named) == set(Message.Kind.values) - {Message.Kind.REMINDER}  # every other kind, queued for real
