@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from access.actions import jobs
 from access.eligibility import eligible, local_today
 from access.selectors import PortalState, in_portal_state, job_skip_counts, preview_invitations, write_skipped_csv
-from clinic.management.commands.import_patients import find_practice, find_staff
+from clinic.commands import find_practice, find_staff
 from clinic.models import Patient, Practice
 from portico.progress import ProgressBar
 

@@ -3,28 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from access.actions.automatic import send_reinvites, send_reminders
-from access.actions.expiry import expire_invitations
-from access.actions.jobs import resume_stalled_jobs
-from access.actions.notifications import send_digests
-from access.attempts import prune as prune_attempts
-from access.history import seal_all
-from api.webhooks import prune_finished as prune_webhook_deliveries
-
-
-def run_once() -> dict[str, int]:
-    """One round of the scheduled work, each kind set-wise (a few queries per batch of due rows, none per
-    patient): lapsed invitations first, so a re-invite sees them expired and a reminder skips them."""
-    return {
-        "sealed": seal_all(),
-        "expired": expire_invitations(),
-        "reinvited": send_reinvites(),
-        "reminded": send_reminders(),
-        "digests": send_digests(),
-        "resumed": resume_stalled_jobs(),
-        "pruned_deliveries": prune_webhook_deliveries(),
-        "pruned_attempts": prune_attempts(),
-    }
+from ops.periodic import run_once
 
 
 class Command(BaseCommand):

@@ -9,12 +9,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from access.management.commands.run_periodic import run_once
 from access.models import AccessEvent, Invitation
 from access.tests.test_send_invitations import make_patients
 from clinic.models import Notification
 from conftest import NOW
 from mail.models import Message
+from ops.periodic import run_once
 
 DAY = datetime.timedelta(days=1)
 
