@@ -58,6 +58,3 @@ def missing_requirements(patient: Patient) -> list[str]:
                          has_date_of_birth_and_phone=bool(patient.date_of_birth and patient.phone),
                          age=age, minimum_age=practice.minimum_age)
 
-
-def is_eligible(patient: Patient) -> bool:
-    return not missing_requirements(patient)

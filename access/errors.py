@@ -1,14 +1,23 @@
-"""Refusals raised by access.actions. Each has a machine `code` and a `message` for people."""
+"""Refusals raised by access.actions. Each has a machine `code` and a `message` for people; each maps
+to a page message (the pages), an HTTP status and a problem code (api.errors) in one place."""
 
 import datetime
 
 
-class InvitationError(Exception):
-    code = "invitation_error"
+class Refusal(Exception):
+    """Any refusal of an access action."""
+
+    code = "refused"
 
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class InvitationError(Refusal):
+    """Staff's (or Portico's own) invitation refused: sending, resending or revoking."""
+
+    code = "invitation_error"
 
 
 class NotEligible(InvitationError):
@@ -55,7 +64,9 @@ class NothingToRevoke(InvitationError):
         super().__init__(self.MESSAGES[what])
 
 
-class LinkNotUsable(InvitationError):
+# --- the patient's side: a link, an identity check, an account ---------------------------------------
+
+class LinkNotUsable(Refusal):
     """The invitation link cannot be used. `reason` is one of REASONS; pages word each one for the patient."""
 
     code = "link_not_usable"
@@ -67,7 +78,7 @@ class LinkNotUsable(InvitationError):
         super().__init__(f"This invitation link cannot be used ({reason}).")
 
 
-class IdentityNotConfirmed(InvitationError):
+class IdentityNotConfirmed(Refusal):
     """Deliberately says nothing about which answer was wrong."""
 
     code = "identity_not_confirmed"
@@ -77,21 +88,21 @@ class IdentityNotConfirmed(InvitationError):
         super().__init__("We could not confirm your identity with the details you entered.")
 
 
-class TooManyAttempts(InvitationError):
+class TooManyAttempts(Refusal):
     code = "too_many_attempts"
 
     def __init__(self):
         super().__init__("Too many attempts from your network. Please wait 15 minutes and try again.")
 
 
-class AccountExists(InvitationError):
+class AccountExists(Refusal):
     code = "account_exists"
 
     def __init__(self):
         super().__init__("A portal account with this email already exists. Sign in to connect it.")
 
 
-class WrongAccount(InvitationError):
+class WrongAccount(Refusal):
     code = "wrong_account"
 
     def __init__(self):

@@ -228,15 +228,15 @@ class InvitationJobPatient(models.Model):
     job = models.ForeignKey(InvitationJob, on_delete=models.CASCADE, related_name="rows")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
-    reason = models.CharField(max_length=32, blank=True, help_text="The skip reason's code (access.rules).")
-    reason_text = models.CharField(max_length=300, blank=True)
+    reason_code = models.CharField(max_length=32, blank=True, help_text="Why it was skipped, as a code (access.rules).")
+    reason = models.CharField(max_length=300, blank=True, help_text="Why it was skipped, in words.")
     invitation = models.OneToOneField(Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "patient"], name="one_row_per_patient_per_job")]
         indexes = [
             models.Index(fields=["job", "id"], condition=Q(outcome=""), name="job_unprocessed_idx"),
-            models.Index(fields=["job", "outcome", "reason"], name="job_outcome_idx"),
+            models.Index(fields=["job", "outcome", "reason_code"], name="job_outcome_idx"),
         ]
 
     def __str__(self) -> str:

@@ -10,11 +10,14 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from access import errors
+from access.actions import audit
+from clinic.selectors import OtherPractice
+from portico.client import Client
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 # HTTP status per domain error. A refusal not listed (the patient-side ones never reach the API) is 400.
-STATUS: dict[type[errors.InvitationError], int] = {
+STATUS: dict[type[errors.Refusal], int] = {
     errors.NotEligible: 422,
     errors.AlreadyPending: 409,
     errors.AlreadyConnected: 409,
@@ -47,7 +50,7 @@ def problem_response(status: int, code: str, detail: str, *, headers: dict[str, 
     return response
 
 
-def for_refusal(error: errors.InvitationError) -> HttpResponse:
+def for_refusal(error: errors.Refusal) -> HttpResponse:
     extra = {}
     if isinstance(error, errors.NotEligible):
         extra["missing"] = error.missing
@@ -65,13 +68,21 @@ def for_validation(error: DjangoValidationError | dict) -> HttpResponse:
                             errors={name: [str(m) for m in messages] for name, messages in fields.items()})
 
 
+def for_not_found(request, error: Http404) -> HttpResponse:
+    """404, the same for a missing record and another practice's; the latter recorded (the API's
+    scoping edge, as access.middleware is the pages')."""
+    if isinstance(error, OtherPractice):
+        audit.record_foreign_id(error.staff, error.kind, error.record_id, client=Client.from_request(request))
+    return problem_response(404, "not_found", "No such record.")
+
+
 def install(api) -> None:
     """Route every exception the API can raise to one problem response."""
-    api.add_exception_handler(errors.InvitationError, lambda request, exc: for_refusal(exc))
+    api.add_exception_handler(errors.Refusal, lambda request, exc: for_refusal(exc))
     api.add_exception_handler(Problem, lambda request, exc: problem_response(
         exc.status, exc.code, exc.detail, headers=exc.headers, **exc.extra))
     api.add_exception_handler(DjangoValidationError, lambda request, exc: for_validation(exc))
-    api.add_exception_handler(Http404, lambda request, exc: problem_response(404, "not_found", "No such record."))
+    api.add_exception_handler(Http404, for_not_found)
     api.add_exception_handler(AuthenticationError, lambda request, exc: problem_response(
         401, "unauthorized", "Send a live API token: Authorization: Bearer <token>.",
         headers={"WWW-Authenticate": 'Bearer realm="portico"'}))

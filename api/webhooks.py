@@ -96,7 +96,7 @@ def _check_scheme(url: str) -> None:
     if not _is_loopback(parts.hostname):
         raise ValidationError("Use https://: plain http:// is allowed only to this machine (127.0.0.1, ::1, "
                               "localhost), so events are never sent unencrypted over a network.", code="http")
-    if not (settings.DEBUG or getattr(settings, "PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP", False)):
+    if not (settings.DEBUG or settings.PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP):
         raise ValidationError("Use https://: plain http:// to this machine is allowed only in development.",
                               code="http")
 

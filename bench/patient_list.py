@@ -18,11 +18,10 @@ from django.test import Client
 from django.utils import timezone
 
 from access.models import Connection, Invitation
-from access.selectors import PortalState
+from access.selectors import PortalState, search_patients
 from access.tokens import hash_token
 from bench.common import Row, scaled
 from clinic.models import Patient, Practice, StaffMember
-from clinic.selectors import search_patients
 
 REPEATS = 5
 

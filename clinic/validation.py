@@ -46,10 +46,6 @@ def normalize_ssn(raw: str) -> str:
     return digits
 
 
-def mask_ssn(ssn: str) -> str:
-    return f"***-**-{ssn[-4:]}" if ssn else ""
-
-
 def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
     """Return the number in E.164 (+15555550123). A number without its area code is refused (the
     fictional 555 numbers are kept: phonenumbers' is_valid_number would refuse those and numbers from

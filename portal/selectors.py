@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from access import tokens
 from access.models import Connection, Invitation
-from access.selectors import connections_for_account
+from access.selectors import live_connections_of
 from clinic.models import Appointment, Practice
 
 
@@ -23,14 +23,14 @@ def practices_for(account) -> QuerySet[Connection]:
         .exclude(status=Appointment.Status.CANCELLED)
         .select_related("doctor__user")
     )
-    return connections_for_account(account).order_by("practice__name", "pk").prefetch_related(
+    return live_connections_of(account).order_by("practice__name", "pk").prefetch_related(
         Prefetch("patient__appointments", queryset=upcoming, to_attr="upcoming")
     )
 
 
 def connection_for(account, connection_id: int) -> Connection | None:
     """One of the account's own live connections, or None (another account's id looks missing)."""
-    return connections_for_account(account).filter(pk=connection_id).first()
+    return live_connections_of(account).filter(pk=connection_id).first()
 
 
 def practice_for_link(token: str) -> Practice | None:
@@ -45,7 +45,7 @@ def connection_for_link(account, token: str) -> Connection | None:
     """The account's live connection made with this invitation link, if it is the one that used it."""
     if not account.is_authenticated or not tokens.looks_like_token(token):
         return None
-    return connections_for_account(account).filter(invitation__token_hash=tokens.hash_token(token)).first()
+    return live_connections_of(account).filter(invitation__token_hash=tokens.hash_token(token)).first()
 
 
 def practice(practice_id: int | None) -> Practice | None:
@@ -54,4 +54,4 @@ def practice(practice_id: int | None) -> Practice | None:
 
 def live_connections(account) -> QuerySet[Connection]:
     """The account's live connections, oldest first (the account page and "you are connected")."""
-    return connections_for_account(account).order_by("connected_at", "pk")
+    return live_connections_of(account).order_by("connected_at", "pk")

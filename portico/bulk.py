@@ -1,14 +1,12 @@
 """Set-wise writes for the bulk paths, where the ORM's per-statement and per-object work costs more
-than the database: one executemany per call. Values go through each field's own conversion
-(encryption, JSON, dates), exactly as a save() would write them, except for plain fields (text,
-numbers, booleans, keys) whose conversion leaves a value of their own type unchanged: those are
-written as given. Only quoted names from the model's metadata are formatted into the SQL.
+than the database (docs/performance.md, "What the bulk helpers save"): one executemany per call.
+Values go through each field's own conversion (encryption, JSON, dates), exactly as save() would write
+them, except plain fields whose conversion leaves a value of their own type unchanged. Only quoted
+names from the model's metadata are formatted into the SQL.
 
-Rows can be given as unsaved objects (`insert_rows`) or, cheaper still, as dicts of field values by
-attname (`insert_dicts`: a model instance costs ~30 us to make with keyword arguments, a dict ~1 us);
-`instances` and `loaded` make objects without Model.__init__ (~15 us an object) when callers need them.
-`among` hands a batch's ids to `__in` as one parameter; `insert_selected` copies a query's rows into a
-table with one INSERT ... SELECT."""
+Rows come as unsaved objects (`insert_rows`) or as dicts by attname (`insert_dicts`, cheaper);
+`instances` and `loaded` make objects without Model.__init__ when callers need them; `among` hands a
+batch's ids to `__in` as one parameter; `insert_selected` copies a query's rows with INSERT ... SELECT."""
 
 import datetime
 import json
@@ -23,7 +21,7 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 # Fields whose get_db_prep_save returns a value of the field's own Python type unchanged (str, int,
-# bool or None): converting it costs ~3 us a value for nothing. Exact classes, so a subclass that
+# bool or None): converting it costs time for nothing. Exact classes, so a subclass that
 # converts (portico.crypto.EncryptedTextField) keeps its conversion.
 _AS_IS = {models.CharField, models.EmailField, models.TextField, models.SlugField, models.BooleanField,
           models.IntegerField, models.SmallIntegerField, models.BigIntegerField, models.PositiveIntegerField,
@@ -55,7 +53,7 @@ def _converter(field: models.Field) -> Callable | None:
 def _datetime_converter(field: models.DateTimeField) -> Callable:
     """None and an aware datetime are written as Django would; anything else takes the field's full
     path (a naive one warns). A batch's rows share a few instants (now, now + the lifetime), and the
-    adapter costs ~5 us a call, so each distinct value is converted once per batch."""
+    adapter is not free, so each distinct value is converted once per batch."""
     adapt, converted = connection.ops.adapt_datetimefield_value, {}
 
     def convert(value):
@@ -136,7 +134,7 @@ def dicts_statement(model: type[models.Model], rows: Iterable[Mapping]) -> tuple
 
 def instances(model: type[models.Model], rows: Iterable[Mapping]) -> list[models.Model]:
     """Unsaved objects from dicts of field values by attname (a missing field takes its default), for
-    batches that must hand objects on. Model.__init__ costs ~15 us an object (a setattr through each
+    batches that must hand objects on. Model.__init__ is slow per object (a setattr through each
     field's descriptor, two signals); these are made as unpickling makes them, the values put straight
     in the instance's __dict__, which is all those descriptors do for a new object. If anything listens
     for the model's init signals, they go through __init__ as usual."""
@@ -169,7 +167,7 @@ def _made(model: type[models.Model], values: Mapping, *, adding: bool, alias: st
 
 def relate(objs: Iterable[models.Model], name: str, related: Iterable[models.Model]) -> None:
     """Set each object's foreign key `name` to its related object (already matching its `<name>_id`),
-    as select_related fills it: assigning through the attribute checks each one (~3 us)."""
+    as select_related fills it: assigning through the attribute checks each one."""
     field = None
     for obj, other in zip(objs, related, strict=True):
         field = field or obj._meta.get_field(name)
@@ -178,9 +176,9 @@ def relate(objs: Iterable[models.Model], name: str, related: Iterable[models.Mod
 
 def among(values: Iterable[int | str]) -> RawSQL | list:
     """`filter(pk__in=among(ids))`: the values as ONE parameter (a JSON array on SQLite, an array on
-    PostgreSQL). Django prepares an `__in` list value by value (~4 us each), so a batch's few queries
-    over 500 ids cost ~2 ms each to build; this costs the same for 5 ids or 5,000, and both databases
-    still look each value up by its index."""
+    PostgreSQL). Django prepares an `__in` list value by value, so a query over a batch's ids costs
+    more to build than to run; this costs the same for 5 ids or 5,000, and both databases still look
+    each value up by its index."""
     values = list(values)
     if not values:
         return []  # Django knows an empty __in matches nothing (and asks the database nothing)

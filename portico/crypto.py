@@ -3,7 +3,7 @@ derived from PORTICO_FIELD_KEYS, newest first, with rotation (any configured key
 encrypts). Values written before are Fernet tokens under the same keys, and still decrypt.
 
 Why not Fernet for new values: a bulk job encrypts one link per invitation, and Fernet's Python
-layer (a padder, a cipher and an HMAC object per value) costs ~20 us a value against ~3 us here;
+layer (a padder, a cipher and an HMAC object per value) costs several times more per value;
 GCM authenticates as Fernet's HMAC does. A value is `v2:<key id>:<base64 of nonce + ciphertext>`;
 the key id (a hash of the derived key, not the key) says which key to try."""
 

@@ -87,6 +87,8 @@ PORTICO_API_MAX_BODY_BYTES = env_int("PORTICO_API_MAX_BODY_BYTES", 65536, minimu
 # Webhooks to loopback, private, link-local and other internal addresses: development and tests only
 # (api.webhooks.public_addresses says why they are refused).
 PORTICO_WEBHOOKS_ALLOW_PRIVATE = env_bool("PORTICO_WEBHOOKS_ALLOW_PRIVATE", False)
+# Plain http to a loopback webhook receiver outside DEBUG (tests); https is required otherwise.
+PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP = env_bool("PORTICO_WEBHOOKS_ALLOW_LOOPBACK_HTTP", False)
 # Where `manage.py smtpd` keeps caught mail for the staff Mailbox page (development only).
 PORTICO_MAILBOX_DIR = VAR_DIR / "mailbox"
 # `manage.py serve` (production): where gunicorn listens, its processes, and task workers.
@@ -125,6 +127,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "access.middleware.RecordOtherPracticeProbes",
 ]
 
 ROOT_URLCONF = "portico.urls"

@@ -189,7 +189,7 @@ def _claim_identity_attempt(client: Client) -> Attempt | None:
         raise errors.TooManyAttempts() from None
 
 
-def _count_failed_check(invitation: Invitation, client: Client) -> errors.InvitationError:
+def _count_failed_check(invitation: Invitation, client: Client) -> errors.Refusal:
     Invitation.objects.filter(pk=invitation.pk).update(failed_checks=F("failed_checks") + 1)
     invitation.refresh_from_db()
     record_invitation_event(invitation, Action.IDENTITY_FAILED, actor=Actor.patient(None),

@@ -96,11 +96,11 @@ def _run_job_chunk(job_id: int, size: int) -> int:
                 .values_list("pk", "patient_id", named=True)[:size])
     if not rows:
         return 0
-    outcomes = {o.patient_id: o for o in sending.send_many(lock_patients([r.patient_id for r in rows]), by=job.started_by,
-                                                     channel=Channel.BULK, client=NO_CLIENT,
-                                                     reason=f"Bulk invitation {job.pk}", chain_now=True)}
+    sent = sending.send_many(lock_patients([r.patient_id for r in rows]), by=job.started_by, channel=Channel.BULK,
+                             client=NO_CLIENT, reason=f"Bulk invitation {job.pk}", chain_now=True)
+    outcomes = {o.patient_id: o for o in sent}
     Outcome = InvitationJobPatient.Outcome
-    update_rows(InvitationJobPatient, ["outcome", "reason", "reason_text", "invitation"], [
+    update_rows(InvitationJobPatient, ["outcome", "reason_code", "reason", "invitation"], [
         (Outcome.INVITED, "", "", o.sent.invitation.pk, row.pk) if o.sent else
         (Outcome.SKIPPED, o.refusal.code, rules.skip_label(o.refusal), None, row.pk)
         for row in rows for o in [outcomes[row.patient_id]]

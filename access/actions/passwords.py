@@ -10,7 +10,8 @@ from django.db import transaction
 
 from access import attempts, errors
 from access.history import Actor, record
-from access.models import AccessEvent, Attempt, Channel, Connection
+from access.models import AccessEvent, Attempt, Channel
+from access.selectors import live_connections_of
 from clinic.models import StaffMember
 from mail import messages as mail
 from portico.client import NO_CLIENT, Client
@@ -48,7 +49,7 @@ def send_password_reset(account: AbstractBaseUser | None, *, client: Client = NO
     through the patient portal. Returns whether a mail was queued."""
     if account is None or not account.is_active or StaffMember.objects.filter(user=account).exists():
         return False
-    for connection in _live_connections_of(account):
+    for connection in live_connections_of(account):
         record(connection.practice, Action.PASSWORD_RESET_REQUESTED, actor=Actor.patient(account),
                patient=connection.patient, channel=Channel.PORTAL, client=client)
     mail.queue_password_reset(account, default_token_generator.make_token(account))
@@ -62,12 +63,6 @@ def change_password(account: AbstractBaseUser, password: str, *, reason: str, cl
     keeps its own with update_session_auth_hash."""
     account.set_password(password)
     account.save(update_fields=["password"])
-    for connection in _live_connections_of(account):
+    for connection in live_connections_of(account):
         record(connection.practice, Action.PASSWORD_CHANGED, actor=Actor.patient(account),
                patient=connection.patient, channel=Channel.PORTAL, reason=reason, client=client)
-
-
-def _live_connections_of(account: AbstractBaseUser):
-    # In practice order, so the events of one change come in one order however many practices.
-    return Connection.objects.filter(account=account, ended_at__isnull=True).select_related(
-        "practice", "patient").order_by("practice_id")

@@ -21,7 +21,7 @@ from access.actions.steps import (
 )
 from access.history import Actor, record
 from access.models import AccessEvent, Connection, Invitation
-from access.selectors import invitation_facts
+from access.selectors import invitation_facts, live_connection
 from clinic.models import Patient, Practice, StaffMember
 from mail import messages as mail
 from portico.bulk import among, insert_rows, instances, relate
@@ -186,7 +186,7 @@ def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
 
 
 def _revoke_connection(patient: Patient, *, by: StaffMember, reason: str, client: Client) -> bool:
-    connection = _live_connection(patient)
+    connection = live_connection(patient)
     # Conditional, like every close: the patient may be disconnecting at this very moment.
     if connection is None or not Connection.objects.filter(pk=connection.pk, ended_at__isnull=True).update(
         ended_at=timezone.now(), end_reason=Connection.EndReason.REVOKED
@@ -213,7 +213,3 @@ def _revoke_pending(patient: Patient, *, by: StaffMember | None, reason: str, cl
 
 def _pending(patient: Patient) -> Invitation | None:
     return patient.invitations.filter(status=Invitation.Status.PENDING).first()
-
-
-def _live_connection(patient: Patient) -> Connection | None:
-    return patient.connections.filter(ended_at__isnull=True).select_related("invitation").first()

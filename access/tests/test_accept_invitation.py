@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from access import errors
 from access.actions import acceptance, sending
 from access.models import AccessEvent, Connection, Invitation
-from access.selectors import PortalState, connections_for_account, portal_state
+from access.selectors import PortalState, live_connections_of
+from access.summary import portal_access
 from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
 from clinic.models import Notification, Patient
 from conftest import at_once
@@ -26,7 +27,7 @@ def test_it_connects_a_new_account(cast):
     assert account.check_password(PASSWORD) and conn.account == account
     assert Invitation.objects.get().status == Invitation.Status.ACCEPTED
     assert actions_of(cast.pat) == ["invitation.sent", "identity.passed", "account.created", "access.granted"]
-    assert portal_state(cast.pat) == PortalState.CONNECTED
+    assert portal_access(cast.pat).state == PortalState.CONNECTED
     # Staff are told: the sender and the patient's doctor.
     assert sorted(n.recipient.user.username for n in Notification.objects.all()) == ["alice", "dora"]
     # And the patient is told at the address on file.
@@ -38,7 +39,7 @@ def test_it_accepts_date_of_birth_and_phone(cast):
     answers = acceptance.IdentityAnswers(date_of_birth=datetime.date(1980, 5, 17), phone="(555) 555-0123")
     proof = acceptance.verify_identity(sent.token, answers).proof
     acceptance.accept_invitation(sent.token, proof=proof, password=PASSWORD)
-    assert portal_state(cast.pat) == PortalState.CONNECTED
+    assert portal_access(cast.pat).state == PortalState.CONNECTED
 
 
 def test_one_account_connects_to_several_practices(cast):
@@ -50,7 +51,7 @@ def test_one_account_connects_to_several_practices(cast):
     with pytest.raises(errors.AccountExists):
         acceptance.accept_invitation(sent.token, proof=proof, password=PASSWORD)
     second = acceptance.accept_invitation(sent.token, proof=proof, account=first.account)
-    assert {c.practice for c in connections_for_account(first.account)} == {cast.practice, cast.other_practice}
+    assert {c.practice for c in live_connections_of(first.account)} == {cast.practice, cast.other_practice}
     assert second.account == first.account
 
 
@@ -86,7 +87,7 @@ def test_only_whoever_passed_the_check_can_accept(cast):
     with pytest.raises(errors.IdentityNotConfirmed):
         acceptance.accept_invitation(sent.token, proof=proof, password=PASSWORD)
     acceptance.accept_invitation(sent.token, proof=newer, password=PASSWORD)
-    assert portal_state(cast.pat) == PortalState.CONNECTED
+    assert portal_access(cast.pat).state == PortalState.CONNECTED
 
 
 def test_a_staff_login_is_never_a_patient_account(cast):
@@ -139,7 +140,7 @@ def test_it_locks_after_three_failures(cast):
     assert Invitation.objects.get().status == Invitation.Status.LOCKED
     assert actions_of(cast.pat) == (["invitation.sent"] + ["identity.failed"] * 3
                                     + ["invitation.locked", "invitation.link_refused"])
-    assert portal_state(cast.pat) == PortalState.LOCKED
+    assert portal_access(cast.pat).state == PortalState.LOCKED
 
 
 def test_it_throttles_a_client_address_across_invitations(cast):
@@ -189,7 +190,7 @@ def test_opening_the_link_many_times_does_not_consume_it(cast):
         acceptance.invitation_for_token(sent.token)
     proof = acceptance.verify_identity(sent.token, right_answers(cast.pat)).proof
     acceptance.accept_invitation(sent.token, proof=proof, password=PASSWORD)
-    assert portal_state(cast.pat) == PortalState.CONNECTED
+    assert portal_access(cast.pat).state == PortalState.CONNECTED
 
 
 @pytest.mark.django_db(transaction=True)
@@ -209,8 +210,8 @@ def test_the_patient_can_disconnect(cast):
     conn.refresh_from_db()
     assert conn.end_reason == Connection.EndReason.DISCONNECTED
     assert actions_of(cast.pat)[-1] == "access.disconnected"
-    assert portal_state(cast.pat) == PortalState.DISCONNECTED
-    assert not connections_for_account(conn.account).exists()
+    assert portal_access(cast.pat).state == PortalState.DISCONNECTED
+    assert not live_connections_of(conn.account).exists()
     # Staff may invite again.
     send(cast)
-    assert portal_state(cast.pat) == PortalState.PENDING
+    assert portal_access(cast.pat).state == PortalState.PENDING

@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from access.eligibility import ADD_EMAIL, ADD_IDENTITY, eligible, is_eligible, local_today, missing_requirements
+from access.eligibility import ADD_EMAIL, ADD_IDENTITY, eligible, local_today, missing_requirements
 from clinic.models import Patient
 
 DOB = datetime.date(1990, 1, 2)
@@ -25,7 +25,6 @@ def test_it_names_what_is_missing(cast, email, ssn, dob, phone, missing):
     patient = Patient.objects.create(practice=cast.practice, chart_number="X", first_name="X", last_name="Y",
                                      email=email, ssn=ssn, date_of_birth=dob, phone=phone)
     assert missing_requirements(patient) == missing
-    assert is_eligible(patient) is (not missing)
     # The query form of the rule agrees with the Python form.
     assert Patient.objects.filter(eligible(local_today(cast.practice)), pk=patient.pk).exists() is (not missing)
 

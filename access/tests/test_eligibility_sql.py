@@ -10,9 +10,8 @@ import time_machine
 
 from access import rules
 from access.eligibility import eligible, latest_birth_date
-from access.selectors import PortalState, with_portal_state
+from access.selectors import PortalState, search_patients, with_portal_state
 from clinic.models import Patient
-from clinic.selectors import search_patients
 
 D = datetime.date
 BIRTHS = [

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from access import errors
 from access.actions import acceptance, expiry
 from access.models import AccessEvent, Invitation
-from access.selectors import PortalState, portal_state
+from access.selectors import PortalState
+from access.summary import portal_access
 from access.tests.helpers import actions_of, right_answers, send
 from conftest import NOW
 
@@ -26,7 +27,7 @@ def test_it_works_one_second_before_the_boundary(cast, sent):
         assert acceptance.invitation_for_token(sent.token) == sent.invitation
         proof = acceptance.verify_identity(sent.token, right_answers(cast.pat)).proof
         acceptance.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
-    assert portal_state(cast.pat) == PortalState.CONNECTED
+    assert portal_access(cast.pat).state == PortalState.CONNECTED
 
 
 @pytest.mark.parametrize("late", [datetime.timedelta(0), SECOND, datetime.timedelta(days=30)])
@@ -37,7 +38,7 @@ def test_it_refuses_at_and_after_the_boundary(cast, sent, late):
         assert e.value.reason == "expired"
         with pytest.raises(errors.LinkNotUsable):
             acceptance.verify_identity(sent.token, right_answers(cast.pat))
-        assert portal_state(cast.pat) == PortalState.EXPIRED
+        assert portal_access(cast.pat).state == PortalState.EXPIRED
     # Using a lapsed link records the expiry at once (the periodic job need not have run), and the attempt.
     assert actions_of(cast.pat) == ["invitation.sent", "invitation.expired", "invitation.link_refused"]
 

@@ -9,7 +9,8 @@ import time_machine
 from access import errors, rules
 from access.actions import sending
 from access.eligibility import eligible, local_today, missing_requirements
-from access.selectors import PortalState, portal_state
+from access.selectors import PortalState
+from access.summary import portal_access
 from access.tests.helpers import snapshot
 from clinic.models import Patient
 
@@ -29,14 +30,14 @@ def teen(cast):
 def test_on_the_13th_birthday_the_patient_can_be_invited(cast, teen):
     with time_machine.travel(BIRTHDAY, tick=False):
         assert missing_requirements(teen) == []
-        assert portal_state(teen) == PortalState.NOT_INVITED
+        assert portal_access(teen).state == PortalState.NOT_INVITED
         sending.send_invitation(teen, by=cast.alice, channel="chart")
 
 
 def test_the_day_before_the_patient_cannot_and_is_told_why(cast, teen):
     with time_machine.travel(DAY_BEFORE, tick=False):
         assert missing_requirements(teen) == [TOO_YOUNG]
-        assert portal_state(teen) == PortalState.NOT_ELIGIBLE
+        assert portal_access(teen).state == PortalState.NOT_ELIGIBLE
         before = snapshot()
         with pytest.raises(errors.NotEligible) as refused:
             sending.send_invitation(teen, by=cast.alice, channel="chart")
@@ -57,7 +58,7 @@ def test_the_practice_sets_the_age(cast, teen):
     teen.refresh_from_db()
     with time_machine.travel(BIRTHDAY, tick=False):
         assert missing_requirements(teen) == ["Patients under 18 cannot have their own portal account"]
-        assert portal_state(teen) == PortalState.NOT_ELIGIBLE
+        assert portal_access(teen).state == PortalState.NOT_ELIGIBLE
 
 
 def test_without_a_date_of_birth_age_does_not_refuse(cast):

@@ -34,7 +34,7 @@ def test_it_reminds_at_exactly_n_days_before_expiry_and_not_a_second_earlier(cas
     assert not Message.objects.filter(kind="reminder").exists()
     assert remind_at(EXPIRES - 2 * DAY) == 1
     reminder = Message.objects.get(kind="reminder")
-    assert (reminder.to, reminder.context["invitation_id"]) == ("pat@example.test", sent.invitation.pk)
+    assert (reminder.to, reminder.invitation_id) == ("pat@example.test", sent.invitation.pk)
     assert remind_at(EXPIRES - DAY) == 0  # one reminder per invitation
 
 
@@ -74,7 +74,7 @@ def test_none_for_an_invitation_no_longer_pending(cast, sent, end):
             sending.revoke_invitation(cast.pat, by=cast.alice)
         elif end == "locked":
             for _ in range(3):
-                with pytest.raises(errors.InvitationError):
+                with pytest.raises(errors.Refusal):
                     acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987-65-4321"))
     moment = EXPIRES + SECOND if end == "expired" else EXPIRES - 2 * DAY
     assert remind_at(moment) == 0

@@ -6,7 +6,8 @@ import time_machine
 from access import errors
 from access.actions import acceptance, sending
 from access.models import Channel, Connection, Invitation
-from access.selectors import PortalState, portal_state
+from access.selectors import PortalState
+from access.summary import portal_access
 from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
 from conftest import NOW
 
@@ -23,7 +24,7 @@ def test_it_revokes_a_pending_invitation_and_kills_its_link(cast):
     assert e.value.reason == "revoked"
     with pytest.raises(errors.LinkNotUsable):
         acceptance.verify_identity(sent.token, right_answers(cast.pat))
-    assert portal_state(cast.pat) == PortalState.REVOKED
+    assert portal_access(cast.pat).state == PortalState.REVOKED
 
 
 def test_it_revokes_a_connected_patients_access(cast):
@@ -32,7 +33,7 @@ def test_it_revokes_a_connected_patients_access(cast):
     conn.refresh_from_db()
     assert conn.ended_at is not None and conn.end_reason == Connection.EndReason.REVOKED
     assert actions_of(cast.pat)[-1] == "access.revoked"
-    assert portal_state(cast.pat) == PortalState.REVOKED
+    assert portal_access(cast.pat).state == PortalState.REVOKED
 
 
 def test_it_refuses_to_revoke_nothing(cast):
@@ -61,9 +62,9 @@ def test_resend_works_after_expiry_and_lock(cast):
     with time_machine.travel(NOW + datetime.timedelta(days=7), tick=False):
         sent = sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         for _ in range(3):
-            with pytest.raises(errors.InvitationError):
+            with pytest.raises(errors.Refusal):
                 acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987-65-4321"))
-        assert portal_state(cast.pat) == PortalState.LOCKED
+        assert portal_access(cast.pat).state == PortalState.LOCKED
         again = sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
         assert acceptance.invitation_for_token(again.token) == again.invitation
 

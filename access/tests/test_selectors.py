@@ -31,7 +31,7 @@ def one_of_each(cast):
         sending.revoke_invitation(p["revoked"], by=cast.alice)
         locked = send(cast, p["locked"])
         for _ in range(3):
-            with pytest.raises(errors.InvitationError):
+            with pytest.raises(errors.Refusal):
                 acceptance.verify_identity(locked.token, acceptance.IdentityAnswers(ssn="987654321"))
         _, conn = connect(cast, p["disconnected"])
         acceptance.disconnect_practice(conn)
@@ -128,7 +128,7 @@ def test_staff_choices_match_what_the_actions_allow(cast, one_of_each, button):
     is offered (never invited, expired, revoked, locked, disconnected) Resend is not: one button per
     next step."""
     from access.eligibility import missing_requirements
-    from access.selectors import staff_choices
+    from access.summary import staff_choices
 
     offered, works = BUTTONS[button]
     with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):

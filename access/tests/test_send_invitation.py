@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from access import errors, rules
 from access.actions import sending
 from access.models import AccessEvent, Channel, Invitation
-from access.selectors import PortalState, portal_state
+from access.selectors import PortalState
+from access.summary import portal_access
 from access.tests.helpers import actions_of, connect, send, snapshot
 from clinic.models import Practice
 from conftest import NOW, at_once
@@ -30,7 +31,7 @@ def test_it_sends(cast):
         "invitation.sent", cast.alice.user, "staff", "appointment", inv)
     message = Message.objects.get()
     assert (message.kind, message.to, message.dedupe_key) == ("invitation", "pat@example.test", f"invitation:{inv.pk}")
-    assert portal_state(cast.pat) == PortalState.PENDING
+    assert portal_access(cast.pat).state == PortalState.PENDING
 
 
 @pytest.mark.parametrize("days", [1, 30])

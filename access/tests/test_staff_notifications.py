@@ -27,7 +27,7 @@ def texts(member) -> list[str]:
 def test_a_lock_tells_the_sender_and_the_doctor(cast):
     sent = send(cast)
     for _ in range(3):
-        with pytest.raises(errors.InvitationError):
+        with pytest.raises(errors.Refusal):
             acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987-65-4321"))
     said = "Pat Jones's portal invitation locked after 3 failed identity checks."
     assert texts(cast.alice) == texts(cast.dora) == [said]

@@ -77,7 +77,7 @@ class AccessMachine(RuleBasedStateMachine):
         if self.patient.email and not self.live and not self.connected and not self._flooded():
             self._issued(sending.send_invitation(self.patient, by=self.staff, channel=channel))
         else:
-            with pytest.raises(errors.InvitationError):
+            with pytest.raises(errors.Refusal):
                 sending.send_invitation(self.patient, by=self.staff, channel=channel)
 
     @rule()
@@ -98,7 +98,7 @@ class AccessMachine(RuleBasedStateMachine):
     def resend(self):
         self._settle()
         if self.connected or not self.patient.email or self._flooded():
-            with pytest.raises(errors.InvitationError):
+            with pytest.raises(errors.Refusal):
                 sending.resend_invitation(self.patient, by=self.staff, channel=Channel.CHART)
         else:
             self._issued(sending.resend_invitation(self.patient, by=self.staff, channel=Channel.CHART))
@@ -141,7 +141,7 @@ class AccessMachine(RuleBasedStateMachine):
             acceptance.accept_invitation(token, **kwargs)
             self.live, self.connected, self.has_account = None, True, True
         else:
-            with pytest.raises(errors.InvitationError):
+            with pytest.raises(errors.Refusal):
                 acceptance.accept_invitation(token, **kwargs)
 
     @rule()

@@ -6,13 +6,12 @@ from ninja import Router, Status
 
 from access.actions import jobs
 from access.models import InvitationJob
-from access.selectors import job_progress, job_skip_counts, skipped_patients
+from access.selectors import invitation_job_for, job_progress, job_skip_counts, search_patients, skipped_patients
 from api import errors
 from api.endpoints.patients import ERRORS
 from api.schemas import JobIn, JobOut
 from clinic import selectors
 from clinic.models import Patient, StaffMember
-from portico.client import Client
 
 router = Router(tags=["bulk invitations"])
 
@@ -33,10 +32,10 @@ def start_job(request: HttpRequest, payload: JobIn):
         ids = set(payload.patient_ids)
         patients = Patient.objects.filter(practice_id=staff.practice_id, pk__in=ids)
         for foreign in sorted(ids - set(patients.values_list("pk", flat=True)))[:1]:
-            selectors.patient_for(staff, foreign, client=Client.from_request(request))  # 404, recorded if foreign
+            selectors.patient_for(staff, foreign)  # 404, recorded if foreign
         selection = f"{len(ids)} patient(s) chosen over the API"
     else:
-        patients = selectors.search_patients(staff, q=payload.filter.q, state=payload.filter.status or "")
+        patients = search_patients(staff, q=payload.filter.q, state=payload.filter.status or "")
         selection = f"API filter: {payload.filter.q or 'all'}, status {payload.filter.status or 'any'}"
     job = jobs.start_invitation_job(staff.practice, patients, by=staff, selection=selection)
     return Status(202, job_out(job))
@@ -45,7 +44,7 @@ def start_job(request: HttpRequest, payload: JobIn):
 @router.get("/{job_id}", response={200: JobOut, **ERRORS}, summary="A job's progress and per-patient report")
 def get_job(request: HttpRequest, job_id: int):
     staff = _admin(request)
-    return job_out(selectors.invitation_job_for(staff, job_id, client=Client.from_request(request)))
+    return job_out(invitation_job_for(staff, job_id))
 
 
 def job_out(job: InvitationJob) -> dict:
@@ -56,5 +55,5 @@ def job_out(job: InvitationJob) -> dict:
         "emails_delivered": progress.emails_delivered, "emails_failed": progress.emails_failed,
         "done": progress.done, "skipped_reasons": job_skip_counts(job),
         "skipped_patients": [{"patient_id": row.patient_id, "chart_number": row.patient.chart_number,
-                              "reason_code": row.reason, "reason": row.reason_text} for row in skipped_patients(job)],
+                              "reason_code": row.reason_code, "reason": row.reason} for row in skipped_patients(job)],
     }

@@ -4,6 +4,8 @@ clinic.services, so a changed email revokes a pending invitation exactly as on t
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
+from access.selectors import search_patients
+from access.summary import portal_access
 from api import errors, pagination
 from api.schemas import PatientCreate, PatientOut, PatientPage, PatientQuery, PatientUpdate, Problem
 from clinic import selectors, services
@@ -15,23 +17,23 @@ router = Router(tags=["patients"])
 ERRORS = {400: Problem, 401: Problem, 404: Problem, 413: Problem, 422: Problem, 429: Problem}
 
 
-def out(patient: Patient, portal_status: str | None = None) -> dict:
+def out(patient: Patient, portal_state: str | None = None) -> dict:
     return {
         "id": patient.pk, "chart_number": patient.chart_number, "first_name": patient.first_name,
         "last_name": patient.last_name, "email": patient.email, "date_of_birth": patient.date_of_birth,
         "phone": patient.phone, "ssn_masked": patient.masked_ssn, "doctor_id": patient.doctor_id,
-        "portal_status": portal_status or selectors.portal_status(patient).state, "created_at": patient.created_at,
+        "portal_status": portal_state or portal_access(patient).state, "created_at": patient.created_at,
     }
 
 
 def load(request: HttpRequest, patient_id: int) -> Patient:
     """The patient if they are in the token's practice; otherwise 404, and another practice's id recorded."""
-    return selectors.patient_for(request.staff, patient_id, client=Client.from_request(request))
+    return selectors.patient_for(request.staff, patient_id)
 
 
 @router.get("", response={200: PatientPage, **ERRORS}, summary="Search patients")
 def list_patients(request: HttpRequest, params: Query[PatientQuery]):
-    patients = selectors.search_patients(request.staff, q=params.q, state=params.status or "").order_by("id")
+    patients = search_patients(request.staff, q=params.q, state=params.status or "").order_by("id")
     if params.cursor:
         [after] = pagination.decode(params.cursor, types=(int,))
         patients = patients.filter(pk__gt=after)

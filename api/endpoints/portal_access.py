@@ -4,11 +4,11 @@ access.actions. Responses describe invitations by their row; the token never lea
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from access import eligibility
 from access.actions import sending
 from access.actions.sending import SentInvitation
 from access.models import AccessEvent, Channel, Invitation
-from access.selectors import PortalState, current_invitation, live_connection, staff_choices
+from access.selectors import access_history
+from access.summary import portal_access
 from api import errors, pagination
 from api.endpoints.patients import ERRORS, load
 from api.schemas import EventPage, InvitationOut, InviteIn, PageQuery, PortalAccessOut, Problem
@@ -32,17 +32,13 @@ def sent_out(sent: SentInvitation) -> dict:
 @router.get("/{patient_id}/portal_access", response={200: PortalAccessOut, **ERRORS},
             summary="Portal access: status, what is missing, the live invitation or connection, possible actions")
 def get_portal_access(request: HttpRequest, patient_id: int):
-    patient = load(request, patient_id)
-    status = selectors.portal_status(patient)
-    missing = eligibility.missing_requirements(patient)
-    choices = staff_choices(status.state, missing)
-    invitation = current_invitation(patient) if status.state != PortalState.NOT_INVITED else None
-    connection = live_connection(patient) if status.state == PortalState.CONNECTED else None
+    portal = portal_access(load(request, patient_id))
+    choices = portal.choices
     return {
-        "status": status.state, "status_label": status.label, "eligible": not missing, "missing": missing,
-        "email_failed": status.email_failed,
-        "invitation": invitation_out(invitation) if invitation else None,
-        "connection": {"connected_at": connection.connected_at} if connection else None,
+        "status": portal.state, "status_label": portal.label, "eligible": not portal.missing,
+        "missing": portal.missing, "email_failed": portal.email_failed,
+        "invitation": invitation_out(portal.invitation) if portal.invitation else None,
+        "connection": {"connected_at": portal.connection.connected_at} if portal.connection else None,
         "actions": {"can_invite": not choices.enable_blocked, "invite_blocked_reason": choices.enable_blocked,
                     "can_revoke_invitation": choices.can_revoke_invite, "can_revoke_access": choices.can_revoke_access,
                     "can_resend": choices.can_resend},
@@ -55,7 +51,7 @@ def send_invitation(request: HttpRequest, patient_id: int, payload: InviteIn | N
     patient = load(request, patient_id)
     channel = Channel.API
     if payload is not None and payload.appointment is not None:
-        appointment = selectors.appointment_for(request.staff, payload.appointment, client=Client.from_request(request))
+        appointment = selectors.appointment_for(request.staff, payload.appointment)
         if appointment.patient_id != patient.pk:
             raise errors.Problem(422, "invalid", "That appointment is another patient's.",
                           errors={"appointment": ["That appointment is another patient's."]})
@@ -83,7 +79,7 @@ def resend(request: HttpRequest, patient_id: int):
 @router.get("/{patient_id}/portal_access/history", response={200: EventPage, **ERRORS},
             summary="The access history, newest first")
 def history(request: HttpRequest, patient_id: int, params: Query[PageQuery]):
-    events = selectors.patient_history(load(request, patient_id))
+    events = access_history(load(request, patient_id))
     if params.cursor:
         [after] = pagination.decode(params.cursor, types=(int,))
         events = events.filter(pk__lt=after)

@@ -6,9 +6,10 @@ from access import errors
 from api.errors import STATUS, for_refusal
 
 
-def refusals() -> list[type[errors.InvitationError]]:
+def refusals() -> list[type[errors.Refusal]]:
+    """Every refusal class, staff's and the patient's side (which the API never meets, but maps alike)."""
     return [c for _, c in inspect.getmembers(errors, inspect.isclass)
-            if issubclass(c, errors.InvitationError) and c is not errors.InvitationError]
+            if issubclass(c, errors.Refusal) and c not in (errors.Refusal, errors.InvitationError)]
 
 
 def test_each_staff_refusal_has_its_status_in_one_place():
@@ -21,7 +22,7 @@ def test_each_staff_refusal_has_its_status_in_one_place():
 def test_every_refusal_becomes_a_problem_with_its_code_and_page_message():
     for cls in refusals():
         error = cls.__new__(cls)
-        errors.InvitationError.__init__(error, f"message of {cls.__name__}")
+        errors.Refusal.__init__(error, f"message of {cls.__name__}")
         if cls is errors.NotEligible:
             error.missing = ["Add an email address"]
         if cls is errors.AlreadyPending:

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from access.actions import acceptance, sending
-from access.errors import InvitationError
+from access.errors import Refusal
 from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Appointment, Patient
 
@@ -194,7 +194,7 @@ def test_it_offers_one_send_with_the_reason_when_locked(client, cast):
     appt = book(cast, cast.pat)
     sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     for _ in range(3):
-        with pytest.raises(InvitationError):
+        with pytest.raises(Refusal):
             acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987654321"))
     client.force_login(cast.alice.user)
     html = window(client, appt)

@@ -46,7 +46,7 @@ def test_it_shows_not_invited_with_the_button_enabled(client, cast):
     client.force_login(cast.alice.user)
     response = client.get(url(cast.pat))
     html = response.content.decode()
-    assert response.context["status"].state == "not_invited"
+    assert response.context["portal"].state == "not_invited"
     assert ">Not invited<" in html
     assert '<button type="submit" class="primary" id="enable-access">Enable Patient Access</button>' in html
     assert "cannot use the portal yet" not in html

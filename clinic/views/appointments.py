@@ -10,16 +10,16 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from access import eligibility
-from access.actions import acceptance, sending
-from access.errors import InvitationError, NothingToRevoke
+from access import selectors as access_selectors
+from access import summary
+from access.actions import sending
 from access.models import Channel
-from access.selectors import staff_choices
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import CalendarForm, PatientDetailsForm
 from clinic.services import CONTACT_FIELDS, update_patient
-from clinic.views.common import REVOKED_TEXT, client_of, confirmed_revoke_target, load_appointment, revoke_target, sent_text
+from clinic.views import portal_buttons
+from clinic.views.common import client_of, load_appointment
 
 DIALOG = "dialog"
 
@@ -37,7 +37,7 @@ def calendar(request):
     first = day - datetime.timedelta(days=day.weekday()) if view == CalendarForm.WEEK else day
     days = [first + datetime.timedelta(days=i) for i in range(7 if view == CalendarForm.WEEK else 1)]
     step = datetime.timedelta(days=len(days))
-    appointments = selectors.appointments_between(
+    appointments = access_selectors.appointments_between(
         request.staff, _midnight(days[0], practice.tzinfo), _midnight(days[-1] + datetime.timedelta(days=1), practice.tzinfo),
         doctor=form.cleaned_data.get("doctor"),
     )
@@ -85,14 +85,18 @@ def appointment_details(request, appointment_id: int):
 @staff_required
 @require_POST
 def appointment_invite(request, appointment_id: int):
-    return _invite(request, load_appointment(request, appointment_id), sending.send_invitation)
+    appt = load_appointment(request, appointment_id)
+    portal_buttons.invite(request, appt.patient, sending.send_invitation, channel=Channel.APPOINTMENT)
+    return done_in_window(request, appt)
 
 
 @login_required
 @staff_required
 @require_POST
 def appointment_resend(request, appointment_id: int):
-    return _invite(request, load_appointment(request, appointment_id), sending.resend_invitation, resent=True)
+    appt = load_appointment(request, appointment_id)
+    portal_buttons.invite(request, appt.patient, sending.resend_invitation, channel=Channel.APPOINTMENT, resent=True)
+    return done_in_window(request, appt)
 
 
 @login_required
@@ -101,28 +105,10 @@ def appointment_resend(request, appointment_id: int):
 def appointment_revoke(request, appointment_id: int):
     """GET asks for confirmation in the window (or on a page without JavaScript); POST revokes."""
     appt = load_appointment(request, appointment_id)
-    if request.method == "GET":
-        if (target := revoke_target(selectors.portal_status(appt.patient))) is None:
-            messages.error(request, NothingToRevoke().message)
-            return done_in_window(request, appt)
+    if request.method == "POST":
+        portal_buttons.revoke(request, appt.patient)
+    elif target := portal_buttons.revoke_target(request, summary.portal_access(appt.patient)):
         return _window(request, appt, None, body="clinic/appointment_confirm_revoke.html", target=target)
-    try:
-        revoked = sending.revoke_invitation(appt.patient, by=request.staff, client=client_of(request),
-                                            only=confirmed_revoke_target(request))
-    except InvitationError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(request, REVOKED_TEXT[revoked].format(name=appt.patient.full_name))
-    return done_in_window(request, appt)
-
-
-def _invite(request, appt, action, *, resent: bool = False):
-    try:
-        sent = action(appt.patient, by=request.staff, channel=Channel.APPOINTMENT, client=client_of(request))
-    except InvitationError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(request, sent_text(sent, appt.practice, resent=resent))
     return done_in_window(request, appt)
 
 
@@ -141,12 +127,8 @@ def done_in_window(request, appt):
 def _window(request, appt, form, *, changed: bool = False, body: str = "clinic/appointment_window.html", **extra):
     """The window (or, with `body`, its confirmation step): in the dialog alone, else inside a page."""
     in_dialog = _in_dialog(request)
-    status = selectors.portal_status(appt.patient)
-    missing = eligibility.missing_requirements(appt.patient)
     context = {
         "appointment": appt, "patient": appt.patient, "form": form, "in_dialog": in_dialog, "changed": changed,
-        "status": status, "missing": missing, "choices": staff_choices(status.state, missing),
-        "revoke_target": revoke_target(status), "max_checks": acceptance.MAX_IDENTITY_CHECKS, "body": body,
-        "section": "calendar", **extra,
+        "portal": summary.portal_access(appt.patient), "body": body, "section": "calendar", **extra,
     }
     return render(request, body if in_dialog else "clinic/appointment.html", context)

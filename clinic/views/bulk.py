@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from access import errors
+from access import selectors as access_selectors
 from access.actions import jobs
 from access.models import InvitationJob
 from access.selectors import (
@@ -31,11 +32,10 @@ from access.selectors import (
     skipped_patients,
     write_skipped_csv,
 )
-from clinic import selectors
 from clinic.decorators import practice_admin_required, staff_required
 from clinic.forms import PatientSearchForm
 from clinic.models import Patient, StaffMember
-from clinic.views.common import PAGE_SIZE, client_of, csv_download
+from clinic.views.common import PAGE_SIZE, csv_download
 
 # The session keeps each preview's one-time token with the selection it confirms (a few at most:
 # an older preview of the same session stops working).
@@ -62,7 +62,7 @@ class Selection:
     def patients(self, staff: StaffMember) -> QuerySet[Patient]:
         if self.ids:
             return Patient.objects.filter(pk__in=self.ids, practice=staff.practice)
-        return selectors.search_patients(staff, q=self.q, state=self.status)
+        return access_selectors.search_patients(staff, q=self.q, state=self.status)
 
     @property
     def label(self) -> str:
@@ -156,7 +156,7 @@ def job_list(request):
 @practice_admin_required
 @require_safe
 def job(request, job_id: int):
-    job = selectors.invitation_job_for(request.staff, job_id, client=client_of(request))
+    job = access_selectors.invitation_job_for(request.staff, job_id)
     return render(request, "clinic/bulk_job.html", _job_context(job, report=True))
 
 
@@ -167,7 +167,7 @@ def job(request, job_id: int):
 def job_live(request, job_id: int):
     """The progress part of the job page, which it polls. `report=0`: the page has no report yet, so
     the finished job's report comes along (swapped in out of band) the first time it is done."""
-    job = selectors.invitation_job_for(request.staff, job_id, client=client_of(request))
+    job = access_selectors.invitation_job_for(request.staff, job_id)
     return render(request, "clinic/bulk_job.html#live", _job_context(job, report=request.GET.get("report") == "0"))
 
 
@@ -176,7 +176,7 @@ def job_live(request, job_id: int):
 @practice_admin_required
 @require_safe
 def skipped_csv(request, job_id: int):
-    job = selectors.invitation_job_for(request.staff, job_id, client=client_of(request))
+    job = access_selectors.invitation_job_for(request.staff, job_id)
     response = csv_download(f"skipped-patients-job-{job.pk}.csv")
     write_skipped_csv(job, response)
     return response

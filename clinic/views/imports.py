@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 
 from clinic import importing, selectors
 from clinic.decorators import practice_admin_required, staff_required
-from clinic.views.common import client_of, csv_download
+from clinic.views.common import csv_download
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -54,7 +54,7 @@ def import_patients(request):
 @practice_admin_required
 @require_safe
 def import_report(request, import_id: int):
-    result = selectors.patient_import_for(request.staff, import_id, client=client_of(request))
+    result = selectors.patient_import_for(request.staff, import_id)
     rejected = result.rejected_rows()
     return render(request, "clinic/import_report.html", {
         "result": result, "rejected": rejected[:100], "more_rejected": max(0, len(rejected) - 100),
@@ -67,7 +67,7 @@ def import_report(request, import_id: int):
 @practice_admin_required
 @require_safe
 def rejected_rows(request, import_id: int):
-    result = selectors.patient_import_for(request.staff, import_id, client=client_of(request))
+    result = selectors.patient_import_for(request.staff, import_id)
     response = csv_download(f"rejected-rows-{result.pk}.csv")
     importing.write_rejected_csv(result, response)
     return response

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.models import StaffMember
-from clinic.views.common import PAGE_SIZE, client_of
+from clinic.views.common import PAGE_SIZE
 
 
 @login_required
@@ -27,7 +27,7 @@ def notification_list(request):
 @staff_required
 @require_POST
 def mark_read(request, notification_id: int):
-    notification = selectors.notification_for(request.staff, notification_id, client=client_of(request))
+    notification = selectors.notification_for(request.staff, notification_id)
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])

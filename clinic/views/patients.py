@@ -3,8 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from access import eligibility
-from access.selectors import PortalState
-from clinic import selectors
+from access.selectors import PortalState, search_patients
 from clinic.decorators import staff_required
 from clinic.forms import PatientSearchForm
 from clinic.models import StaffMember
@@ -23,7 +22,7 @@ def patient_list(request):
     form = PatientSearchForm(request.GET)
     form.is_valid()
     q, status = form.cleaned_data.get("q", ""), form.cleaned_data.get("status", "")
-    page = Paginator(selectors.search_patients(request.staff, q=q, state=status), PAGE_SIZE).get_page(
+    page = Paginator(search_patients(request.staff, q=q, state=status), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     for patient in page:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from access.actions import acceptance, outcomes, sending
-from access.errors import InvitationError
+from access.errors import Refusal
 from access.models import Channel, Invitation
 from clinic.models import Appointment
 from tests.browser.helpers import check_page, log_in_staff
@@ -120,7 +120,7 @@ def test_revoke_asks_first_and_sits_apart_from_resend(page, live_server, cast, a
 def test_a_locked_patient_gets_one_next_step_with_its_reason(page, live_server, cast, artifacts_dir):
     sent = sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
     for _ in range(3):
-        with pytest.raises(InvitationError):
+        with pytest.raises(Refusal):
             acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987654321"))
     log_in_staff(page, live_server, "alice")
     page.goto(f"{live_server.url}{reverse('clinic:portal-access', args=[cast.pat.pk])}")
