@@ -1,14 +1,11 @@
-"""Turn mail delivery outcomes and staff sign-ins into access history. (Failed sign-ins are counted
-by access.signins itself, before the password is checked.)"""
+"""Turn mail delivery outcomes and staff sign-ins into access history, through access actions. (Failed
+sign-ins are counted by access.signins itself, before the password is checked.)"""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db import transaction
 from django.dispatch import receiver
 
 from access import selectors
-from access.actions import outcomes
-from access.history import Actor, record
-from access.models import AccessEvent
+from access.actions import audit, outcomes
 from mail.signals import before_send, message_failed, message_skipped, messages_delivered
 from portico.client import Client
 
@@ -39,18 +36,16 @@ def record_invitation_skipped(sender, message, **kwargs) -> None:
 
 @receiver(user_logged_in)
 def record_staff_sign_in(sender, request, user, **kwargs) -> None:
-    _record_staff_session(AccessEvent.Action.STAFF_SIGNED_IN, request, user)
+    if member := _staff_member(user):
+        audit.record_staff_session(member, signed_in=True, client=Client.from_request(request))
 
 
 @receiver(user_logged_out)
 def record_staff_sign_out(sender, request, user, **kwargs) -> None:
-    _record_staff_session(AccessEvent.Action.STAFF_SIGNED_OUT, request, user)
+    if member := _staff_member(user):
+        audit.record_staff_session(member, signed_in=False, client=Client.from_request(request))
 
 
-def _record_staff_session(action: str, request, user) -> None:
-    member = getattr(user, "staff", None) if user is not None else None
-    if member is None:
-        return  # patients and the admin-only superuser have no practice history
-    with transaction.atomic():
-        record(member.practice, action, actor=Actor.staff(member), client=Client.from_request(request))
-
+def _staff_member(user):
+    """Patients and the admin-only superuser have no practice history."""
+    return getattr(user, "staff", None) if user is not None else None

@@ -100,3 +100,18 @@ def test_no_layer_imports_upward(contract, sources, rules, exempt):
               if str(path.relative_to(ROOT)) not in exempt
               for line, module, names in imports(path) for bad in forbidden(module, names, rules)]
     assert not broken, f"{contract}, but:\n" + "\n".join(broken)
+
+
+# Only access actions write history (and history.py itself); pages, selectors and receivers call an action.
+HISTORY_WRITERS = {"record", "append", "new_event"}
+MAY_WRITE_HISTORY = ("access/actions/", "access/history.py")
+
+
+def test_only_access_actions_write_history():
+    broken = [f"{path.relative_to(ROOT)}:{line} imports {', '.join(sorted(HISTORY_WRITERS & set(names)))}"
+              for app in APPS if (ROOT / app).is_dir() for path in source_files(app)
+              if not str(path.relative_to(ROOT)).startswith(MAY_WRITE_HISTORY)
+              for line, module, names in imports(path)
+              if module == "access.history" and HISTORY_WRITERS & set(names)
+              or module == "access" and "history" in names]
+    assert not broken, "History is written only by access actions, but:\n" + "\n".join(broken)

@@ -1,4 +1,5 @@
-"""Audit events that are not about an invitation: a staff member probing another practice's ids."""
+"""Audit events that are not about an invitation: staff signing in and out, and a staff member probing
+another practice's ids."""
 
 import logging
 
@@ -10,6 +11,13 @@ from clinic.models import StaffMember
 from portico.client import Client
 
 log = logging.getLogger("portico.access")
+
+
+@transaction.atomic
+def record_staff_session(member: StaffMember, *, signed_in: bool, client: Client) -> None:
+    """A staff member signed in (or out): recorded in their practice's history."""
+    action = AccessEvent.Action.STAFF_SIGNED_IN if signed_in else AccessEvent.Action.STAFF_SIGNED_OUT
+    record(member.practice, action, actor=Actor.staff(member), client=client)
 
 
 @transaction.atomic
