@@ -13,6 +13,8 @@ class Channel(models.TextChoices):
     API = "api", "API"
     PORTAL = "portal", "Patient portal"
     SYSTEM = "system", "System"
+    RENEWAL = "renewal", "Renewed by the patient"
+    REQUEST = "request", "Access request"
 
 
 class Invitation(models.Model):
@@ -99,6 +101,11 @@ class AccessEvent(models.Model):
         INVITATION_LOCKED = "invitation.locked", "Invitation locked"
         LINK_REFUSED = "invitation.link_refused", "Refused a link that can no longer be used"
         LINK_REISSUED = "invitation.link_reissued", "Invitation link reissued"
+        INVITATION_RENEWED = "invitation.renewed", "Renewed by the patient"
+        REQUEST_RECEIVED = "request.received", "Portal access requested"
+        REQUEST_APPROVED = "request.approved", "Access request approved"
+        REQUEST_DECLINED = "request.declined", "Access request declined"
+        REQUEST_LAPSED = "request.lapsed", "Access request lapsed unanswered"
         EMAIL_SENT = "email.sent", "Email delivered"
         EMAIL_FAILED = "email.failed", "Email delivery failed"
         EMAIL_SKIPPED = "email.skipped", "Email not sent: the invitation was no longer pending"
@@ -241,3 +248,53 @@ class InvitationJobPatient(models.Model):
 
     def __str__(self) -> str:
         return f"Job {self.job_id} patient {self.patient_id}: {self.outcome or 'to do'}"
+
+
+class AccessRequest(models.Model):
+    """Someone asked a practice for portal access on its public page, without an invitation. Staff
+    match it to a chart (or make one) and approve (an ordinary invitation to the chart's email) or
+    decline; unanswered, it lapses after access.actions.requests.LAPSE_AFTER."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        LAPSED = "lapsed", "Lapsed"
+
+    class DeclineReason(models.TextChoices):
+        NOT_A_PATIENT = "not_a_patient", "We could not find you among our patients"
+        DETAILS_DIFFER = "details_differ", "The details did not match our records"
+        CONTACT_US = "contact_us", "Please contact the practice"
+        DUPLICATE = "duplicate", "You already have portal access or an invitation"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="access_requests")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    email = models.EmailField(max_length=150)
+    phone = models.CharField(max_length=20, help_text="E.164")
+    note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(help_text="When it was last made or merged with a repeat.")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                help_text="The chart staff matched it to, once decided.")
+    decided_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(max_length=32, choices=DeclineReason.choices, blank=True)
+    invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            # A repeat (same email and date of birth) while one is open is merged into it.
+            models.UniqueConstraint(fields=["practice", "email", "date_of_birth"], condition=Q(status="open"),
+                                    name="one_open_request_per_person"),
+        ]
+        indexes = [models.Index(fields=["practice", "status", "created_at"], name="request_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"Access request {self.pk} ({self.status})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"

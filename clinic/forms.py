@@ -246,6 +246,11 @@ class PracticeSettingsForm(forms.ModelForm):
         label="Re-invite patients who did not accept", required=False, coerce=int, empty_value=None,
         choices=[("", "Off"), *Practice.REINVITE_DAYS],
         help_text="Counted from when the unanswered invitation was sent.")
+    renewal_days = forms.TypedChoiceField(
+        label="Patients may renew an expired invitation", required=False, coerce=int, empty_value=None,
+        choices=[("", "Off"), *[(n, f"Up to {n} days after it expired") for n in (7, 14, 30, 60, 90, 180, 365)]],
+        help_text="From the expired link, by answering the identity check again; the new link goes to the "
+                  "email on file.")
     phone = forms.CharField(label="Practice phone", required=False, max_length=40,
                             widget=forms.TextInput(attrs={"type": "tel"}),
                             help_text="Shown to patients with the sentence below. For example (555) 555-0123.")
@@ -253,7 +258,7 @@ class PracticeSettingsForm(forms.ModelForm):
     class Meta:
         model = Practice
         fields = ["auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
-                  "invite_ttl_days", "phone", "patient_contact_note"]
+                  "invite_ttl_days", "renewal_days", "phone", "patient_contact_note"]
         widgets = {"auto_invite": forms.RadioSelect}
         help_texts = {
             "auto_invite": "Only patients never invited before, eligible, and not connected are invited.",

@@ -64,6 +64,9 @@ class Practice(models.Model):
                                                    validators=_between(0, 21))
     invite_ttl_days = models.PositiveSmallIntegerField("Invitation lifetime (days)", default=default_invite_ttl_days,
                                                        validators=_between(1, 30))
+    renewal_days = models.PositiveSmallIntegerField(
+        "Patients may renew an expired invitation", null=True, blank=True, default=90, validators=_between(1, 365),
+        help_text="Up to this many days after it expired, by answering the identity check again; empty: never.")
     # Hash of the newest access event: the anchor that lets verify_history notice a removed tail.
     history_head = models.CharField(max_length=64, blank=True, editable=False)
 

@@ -17,7 +17,7 @@ Action = AccessEvent.Action
 
 # What change_practice_settings may change (Practice fields; the Settings page shows them all).
 SETTINGS = ("auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
-            "invite_ttl_days", "phone", "patient_contact_note")
+            "invite_ttl_days", "renewal_days", "phone", "patient_contact_note")
 
 
 @transaction.atomic(durable=True)
@@ -51,7 +51,7 @@ def _setting_label(name: str) -> str:
 
 def _setting_text(name: str, value) -> str:
     if value in (None, ""):
-        return "Off" if name in ("reminder_days_before", "reinvite_after_days") else "None"
+        return "Off" if name in ("reminder_days_before", "reinvite_after_days", "renewal_days") else "None"
     plural = lambda n, unit: f"{n} {unit}{'' if n == 1 else 's'}"  # noqa: E731
     return {
         "auto_invite": lambda: Practice.AutoInvite(value).label,
@@ -59,6 +59,7 @@ def _setting_text(name: str, value) -> str:
         "reinvite_after_days": lambda: f"after {plural(value, 'day')}",
         "reinvite_max": lambda: f"{plural(value, 'time')} at most",
         "invite_ttl_days": lambda: plural(value, "day"),
+        "renewal_days": lambda: f"up to {plural(value, 'day')} after expiry",
         "phone": lambda: validation.format_phone(value),
         "patient_contact_note": lambda: f"“{value}”",
     }.get(name, lambda: str(value))()

@@ -20,7 +20,8 @@ def admin(cast, django_user_model):
 
 def form(**changes) -> dict:
     data = {"auto_invite": "off", "reminder_days_before": "2", "reinvite_after_days": "", "reinvite_max": "3",
-            "minimum_age": "13", "invite_ttl_days": "7", "phone": "", "patient_contact_note": ""}
+            "minimum_age": "13", "invite_ttl_days": "7", "renewal_days": "90", "phone": "",
+            "patient_contact_note": ""}
     return {**data, **changes}
 
 
