@@ -78,6 +78,24 @@ class LinkNotUsable(Refusal):
         super().__init__(f"This invitation link cannot be used ({reason}).")
 
 
+class CannotRenew(Refusal):
+    """An expired invitation that the patient may not renew from its link. `reason` is one of REASONS;
+    the patient's page says what to do instead."""
+
+    code = "cannot_renew"
+    REASONS = {
+        "off": "This practice does not renew invitation links online.",
+        "too_late": "This invitation expired too long ago to be renewed online.",
+        "connected": "You are already connected to this practice's portal: sign in instead.",
+        "email_changed": "The practice has changed the email address on file since this invitation was sent.",
+        "newer": "A newer invitation has been sent since this one: use the link in the newest email.",
+    }
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(self.REASONS[reason])
+
+
 class IdentityNotConfirmed(Refusal):
     """Deliberately says nothing about which answer was wrong."""
 
@@ -117,3 +135,45 @@ class JobAlreadyStarted(Exception):
     def __init__(self, job):
         super().__init__(f"Invitation job {job.pk} was already started from this preview.")
         self.job = job
+
+
+# --- requests for portal access (self sign-up, staff approve) -----------------------------------------
+
+class RequestError(Refusal):
+    """Staff's decision on an access request refused."""
+
+    code = "request_error"
+
+
+class RequestNotOpen(RequestError):
+    code = "request_not_open"
+
+    def __init__(self, status_label: str):
+        self.status_label = status_label
+        super().__init__(f"This request is no longer open (it is {status_label.lower()}), so nothing was changed.")
+
+
+class EmailChoiceNeeded(RequestError):
+    """The request's address is not the chart's: staff must say whether the chart's changes."""
+
+    code = "email_choice_needed"
+
+    def __init__(self, requested: str, on_file: str):
+        self.requested, self.on_file = requested, on_file
+        on_file_words = on_file or "no email address"
+        super().__init__(f"The request gives {requested} but the chart has {on_file_words}: choose to update the "
+                         "chart's email to the request's, or to keep the chart's, before approving.")
+
+
+class ChartOfAnotherPractice(RequestError):
+    code = "not_found"
+
+    def __init__(self):
+        super().__init__("No such patient.")
+
+
+class UnknownDeclineReason(RequestError):
+    code = "invalid"
+
+    def __init__(self, reason: str):
+        super().__init__(f"Choose a reason from the list (not {reason[:40]!r}).")

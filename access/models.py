@@ -177,6 +177,7 @@ class Attempt(models.Model):
         SIGN_IN = "sign_in", "Password sign-in"
         IDENTITY = "identity", "Identity check"
         PASSWORD_RESET = "password_reset", "Password reset request"
+        ACCESS_REQUEST = "access_request", "Request for portal access"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     username_hash = models.CharField(max_length=64, blank=True)

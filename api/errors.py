@@ -23,6 +23,10 @@ STATUS: dict[type[errors.Refusal], int] = {
     errors.AlreadyConnected: 409,
     errors.TooManyInvitations: 409,
     errors.NothingToRevoke: 404,
+    errors.RequestNotOpen: 409,
+    errors.EmailChoiceNeeded: 422,
+    errors.ChartOfAnotherPractice: 404,
+    errors.UnknownDeclineReason: 422,
 }
 
 # ValidationErrors (clinic.services) whose code means a conflict with the record's state, not bad input.

@@ -205,3 +205,46 @@ class AppointmentCreate(Input):
 
 class AppointmentChange(Input):
     status: Literal["cancelled", "completed", "no_show"]
+
+
+class AccessRequestOut(Schema):
+    id: int
+    status: str
+    first_name: str
+    last_name: str
+    date_of_birth: datetime.date
+    email: str
+    phone: str
+    note: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    match: str = Field(description="no_match, one_match or possible_duplicates (open requests; '' once decided).")
+    matching_patient_ids: list[int] = Field(description="Charts with the same birth date and name.")
+    patient_id: int | None = Field(description="The chart it was approved for.")
+    decided_at: datetime.datetime | None
+    decline_reason: str
+    invitation_id: int | None
+
+
+class AccessRequestPage(Schema):
+    items: list[AccessRequestOut]
+    next_cursor: str | None
+
+
+class AccessRequestQuery(Schema):
+    status: Literal["open", "approved", "declined", "lapsed"] | None = Field(
+        "open", description="Only requests with this status (default: open).")
+    cursor: str | None = Field(None, max_length=200)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ApproveRequestIn(Input):
+    patient_id: int
+    update_email: bool | None = Field(None, description=(
+        "Required when the request's email differs from the chart's: true changes the chart's email to the "
+        "request's first (as a Demographics change), false keeps the chart's. Omitted: refused with "
+        "email_choice_needed."))
+
+
+class DeclineRequestIn(Input):
+    reason: Literal["not_a_patient", "details_differ", "contact_us", "duplicate"]

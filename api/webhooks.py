@@ -34,8 +34,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from access.actions.automatic import REMINDER_REASON
-from access.models import AccessEvent
-from access.signals import events_recorded
+from access.models import AccessEvent, AccessRequest
+from access.signals import access_requested, events_recorded
 from api.models import WebhookDelivery, WebhookEndpoint
 from portico import outbox
 from portico.text import storable
@@ -54,6 +54,7 @@ EVENT_TYPES = {
     Action.ACCESS_DISCONNECTED: "portal_access.disconnected",
     Action.EMAIL_FAILED: "portal_access.email_failed",
 }
+ACCESS_REQUEST_CREATED = "access_request.created"  # someone asked for portal access (access_requested)
 REMINDED = "portal_access.reminded"  # a link reissued for a reminder (other reissues are not news outside)
 
 TIMEOUT_SECONDS = 10
@@ -185,6 +186,22 @@ def queue_events(sender, events: list[AccessEvent], **kwargs) -> None:
                                  next_attempt_at=now, created_at=now)
                  for endpoint_id in endpoints.get(event.practice_id, [])]
     WebhookDelivery.objects.bulk_create(rows)
+
+
+@receiver(access_requested, dispatch_uid="api.webhooks.queue_access_request")
+def queue_access_request(sender, access_request: AccessRequest, **kwargs) -> None:
+    """access_request.created for a new request (not a repeat merged into an open one), in the request's
+    transaction. Ids only: the receiver reads the request through the API."""
+    endpoints = list(WebhookEndpoint.objects.filter(practice_id=access_request.practice_id, enabled=True)
+                     .values_list("pk", flat=True))
+    if not endpoints:
+        return
+    now = timezone.now()
+    payload = {"id": str(uuid.uuid4()), "type": ACCESS_REQUEST_CREATED, "occurred_at": access_request.created_at.isoformat(),
+               "practice": access_request.practice_id, "access_request": access_request.pk}
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint_id=endpoint_id, event_id=payload["id"], event_type=ACCESS_REQUEST_CREATED,
+                        payload=payload, next_attempt_at=now, created_at=now) for endpoint_id in endpoints)
 
 
 def event_type(event: AccessEvent) -> str | None:

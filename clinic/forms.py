@@ -6,6 +6,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
+from access.models import AccessRequest
 from access.selectors import NEEDS_ATTENTION, NEEDS_ATTENTION_LABEL, PortalState
 from clinic import validation
 from clinic.models import Patient, Practice, StaffMember
@@ -255,10 +256,15 @@ class PracticeSettingsForm(forms.ModelForm):
                             widget=forms.TextInput(attrs={"type": "tel"}),
                             help_text="Shown to patients with the sentence below. For example (555) 555-0123.")
 
+    holidays = forms.CharField(
+        label="Holidays", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 20}),
+        help_text="Days the practice is closed, one a line (e.g. 2026-12-25): the electronic-access measure skips "
+                  "them with weekends when it counts 4 business days after a visit.")
+
     class Meta:
         model = Practice
         fields = ["auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
-                  "invite_ttl_days", "renewal_days", "phone", "patient_contact_note"]
+                  "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell"]
         widgets = {"auto_invite": forms.RadioSelect}
         help_texts = {
             "auto_invite": "Only patients never invited before, eligible, and not connected are invited.",
@@ -271,6 +277,39 @@ class PracticeSettingsForm(forms.ModelForm):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.initial["phone"] = self.instance.phone_display
+        self.initial["holidays"] = "\n".join(sorted(self.instance.holidays))
 
     def clean_phone(self) -> str:
         return validation.normalize_phone(self.cleaned_data["phone"])
+
+    def clean_holidays(self) -> list[str]:
+        """One date a line (blank lines and repeats ignored), as sorted ISO dates."""
+        days = set()
+        for line in self.cleaned_data["holidays"].replace(",", "\n").split():
+            try:
+                days.add(datetime.date.fromisoformat(line.strip()).isoformat())
+            except ValueError:
+                raise ValidationError(f"“{line.strip()}” is not a date like 2026-12-25.", code="holiday") from None
+        return sorted(days)
+
+
+class ApproveRequestForm(StaffForm):
+    """Approve an access request for a chart; when the addresses differ, what to do about the chart's."""
+
+    UPDATE, KEEP = "update", "keep"
+
+    patient = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    email_choice = forms.ChoiceField(
+        label="The request's email differs from the chart's", required=False, widget=forms.RadioSelect,
+        choices=[(UPDATE, "Update the chart's email to the request's, then invite"),
+                 (KEEP, "Keep the chart's email and invite there")],
+    )
+
+    def update_email(self) -> bool | None:
+        """For access.actions.requests.approve_request: None when staff did not choose."""
+        return {self.UPDATE: True, self.KEEP: False}.get(self.cleaned_data.get("email_choice") or "")
+
+
+class DeclineRequestForm(StaffForm):
+    reason = forms.ChoiceField(label="Reason (the requester is emailed these words)",
+                               choices=[("", "Choose a reason"), *AccessRequest.DeclineReason.choices])

@@ -1,4 +1,5 @@
 import csv
+import datetime
 import io
 import zoneinfo
 
@@ -20,6 +21,21 @@ def validate_time_zone(value: str) -> None:
 def validate_e164(value: str) -> None:
     if value and validation.normalize_phone(value) != value:
         raise ValidationError("Enter the phone number in E.164 form, like +15555550123.")
+
+
+def validate_holidays(value) -> None:
+    """A practice's holidays: a list of distinct ISO dates (YYYY-MM-DD), at most MAX_HOLIDAYS."""
+    if not isinstance(value, list) or len(value) > MAX_HOLIDAYS:
+        raise ValidationError(f"Enter at most {MAX_HOLIDAYS} holidays.")
+    try:
+        days = [datetime.date.fromisoformat(day) for day in value]
+    except (TypeError, ValueError):
+        raise ValidationError("Enter each holiday as a date like 2026-12-25.") from None
+    if len(set(days)) != len(days):
+        raise ValidationError("Each holiday once, please.")
+
+
+MAX_HOLIDAYS = 200  # a few years of a practice's closed days
 
 
 def default_invite_ttl_days() -> int:
@@ -67,6 +83,14 @@ class Practice(models.Model):
     renewal_days = models.PositiveSmallIntegerField(
         "Patients may renew an expired invitation", null=True, blank=True, default=90, validators=_between(1, 365),
         help_text="Up to this many days after it expired, by answering the identity check again; empty: never.")
+    # Days the practice is closed (ISO dates), skipped with weekends when counting the business days
+    # of the electronic-access measure (access.business_days); changed on Settings, recorded.
+    holidays = models.JSONField("Holidays", default=list, blank=True, validators=[validate_holidays])
+    worklist_bell = models.BooleanField(
+        "Tell doctors each morning how many visits are due for portal access", default=False,
+        help_text="A bell notification to each doctor with visits whose 4-business-day window closes that day.")
+    # The practice's date the morning bell above last went out (access.actions.worklist), once a day.
+    worklist_notified_on = models.DateField(null=True, blank=True, editable=False)
     # Hash of the newest access event: the anchor that lets verify_history notice a removed tail.
     history_head = models.CharField(max_length=64, blank=True, editable=False)
 
@@ -85,6 +109,10 @@ class Practice(models.Model):
     @property
     def phone_display(self) -> str:
         return validation.format_phone(self.phone)
+
+    @property
+    def holiday_dates(self) -> frozenset[datetime.date]:
+        return frozenset(datetime.date.fromisoformat(day) for day in self.holidays)
 
 
 class StaffMember(models.Model):
@@ -184,7 +212,12 @@ class Appointment(models.Model):
 
     class Meta:
         ordering = ["starts_at", "id"]
-        indexes = [models.Index(fields=["practice", "starts_at"], name="appointment_start_idx")]
+        indexes = [
+            models.Index(fields=["practice", "starts_at"], name="appointment_start_idx"),
+            # The reports' completed visits of a period (access.reports), read from the index alone.
+            models.Index(fields=["practice", "starts_at", "doctor", "patient"], condition=models.Q(status="completed"),
+                         name="appointment_completed_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_start"

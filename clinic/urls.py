@@ -1,6 +1,18 @@
 from django.urls import path
 
-from clinic.views import appointments, booking, bulk, chart, imports, mailbox, notifications, patients, settings
+from clinic.views import (
+    appointments,
+    booking,
+    bulk,
+    chart,
+    imports,
+    mailbox,
+    notifications,
+    patients,
+    reports,
+    requests,
+    settings,
+)
 
 app_name = "clinic"
 urlpatterns = [
@@ -38,5 +50,14 @@ urlpatterns = [
     path("notifications/read/", notifications.mark_all_read, name="notifications-read-all"),
     path("notifications/digest/", notifications.digest, name="notifications-digest"),
     path("settings/", settings.practice_settings, name="settings"),
+    path("reports/", reports.report, name="reports"),
+    path("reports/<slug:table>.csv", reports.report_csv, name="report-csv"),
+    path("reports/worklist/", reports.worklist, name="worklist"),
+    path("reports/worklist/invite-all/", reports.worklist_invite_all, name="worklist-invite-all"),
+    path("reports/worklist/<int:appointment_id>/invite/", reports.worklist_invite, name="worklist-invite"),
+    path("access-requests/", requests.request_list, name="access-requests"),
+    path("access-requests/<int:request_id>/", requests.request_detail, name="access-request"),
+    path("access-requests/<int:request_id>/approve/", requests.approve, name="access-request-approve"),
+    path("access-requests/<int:request_id>/decline/", requests.decline, name="access-request-decline"),
     path("notifications/<int:notification_id>/read/", notifications.mark_read, name="notification-read"),
 ]

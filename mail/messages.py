@@ -101,6 +101,27 @@ def queue_password_reset(account, token: str) -> Message:
     )
 
 
+def queue_request_declined(access_request, reason: str) -> Message:
+    """The practice declined a request for portal access: `reason` is the sentence of the reason staff
+    chose (never anything from a chart: the address was typed by whoever asked, and may not be the patient's)."""
+    return _queue(
+        Message.Kind.REQUEST_DECLINED, access_request.email, f"request-declined:{access_request.pk}",
+        {**_practice(access_request.practice), "first_name": access_request.first_name, "reason": reason},
+    )
+
+
+def queue_requests_lapsed(lapsed: list, *, days: int) -> list[Message]:
+    """For access requests nobody answered in `days` days: one short email each, in one INSERT."""
+    now = timezone.now()
+    return Message.objects.bulk_create(
+        Message(kind=Message.Kind.REQUEST_LAPSED, to=r.email, dedupe_key=f"request-lapsed:{r.pk}",
+                context={**_practice(r.practice), "first_name": r.first_name, "days": days,
+                         "request_url": _url("portal:request-access", r.practice_id)},
+                next_attempt_at=now, created_at=now)
+        for r in lapsed
+    )
+
+
 def _queue(kind: Message.Kind, to: str, dedupe_key: str, context: dict, *, secret_link: str = "") -> Message:
     now = timezone.now()
     message = Message.objects.create(

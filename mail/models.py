@@ -24,6 +24,8 @@ class Message(OutboxRow):
         ACCESS_REVOKED = "access-revoked", "Access revoked"
         PASSWORD_RESET = "password-reset", "Password reset"
         DIGEST = "digest", "Staff daily digest"
+        REQUEST_DECLINED = "request-declined", "Access request declined"
+        REQUEST_LAPSED = "request-lapsed", "Access request lapsed"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -7,6 +7,8 @@ from access.actions.automatic import send_reinvites, send_reminders
 from access.actions.expiry import expire_invitations
 from access.actions.jobs import resume_stalled_jobs
 from access.actions.notifications import send_digests
+from access.actions.requests import lapse_requests
+from access.actions.worklist import notify_due_visits
 from access.attempts import prune as prune_attempts
 from access.history import seal_all
 from api.webhooks import prune_finished as prune_webhook_deliveries
@@ -22,6 +24,8 @@ def run_once() -> dict[str, int]:
         "reminded": send_reminders(),
         "digests": send_digests(),
         "resumed": resume_stalled_jobs(),
+        "requests_lapsed": lapse_requests(),
+        "worklist_notified": notify_due_visits(),
         "pruned_deliveries": prune_webhook_deliveries(),
         "pruned_attempts": prune_attempts(),
     }

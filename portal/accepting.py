@@ -17,6 +17,8 @@ from portico import crypto
 OPENED_LINK = "portal:opened_link"  # the sealed token of the invitation link this browser opened
 IDENTITY_CONFIRMED = "portal:identity_confirmed"  # {"invitation": pk, "proof": sealed proof} once passed
 LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be used, and whose it was
+EXPIRED_LINK = "portal:expired_link"  # the sealed token of an expired link, which its patient may renew
+RENEWED = "portal:renewed"  # where the renewed invitation went (masked) and which practice sent it
 
 
 def opened_link(session: SessionBase) -> str:
@@ -33,10 +35,29 @@ def open_link(session: SessionBase, token: str) -> None:
     session[OPENED_LINK] = crypto.encrypt(token)
 
 
-def note_link_problem(session: SessionBase, reason: str, practice_id: int | None = None) -> None:
+def note_link_problem(session: SessionBase, reason: str, practice_id: int | None = None, token: str = "") -> None:
     """An unusable link only says why (and which practice sent it); it never touches an accept in
-    progress for another link."""
+    progress for another link. An expired one is kept (sealed) so that its patient may renew it."""
     session[LINK_PROBLEM] = {"reason": reason, "practice": practice_id}
+    if reason == "expired" and token:
+        session[EXPIRED_LINK] = crypto.encrypt(token)
+    else:
+        session.pop(EXPIRED_LINK, None)
+
+
+def expired_link(session: SessionBase) -> str:
+    """The token of the expired link this browser opened last, or ""."""
+    return _unseal(session.get(EXPIRED_LINK))
+
+
+def note_renewed(session: SessionBase, masked_email: str, practice_id: int) -> None:
+    """The renewal is done: the expired link is no longer needed; the next page says where the new one went."""
+    session.pop(EXPIRED_LINK, None)
+    session[RENEWED] = {"to": masked_email, "practice": practice_id}
+
+
+def renewed(session: SessionBase) -> dict:
+    return session.get(RENEWED) or {}
 
 
 def link_problem(session: SessionBase) -> tuple[str, int | None]:

@@ -261,3 +261,71 @@ class SignOutEverywhereForm(forms.Form):
         account = self.request.user
         account.set_password(self.cleaned_data["password"])
         account.save(update_fields=["password"])
+
+
+class RequestAccessForm(forms.Form):
+    """Ask a practice for portal access (portal.request_views). Checks the shape of each field, as the
+    staff's Demographics form does (clinic.validation); `website` is a honeypot: hidden from people,
+    filled in by bots."""
+
+    first_name = forms.CharField(label="First name", max_length=100,
+                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(label="Last name", max_length=100,
+                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    date_of_birth = forms.DateField(
+        label="Date of birth", input_formats=IdentityForm.base_fields["date_of_birth"].input_formats,
+        widget=forms.TextInput(attrs={"autocomplete": "bday", "inputmode": "numeric", "spellcheck": "false"}),
+        help_text="Month, day and year, like 05/17/1980.",
+        error_messages={"invalid": "Enter your date of birth as month/day/year, like 05/17/1980. Check that the "
+                                   "day exists in that month."},
+    )
+    email = forms.CharField(
+        label="Email", max_length=validation.MAX_EMAIL_LENGTH, error_messages={"max_length": validation.EMAIL_TOO_LONG},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+        help_text="If the practice approves, your invitation goes to the email address it has on file for you.",
+    )
+    phone = forms.CharField(label="Mobile phone", max_length=30,
+                            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+                            help_text="With the area code, like (555) 555-0123.")
+    note = forms.CharField(label="Note for the practice (optional)", required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text="For example a name you were registered under before. "
+                                     "Please do not write about your health here.")
+    website = forms.CharField(label="Leave this empty", required=False, max_length=200,
+                              widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
+
+    KEPT = ("first_name", "last_name", "date_of_birth", "email", "phone", "note")
+
+    def clean_first_name(self) -> str:
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self) -> str:
+        return " ".join(self.cleaned_data["last_name"].split())
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        validation.validate_date_of_birth(value)
+        return value
+
+    def clean_email(self) -> str:
+        try:
+            # Lower-cased whole: "Pat@…" repeating "pat@…" is the same person's request.
+            return validation.normalize_email(self.cleaned_data["email"]).lower()
+        except ValidationError as e:
+            if e.code == "email_too_long":
+                raise
+            raise ValidationError("Enter an email address like name@example.com.", code="email") from None
+
+    def clean_phone(self) -> str:
+        return validation.normalize_phone(self.cleaned_data["phone"])
+
+    def clean_note(self) -> str:
+        return self.cleaned_data["note"].strip()
+
+    @property
+    def is_bot(self) -> bool:
+        return bool(self.cleaned_data.get("website"))
+
+    def request(self) -> dict:
+        """The keyword arguments of access.actions.requests.request_access."""
+        return {name: self.cleaned_data[name] for name in self.KEPT}

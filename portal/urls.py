@@ -1,16 +1,20 @@
 from django.urls import path
 
-from portal import account_views, views
+from portal import account_views, request_views, views
 
 app_name = "portal"
 urlpatterns = [
     path("i/<str:token>/", views.landing, name="landing"),
     path("link/", views.link_problem, name="link-problem"),
+    path("link/renew/", views.renew, name="renew"),
+    path("link/renewed/", views.renewed, name="renewed"),
     path("accept/", views.accept, name="accept"),
     path("accept/account/", views.account, name="account"),
     path("accept/sign-out/", views.sign_out_and_continue, name="sign-out-and-continue"),
     path("connected/", views.connected, name="connected"),
     path("login/", views.login_view, name="login"),
+    path("request/<int:practice_id>/", request_views.request_access, name="request-access"),
+    path("request/<int:practice_id>/sent/", request_views.request_access_sent, name="request-access-sent"),
     path("logout/", views.logout_view, name="logout"),
     path("password/reset/", account_views.password_reset, name="password-reset"),
     path("password/reset/sent/", account_views.password_reset_done, name="password-reset-done"),

@@ -23,7 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access import errors, signins
-from access.actions import acceptance
+from access.actions import acceptance, renewal
 from clinic import validation
 from portal import accepting, retry, selectors
 from portal.decorators import no_referrer, patient_required
@@ -56,7 +56,7 @@ def landing(request, token: str):
     except errors.LinkNotUsable as e:
         if e.reason == "used" and selectors.connection_for_link(request.user, token):
             return redirect("portal:connected")  # the patient who used it, back again
-        accepting.note_link_problem(request.session, e.reason, _practice_id(token))
+        accepting.note_link_problem(request.session, e.reason, _practice_id(token), token)
         return redirect("portal:link-problem")
     accepting.open_link(request.session, token)
     return redirect("portal:accept")
@@ -66,7 +66,21 @@ def landing(request, token: str):
 @never_cache
 def link_problem(request):
     reason, practice_id = accepting.link_problem(request.session)
-    return _problem_page(request, reason, selectors.practice(practice_id))
+    return problem_page(request, reason, selectors.practice(practice_id), renewal=_renewal(request, reason))
+
+
+def _renewal(request, reason: str) -> errors.CannotRenew | bool:
+    """For an expired link: True if its patient may renew it here, else why not (CannotRenew)."""
+    token = accepting.expired_link(request.session) if reason == "expired" else ""
+    if not token:
+        return False
+    try:
+        renewal.renewable_invitation(token)
+    except errors.CannotRenew as e:
+        return e
+    except errors.LinkNotUsable:
+        return False
+    return True
 
 
 @require_http_methods(["GET", "POST"])
@@ -132,6 +146,58 @@ def account(request):
     if hasattr(existing, "staff"):
         return _link_unusable(request, "staff_account", token)
     return _sign_in_to_connect(request, token, invitation, existing)
+
+
+# --- renewing an expired invitation -----------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("ssn", "date_of_birth", "phone")
+@never_cache
+def renew(request):
+    """From an expired link: the identity check again, then a new invitation to the email on file."""
+    token = accepting.expired_link(request.session)
+    try:
+        invitation = renewal.renewable_invitation(token) if token else None
+    except (errors.LinkNotUsable, errors.CannotRenew):
+        invitation = None
+    if invitation is None:
+        return redirect("portal:link-problem")
+    if request.method == "GET":
+        return _identity_page(request, invitation, step="renew", template="portal/renew.html")
+    form = _identity_form(invitation, request.POST)
+    if not form.is_valid():
+        return _retry(request, "renew", retry.Retry(errors=kept_errors(form), typed=_typed(request)))
+    try:
+        sent = renewal.renew_invitation(token, form.answers(), client=Client.from_request(request))
+    except errors.TooManyAttempts as e:
+        return _retry(request, "renew", retry.Retry(message=e.message, typed=_typed(request)))
+    except errors.IdentityNotConfirmed as e:
+        return _retry(request, "renew", _not_confirmed(e.attempts_left, _typed(request)))
+    except errors.LinkNotUsable as e:  # locked by this answer
+        accepting.note_link_problem(request.session, e.reason, invitation.practice_id)
+        return redirect("portal:link-problem")
+    except errors.CannotRenew:  # no longer renewable (another tab renewed it): the expired page says why
+        return redirect("portal:link-problem")
+    except errors.InvitationError as e:  # the send itself refused (the daily cap, not eligible any more)
+        return render(request, "portal/renew_refused.html", {"practice": invitation.practice, "code": e.code},
+                      status=409)
+    accepting.note_renewed(request.session, mask_email(sent.invitation.email), invitation.practice_id)
+    return redirect("portal:renewed")
+
+
+@require_safe
+@never_cache
+def renewed(request):
+    done = accepting.renewed(request.session)
+    if not done:
+        return redirect("portal:link-problem")
+    return render(request, "portal/renewed.html", {"to": done["to"], "practice": selectors.practice(done["practice"])})
+
+
+def mask_email(email: str) -> str:
+    """j•••@example.com: enough for the patient to recognise the address, not to learn it."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
 
 
 @require_POST
@@ -207,22 +273,27 @@ def _identity_form(invitation, data=None, **kwargs) -> IdentityForm:
                         offer_dob_phone=bool(patient.date_of_birth and patient.phone), **kwargs)
 
 
-def _identity_page(request, invitation):
-    kept = retry.take(request.session, "identity")
+def _identity_page(request, invitation, *, step: str = "identity", template: str = "portal/identity.html"):
+    """The identity check (accepting, or renewing: `step`), with the failed attempt it was redirected from."""
+    kept = retry.take(request.session, step)
     form = show_kept_errors(_identity_form(invitation, initial=kept.typed), kept.errors)
-    return render(request, "portal/identity.html", {
+    return render(request, template, {
         "invitation": invitation, "form": form, "error": kept.message, "max_tries": acceptance.MAX_IDENTITY_CHECKS,
     })
 
 
 def _identity_not_confirmed(request, *, attempts_left: int | None):
+    return _retry(request, "identity", _not_confirmed(attempts_left, _typed(request)))
+
+
+def _not_confirmed(attempts_left: int | None, typed: dict[str, str]) -> retry.Retry:
     """The same page whichever answer was wrong; only the date of birth and phone are shown again."""
     message = errors.IdentityNotConfirmed(0).message + " Check them and try again."
     if attempts_left == 1:
         message += " This is your last try: after one more wrong answer this link stops working."
     elif attempts_left:
         message += f" You have {attempts_left} more tries before this link stops working."
-    return _retry(request, "identity", retry.Retry(message=message, typed=_typed(request)))
+    return retry.Retry(message=message, typed=typed)
 
 
 def _typed(request) -> dict[str, str]:
@@ -252,7 +323,7 @@ def _retry(request, step: str, kept: retry.Retry):
 def _link_unusable(request, reason: str, token: str):
     """The link this browser is accepting has died: forget it and say why (on a page of its own)."""
     accepting.forget(request.session)
-    accepting.note_link_problem(request.session, reason, _practice_id(token))
+    accepting.note_link_problem(request.session, reason, _practice_id(token), token)
     return redirect("portal:link-problem")
 
 
@@ -261,8 +332,9 @@ def _practice_id(token: str) -> int | None:
     return practice.pk if practice else None
 
 
-def _problem_page(request, reason: str, practice):
-    return render(request, "portal/link_problem.html", {"reason": reason, "practice": practice},
+def problem_page(request, reason: str, practice, *, renewal: errors.CannotRenew | bool = False):
+    """Why a link cannot be used and what to do instead (for an expired one: renew it, when allowed)."""
+    return render(request, "portal/link_problem.html", {"reason": reason, "practice": practice, "renewal": renewal},
                   status=PROBLEM_STATUS.get(reason, 410))
 
 
@@ -271,7 +343,7 @@ def _nothing_in_progress(request):
     if request.user.is_authenticated and not hasattr(request.user, "staff") and \
             selectors.live_connections(request.user).exists():
         return _connected_page(request)
-    return _problem_page(request, "missing", None)
+    return problem_page(request, "missing", None)
 
 
 def _connected_page(request):

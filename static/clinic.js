@@ -24,3 +24,26 @@
     }
   });
 })();
+
+// Copy buttons (Settings: the public Request portal access address). Without script the address is a
+// readonly field to select and copy; the button appears only when it can work.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!navigator.clipboard) { return; }
+    document.querySelectorAll("button[data-copy]").forEach(function (button) { button.hidden = false; });
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var id = button.getAttribute("data-copy");
+    var field = document.getElementById(id);
+    var status = document.querySelector('[data-copy-status="' + id + '"]');
+    navigator.clipboard.writeText(field.value).then(function () {
+      if (status) { status.textContent = "Copied."; }
+    }, function () {
+      field.select();
+      if (status) { status.textContent = "Press Ctrl+C (or Cmd+C) to copy the selected address."; }
+    });
+  });
+})();

@@ -61,7 +61,7 @@ class IdentityAnswers:
 
 def invitation_for_token(token: str) -> Invitation:
     """The usable invitation behind a link, or LinkNotUsable saying why not. Records nothing."""
-    invitation = _find(token)
+    invitation = find_invitation(token)
     reason = unusable_reason(invitation, timezone.now())
     if reason:
         raise errors.LinkNotUsable(reason)
@@ -72,13 +72,13 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
     """Check the answers against the record. A wrong answer counts; the third locks the invitation.
     A client address with too many recent failures is refused before anything is checked.
     On success the caller gets a one-time proof: holding the link alone is not enough to accept."""
-    attempt = _claim_identity_attempt(client)
+    attempt = claim_identity_attempt(client)
     with transaction.atomic(durable=True):
-        invitation = _lock_for_patient(token)
+        invitation = lock_invitation_for_token(token)
         now = timezone.now()
         if reason := unusable_reason(invitation, now):
             failure = _refuse_link(invitation, reason, now, client)
-        elif _answers_match(invitation.patient, answers):
+        elif answers_match(invitation.patient, answers):
             proof = tokens.new_token()
             invitation.identity_verified_at = now
             invitation.identity_proof_hash = tokens.hash_token(proof, tokens.IDENTITY_PROOF)
@@ -87,7 +87,7 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
             attempts.passed(attempt)
             return VerifiedIdentity(invitation, proof)
         else:
-            failure = _count_failed_check(invitation, client)
+            failure = count_failed_check(invitation, client)
     raise failure  # raised after commit: the failed count, lock and expiry must persist
 
 
@@ -99,7 +99,7 @@ def accept_invitation(
     `proof` is what verify_identity returned to whoever passed the check, in the last 30 minutes.
     The token is consumed by one conditional UPDATE, so two submissions connect exactly once."""
     with transaction.atomic(durable=True):
-        invitation = _lock_for_patient(token)
+        invitation = lock_invitation_for_token(token)
         now = timezone.now()
         consumed = Invitation.objects.filter(
             pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__gt=now,
@@ -131,13 +131,13 @@ def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -
         log.info("connection %s disconnected by patient", connection.pk)
 
 
-def _lock_for_patient(token: str) -> Invitation:
+def lock_invitation_for_token(token: str) -> Invitation:
     """The invitation behind a link, re-read after locking its patient and then itself (the one order)."""
-    lock_patient(_find(token).patient)
-    return _find(token, lock=True)
+    lock_patient(find_invitation(token).patient)
+    return find_invitation(token, lock=True)
 
 
-def _find(token: str, *, lock: bool = False) -> Invitation:
+def find_invitation(token: str, *, lock: bool = False) -> Invitation:
     if not tokens.looks_like_token(token):
         raise errors.LinkNotUsable("unknown")
     invitations = Invitation.objects.select_related("practice", "patient", "sent_by", "patient__doctor")
@@ -158,7 +158,7 @@ def _refuse_link(invitation: Invitation, reason: str, now: datetime.datetime, cl
     return errors.LinkNotUsable(reason)
 
 
-def _answers_match(patient: Patient, answers: IdentityAnswers) -> bool:
+def answers_match(patient: Patient, answers: IdentityAnswers) -> bool:
     """Constant-time comparison against what is on file. Malformed answers simply do not match."""
     if answers.ssn:
         try:
@@ -178,7 +178,7 @@ def _answers_match(patient: Patient, answers: IdentityAnswers) -> bool:
     return False
 
 
-def _claim_identity_attempt(client: Client) -> Attempt | None:
+def claim_identity_attempt(client: Client) -> Attempt | None:
     """Count this check against the client's address before anything is checked (access.attempts)."""
     if not client.ip:
         return None
@@ -189,17 +189,19 @@ def _claim_identity_attempt(client: Client) -> Attempt | None:
         raise errors.TooManyAttempts() from None
 
 
-def _count_failed_check(invitation: Invitation, client: Client) -> errors.Refusal:
+def count_failed_check(invitation: Invitation, client: Client, *, channel: str = "") -> errors.Refusal:
+    """A wrong answer to the identity check (accepting, or renewing an expired invitation: `channel`
+    renewal): counted on the invitation; the MAX_IDENTITY_CHECKS-th locks it, and staff are told."""
     Invitation.objects.filter(pk=invitation.pk).update(failed_checks=F("failed_checks") + 1)
     invitation.refresh_from_db()
     record_invitation_event(invitation, Action.IDENTITY_FAILED, actor=Actor.patient(None),
-            outcome=AccessEvent.Outcome.FAILURE, client=client)
+                            outcome=AccessEvent.Outcome.FAILURE, client=client, channel=channel or invitation.channel)
     log.info("identity check failed for invitation %s (%s of %s)", invitation.pk, invitation.failed_checks,
              MAX_IDENTITY_CHECKS)
     if invitation.failed_checks >= MAX_IDENTITY_CHECKS:
-        close_invitation(invitation, Invitation.Status.LOCKED)
+        close_invitation(invitation, Invitation.Status.LOCKED, was=invitation.status)
         record_invitation_event(invitation, Action.INVITATION_LOCKED, actor=Actor.system(),
-                reason=f"{MAX_IDENTITY_CHECKS} failed identity checks", client=client)
+                                reason=f"{MAX_IDENTITY_CHECKS} failed identity checks", client=client)
         notify_staff(invitation, f"{invitation.patient.full_name}'s portal invitation locked after "
                                   f"{MAX_IDENTITY_CHECKS} failed identity checks.")
         return errors.LinkNotUsable("locked")

@@ -135,6 +135,6 @@ def _reinvite_batch(size: int, after: int) -> tuple[int, int | None]:
     if not due:
         return 0, None
     outcomes = sending.send_many(lock_patients([patient for _, patient, _ in due]), by=None, channel=Channel.AUTOMATIC,
-                          client=NO_CLIENT, reason="Re-invite: the previous invitation was not accepted",
-                          reinvite_numbers={patient: number + 1 for _, patient, number in due})
+                                 client=NO_CLIENT, reason="Re-invite: the previous invitation was not accepted",
+                                 reinvite_numbers={patient: number + 1 for _, patient, number in due})
     return sum(1 for o in outcomes if o.sent), due[-1][0] if len(due) == size else None

@@ -54,8 +54,8 @@ def expire_where(which: Q, now: datetime.datetime, *, chain_now: bool = False) -
                                       patient=i.patient_id, invitation=i.pk, channel=i.channel) for i in lapsed],
                    chain_now=chain_now)
     notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in lapsed],
-                 "{name}'s portal invitation expired without being accepted.", now,
-                 summary="{count} portal invitations expired without being accepted. The patient list's "
-                         "Expired filter shows them.")
+                "{name}'s portal invitation expired without being accepted.", now,
+                summary="{count} portal invitations expired without being accepted. The patient list's "
+                        "Expired filter shows them.")
     log.info("%s invitation(s) expired (first: %s)", len(lapsed), lapsed[0].pk)
     return len(lapsed)

@@ -33,9 +33,9 @@ def record_email_outcomes(invitation_ids: list[int], *, delivered: bool) -> None
                    chain_now=True)  # the mail worker, in the background
     if not delivered:
         notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in invitations],
-                     "The portal invitation email to {name} could not be delivered.", timezone.now(),
-                     summary="{count} portal invitation emails could not be delivered. The patient list "
-                             "marks them “Email failed”.")
+                    "The portal invitation email to {name} could not be delivered.", timezone.now(),
+                    summary="{count} portal invitation emails could not be delivered. The patient list "
+                            "marks them “Email failed”.")
 
 
 def record_email_skipped(invitation_id: int) -> None:

@@ -1,5 +1,6 @@
 """A practice's invitation settings, changed by its admins and each change recorded in words."""
 
+import datetime
 import logging
 
 from django.db import transaction
@@ -17,7 +18,7 @@ Action = AccessEvent.Action
 
 # What change_practice_settings may change (Practice fields; the Settings page shows them all).
 SETTINGS = ("auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
-            "invite_ttl_days", "renewal_days", "phone", "patient_contact_note")
+            "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell")
 
 
 @transaction.atomic(durable=True)
@@ -37,12 +38,21 @@ def change_practice_settings(practice: Practice, *, by: StaffMember, client: Cli
     if not changed:
         return []
     locked.save(update_fields=changed)
-    described = [f"{_setting_label(name)}: {_setting_text(name, before[name])} → {_setting_text(name, getattr(locked, name))}"
+    described = [_holidays_change(before[name], locked.holidays) if name == "holidays" else
+                 f"{_setting_label(name)}: {_setting_text(name, before[name])} → {_setting_text(name, getattr(locked, name))}"
                  for name in changed]
     history.append([history.new_event(locked, Action.SETTINGS_CHANGED, actor=Actor.staff(by), reason=text[:200],
                                       client=client) for text in described])
     log.info("practice %s settings changed by %s: %s", locked.pk, by.pk, ", ".join(changed))
     return described
+
+
+def _holidays_change(before: list[str], after: list[str]) -> str:
+    """"Holidays: added 25 Dec 2026, 1 Jan 2027; removed 4 Jul 2026" (a list can be long: say what changed)."""
+    days = lambda values: ", ".join(f"{datetime.date.fromisoformat(v):%-d %b %Y}" for v in sorted(values))  # noqa: E731
+    added, removed = set(after) - set(before), set(before) - set(after)
+    return "Holidays: " + "; ".join(part for part in (f"added {days(added)}" if added else "",
+                                                      f"removed {days(removed)}" if removed else "") if part)
 
 
 def _setting_label(name: str) -> str:
@@ -62,4 +72,5 @@ def _setting_text(name: str, value) -> str:
         "renewal_days": lambda: f"up to {plural(value, 'day')} after expiry",
         "phone": lambda: validation.format_phone(value),
         "patient_contact_note": lambda: f"“{value}”",
+        "worklist_bell": lambda: "On" if value else "Off",
     }.get(name, lambda: str(value))()

@@ -38,12 +38,10 @@ def lock_patients(patients: list[Patient | int]) -> list[Patient]:
     return locked
 
 
-def close_invitation(invitation: Invitation, status: str) -> bool:
-    """Pending -> `status`, only if still pending (one conditional UPDATE); True if it was."""
+def close_invitation(invitation: Invitation, status: str, *, was: str = Invitation.Status.PENDING) -> bool:
+    """`was` (pending) -> `status`, only if it still is (one conditional UPDATE); True if it was."""
     now = timezone.now()
-    closed = Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
-        status=status, closed_at=now
-    )
+    closed = Invitation.objects.filter(pk=invitation.pk, status=was).update(status=status, closed_at=now)
     if closed:
         invitation.status, invitation.closed_at = status, now
     return bool(closed)

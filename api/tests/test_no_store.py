@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from access.actions import requests
 from api import tokens
 from api.api import api as portico_api
 from api.tests.conftest import ApiClient
@@ -37,11 +38,14 @@ def ids(cast, api) -> dict[str, int]:
                                              starts_at=start, ends_at=start + datetime.timedelta(minutes=30))
     job = api.post("/invitation_jobs", {"patient_ids": [cast.pat.pk]})
     assert job.status_code == 202, job.content
-    return {"patient_id": cast.pat.pk, "appointment_id": appointment.pk, "job_id": job.json()["id"]}
+    access_request = requests.request_access(cast.practice, first_name="Pat", last_name="Jones", phone="+15555550123",
+                                             date_of_birth=datetime.date(1980, 5, 17), email="pat@example.test")
+    return {"patient_id": cast.pat.pk, "appointment_id": appointment.pk, "job_id": job.json()["id"],
+            "request_id": access_request.pk}
 
 
 def test_it_knows_every_operation():
-    assert len(operations()) == 14  # a new operation is covered by the tests below without a change here
+    assert len(operations()) == 18  # a new operation is covered by the tests below without a change here
 
 
 @pytest.mark.parametrize("method, path", operations())

@@ -70,3 +70,12 @@ def test_seed_demo_adds_the_admin_login_to_demo_data_loaded_before_it_existed(db
     assert again.startswith("Demo data already loaded; added the practice admin login.")
     assert StaffMember.objects.get(user__username="manager").role == StaffMember.Role.ADMIN
     assert run("seed_demo").startswith("Demo data already loaded; nothing changed.")
+
+
+def test_the_expired_link_seed_demo_prints_offers_a_new_one(db, client, settings):
+    settings.PORTICO_BASE_URL = "https://portal.example.test"
+    printed = run("seed_demo")
+    link = next(line.split(": ", 1)[1] for line in printed.splitlines() if "an expired invitation link" in line)
+    response = client.get(link.removeprefix("https://portal.example.test"), follow=True)
+    assert "This invitation has expired" in response.content.decode()
+    assert "Send me a new link" in response.content.decode()

@@ -98,3 +98,24 @@ def test_the_action_refuses_and_changes_nothing(cast, admin):
         practice_settings.change_practice_settings(cast.practice, by=admin, invite_ttl_days=31)
     assert settings_of(cast.practice) == before
     assert not AccessEvent.objects.exists()
+
+
+@pytest.mark.parametrize(("posted", "stored", "recorded"), [
+    ("", None, "Patients may renew an expired invitation: up to 90 days after expiry → Off"),
+    ("30", 30, "Patients may renew an expired invitation: up to 90 days after expiry → up to 30 days after expiry"),
+])
+def test_the_renewal_setting_is_changed_and_recorded(client, cast, admin, posted, stored, recorded):
+    assert Practice.objects.get(pk=cast.practice.pk).renewal_days == 90  # on by default
+    client.force_login(admin.user)
+    assert client.post(URL, form(renewal_days=posted)).status_code == 302
+    assert Practice.objects.get(pk=cast.practice.pk).renewal_days == stored
+    assert list(AccessEvent.objects.filter(action="practice.settings_changed").values_list("reason", flat=True)) == [
+        recorded]
+
+
+def test_a_renewal_window_not_offered_is_refused_and_nothing_changes(client, cast, admin):
+    client.force_login(admin.user)
+    response = client.post(URL, form(renewal_days="1000"))
+    assert response.status_code == 200 and "renewal_days" in response.context["form"].errors
+    assert Practice.objects.get(pk=cast.practice.pk).renewal_days == 90
+    assert not AccessEvent.objects.filter(action="practice.settings_changed").exists()

@@ -17,13 +17,18 @@ from clinic.services import CONTACT_FIELDS
 from clinic.views.appointments import done_in_window
 from clinic.views.common import client_of, load_appointment, load_patient, local_time
 
+PREFILLED = ("first_name", "last_name", "date_of_birth", "email", "phone")
+
 
 @sensitive_post_parameters(*CONTACT_FIELDS)
 @login_required
 @staff_required
 def new_patient(request):
     practice = request.staff.practice
-    form = NewPatientForm(request.POST or None, practice=practice, doctors=selectors.practice_doctors(practice.pk))
+    # Prefilled from the query (an access request's "New patient"): shown, never saved until posted.
+    initial = {name: request.GET[name][:150] for name in PREFILLED if request.GET.get(name)}
+    form = NewPatientForm(request.POST or None, practice=practice, doctors=selectors.practice_doctors(practice.pk),
+                          **({"initial": initial} if initial else {}))
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.create_patient(practice, by=request.staff, client=client_of(request),
@@ -32,6 +37,8 @@ def new_patient(request):
             form.add_service_errors(e)
         else:
             messages.success(request, f"Added {patient.full_name} (chart {patient.chart_number}).")
+            if (from_request := request.GET.get("from_request", "")).isdigit():  # back to the access request
+                return redirect(f"{reverse('clinic:access-request', args=[int(from_request)])}?patient={patient.pk}")
             return redirect("clinic:chart", patient.pk)
     if form.errors:
         messages.error(request, "Nothing was saved: please correct the fields marked below.")

@@ -1,9 +1,11 @@
 """The practice's settings page (practice admins): portal invitations and how patients reach the practice."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from access.actions.practice_settings import change_practice_settings
 from clinic.decorators import practice_admin_required, staff_required
@@ -29,4 +31,10 @@ def practice_settings(request):
             return redirect("clinic:settings")
     if form.errors:
         messages.error(request, "Nothing was saved: please correct the fields marked below.")
-    return render(request, "clinic/settings.html", {"form": form, "section": "settings"})
+    return render(request, "clinic/settings.html", {"form": form, "section": "settings",
+                                                    "request_access_url": request_access_url(request.staff.practice)})
+
+
+def request_access_url(practice: Practice) -> str:
+    """The practice's public "Request portal access" page, for its website (from PORTICO_BASE_URL)."""
+    return settings.PORTICO_BASE_URL + reverse("portal:request-access", args=[practice.pk])

@@ -9,7 +9,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 import mail
-from access.actions import automatic, sending
+from access.actions import automatic, requests, sending
 from access.tests.helpers import connect, send
 from conftest import NOW
 from mail import messages
@@ -41,7 +41,12 @@ def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
     sending.revoke_invitation(cast.pat, by=cast.alice)  # the access-revoked notice
     messages.queue_digests([(cast.dora, [])])
     messages.queue_password_reset(get_user_model().objects.get(pk=connection.account_id), "set-password-token")
+    declined, lapsed = (requests.request_access(cast.practice, first_name="Pat", last_name="Jones", email=email,
+                                                date_of_birth=datetime.date(1980, 5, 17), phone="+15555550123")
+                        for email in ("a@example.test", "b@example.test"))
+    requests.decline_request(declined, reason="contact_us", by=cast.alice)  # the request-declined notice
+    messages.queue_requests_lapsed([lapsed], days=30)  # the request-lapsed notice
     named = dict(Message.objects.values_list("kind", "invitation_id"))
     assert named == {"invitation": sent.invitation.pk, "connected": None, "access-revoked": None, "digest": None,
-                     "password-reset": None}
+                     "password-reset": None, "request-declined": None, "request-lapsed": None}
     assert set(named) == set(Message.Kind.values) - {Message.Kind.REMINDER}  # every other kind, queued for real

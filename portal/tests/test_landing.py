@@ -88,10 +88,20 @@ def test_it_refuses_an_unknown_link(client, cast):
         assert "Maple Street" not in body and "555" not in body  # nobody's link: no practice to name
 
 
-def test_it_refuses_a_link_one_second_after_expiry(client, cast, sent, clock):
+def test_it_refuses_a_link_one_second_after_expiry_and_offers_to_renew_it(client, cast, sent, clock):
     clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
     _assert_says_why_and_whom_to_ask(_problem_page(client, sent.token), "This invitation has expired",
+                                     "Send me a new link")
+
+
+def test_it_refuses_a_link_one_second_after_expiry_where_renewal_is_off(client, cast, sent, clock):
+    cast.practice.renewal_days = None
+    cast.practice.save()
+    clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
+    page = _problem_page(client, sent.token)
+    _assert_says_why_and_whom_to_ask(page, "This invitation has expired",
                                      "Please ask Maple Street Clinic to send you a new invitation.")
+    assert "Send me a new link" not in page.content.decode()
 
 
 def test_it_says_how_to_reach_a_practice_without_a_phone_on_file(client, cast, sent, clock):

@@ -3,13 +3,16 @@ import random
 from contextlib import contextmanager
 from unittest import mock
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from access.actions import acceptance, expiry, sending
-from access.models import Channel
+from access import errors, tokens
+from access.actions import acceptance, expiry, requests, sending
+from access.models import Channel, Invitation
 from access.selectors import PortalState, in_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
 
@@ -88,7 +91,9 @@ class Command(BaseCommand):
         for p in patients[42:46]:  # expired
             with clock_at(now - datetime.timedelta(days=9)):
                 sending.send_invitation(p, by=by, channel=Channel.CHART)
+        _past_visits(patients[0].practice, patients, by)
         expiry.expire_invitations()
+        _access_requests(patients[0].practice, patients[:2])
 
     def _print_logins(self) -> None:
         # A live connection, not merely "no ended one": patients never connected must not match.
@@ -103,8 +108,25 @@ class Command(BaseCommand):
                           f"can import patients)")
         self.stdout.write(f"  staff   other-doctor / {STAFF_PASSWORD}   (Riverside Pediatrics: sees none of the demo patients)")
         self.stdout.write("  Demo SSNs are 123-45- plus the last four digits the chart shows (e.g. ***-**-1001 is 123-45-1001).")
+        self.stdout.write(f"  Request portal access page (open requests are under Access requests): "
+                          f"{settings.PORTICO_BASE_URL}{reverse('portal:request-access', args=[demo.pk])}")
         if connected:
             self.stdout.write(f"  patient {connected.email} / {PATIENT_PASSWORD}   (portal account, connected)")
+        if link := _expired_link(demo):
+            self.stdout.write(f"  an expired invitation link, to renew: {link}")
+
+
+def _expired_link(practice: Practice) -> str:
+    """A working link to the first renewable expired invitation. Only a token's hash is kept, so the
+    demo gives that (already dead) invitation a fresh token each run: development only."""
+    invitation = (Invitation.objects.filter(practice=practice, status=Invitation.Status.EXPIRED)
+                  .exclude(patient__invitations__status__in=[Invitation.Status.PENDING, Invitation.Status.ACCEPTED])
+                  .order_by("pk").first())
+    if invitation is None:
+        return ""
+    token = tokens.new_token()
+    Invitation.objects.filter(pk=invitation.pk).update(token_hash=tokens.hash_token(token))
+    return settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token])
 
 
 def _staff(username, first, last, practice, role) -> StaffMember:
@@ -146,3 +168,44 @@ def _appointments(practice: Practice, doctor: StaffMember, patients: list[Patien
             start = nine + datetime.timedelta(minutes=45 * slot)
             Appointment.objects.create(practice=practice, patient=patient, doctor=doctor, starts_at=start,
                                        ends_at=start + datetime.timedelta(minutes=30), reason="Follow-up visit")
+
+
+def _past_visits(practice: Practice, patients: list[Patient], by: StaffMember) -> None:
+    """Four months of completed visits, and invitations sent (some late, some never) and accepted after
+    some of them, so Reports has a funnel, a line and a measure to show."""
+    rng, now = random.Random(24), timezone.now()
+    today = timezone.localdate(timezone=practice.tzinfo)
+    doctor = StaffMember.objects.get(practice=practice, role=StaffMember.Role.DOCTOR)
+    invitable = patients[2:14]  # patients 0-1 stay never invited (access requests), 14+ keep their states
+    for week in range(17, 0, -1):
+        monday = today - datetime.timedelta(days=today.weekday() + 7 * week)
+        for patient in rng.sample(patients[:30], 4):
+            start = datetime.datetime.combine(monday + datetime.timedelta(days=rng.randint(0, 4)),
+                                              datetime.time(rng.randint(9, 16)), tzinfo=practice.tzinfo)
+            Appointment.objects.create(practice=practice, patient=patient, doctor=doctor, starts_at=start,
+                                       ends_at=start + datetime.timedelta(minutes=30), reason="Visit",
+                                       status=Appointment.Status.COMPLETED)
+            if patient not in invitable or rng.random() < 0.3:
+                continue
+            with clock_at(min(start + datetime.timedelta(days=rng.choice([0, 1, 2, 3, 8])), now).astimezone(datetime.UTC)):
+                try:
+                    sent = sending.send_invitation(patient, by=by, channel=Channel.APPOINTMENT)
+                except errors.InvitationError:
+                    continue  # already pending or connected: as at a real front desk
+            if rng.random() < 0.5:
+                with clock_at(min(start + datetime.timedelta(days=3), now).astimezone(datetime.UTC)):
+                    proof = acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn=patient.ssn)
+                                                       if patient.ssn else acceptance.IdentityAnswers(
+                                                           date_of_birth=patient.date_of_birth, phone=patient.phone)).proof
+                    acceptance.accept_invitation(sent.token, proof=proof, password=PATIENT_PASSWORD)
+
+
+def _access_requests(practice: Practice, never_invited: list[Patient]) -> None:
+    """Open requests to try on Access requests: one matching a chart but giving another email (approve
+    asks whether to update the chart's), and one matching no chart (decline, or New patient)."""
+    chart = never_invited[0]
+    requests.request_access(practice, first_name=chart.first_name.upper(), last_name=chart.last_name,
+                   date_of_birth=chart.date_of_birth, email=f"{chart.first_name.lower()}.new@example.com",
+                   phone=chart.phone, note="I changed my email address last year.")
+    requests.request_access(practice, first_name="Robin", last_name="Vance-Oduya", date_of_birth=datetime.date(1991, 3, 8),
+                   email="robin.vance@example.com", phone="+15555550188")

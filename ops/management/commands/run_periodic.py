@@ -28,7 +28,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"Sealed {done['sealed']} access event(s), expired {done['expired']} invitation(s), "
                     f"re-invited {done['reinvited']} patient(s), sent {done['reminded']} reminder(s) and "
-                    f"{done['digests']} digest(s), resumed {done['resumed']} invitation job(s), pruned "
+                    f"{done['digests']} digest(s), resumed {done['resumed']} invitation job(s), lapsed "
+                    f"{done['requests_lapsed']} access request(s), pruned "
                     f"{done['pruned_deliveries']} webhook delivery(ies) and {done['pruned_attempts']} attempt(s).")
             if once:
                 return

@@ -1,0 +1,521 @@
+"""Who is reached: the adoption funnel, its splits, connected patients over time, the federal
+"Provide Patients Electronic Access" measure (PI_PEA_1) per clinician, and the worklist of visits about
+to miss it. Reads only, set-wise: each figure is counted by the database (a few queries however many
+patients), never by a loop over patients here.
+
+The measure, as read here (README, "Reports"): the denominator is the unique patients with a COMPLETED
+appointment with the clinician starting in the period; a patient is in the numerator when, for at
+least one of those visits, they had a working invitation link or a live connection at some moment
+between the visit's start and the end of its window (the 4th business day after the visit's day, in
+the practice's time zone, skipping weekends and the practice's holidays: access.business_days)."""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from access import business_days, rules
+from access.eligibility import eligible
+from access.models import AccessEvent, Channel, Connection, Invitation
+from clinic.models import Appointment, Patient, Practice, StaffMember
+from portico.bulk import among
+
+# --- the period -----------------------------------------------------------------------------------
+
+THIS_MONTH, LAST_MONTH, QUARTER, YEAR, DATES = "month", "last_month", "quarter", "year", "dates"
+PERIODS = [(THIS_MONTH, "This month"), (LAST_MONTH, "Last month"), (QUARTER, "This quarter"),
+           (YEAR, "This year"), (DATES, "Dates")]
+LONGEST_PERIOD = datetime.timedelta(days=731)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days `first` to `last` (both included) at the practice (`tz`)."""
+
+    first: datetime.date
+    last: datetime.date
+    tz: datetime.tzinfo
+
+    @property
+    def start(self) -> datetime.datetime:
+        return midnight(self.first, self.tz)
+
+    @property
+    def end(self) -> datetime.datetime:
+        """The first instant after the period."""
+        return midnight(self.last + datetime.timedelta(days=1), self.tz)
+
+    @property
+    def days(self) -> list[datetime.date]:
+        return [self.first + datetime.timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    @property
+    def label(self) -> str:
+        return f"{self.first:%-d %b %Y} – {self.last:%-d %b %Y}"
+
+
+def midnight(day: datetime.date, tz: datetime.tzinfo) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=tz)
+
+
+def named_period(name: str, today: datetime.date, tz: datetime.tzinfo, *, first: datetime.date | None = None,
+                 last: datetime.date | None = None) -> Period:
+    """This month, last month, this quarter or this year (whole, as calendars count them), or the
+    dates given (DATES: `first` to `last`). ValueError for dates the wrong way round or too far apart."""
+    if name == DATES:
+        if first is None or last is None or first > last:
+            raise ValueError("Choose a first day on or before the last day.")
+        if last - first > LONGEST_PERIOD:
+            raise ValueError("Choose a period of at most two years.")
+        return Period(first, last, tz)
+    if name == LAST_MONTH:
+        end = today.replace(day=1) - datetime.timedelta(days=1)
+        return Period(end.replace(day=1), end, tz)
+    if name == QUARTER:
+        start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    elif name == YEAR:
+        start = today.replace(month=1, day=1)
+    else:
+        start = today.replace(day=1)
+    months = {QUARTER: 3, YEAR: 12}.get(name, 1)
+    year, month = divmod(start.month - 1 + months, 12)
+    return Period(start, datetime.date(start.year + year, month + 1, 1) - datetime.timedelta(days=1), tz)
+
+
+# --- the scope: the practice, or one doctor's patients --------------------------------------------
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: the practice, or one doctor (their visits for the measure, the patients
+    whose doctor they are for the funnel)."""
+
+    practice: Practice
+    doctor: StaffMember | None = None
+
+    def patients(self) -> QuerySet[Patient]:
+        patients = Patient.objects.filter(practice_id=self.practice.pk)
+        return patients.filter(doctor_id=self.doctor.pk) if self.doctor else patients
+
+    def invitations(self, period: Period) -> QuerySet[Invitation]:
+        invitations = Invitation.objects.filter(practice_id=self.practice.pk, sent_at__gte=period.start,
+                                                sent_at__lt=period.end)
+        return invitations.filter(patient__doctor_id=self.doctor.pk) if self.doctor else invitations
+
+    def visits(self, start: datetime.datetime, end: datetime.datetime) -> QuerySet[Appointment]:
+        """Completed appointments starting in [start, end) (appointment_completed_idx)."""
+        visits = Appointment.objects.filter(practice_id=self.practice.pk, status=Appointment.Status.COMPLETED,
+                                            starts_at__gte=start, starts_at__lt=end)
+        return visits.filter(doctor_id=self.doctor.pk) if self.doctor else visits
+
+
+def _today(practice: Practice, now: datetime.datetime) -> datetime.date:
+    return now.astimezone(practice.tzinfo).date()
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+# --- the funnel -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    label: str
+    count: int
+    percent: float | None  # of the eligible (the first stage: of all the patients)
+
+    @property
+    def note(self) -> str:
+        return FUNNEL_NOTES[self.key]
+
+
+FUNNEL = [("eligible", "Eligible"), ("invited", "Invited"), ("opened", "Link opened"),
+          ("confirmed", "Identity confirmed"), ("connected", "Connected")]
+FUNNEL_NOTES = {
+    "eligible": "Email and identity details on file and old enough today, or invited in the period",
+    "invited": "Sent an invitation in the period",
+    "opened": "Answered the identity check at least once (right or wrong) on an invitation of the period",
+    "confirmed": "Passed the identity check on an invitation of the period",
+    "connected": "Connected through an invitation of the period",
+}
+
+OPENED = Q(failed_checks__gt=0) | Q(identity_verified_at__isnull=False)
+
+
+def funnel(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> tuple[int, list[Stage]]:
+    """(patients in scope, the five stages). Two queries: the patients, the period's invitations."""
+    now = now or timezone.now()
+    invitations = scope.invitations(period)
+    patients = scope.patients().aggregate(
+        total=Count("id"),
+        eligible=Count("id", filter=eligible(_today(scope.practice, now), scope.practice.minimum_age)
+                       | Q(pk__in=invitations.values("patient_id"))))
+    invited = invitations.aggregate(
+        invited=Count("patient_id", distinct=True),
+        opened=Count("patient_id", distinct=True, filter=OPENED),
+        confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
+        connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)))
+    counts = {**invited, "eligible": patients["eligible"]}
+    return patients["total"], [
+        Stage(key, label, counts[key], _pct(counts[key], patients["total"] if key == "eligible" else counts["eligible"]))
+        for key, label in FUNNEL]
+
+
+STOPS = [
+    ("email_failed", "Email could not be delivered"),
+    ("locked", "Locked after 3 failed identity checks"),
+    ("expired_unopened", "Expired, never opened"),
+    ("expired_opened", "Expired after the identity check was tried"),
+    ("revoked", "Revoked by staff"),
+    ("pending_unopened", "Still pending, not opened yet"),
+    ("pending_opened", "Still pending, identity check tried"),
+]
+
+
+def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[tuple[str, str, int]]:
+    """Where the patients invited in the period but not connected through it stopped: (key, label,
+    patients), by each one's latest invitation of the period. One query."""
+    now = now or timezone.now()
+    invitations = scope.invitations(period)
+    S = Invitation.Status
+    later = invitations.filter(patient_id=OuterRef("patient_id")).filter(
+        Q(sent_at__gt=OuterRef("sent_at")) | Q(sent_at=OuterRef("sent_at"), pk__gt=OuterRef("pk")))
+    connected = invitations.filter(patient_id=OuterRef("patient_id"), connection__isnull=False)
+    failed = AccessEvent.objects.filter(invitation_id=OuterRef("pk"), action=AccessEvent.Action.EMAIL_FAILED)
+    lapsed = Q(status=S.EXPIRED) | Q(status=S.PENDING, expires_at__lte=now)
+    stop = Case(
+        When(Q(Exists(failed)) & ~OPENED, then=Value("email_failed")),
+        When(status=S.LOCKED, then=Value("locked")),
+        When(lapsed & ~OPENED, then=Value("expired_unopened")),
+        When(lapsed, then=Value("expired_opened")),
+        When(status__in=[S.REVOKED, S.ACCEPTED], then=Value("revoked")),
+        When(~OPENED, then=Value("pending_unopened")),
+        default=Value("pending_opened"),
+    )
+    counts = dict(invitations.filter(~Exists(later), ~Exists(connected)).annotate(stop=stop)
+                  .values("stop").annotate(n=Count("id")).order_by().values_list("stop", "n"))
+    return [(key, label, counts.get(key, 0)) for key, label in STOPS]
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: str
+    label: str
+    invited: int
+    opened: int
+    confirmed: int
+    connected: int
+
+
+def by_channel(scope: Scope, period: Period) -> list[ChannelRow]:
+    """The period's invitations by channel: patients invited, who opened, confirmed, connected through
+    that channel's invitations (a patient invited through two channels counts in each). One query."""
+    rows = (scope.invitations(period).values("channel").order_by("channel").annotate(
+        invited=Count("patient_id", distinct=True),
+        opened=Count("patient_id", distinct=True, filter=OPENED),
+        confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
+        connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False))))
+    found = {row["channel"]: row for row in rows}
+    return [ChannelRow(value, label, **{k: found[value][k] for k in ("invited", "opened", "confirmed", "connected")})
+            for value, label in Channel.choices if value in found]
+
+
+@dataclass(frozen=True)
+class DoctorRow:
+    doctor_id: int | None
+    name: str
+    patients: int
+    eligible: int
+    invited: int
+    connected: int
+    never_offered: int  # eligible today and never sent an invitation, ever
+
+
+def by_doctor(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[DoctorRow]:
+    """The scope's patients by their doctor (Patient.doctor; "No doctor" last). One query, and one
+    for the doctors' names."""
+    now = now or timezone.now()
+    period_invitations = scope.invitations(period)
+    is_eligible = eligible(_today(scope.practice, now), scope.practice.minimum_age)
+    invited_in_period = Q(pk__in=period_invitations.values("patient_id"))
+    rows = list(scope.patients().values("doctor_id").order_by("doctor_id").annotate(
+        patients=Count("id"),
+        eligible=Count("id", filter=is_eligible | invited_in_period),
+        invited=Count("id", filter=invited_in_period),
+        connected=Count("id", filter=Q(pk__in=period_invitations.filter(connection__isnull=False).values("patient_id"))),
+        never_offered=Count("id", filter=is_eligible & ~Exists(Invitation.objects.filter(patient_id=OuterRef("pk")))),
+    ))
+    names = _names({row["doctor_id"] for row in rows})
+    return sorted((DoctorRow(row["doctor_id"], names.get(row["doctor_id"], "No doctor"),
+                             **{k: row[k] for k in ("patients", "eligible", "invited", "connected", "never_offered")})
+                   for row in rows), key=lambda r: (r.doctor_id is None, r.name, r.doctor_id or 0))
+
+
+def _names(doctor_ids) -> dict[int, str]:
+    ids = [pk for pk in doctor_ids if pk is not None]
+    return {m.pk: m.display_name for m in StaffMember.objects.filter(pk__in=ids).select_related("user")}
+
+
+# --- connected patients over time ----------------------------------------------------------------
+
+def connected_over_time(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+                        ) -> list[tuple[datetime.date, int]]:
+    """Patients with a live connection at the end of each day (periods up to 45 days), week (up to
+    120) or month of the period, up to today. One query over the scope's connections."""
+    now = now or timezone.now()
+    today = _today(scope.practice, now)
+    points = [day for day in _buckets(period) if day <= today] or [period.first]
+    connections = Connection.objects.filter(practice_id=scope.practice.pk)
+    if scope.doctor:
+        connections = connections.filter(patient__doctor_id=scope.doctor.pk)
+    moments = {f"p{i}": min(midnight(day + datetime.timedelta(days=1), period.tz), now) for i, day in enumerate(points)}
+    counts = connections.aggregate(**{name: Count("id", filter=Q(connected_at__lt=moment) & (
+        Q(ended_at__isnull=True) | Q(ended_at__gte=moment))) for name, moment in moments.items()})
+    return [(day, counts[f"p{i}"]) for i, day in enumerate(points)]
+
+
+def _buckets(period: Period) -> list[datetime.date]:
+    """The last day of each bucket of the period."""
+    days = period.days
+    if len(days) <= 45:
+        return days
+    if len(days) <= 120:
+        return [*days[6::7], *([days[-1]] if len(days) % 7 else [])]
+    ends = [day for day in days if (day + datetime.timedelta(days=1)).day == 1]
+    return ends if ends and ends[-1] == days[-1] else [*ends, days[-1]]
+
+
+# --- the measure: PI_PEA_1 per clinician ---------------------------------------------------------
+
+def deadline_ranges(days: list[datetime.date], tz: datetime.tzinfo, holidays) -> list[tuple[datetime.datetime,
+                                                                                                datetime.datetime]]:
+    """For consecutive visit days, (from, deadline): a visit starting at `from` or later (and before
+    the next range's `from`) must be given access before `deadline`, the midnight after its window
+    closes (business_days.window_closes). Days sharing a deadline (Friday to Sunday) share a range."""
+    ranges: list[tuple[datetime.datetime, datetime.datetime]] = []
+    for day in days:
+        deadline = midnight(business_days.window_closes(day, holidays) + datetime.timedelta(days=1), tz)
+        if not ranges or ranges[-1][1] != deadline:
+            ranges.append((midnight(day, tz), deadline))
+    return ranges
+
+
+def deadline_of_visit(ranges) -> Case | Value:
+    """The deadline of each visit as SQL: a balanced tree of CASEs over the ranges' starts, so a row
+    costs log2(ranges) comparisons (~9 for a year) rather than one per range."""
+    if len(ranges) == 1:
+        return Value(ranges[0][1], output_field=DateTimeField())
+    mid = len(ranges) // 2
+    return Case(When(starts_at__lt=ranges[mid][0], then=deadline_of_visit(ranges[:mid])),
+                default=deadline_of_visit(ranges[mid:]), output_field=DateTimeField())
+
+
+def timely() -> Q:
+    """For a visit annotated with `deadline`: the patient had a working invitation link (sent by then,
+    not yet expired or closed at the visit's start) or a live connection at some moment between the
+    visit's start and its deadline."""
+    link = Invitation.objects.filter(patient_id=OuterRef("patient_id"), sent_at__lt=OuterRef("deadline"),
+                                     expires_at__gt=OuterRef("starts_at")).filter(
+        Q(closed_at__isnull=True) | Q(closed_at__gt=OuterRef("starts_at")))
+    connection = Connection.objects.filter(patient_id=OuterRef("patient_id"), connected_at__lt=OuterRef("deadline")
+                                           ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=OuterRef("starts_at")))
+    return Q(Exists(link)) | Q(Exists(connection))
+
+
+def visits_with_deadlines(scope: Scope, period: Period) -> QuerySet[Appointment]:
+    ranges = deadline_ranges(period.days, period.tz, scope.practice.holiday_dates)
+    return scope.visits(period.start, period.end).annotate(deadline=deadline_of_visit(ranges))
+
+
+NO_EMAIL, NOT_ELIGIBLE, NOT_INVITED, WINDOW_OPEN = "no_email", "not_eligible", "not_invited", "window_open"
+MISS_LABELS = {
+    WINDOW_OPEN: "Window still open",
+    NO_EMAIL: "No email",
+    NOT_ELIGIBLE: "Not eligible",
+    NOT_INVITED: "Not invited within 4 business days",
+}
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A patient in a clinician's denominator who is not in the numerator, and why."""
+
+    patient_id: int
+    chart_number: str
+    name: str
+    last_visit: datetime.datetime
+    closes: datetime.datetime  # the latest deadline of their visits in the period
+    reason: str  # a MISS_LABELS key
+    detail: str  # what is missing, for NOT_ELIGIBLE
+
+    @property
+    def reason_label(self) -> str:
+        return MISS_LABELS[self.reason] + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class ClinicianMeasure:
+    doctor_id: int
+    name: str
+    numerator: int
+    denominator: int
+    missed: list[Missed] = field(default_factory=list)
+
+    @property
+    def percent(self) -> float | None:
+        return _pct(self.numerator, self.denominator)
+
+    @property
+    def missed_by_reason(self) -> dict[str, int]:
+        return dict(Counter(m.reason for m in self.missed))
+
+
+def measure(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[ClinicianMeasure]:
+    """PI_PEA_1 per clinician, counted by the database in one statement (MEASURE_SQL), then the missed
+    patients' details (one query)."""
+    now = now or timezone.now()
+    visits, params = (visits_with_deadlines(scope, period).order_by()
+                      .values("doctor_id", "patient_id", "starts_at", "deadline").query.sql_with_params())
+    invitations, connections = (connection.ops.quote_name(m._meta.db_table) for m in (Invitation, Connection))
+    with connection.cursor() as cursor:
+        cursor.execute(MEASURE_SQL.format(visits=visits, invitations=invitations, connections=connections), params)
+        rows = cursor.fetchall()
+    names = _names({row[0] for row in rows})
+    result = {doctor_id: ClinicianMeasure(doctor_id, names.get(doctor_id, "?"), int(numerator), int(denominator))
+              for doctor_id, _, _, _, _, denominator, numerator in rows}
+    missed = [row for row in rows if not row[2]]
+    patients = {pk: row for pk, *row in Patient.objects.filter(pk__in=among(row[1] for row in missed)).values_list(
+        "pk", "chart_number", "first_name", "last_name", "email", "ssn_last4", "date_of_birth", "phone")}
+    today = _today(scope.practice, now)
+    for doctor_id, patient_id, _, closes, last_visit, _, _ in missed:
+        chart, first, last, email, ssn4, born, phone = patients[patient_id]
+        closes, last_visit = _moment(closes), _moment(last_visit)
+        reason, detail = _why(scope.practice, today, now, closes, email, ssn4, born, phone)
+        result[doctor_id].missed.append(Missed(patient_id, chart, f"{first} {last}", last_visit, closes, reason, detail))
+    for row in result.values():
+        row.missed.sort(key=lambda m: (list(MISS_LABELS).index(m.reason), m.name.split()[-1], m.name, m.patient_id))
+    return sorted(result.values(), key=lambda r: (r.name, r.doctor_id))
+
+
+# The visits are materialised once with their deadline (the CASE tree of deadline_of_visit), so each
+# visit's deadline is worked out once, not again inside each EXISTS (which cost four times the rest on
+# SQLite: docs/performance.md, "Reports"). Then per (clinician, patient): timely if any visit was; per
+# clinician, the counts as window functions over those pairs. Rows returned: every missed pair, and one
+# row per clinician (the first, by ok) so a clinician who missed nobody still has their counts.
+MEASURE_SQL = """
+WITH visits AS MATERIALIZED ({visits}),
+pairs AS (
+  SELECT v.doctor_id, v.patient_id, MAX(v.deadline) AS closes, MAX(v.starts_at) AS last_visit,
+         MAX(CASE WHEN EXISTS (SELECT 1 FROM {invitations} i WHERE i.patient_id = v.patient_id
+                                 AND i.sent_at < v.deadline AND i.expires_at > v.starts_at
+                                 AND (i.closed_at IS NULL OR i.closed_at > v.starts_at))
+                    OR EXISTS (SELECT 1 FROM {connections} c WHERE c.patient_id = v.patient_id
+                                 AND c.connected_at < v.deadline AND (c.ended_at IS NULL OR c.ended_at > v.starts_at))
+             THEN 1 ELSE 0 END) AS ok
+  FROM visits v GROUP BY v.doctor_id, v.patient_id
+)
+SELECT doctor_id, patient_id, ok, closes, last_visit, denominator, numerator FROM (
+  SELECT pairs.*, COUNT(*) OVER (PARTITION BY doctor_id) AS denominator,
+         SUM(ok) OVER (PARTITION BY doctor_id) AS numerator,
+         ROW_NUMBER() OVER (PARTITION BY doctor_id ORDER BY ok, patient_id) AS place
+  FROM pairs
+) counted WHERE ok = 0 OR place = 1
+"""
+
+
+def _moment(value) -> datetime.datetime:
+    """A timestamp from raw SQL: PostgreSQL gives an aware datetime, SQLite text in UTC."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=datetime.UTC)
+
+
+def _why(practice, today, now, closes, email, ssn4, born, phone) -> tuple[str, str]:
+    """Why a patient missed, judged on what is on file today (the past details are not kept)."""
+    if closes > now:
+        return WINDOW_OPEN, ""
+    needed = rules.missing(has_email=bool(email), has_ssn=bool(ssn4), has_date_of_birth_and_phone=bool(born and phone),
+                           age=rules.age_on(today, born) if born else None, minimum_age=practice.minimum_age)
+    if rules.ADD_EMAIL in needed:
+        return NO_EMAIL, ""
+    if needed:
+        return NOT_ELIGIBLE, "; ".join(needed)
+    return NOT_INVITED, ""
+
+
+# --- the worklist: visits whose window closes today or tomorrow, with no access yet --------------
+
+@dataclass(frozen=True)
+class WorklistVisit:
+    appointment_id: int
+    patient_id: int
+    chart_number: str
+    name: str
+    doctor_id: int
+    starts_at: datetime.datetime
+    closes_on: datetime.date
+    missing: list[str]  # why the patient cannot be invited now ([] when eligible)
+
+    @property
+    def eligible(self) -> bool:
+        return not self.missing
+
+
+def due_visits(scope: Scope, *, now: datetime.datetime | None = None, days: int = 2) -> QuerySet[Appointment]:
+    """Completed visits (started by now) whose window closes today or within `days` - 1 days after,
+    the patient given no access since (no working link, no live connection), annotated `deadline`."""
+    now = now or timezone.now()
+    practice, today = scope.practice, _today(scope.practice, now)
+    holidays = practice.holiday_dates
+    closing = [today + datetime.timedelta(days=n) for n in range(days)]
+    visit_days = sorted({day for close in closing for day in business_days.visits_closing_on(close, holidays)})
+    if not visit_days:
+        return scope.visits(now, now).annotate(deadline=Value(now, output_field=DateTimeField()))  # none
+    tz = practice.tzinfo
+    in_days = Q()
+    for day in visit_days:
+        in_days |= Q(starts_at__gte=midnight(day, tz), starts_at__lt=midnight(day + datetime.timedelta(days=1), tz))
+    deadlines = Case(*(When(starts_at__gte=midnight(day, tz), starts_at__lt=midnight(day + datetime.timedelta(days=1), tz),
+                            then=Value(midnight(business_days.window_closes(day, holidays) + datetime.timedelta(days=1),
+                                                tz)))
+                       for day in visit_days), output_field=DateTimeField())
+    return (scope.visits(midnight(visit_days[0], tz), now).filter(in_days).annotate(deadline=deadlines)
+            .filter(~timely()))
+
+
+def worklist(scope: Scope, *, now: datetime.datetime | None = None) -> list[WorklistVisit]:
+    """The due visits, soonest deadline first, each with what stops an invitation (one query)."""
+    now = now or timezone.now()
+    today = _today(scope.practice, now)
+    rows = (due_visits(scope, now=now).order_by("deadline", "starts_at", "id")
+            .values_list("id", "patient_id", "patient__chart_number", "patient__first_name", "patient__last_name",
+                         "doctor_id", "starts_at", "deadline", "patient__email", "patient__ssn_last4",
+                         "patient__date_of_birth", "patient__phone"))
+    return [WorklistVisit(pk, patient_id, chart, f"{first} {last}", doctor_id, starts_at,
+                          (deadline.astimezone(scope.practice.tzinfo) - datetime.timedelta(days=1)).date(),
+                          rules.missing(has_email=bool(email), has_ssn=bool(ssn4),
+                                        has_date_of_birth_and_phone=bool(born and phone),
+                                        age=rules.age_on(today, born) if born else None,
+                                        minimum_age=scope.practice.minimum_age))
+            for pk, patient_id, chart, first, last, doctor_id, starts_at, deadline, email, ssn4, born, phone in rows]
+
+
+def due_today_by_doctor(practice: Practice, *, now: datetime.datetime) -> dict[int, int]:
+    """Doctor id -> how many of their visits' windows close today with no access given (one query)."""
+    return dict(due_visits(Scope(practice), now=now, days=1).values("doctor_id").order_by("doctor_id")
+                .annotate(n=Count("id")).values_list("doctor_id", "n"))

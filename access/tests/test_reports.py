@@ -1,0 +1,245 @@
+"""The adoption report and the electronic-access measure (PI_PEA_1), counted by the database, tested
+at their boundaries with a controlled clock against a hand-built practice."""
+
+import datetime
+import zoneinfo
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from access import errors, reports
+from access.actions import acceptance, expiry, sending
+from access.models import Channel, Connection
+from access.reports import NO_EMAIL, NOT_ELIGIBLE, NOT_INVITED, WINDOW_OPEN, Scope
+from access.tests.helpers import connect, right_answers
+from clinic.models import Appointment, Patient, Practice, StaffMember
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+NOVEMBER = reports.Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30), NY)
+
+
+def at(day: int, hour: int = 10, minute: int = 0, month: int = 11) -> datetime.datetime:
+    return datetime.datetime(2026, month, day, hour, minute, tzinfo=NY)
+
+
+def visit(cast, patient, when, doctor=None, status=Appointment.Status.COMPLETED) -> Appointment:
+    return Appointment.objects.create(practice=patient.practice, patient=patient, doctor=doctor or cast.dora,
+                                      starts_at=when, ends_at=when + datetime.timedelta(minutes=30), status=status)
+
+
+def invite(cast, patient, when) -> sending.SentInvitation:
+    with time_machine.travel(when, tick=False):
+        return sending.send_invitation(patient, by=cast.alice, channel=Channel.CHART)
+
+
+def measured(cast, *, now, doctor=None, period=NOVEMBER) -> dict[str, reports.ClinicianMeasure]:
+    with time_machine.travel(now, tick=False):
+        return {row.name: row for row in reports.measure(Scope(Practice.objects.get(pk=cast.practice.pk), doctor),
+                                                         period)}
+
+
+def patient(cast, n: int, **details) -> Patient:
+    return Patient.objects.create(practice=cast.practice, doctor=cast.dora, chart_number=f"A-{200 + n}",
+                                  first_name=f"P{n}", last_name=f"Person{n}",
+                                  **{"email": f"p{n}@example.test", "ssn": "123456789", **details})
+
+
+@pytest.fixture
+def drew(cast, django_user_model):
+    user = django_user_model.objects.create_user(username="drew", last_name="Drake")
+    return StaffMember.objects.create(user=user, practice=cast.practice, role=StaffMember.Role.DOCTOR)
+
+
+def test_a_friday_visit_invited_on_the_fourth_business_day_counts(cast):
+    visit(cast, cast.pat, at(6))  # Friday
+    invite(cast, cast.pat, at(12, 23, 59))  # Thursday, the 4th business day, before midnight
+    [dora] = measured(cast, now=at(30)).values()
+    assert (dora.numerator, dora.denominator, dora.percent) == (1, 1, 100.0)
+
+
+def test_an_invitation_the_day_after_the_window_is_late(cast):
+    visit(cast, cast.pat, at(6))
+    invite(cast, cast.pat, at(13, 0, 1))  # Friday, just after the window closed
+    [dora] = measured(cast, now=at(30)).values()
+    assert (dora.numerator, dora.denominator) == (0, 1)
+    assert [(m.chart_number, m.reason) for m in dora.missed] == [("A-100", NOT_INVITED)]
+
+
+def test_a_holiday_in_between_gives_a_day_more(cast):
+    visit(cast, cast.pat, at(6))
+    invite(cast, cast.pat, at(13, 9))
+    assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 0
+    Practice.objects.filter(pk=cast.practice.pk).update(holidays=["2026-11-11"])  # Veterans Day, a Wednesday
+    assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 1
+
+
+def test_a_visit_in_the_last_hour_of_the_period_counts_an_invitation_after_it(cast):
+    visit(cast, cast.pat, at(30, 23, 15))  # Monday 30 November, 11:15 PM: in November
+    december_first = measured(cast, now=at(1, 9, month=12))["Dr. Dorsey"]
+    assert (december_first.numerator, december_first.denominator) == (0, 1)
+    assert [m.reason for m in december_first.missed] == [WINDOW_OPEN]
+    invite(cast, cast.pat, at(4, 16, month=12))  # Friday 4 December, the 4th business day after
+    assert measured(cast, now=at(10, month=12))["Dr. Dorsey"].numerator == 1
+    # A visit at midnight on 1 December is December's, not November's.
+    visit(cast, cast.ned, at(1, 0, 0, month=12))
+    assert measured(cast, now=at(10, month=12))["Dr. Dorsey"].denominator == 1
+
+
+def test_two_visits_with_two_clinicians_are_measured_apart(cast, drew):
+    visit(cast, cast.pat, at(2))
+    invite(cast, cast.pat, at(3))  # expires on the 10th, unanswered
+    visit(cast, cast.pat, at(20), doctor=drew)
+    result = measured(cast, now=at(30))
+    assert (result["Dr. Dorsey"].numerator, result["Dr. Dorsey"].denominator) == (1, 1)
+    assert (result["Dr. Drake"].numerator, result["Dr. Drake"].denominator) == (0, 1)
+    # Drew alone, as his own report shows it.
+    assert list(measured(cast, now=at(30), doctor=drew)) == ["Dr. Drake"]
+
+
+def test_a_later_visit_without_access_does_not_undo_an_earlier_one(cast):
+    visit(cast, cast.pat, at(2))
+    invite(cast, cast.pat, at(3))
+    visit(cast, cast.pat, at(20))  # the invitation expired on the 10th, nothing since
+    dora = measured(cast, now=at(30))["Dr. Dorsey"]
+    assert (dora.numerator, dora.denominator, dora.missed) == (1, 1, [])
+
+
+def test_a_patient_connected_before_the_period_counts_while_still_connected(cast):
+    with time_machine.travel(at(5, month=10), tick=False):
+        connect(cast)
+    visit(cast, cast.pat, at(16))
+    assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 1
+    with time_machine.travel(at(10), tick=False):  # disconnected before the visit: no longer counts
+        acceptance.disconnect_practice(Connection.objects.get())
+    assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 0
+
+
+def test_an_invitation_still_pending_at_the_visit_counts(cast):
+    invite(cast, cast.pat, at(1, 9))  # Sunday; works 7 days
+    visit(cast, cast.pat, at(3))
+    assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 1
+
+
+def test_an_invitation_that_lapsed_before_the_visit_does_not(cast):
+    invite(cast, cast.pat, at(1, 9, month=10))
+    with time_machine.travel(at(20, month=10), tick=False):
+        expiry.expire_invitations()
+    visit(cast, cast.pat, at(3))
+    assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 0
+
+
+def test_only_completed_visits_of_the_practice_count(cast):
+    visit(cast, cast.pat, at(3), status=Appointment.Status.NO_SHOW)
+    visit(cast, cast.pat, at(4), status=Appointment.Status.SCHEDULED)
+    bob_doctor = StaffMember.objects.create(user=cast.bob.user.__class__.objects.create_user(username="bd"),
+                                            practice=cast.other_practice, role=StaffMember.Role.DOCTOR)
+    visit(cast, cast.bea, at(3), doctor=bob_doctor)
+    assert measured(cast, now=at(30)) == {}
+
+
+def test_the_missed_patients_say_why(cast):
+    no_identity = patient(cast, 1, ssn="")
+    too_young = patient(cast, 2, date_of_birth=datetime.date(2020, 1, 1))
+    for p in (cast.pat, cast.ned, no_identity, too_young):
+        visit(cast, p, at(2))
+    dora = measured(cast, now=at(30))["Dr. Dorsey"]
+    assert (dora.numerator, dora.denominator, dora.percent) == (0, 4, 0.0)
+    assert [(m.name, m.reason) for m in dora.missed] == [
+        ("Ned Stone", NO_EMAIL), ("P1 Person1", NOT_ELIGIBLE), ("P2 Person2", NOT_ELIGIBLE),
+        ("Pat Jones", NOT_INVITED)]
+    assert dora.missed[2].reason_label == "Not eligible (Patients under 13 cannot have their own portal account)"
+    assert dora.missed_by_reason == {NO_EMAIL: 1, NOT_ELIGIBLE: 2, NOT_INVITED: 1}
+
+
+def test_the_measure_takes_the_same_queries_however_many_patients(cast, drew):
+    def count() -> int:
+        scope = Scope(Practice.objects.get(pk=cast.practice.pk))
+        with time_machine.travel(at(30), tick=False), CaptureQueriesContext(connection) as queries:
+            reports.measure(scope, NOVEMBER)
+        return len(queries)
+
+    visit(cast, cast.pat, at(2))
+    few = count()
+    for n in range(20):
+        visit(cast, patient(cast, n), at(3 + n % 20), doctor=drew if n % 2 else cast.dora)
+    assert count() == few == 3
+
+
+# --- the funnel and its splits -------------------------------------------------------------------
+
+def test_the_funnel_counts_a_hand_built_practice(cast, drew):
+    p = [patient(cast, n) for n in range(6)]
+    Patient.objects.filter(pk=p[5].pk).update(doctor=drew)
+    invite(cast, p[0], at(2))                           # never opened, lapses
+    sent = invite(cast, p[1], at(3))                    # identity tried wrong, then right, connected
+    with time_machine.travel(at(3, 12), tick=False):
+        with pytest.raises(errors.IdentityNotConfirmed):
+            acceptance.verify_identity(sent.token, acceptance.IdentityAnswers(ssn="987654321"))
+        proof = acceptance.verify_identity(sent.token, right_answers(p[1])).proof
+        acceptance.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
+    sent = invite(cast, p[2], at(4))                    # confirmed, never accepted: lapses
+    with time_machine.travel(at(4, 12), tick=False):
+        acceptance.verify_identity(sent.token, right_answers(p[2]))
+    invite(cast, p[3], at(25))                          # pending, unopened
+    with time_machine.travel(at(15, month=10), tick=False):
+        sending.send_invitation(p[4], by=cast.alice, channel=Channel.BULK)  # before the period
+    with time_machine.travel(at(30), tick=False):
+        expiry.expire_invitations()
+        total, stages = reports.funnel(Scope(Practice.objects.get(pk=cast.practice.pk)), NOVEMBER)
+        stops = reports.stops(Scope(cast.practice), NOVEMBER)
+        doctors = reports.by_doctor(Scope(cast.practice), NOVEMBER)
+        channels = reports.by_channel(Scope(cast.practice), NOVEMBER)
+    # pat, ned, p0..p5: 8 patients; ned has no email.
+    assert total == 8
+    assert [(s.key, s.count) for s in stages] == [("eligible", 7), ("invited", 4), ("opened", 2), ("confirmed", 2),
+                                                  ("connected", 1)]
+    assert [s.percent for s in stages] == [87.5, 57.1, 28.6, 28.6, 14.3]
+    assert {key: n for key, _, n in stops if n} == {"expired_unopened": 1, "expired_opened": 1, "pending_unopened": 1}
+    assert [(r.name, r.patients, r.eligible, r.invited, r.connected, r.never_offered) for r in doctors] == [
+        ("Dr. Dorsey", 7, 6, 4, 1, 1), ("Dr. Drake", 1, 1, 0, 0, 1)]
+    assert [(r.channel, r.invited, r.opened, r.confirmed, r.connected) for r in channels] == [("chart", 4, 2, 2, 1)]
+
+
+def test_the_funnel_of_one_doctor_counts_only_their_patients(cast, drew):
+    other = patient(cast, 9)
+    Patient.objects.filter(pk=other.pk).update(doctor=drew)
+    invite(cast, other, at(3))
+    with time_machine.travel(at(30), tick=False):
+        total, stages = reports.funnel(Scope(cast.practice, drew), NOVEMBER)
+    assert total == 1 and [s.count for s in stages] == [1, 1, 0, 0, 0]
+
+
+def test_connected_patients_over_time(cast):
+    with time_machine.travel(at(10), tick=False):
+        _, conn = connect(cast)
+    Connection.objects.filter(pk=conn.pk).update(ended_at=at(20))
+    with time_machine.travel(at(25), tick=False):
+        points = dict(reports.connected_over_time(Scope(cast.practice), NOVEMBER))
+    assert len(points) == 25  # daily, up to today
+    assert (points[datetime.date(2026, 11, 9)], points[datetime.date(2026, 11, 10)],
+            points[datetime.date(2026, 11, 19)], points[datetime.date(2026, 11, 20)]) == (0, 1, 1, 0)
+
+
+@pytest.mark.parametrize(("name", "first", "last"), [
+    (reports.THIS_MONTH, datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)),
+    (reports.LAST_MONTH, datetime.date(2026, 10, 1), datetime.date(2026, 10, 31)),
+    (reports.QUARTER, datetime.date(2026, 10, 1), datetime.date(2026, 12, 31)),
+    (reports.YEAR, datetime.date(2026, 1, 1), datetime.date(2026, 12, 31)),
+])
+def test_named_periods(name, first, last):
+    period = reports.named_period(name, datetime.date(2026, 11, 18), NY)
+    assert (period.first, period.last) == (first, last)
+    assert period.start == at(1, 0, month=first.month) and period.end.date() == last + datetime.timedelta(days=1)
+
+
+def test_dates_the_wrong_way_round_are_refused():
+    with pytest.raises(ValueError):
+        reports.named_period(reports.DATES, datetime.date(2026, 11, 18), NY, first=datetime.date(2026, 11, 2),
+                             last=datetime.date(2026, 11, 1))
+
+
+def test_last_month_in_january_is_december():
+    period = reports.named_period(reports.LAST_MONTH, datetime.date(2027, 1, 5), NY)
+    assert (period.first, period.last) == (datetime.date(2026, 12, 1), datetime.date(2026, 12, 31))

@@ -1,0 +1,82 @@
+"""The Reports page's tables, built once from access.reports and shown two ways: as HTML tables on the
+page and as CSV downloads (portico.spreadsheet.SafeWriter), so a download always equals the page."""
+
+import datetime
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from access import reports
+from access.reports import MISS_LABELS, Period, Scope
+from portico.spreadsheet import SafeWriter
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # its CSV's name: /reports/<key>.csv
+    title: str
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def write_csv(self, out: TextIO) -> None:
+        writer = SafeWriter(out)
+        writer.writerow(self.headers)
+        writer.writerows(self.rows)
+
+
+TABLES = ["funnel", "stops", "channels", "doctors", "connected", "measure", "missed"]
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}%"
+
+
+def day(value: datetime.date) -> str:
+    return f"{value:%-d %b %Y}"
+
+
+@dataclass
+class Report:
+    """Everything the page shows for one scope and period (about a dozen queries)."""
+
+    scope: Scope
+    period: Period
+    patients: int
+    stages: list[reports.Stage]
+    connected: list[tuple[datetime.date, int]]
+    tables: dict[str, Table]
+    measure: list[reports.ClinicianMeasure]
+
+
+def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
+    patients, stages = reports.funnel(scope, period)
+    connected = reports.connected_over_time(scope, period)
+    measure = reports.measure(scope, period)
+    tz = scope.practice.tzinfo
+    tables = {
+        "funnel": Table("funnel", "The funnel", ["Stage", "Patients", "Percentage"],
+                        [[s.label, str(s.count), percent(s.percent)] for s in stages]),
+        "stops": Table("stops", "Where invited patients stopped", ["Where they stopped", "Patients"],
+                       [[label, str(n)] for _, label, n in reports.stops(scope, period)]),
+        "channels": Table("channels", "By channel", ["Channel", "Invited", "Link opened", "Identity confirmed",
+                                                     "Connected"],
+                          [[row.label, str(row.invited), str(row.opened), str(row.confirmed), str(row.connected)]
+                           for row in reports.by_channel(scope, period)]),
+        "connected": Table("connected", "Connected patients over time", ["Date", "Connected patients"],
+                           [[day(d), str(n)] for d, n in connected]),
+        "measure": Table("measure", "Electronic access within 4 business days (PI_PEA_1), per clinician",
+                         ["Clinician", "Numerator", "Denominator", "Percentage", *MISS_LABELS.values()],
+                         [[m.name, str(m.numerator), str(m.denominator), percent(m.percent),
+                           *(str(m.missed_by_reason.get(key, 0)) for key in MISS_LABELS)] for m in measure]),
+        "missed": Table("missed", "Patients in the denominator not in the numerator",
+                        ["Clinician", "Chart", "Patient", "Last visit", "Window closes", "Why"],
+                        [[m.name, p.chart_number, p.name, day(p.last_visit.astimezone(tz).date()),
+                          day((p.closes.astimezone(tz) - datetime.timedelta(days=1)).date()), p.reason_label]
+                         for m in measure for p in m.missed]),
+    }
+    if with_doctors:
+        tables["doctors"] = Table("doctors", "By doctor (the patient's doctor on file)",
+                                  ["Doctor", "Patients", "Eligible", "Invited", "Connected", "Never offered"],
+                                  [[r.name, str(r.patients), str(r.eligible), str(r.invited), str(r.connected),
+                                    str(r.never_offered)] for r in reports.by_doctor(scope, period)])
+    return Report(scope, period, patients, stages, connected, tables, measure)
+
