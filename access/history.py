@@ -114,11 +114,12 @@ def new_event(
     at: datetime.datetime | None = None,
 ) -> AccessEvent:
     """An event to hand to `append` (the batch form of `record`); practice, patient and invitation may
-    be given as objects or ids. `at` (default: now) lets a batch's events share the moment they happened."""
+    be given as objects or ids. `at` (default: now) lets a batch's events share the moment they happened;
+    it is kept in UTC, as the database gives it back, so the entry seal holds when it is checked."""
     # Made as portico.bulk.instances makes them: a bulk run makes thousands.
     [event] = instances(AccessEvent, [{
         "practice_id": _pk(practice), "patient_id": _pk(patient), "invitation_id": _pk(invitation),
-        "at": at or timezone.now(), "actor_kind": actor.kind, "actor_id": _pk(actor.user), "actor_role": actor.role,
+        "at": (at or timezone.now()).astimezone(datetime.UTC), "actor_kind": actor.kind, "actor_id": _pk(actor.user), "actor_role": actor.role,
         "action": action, "channel": channel, "outcome": outcome, "reason": reason, "client_ip": client.ip,
         "user_agent": client.user_agent,
     }])

@@ -16,11 +16,13 @@ from access.actions import sending
 from access.history import (
     HASHED_FIELDS,
     Actor,
+    append,
     checkpoint_problem,
     current_key,
     event_hash,
     first_broken_event,
     make_checkpoint,
+    new_event,
     record,
     seal,
     unsealed_count,
@@ -348,4 +350,14 @@ def test_invitations_to_different_patients_at_the_same_moment_keep_the_chain(cas
     assert not [o for o in at_once(*sends) if isinstance(o, Exception)]
     assert AccessEvent.objects.filter(practice=cast.practice, action="invitation.sent").count() == 12
     assert unsealed_count(cast.practice) == 0
+    assert first_broken_event(cast.practice) is None
+
+
+def test_an_event_given_a_time_in_another_zone_seals_and_verifies(cast, django_capture_on_commit_callbacks):
+    """The entry seal covers the time; the database gives it back in UTC, so it is kept in UTC."""
+    eastern = datetime.datetime(2026, 11, 2, 10, 0, tzinfo=cast.practice.tzinfo)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        append([new_event(cast.practice, AccessEvent.Action.SETTINGS_CHANGED, actor=Actor.system(), at=eastern)])
+    event = AccessEvent.objects.get()
+    assert event.at == eastern and event.sequence is not None
     assert first_broken_event(cast.practice) is None
