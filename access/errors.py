@@ -86,8 +86,10 @@ class CannotRenew(Refusal):
     REASONS = {
         "off": "This practice does not renew invitation links online.",
         "too_late": "This invitation expired too long ago to be renewed online.",
-        "connected": "You are already connected to this practice's portal: sign in instead.",
-        "email_changed": "The practice has changed the email address on file since this invitation was sent.",
+        # Neutral: whoever holds an old link may not be the patient, so these say nothing about the chart.
+        "connected": "This link cannot be renewed online.",
+        "email_changed": "This link cannot be renewed online.",
+        "no_details": "This link cannot be renewed online.",
         "newer": "A newer invitation has been sent since this one: use the link in the newest email.",
     }
 

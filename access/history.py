@@ -119,7 +119,8 @@ def new_event(
     # Made as portico.bulk.instances makes them: a bulk run makes thousands.
     [event] = instances(AccessEvent, [{
         "practice_id": _pk(practice), "patient_id": _pk(patient), "invitation_id": _pk(invitation),
-        "at": (at or timezone.now()).astimezone(datetime.UTC), "actor_kind": actor.kind, "actor_id": _pk(actor.user), "actor_role": actor.role,
+        "at": (at or timezone.now()).astimezone(datetime.UTC), "actor_kind": actor.kind, "actor_id": _pk(actor.user),
+        "actor_role": actor.role,
         "action": action, "channel": channel, "outcome": outcome, "reason": reason, "client_ip": client.ip,
         "user_agent": client.user_agent,
     }])

@@ -105,10 +105,6 @@ def notifications_for(staff: StaffMember) -> QuerySet[Notification]:
     return staff.notifications.select_related("patient").order_by("-created_at", "-id")
 
 
-def unread_notification_count(staff: StaffMember) -> int:
-    return staff.notifications.filter(read_at__isnull=True).count()
-
-
 def notification_for(staff: StaffMember, notification_id: int) -> Notification:
     """One of this staff member's own notifications; anyone else's is a 404 (OtherPractice if it
     belongs to another practice)."""

@@ -106,7 +106,7 @@ def queue_request_declined(access_request, reason: str) -> Message:
     chose (never anything from a chart: the address was typed by whoever asked, and may not be the patient's)."""
     return _queue(
         Message.Kind.REQUEST_DECLINED, access_request.email, f"request-declined:{access_request.pk}",
-        {**_practice(access_request.practice), "first_name": access_request.first_name, "reason": reason},
+        {**_practice(access_request.practice), "reason": reason},
     )
 
 
@@ -115,7 +115,7 @@ def queue_requests_lapsed(lapsed: list, *, days: int) -> list[Message]:
     now = timezone.now()
     return Message.objects.bulk_create(
         Message(kind=Message.Kind.REQUEST_LAPSED, to=r.email, dedupe_key=f"request-lapsed:{r.pk}",
-                context={**_practice(r.practice), "first_name": r.first_name, "days": days,
+                context={**_practice(r.practice), "days": days,
                          "request_url": _url("portal:request-access", r.practice_id)},
                 next_attempt_at=now, created_at=now)
         for r in lapsed

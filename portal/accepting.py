@@ -40,6 +40,8 @@ def note_link_problem(session: SessionBase, reason: str, practice_id: int | None
     progress for another link. An expired one is kept (sealed) so that its patient may renew it."""
     session[LINK_PROBLEM] = {"reason": reason, "practice": practice_id}
     if reason == "expired" and token:
+        if _unseal(session.get(EXPIRED_LINK)) != token:
+            session.cycle_key()  # it gains a link that can be renewed: see the module's docstring
         session[EXPIRED_LINK] = crypto.encrypt(token)
     else:
         session.pop(EXPIRED_LINK, None)

@@ -9,7 +9,11 @@ scope, parse, call one of them and show the result, importing it from the module
 - passwords: patient account password reset and change
 - practice_settings: a practice's invitation settings
 - expiry: lapsed invitations closed and recorded
+- renewal: a patient renewing an expired invitation from its link
+- requests: requests for portal access without an invitation, and staff's answer
+- worklist: the morning bell about visits due for portal access (the adoption report's worklist)
 - outcomes: what mail delivery reports about invitation emails
 - notifications: staff bell notifications and the daily digest
+- audit: staff signing in and out, and probes of another practice's ids
 - steps: the lock order and the small steps the others are made of (not for callers)
 """

@@ -47,21 +47,24 @@ def renew_invitation(token: str, answers: IdentityAnswers, *, client: Client = N
     file (sending's rules: eligible, nothing pending, not connected, the daily cap), record the renewal
     on the old one and tell staff. The old link stays dead. Raises the refusal otherwise."""
     attempt = claim_identity_attempt(client)
-    with transaction.atomic(durable=True):
-        invitation = lock_invitation_for_token(token)  # the patient's row first: two renewals queue up
-        now = timezone.now()
-        if expire_where(Q(pk=invitation.pk), now):  # lapsed but not yet swept
-            invitation.refresh_from_db()
-        try:
+    try:
+        with transaction.atomic(durable=True):
+            invitation = lock_invitation_for_token(token)  # the patient's row first: two renewals queue up
+            now = timezone.now()
+            if expire_where(Q(pk=invitation.pk), now):  # lapsed but not yet swept
+                invitation.refresh_from_db()
             _check_renewable(invitation, now)
-        except errors.Refusal as refused:
-            failure = refused
-        else:
             if answers_match(invitation.patient, answers):
-                attempts.passed(attempt)
-                return _renew(invitation, client)
-            failure = count_failed_check(invitation, client, channel=Channel.RENEWAL)
-    raise failure  # after commit: a failed count and a lock persist
+                sent, failure = _renew(invitation, client), None
+            else:
+                sent, failure = None, count_failed_check(invitation, client, channel=Channel.RENEWAL)
+    except errors.Refusal:
+        attempts.passed(attempt)  # not renewable, or the send refused: no wrong answer to count
+        raise
+    if failure is not None:
+        raise failure  # after commit: a failed count and a lock persist
+    attempts.passed(attempt)
+    return sent
 
 
 def _check_renewable(invitation: Invitation, now: datetime.datetime) -> None:
@@ -79,6 +82,8 @@ def _check_renewable(invitation: Invitation, now: datetime.datetime) -> None:
         raise errors.CannotRenew("newer")
     if not validation.same_email(patient.email, invitation.email):
         raise errors.CannotRenew("email_changed")
+    if not (patient.ssn_last4 or (patient.date_of_birth and patient.phone)):
+        raise errors.CannotRenew("no_details")  # no identity check could be answered
 
 
 def _renew(invitation: Invitation, client: Client) -> sending.SentInvitation:

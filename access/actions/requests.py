@@ -199,8 +199,7 @@ def _change_chart_email(patient: Patient, email: str, *, by: StaffMember, client
     """The Demographics rule (clinic.services.update_patient), inside this transaction: the chart's
     email changes and an invitation pending for the old address is revoked, recorded. (update_patient
     is a transaction of its own: a refused approval must leave the chart as it was.)"""
-    patient.email = email
-    patient.full_clean(exclude=["practice", "doctor"], validate_constraints=False)
+    patient.email = Patient._meta.get_field("email").clean(email, patient)  # this field's rules only
     patient.save(update_fields=["email"])
     revoke_pending_after_email_change(patient, by=by, client=client)
 

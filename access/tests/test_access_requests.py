@@ -308,3 +308,18 @@ def test_two_same_requests_at_once_make_one(cast):
     assert AccessRequest.objects.count() == 1
     assert AccessEvent.objects.filter(action="request.received").count() == 3
     assert connection.vendor == "postgresql"
+
+
+def test_the_emails_carry_nothing_the_requester_typed(cast, smtp_server):
+    """The address was typed by whoever asked: the practice must not carry their text to it (phishing)."""
+    lure = "Claim your refund at evil.example"
+    declined = ask(cast, first_name=lure, last_name=lure)
+    ask(cast, email="other@example.test", first_name=lure, note=lure)  # left to lapse
+    with time_machine.travel(NOW + datetime.timedelta(days=30), tick=False):
+        requests.decline_request(declined, reason="contact_us", by=cast.alice)
+        requests.lapse_requests()
+    run_worker()
+    assert {m["To"] for m in smtp_server.messages()} == {"pat@example.test", "other@example.test"}
+    for message in smtp_server.messages():
+        for part in ("plain", "html"):
+            assert "evil.example" not in message.get_body((part,)).get_content()

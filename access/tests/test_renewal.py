@@ -9,7 +9,7 @@ from django.db import connection as db
 
 from access import errors
 from access.actions import acceptance, expiry, renewal, sending
-from access.models import AccessEvent, Invitation
+from access.models import AccessEvent, Attempt, Invitation
 from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
 from clinic.models import Notification
 from conftest import NOW, at_once, postgres_only
@@ -199,3 +199,22 @@ def test_two_renewals_at_once_send_one_invitation(cast):
     assert cast.pat.invitations.filter(channel="renewal").count() == 1
     assert Message.objects.filter(kind="invitation").count() == 2  # the first invitation and one renewal
     assert db.vendor == "postgresql"
+
+
+def test_a_chart_without_identity_details_is_not_offered_renewal(cast, expired):
+    old, _ = expired
+    cast.pat.ssn, cast.pat.date_of_birth = "", None
+    cast.pat.save()
+    with pytest.raises(errors.CannotRenew) as refused:
+        renewal.renewable_invitation(old.token)
+    assert refused.value.reason == "no_details"
+
+
+def test_only_wrong_answers_count_against_the_address(cast, expired):
+    old, _ = expired
+    cast.practice.renewal_days = None
+    cast.practice.save()
+    for _ in range(12):  # more than the address may get wrong in 15 minutes
+        with pytest.raises(errors.CannotRenew):
+            renewal.renew_invitation(old.token, right_answers(cast.pat), client=ADDRESS)
+    assert not Attempt.objects.filter(client_ip="203.0.113.9").exists()

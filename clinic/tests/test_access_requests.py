@@ -110,6 +110,7 @@ def test_new_patient_is_prefilled_and_comes_back_to_the_request(client, cast):
     client.force_login(cast.alice.user)
     page = client.get(detail(access_request))
     new_url = page.context["new_patient_url"]
+    assert new_url == f"{reverse('clinic:new-patient')}?from_request={access_request.pk}"  # no details in a URL
     html = client.get(new_url).content.decode()
     assert 'value="Nia"' in html and 'value="nia@example.test"' in html and 'value="1980-05-17"' in html
     response = client.post(new_url, {"chart_number": "A-555", "first_name": "Nia", "last_name": "Okafor",
@@ -125,3 +126,22 @@ def test_settings_show_the_public_address(client, cast):
     html = client.get(reverse("clinic:settings")).content.decode()
     assert f'value="https://portal.example.test/portal/request/{cast.practice.pk}/" readonly' in html
     assert "data-copy=" in html
+
+
+def test_updating_the_email_of_a_chart_with_an_old_error_elsewhere_still_answers(client, cast):
+    """Only the email is checked when approving changes it: a chart with another field that would fail
+    today's checks (a date of birth of 1899) gets the new email, not a 500."""
+    Patient.objects.filter(pk=cast.pat.pk).update(date_of_birth=datetime.date(1899, 1, 1))
+    access_request = ask(cast.practice, email="pat.new@example.test")
+    client.force_login(cast.alice.user)
+    approve = reverse("clinic:access-request-approve", args=[access_request.pk])
+    response = client.post(approve, {"patient": cast.pat.pk, "email_choice": "update"}, follow=True)
+    assert response.status_code == 200
+    assert Patient.objects.get(pk=cast.pat.pk).email == "pat.new@example.test"
+    assert Invitation.objects.get().email == "pat.new@example.test"
+
+
+def test_another_practices_request_cannot_prefill_a_chart(client, cast):
+    theirs = ask(cast.other_practice, first_name="Bea")
+    client.force_login(cast.alice.user)
+    assert client.get(f"{reverse('clinic:new-patient')}?from_request={theirs.pk}").status_code == 404

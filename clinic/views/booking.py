@@ -10,14 +10,23 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from clinic import selectors, services
+from access.request_selectors import request_for
+from clinic import selectors, services, validation
 from clinic.decorators import staff_required
 from clinic.forms import BookingForm, NewPatientForm
 from clinic.services import CONTACT_FIELDS
 from clinic.views.appointments import done_in_window
 from clinic.views.common import client_of, load_appointment, load_patient, local_time
 
-PREFILLED = ("first_name", "last_name", "date_of_birth", "email", "phone")
+
+def _prefill(request) -> dict:
+    """An access request's details (?from_request=ID, one of this practice's: 404 otherwise), to start
+    a chart from: shown, never saved until posted."""
+    if not (request_id := request.GET.get("from_request", "")).isdigit():
+        return {}
+    r = request_for(request.staff, int(request_id))
+    return {"first_name": r.first_name, "last_name": r.last_name, "date_of_birth": r.date_of_birth,
+            "email": r.email, "phone": validation.format_phone(r.phone)}
 
 
 @sensitive_post_parameters(*CONTACT_FIELDS)
@@ -25,8 +34,7 @@ PREFILLED = ("first_name", "last_name", "date_of_birth", "email", "phone")
 @staff_required
 def new_patient(request):
     practice = request.staff.practice
-    # Prefilled from the query (an access request's "New patient"): shown, never saved until posted.
-    initial = {name: request.GET[name][:150] for name in PREFILLED if request.GET.get(name)}
+    initial = _prefill(request)
     form = NewPatientForm(request.POST or None, practice=practice, doctors=selectors.practice_doctors(practice.pk),
                           **({"initial": initial} if initial else {}))
     if request.method == "POST" and form.is_valid():

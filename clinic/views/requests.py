@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from access import errors
 from access.actions import requests
 from access.models import AccessRequest
 from access.request_selectors import request_for, requests_of, with_matches
-from clinic import selectors
+from clinic import selectors, validation
 from clinic.decorators import staff_required
 from clinic.forms import ApproveRequestForm, DeclineRequestForm
 from clinic.views.common import PAGE_SIZE, client_of, load_patient
@@ -43,7 +44,7 @@ def request_detail(request, request_id: int):
                  ) if q else []
     return render(request, "clinic/access_request.html", {
         "access_request": access_request, "matched": matched, "chosen": chosen, "q": q, "found": found,
-        "emails_differ": chosen is not None and chosen.email.casefold() != access_request.email.casefold(),
+        "emails_differ": chosen is not None and not validation.same_email(chosen.email, access_request.email),
         "approve_form": ApproveRequestForm(initial={"patient": chosen.pk if chosen else None}),
         "decline_form": DeclineRequestForm(), "new_patient_url": _new_patient_url(access_request),
         "section": "requests",
@@ -63,8 +64,8 @@ def approve(request, request_id: int):
     try:
         sent = requests.approve_request(access_request, patient, by=request.staff, update_email=form.update_email(),
                                         client=client_of(request))
-    except errors.Refusal as e:
-        messages.error(request, e.message)
+    except (errors.Refusal, ValidationError) as e:
+        messages.error(request, getattr(e, "message", None) or " ".join(e.messages))
         return redirect(f"{reverse('clinic:access-request', args=[access_request.pk])}?{urlencode({'patient': patient.pk})}")
     messages.success(request, f"Approved: {patient.full_name} (chart {patient.chart_number}) was sent a portal "
                               f"invitation at {sent.invitation.email}.")
@@ -98,8 +99,6 @@ def _chosen(request, matched):
 
 
 def _new_patient_url(access_request: AccessRequest) -> str:
-    """The New patient page, prefilled from the request, coming back here once the chart is made."""
-    return reverse("clinic:new-patient") + "?" + urlencode({
-        "first_name": access_request.first_name, "last_name": access_request.last_name,
-        "date_of_birth": access_request.date_of_birth.isoformat(), "email": access_request.email,
-        "phone": access_request.phone, "from_request": access_request.pk})
+    """The New patient page, prefilled from the request (read there by its id: no personal details in a
+    URL, which logs and browser history keep), coming back here once the chart is made."""
+    return reverse("clinic:new-patient") + "?" + urlencode({"from_request": access_request.pk})

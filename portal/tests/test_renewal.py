@@ -75,10 +75,26 @@ def test_it_is_not_offered_where_the_practice_turned_it_off(client, cast, expire
     assert not cast.pat.invitations.filter(channel="renewal").exists()
 
 
-def test_a_connected_patient_is_sent_to_sign_in(client, cast, expired):
-    connect(cast)
+@pytest.mark.parametrize("since", ["connected", "email_changed"])
+def test_after_a_change_on_the_chart_the_page_says_nothing_about_it(client, cast, expired, since):
+    """Whoever holds an old link may not be the patient: the page offers sign-in and the practice, neutrally."""
+    if since == "connected":
+        connect(cast)
+    else:
+        cast.pat.email = "pat.new@example.test"
+        cast.pat.save()
     page = client.get(reverse("portal:link-problem")).content.decode()
-    assert "already connected" in page and reverse("portal:login") in page and "Send me a new link" not in page
+    assert "This link cannot be renewed online." in page and reverse("portal:login") in page
+    assert "Send me a new link" not in page
+    assert "connected" not in page.lower().replace("not connected", "") and "pat.new" not in page
+
+
+def test_opening_an_expired_link_gives_the_browser_a_new_session_key(client, cast, sent, clock):
+    client.get(reverse("portal:login"))
+    before = client.session.session_key
+    clock.move_to(sent.invitation.expires_at + datetime.timedelta(seconds=1))
+    open_link(client, sent.token)
+    assert client.session.session_key != before
 
 
 def test_a_revoked_link_is_not_offered_renewal(client, cast, sent):
