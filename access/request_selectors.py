@@ -52,7 +52,8 @@ def with_matches(requests: list[AccessRequest]) -> list[Matched]:
     practice_ids = {r.practice_id for r in requests}
     candidates: dict[tuple, list[Patient]] = {}
     for patient in Patient.objects.filter(practice_id__in=practice_ids,
-                                          date_of_birth__in={r.date_of_birth for r in requests}).order_by("pk"):
+                                          date_of_birth__in={r.date_of_birth for r in requests}
+                                          ).defer("ssn").order_by("pk"):  # no SSN decrypted for a list
         key = (patient.practice_id, patient.date_of_birth, name_key(patient.first_name), name_key(patient.last_name))
         candidates.setdefault(key, []).append(patient)
     return [Matched(r, candidates.get((r.practice_id, r.date_of_birth, name_key(r.first_name),
