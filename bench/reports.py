@@ -1,5 +1,6 @@
-"""Case: the Reports page's figures for a year (the funnel, where patients stop, by channel, by doctor,
-connected over time, the PI_PEA_1 measure per clinician with its missed patients) over a practice of
+"""Case: the Reports page's figures for a year (the funnel, where patients stop, by channel, by age
+band, by doctor, connected over time, the PI_PEA_1 measure per clinician with its missed patients
+counted by reason and the first 100 per clinician listed) over a practice of
 100,000 patients (BENCH_REPORT_PATIENTS), 300,000 completed appointments in the year
 (BENCH_REPORT_APPOINTMENTS) and 1,000,000 history events (BENCH_REPORT_EVENTS), next to a plain
 COUNT(*) over the same rows (the year's appointments, the practice's patients, the year's invitations,

@@ -164,7 +164,22 @@ def test_the_measure_takes_the_same_queries_however_many_patients(cast, drew):
     few = count()
     for n in range(20):
         visit(cast, patient(cast, n), at(3 + n % 20), doctor=drew if n % 2 else cast.dora)
-    assert count() == few == 3
+    assert count() == few == 2  # the measure with its missed patients, the clinicians' names
+
+
+def test_the_missed_are_counted_in_full_and_listed_up_to_the_limit(cast):
+    people = [patient(cast, n, **({"email": ""} if n % 3 == 0 else {})) for n in range(7)]
+    for p in people:
+        visit(cast, p, at(2))
+    with time_machine.travel(at(30), tick=False):
+        scope = Scope(Practice.objects.get(pk=cast.practice.pk))
+        [dora] = reports.measure(scope, NOVEMBER, limit=3)
+        every = list(reports.missed_patients(scope, NOVEMBER, [cast.dora.pk], chunk=2))
+    assert (dora.numerator, dora.denominator, dora.missed_count, dora.missed_not_shown) == (0, 7, 7, 4)
+    assert dora.missed_by_reason == {NO_EMAIL: 3, NOT_INVITED: 4}
+    assert [m.name for m in dora.missed] == ["P0 Person0", "P3 Person3", "P6 Person6"]  # no email first
+    assert dora.missed == every[:3] and len(every) == 7
+    assert [m.reason for m in every] == [NO_EMAIL] * 3 + [NOT_INVITED] * 4
 
 
 # --- the funnel and its splits -------------------------------------------------------------------
@@ -209,6 +224,23 @@ def test_the_funnel_of_one_doctor_counts_only_their_patients(cast, drew):
     with time_machine.travel(at(30), tick=False):
         total, stages = reports.funnel(Scope(cast.practice, drew), NOVEMBER)
     assert total == 1 and [s.count for s in stages] == [1, 1, 0, 0, 0]
+
+
+def test_the_funnel_by_age_band_at_the_end_of_the_period(cast):
+    Patient.objects.filter(practice=cast.practice).delete()
+    eighteen = patient(cast, 1, date_of_birth=datetime.date(2008, 11, 30))  # 18 on 30 November
+    patient(cast, 2, date_of_birth=datetime.date(2008, 12, 1))              # 17 until December
+    patient(cast, 3, date_of_birth=datetime.date(2013, 12, 1), ssn="")      # 12 today: too young, no identity
+    sixty_five = patient(cast, 4, date_of_birth=datetime.date(1961, 11, 30))
+    patient(cast, 5, date_of_birth=datetime.date(1961, 12, 1))              # 64
+    patient(cast, 6)                                                        # no date of birth
+    invite(cast, eighteen, at(3))
+    invite(cast, sixty_five, at(4))
+    with time_machine.travel(at(30), tick=False):
+        rows = reports.by_age(Scope(Practice.objects.get(pk=cast.practice.pk)), NOVEMBER)
+    assert [(r.band, r.patients, r.eligible, r.invited, r.connected) for r in rows] == [
+        ("0–17", 2, 1, 0, 0), ("18–34", 1, 1, 1, 0), ("50–64", 1, 1, 0, 0), ("65 and over", 1, 1, 1, 0),
+        ("Date of birth not on file", 1, 1, 0, 0)]
 
 
 def test_connected_patients_over_time(cast):

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from access import reports
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import connect
 from clinic.models import Appointment, Patient, StaffMember
@@ -124,21 +125,46 @@ def test_an_admin_sees_the_practice_and_every_table_downloads_as_on_the_page(cli
     assert response.status_code == 200
     html = response.content.decode()
     assert "is the EHR's" in html and "Reports" in html
+    assert "does not record a patient's language yet" in html
     tables = page_tables(html)
-    assert set(tables) == {"funnel", "stops", "channels", "doctors", "connected", "measure", "missed"}
+    assert set(tables) == {"funnel", "stops", "channels", "ages", "doctors", "connected", "measure",
+                           "missed"}
     assert tables["measure"][1:] == [["Dr. Dorsey", "1", "1", "100%", "0", "0", "0", "0"],
                                      ["Dr. Drake", "0", "2", "0%", "0", "1", "0", "1"]]
     assert [row[5] for row in tables["missed"][1:]] == ["No email", "Not invited within 4 business days"]
+    assert 'data-testid="missed-more"' not in html  # every missed patient is on the page
     for key, rows in tables.items():
         download = client.get(reverse("clinic:report-csv", args=[key]))
         assert download["Content-Type"].startswith("text/csv")
-        assert list(csv.reader(io.StringIO(download.content.decode()))) == rows, key
+        assert csv_rows(download) == rows, key
+
+
+def csv_rows(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return list(csv.reader(io.StringIO(body.decode())))
+
+
+def test_the_page_lists_the_first_missed_patients_and_the_csv_every_one(client, cast, manager, drew, history,
+                                                                        monkeypatch):
+    for n in range(1, 5):
+        visit(cast, patient(cast, n), at(6), doctor=drew)  # Drew: 6 missed; Dora: none
+    monkeypatch.setattr(reports, "MISSED_SHOWN", 2)
+    client.force_login(manager.user)
+    html = client.get(URL).content.decode()
+    tables = page_tables(html)
+    page, download = tables["missed"], csv_rows(client.get(reverse("clinic:report-csv", args=["missed"])))
+    assert [row[2] for row in page[1:]] == ["Ned Stone", "Quinn0 Lee0"]  # no email first, then by last name
+    assert download[:len(page)] == page  # the page's rows are the CSV's first
+    assert len(download) - 1 == 6
+    [_, drake] = tables["measure"][1:]
+    assert sum(int(n) for n in drake[4:]) == int(drake[2]) - int(drake[1]) == len(download) - 1
+    assert "Dr. Drake: 4 more not shown — download the CSV of" in " ".join(re.sub(r"<[^>]+>", "", html).split())
 
 
 def test_csv_cells_that_look_like_formulas_are_written_as_text(client, cast, manager):
     visit(cast, patient(cast, 1, first_name="=HYPERLINK(1)"), at(2))
     client.force_login(manager.user)
-    rows = list(csv.reader(io.StringIO(client.get(reverse("clinic:report-csv", args=["missed"])).content.decode())))
+    rows = csv_rows(client.get(reverse("clinic:report-csv", args=["missed"])))
     assert rows[1][2] == "'=HYPERLINK(1) Lee1"
 
 

@@ -16,6 +16,7 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list[str]] = field(default_factory=list)
+    more: list[str] = field(default_factory=list)  # lines saying what only the CSV lists (the missed patients)
 
     def write_csv(self, out: TextIO) -> None:
         writer = SafeWriter(out)
@@ -23,7 +24,7 @@ class Table:
         writer.writerows(self.rows)
 
 
-TABLES = ["funnel", "stops", "channels", "doctors", "connected", "measure", "missed"]
+TABLES = ["funnel", "stops", "channels", "ages", "doctors", "connected", "measure", "missed"]
 
 
 def percent(value: float | None) -> str:
@@ -47,6 +48,38 @@ class Report:
     measure: list[reports.ClinicianMeasure]
 
 
+MISSED_TITLE = "Patients in the denominator not in the numerator"
+MISSED_HEADERS = ["Clinician", "Chart", "Patient", "Last visit", "Window closes", "Why"]
+
+
+def missed_row(clinician: str, p: reports.Missed, tz: datetime.tzinfo) -> list[str]:
+    return [clinician, p.chart_number, p.name, day(p.last_visit.astimezone(tz).date()),
+            day((p.closes.astimezone(tz) - datetime.timedelta(days=1)).date()), p.reason_label]
+
+
+class _Lines(list):
+    """What csv.writer writes into: the lines kept until the next chunk is handed out."""
+
+    def write(self, text: str) -> None:
+        self.append(text)
+
+
+def stream_missed(scope: Scope, period: Period):
+    """The missed table's CSV, every patient (the page shows the first MISSED_SHOWN per clinician), in
+    the page's order, a chunk at a time (for a StreamingHttpResponse): the clinicians by name as on
+    the page, each one's patients as measure() orders them."""
+    names = dict(reports.clinicians_seen(scope, period))
+    tz, lines = scope.practice.tzinfo, _Lines()
+    writer = SafeWriter(lines)
+    writer.writerow(MISSED_HEADERS)
+    for n, p in enumerate(reports.missed_patients(scope, period, list(names)), 1):
+        writer.writerow(missed_row(names[p.doctor_id], p, tz))
+        if n % 2000 == 0:
+            yield "".join(lines)
+            lines.clear()
+    yield "".join(lines)
+
+
 def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
     patients, stages = reports.funnel(scope, period)
     connected = reports.connected_over_time(scope, period)
@@ -61,17 +94,19 @@ def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
                                                      "Connected"],
                           [[row.label, str(row.invited), str(row.opened), str(row.confirmed), str(row.connected)]
                            for row in reports.by_channel(scope, period)]),
+        "ages": Table("ages", "By age band (age on the last day)",
+                      ["Age band", "Patients", "Eligible", "Invited", "Link opened", "Identity confirmed", "Connected"],
+                      [[row.band, *(str(n) for n in (row.patients, row.eligible, row.invited, row.opened, row.confirmed,
+                                                     row.connected))] for row in reports.by_age(scope, period)]),
         "connected": Table("connected", "Connected patients over time", ["Date", "Connected patients"],
                            [[day(d), str(n)] for d, n in connected]),
         "measure": Table("measure", "Electronic access within 4 business days (PI_PEA_1), per clinician",
                          ["Clinician", "Numerator", "Denominator", "Percentage", *MISS_LABELS.values()],
                          [[m.name, str(m.numerator), str(m.denominator), percent(m.percent),
                            *(str(m.missed_by_reason.get(key, 0)) for key in MISS_LABELS)] for m in measure]),
-        "missed": Table("missed", "Patients in the denominator not in the numerator",
-                        ["Clinician", "Chart", "Patient", "Last visit", "Window closes", "Why"],
-                        [[m.name, p.chart_number, p.name, day(p.last_visit.astimezone(tz).date()),
-                          day((p.closes.astimezone(tz) - datetime.timedelta(days=1)).date()), p.reason_label]
-                         for m in measure for p in m.missed]),
+        "missed": Table("missed", MISSED_TITLE, MISSED_HEADERS,
+                        [missed_row(m.name, p, tz) for m in measure for p in m.missed],
+                        [f"{m.name}: {m.missed_not_shown:,} more not shown" for m in measure if m.missed_not_shown]),
     }
     if with_doctors:
         tables["doctors"] = Table("doctors", "By doctor (the patient's doctor on file)",

@@ -1,5 +1,5 @@
 """Reports (practice admins: the practice or any doctor; doctors: their own patients): the adoption
-funnel with where patients stop, by channel and by doctor, connected patients over time, the
+funnel with where patients stop, by channel, age band and doctor, connected patients over time, the
 electronic-access measure per clinician with CSV of every table, and the worklist of visits about to
 miss the measure with Invite buttons. The figures are access.reports'; these views scope, parse,
 call and show."""
@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -99,11 +99,15 @@ def _period(request, form: ReportForm) -> reports.Period:
         return reports.named_period(reports.THIS_MONTH, today, practice.tzinfo)
 
 
-def _load(request) -> tuple[ReportForm, report_tables.Report]:
+def _chosen(request) -> tuple[ReportForm, Scope, reports.Period]:
     scope = _scope(request)
     doctors = selectors.practice_doctors(request.staff.practice_id) if request.staff.role == StaffMember.Role.ADMIN else []
     form = ReportForm(request.GET or None, doctors=doctors)
-    period = _period(request, form)
+    return form, scope, _period(request, form)
+
+
+def _load(request) -> tuple[ReportForm, report_tables.Report]:
+    form, scope, period = _chosen(request)
     return form, report_tables.build(scope, period, with_doctors=scope.doctor is None)
 
 
@@ -129,6 +133,12 @@ def report(request):
 def report_csv(request, table: str):
     if table not in report_tables.TABLES:
         raise Http404("No such table")
+    if table == "missed":  # every missed patient (the page shows the first of each clinician's), streamed
+        _, scope, period = _chosen(request)
+        response = StreamingHttpResponse(report_tables.stream_missed(scope, period),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="portico-missed-{period.first}-{period.last}.csv"'
+        return response
     _, built = _load(request)
     if table not in built.tables:
         raise Http404("No such table for this scope")

@@ -69,6 +69,7 @@ def test_an_admin_reads_the_report_and_invites_from_the_worklist(page, live_serv
     page.get_by_role("link", name="Worklist: visits due for portal access").click()
     expect(page.get_by_role("heading", level=1, name="Visits due for portal access")).to_be_visible()
     check_both_sizes(page, artifacts_dir, "staff-worklist")
+    invite_in_view_without_swiping(page)
     page.get_by_role("button", name="Invite Pat Jones").click()
     expect(page.get_by_text("Invitation sent to Pat Jones.")).to_be_visible()
     page.get_by_role("button", name="Invite all eligible (1)").click()
@@ -76,6 +77,26 @@ def test_an_admin_reads_the_report_and_invites_from_the_worklist(page, live_serv
     check_both_sizes(page, artifacts_dir, "staff-worklist-after")
     assert set(Invitation.objects.values_list("patient__chart_number", "channel")) == {("A-100", "chart"),
                                                                                         ("A-300", "chart")}
+
+
+def invite_in_view_without_swiping(page) -> None:
+    """On a desktop the worklist is a table; on a 390 px phone each visit is a card, its Invite button
+    inside the screen and nothing in the list scrolling sideways."""
+    row = page.get_by_test_id("worklist").locator("tbody tr").first
+    assert row.evaluate("r => getComputedStyle(r).display") == "table-row"
+    desktop = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        assert row.evaluate("r => getComputedStyle(r).display") == "block"
+        wrap = page.get_by_role("region", name=re.compile("Visits due for portal access"))
+        assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the worklist scrolls sideways"
+        for button in page.get_by_role("button", name=re.compile("^Invite ")).all():
+            box = button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        label = row.locator("td[data-label='Window closes']").evaluate("c => getComputedStyle(c, '::before').content")
+        assert label == '"Window closes: "', label
+    finally:
+        page.set_viewport_size(desktop)
 
 
 def test_a_doctor_sees_their_own_report_and_front_desk_none(page, live_server, cast, artifacts_dir):
