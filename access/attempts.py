@@ -7,6 +7,7 @@ its row (refusals cost nothing to check, so they do not extend the wait); a gues
 removes its row too (see `passed`), so only failures keep counting."""
 
 import datetime
+import hashlib
 
 from django.db import transaction
 from django.utils import timezone
@@ -38,6 +39,15 @@ def claim(kind: str, *, window: datetime.timedelta, limits: dict[str, tuple[str 
             attempt.delete()
             raise OverLimit()
     return attempt
+
+
+def claim_for_address(kind: str, email: str, client_ip: str | None, *, window: datetime.timedelta,
+                      per_address: int, per_client: int) -> Attempt:
+    """`claim` for a request naming an email address (a password reset, a request for access): counted
+    against the address (only its hash is kept, the same for any case) and the client's address."""
+    address = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+    return claim(kind, window=window, limits={"username_hash": (address, per_address),
+                                              "client_ip": (client_ip, per_client)})
 
 
 def passed(attempt: Attempt | None) -> None:

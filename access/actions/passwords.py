@@ -2,7 +2,6 @@
 each recorded for every practice the account is connected to."""
 
 import datetime
-import hashlib
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
@@ -33,10 +32,9 @@ def claim_password_reset(email: str, *, client: Client = NO_CLIENT) -> None:
     """Count a password-reset request against its address and its client before anything is looked
     up, whether or not the address has an account (so a refusal says nothing about that); raises
     TooManyAttempts over the limits."""
-    address = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
     try:
-        attempts.claim(Attempt.Kind.PASSWORD_RESET, window=RESET_WINDOW, limits={
-            "username_hash": (address, MAX_RESETS_PER_ADDRESS), "client_ip": (client.ip, MAX_RESETS_PER_CLIENT)})
+        attempts.claim_for_address(Attempt.Kind.PASSWORD_RESET, email, client.ip, window=RESET_WINDOW,
+                                   per_address=MAX_RESETS_PER_ADDRESS, per_client=MAX_RESETS_PER_CLIENT)
     except attempts.OverLimit:
         raise errors.TooManyAttempts() from None
 

@@ -8,7 +8,6 @@ match the request to a chart on the Access requests page), so neither its answer
 who is a patient."""
 
 import datetime
-import hashlib
 import logging
 
 from django.db import IntegrityError, transaction
@@ -42,10 +41,9 @@ REASON_LENGTH = 200
 def claim_request(email: str, *, client: Client = NO_CLIENT) -> None:
     """Count a request against its address and its client before anything is looked up (as a
     password-reset request is); raises TooManyAttempts over the limits."""
-    address = hashlib.sha256(email.strip().casefold().encode()).hexdigest()
     try:
-        attempts.claim(Attempt.Kind.ACCESS_REQUEST, window=REQUEST_WINDOW, limits={
-            "username_hash": (address, MAX_REQUESTS_PER_ADDRESS), "client_ip": (client.ip, MAX_REQUESTS_PER_CLIENT)})
+        attempts.claim_for_address(Attempt.Kind.ACCESS_REQUEST, email, client.ip, window=REQUEST_WINDOW,
+                                   per_address=MAX_REQUESTS_PER_ADDRESS, per_client=MAX_REQUESTS_PER_CLIENT)
     except attempts.OverLimit:
         raise errors.TooManyAttempts() from None
 
