@@ -7,6 +7,7 @@ from typing import Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from access.models import AccessRequest
 from access.selectors import NEEDS_ATTENTION, PortalState
 
 TEXT = r"^[^\x00]*$"  # PostgreSQL cannot store NUL: refused as invalid rather than failing in the database
@@ -232,7 +233,7 @@ class AccessRequestPage(Schema):
 
 
 class AccessRequestQuery(Schema):
-    status: Literal["open", "approved", "declined", "lapsed"] | None = Field(
+    status: Literal[tuple(AccessRequest.Status.values)] | None = Field(  # type: ignore[valid-type]
         "open", description="Only requests with this status (default: open).")
     cursor: str | None = Field(None, max_length=200)
     limit: int = Field(50, ge=1, le=200)
@@ -247,4 +248,4 @@ class ApproveRequestIn(Input):
 
 
 class DeclineRequestIn(Input):
-    reason: Literal["not_a_patient", "details_differ", "contact_us", "duplicate"]
+    reason: Literal[tuple(AccessRequest.DeclineReason.values)]  # type: ignore[valid-type]

@@ -302,6 +302,20 @@ def test_two_approvals_at_once_send_one_invitation(cast):
 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
+def test_one_request_approved_for_two_charts_at_once_sends_one_invitation(cast):
+    """Two patient rows, so only the request's row lock keeps the second from approving it too."""
+    twin = Patient.objects.create(practice=cast.practice, chart_number="A-300", first_name="Pat", last_name="Jones",
+                                  email="pat@example.test", ssn="123456780", date_of_birth=datetime.date(1980, 5, 17))
+    access_request = ask(cast)
+    outcomes = at_once(*[lambda p=p: requests.approve_request(access_request, p, by=cast.alice, update_email=None)
+                         for p in (cast.pat, twin)])
+    assert sorted(type(o).__name__ for o in outcomes) == ["RequestNotOpen", "SentInvitation"]
+    assert Invitation.objects.count() == 1
+    assert AccessEvent.objects.filter(action="request.approved").count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
 def test_two_same_requests_at_once_make_one(cast):
     outcomes = at_once(*[lambda: requests.request_access(cast.practice, **PAT)] * 3)
     assert not [o for o in outcomes if isinstance(o, Exception)]
