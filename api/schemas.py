@@ -75,16 +75,15 @@ class PatientUpdate(Input):
     doctor_id: int | None = None
 
 
-class PatientQuery(Schema):
+class PageQuery(Schema):
+    # Only a cursor this API gave out is one: an empty one is refused, not read as "the first page".
+    cursor: str | None = Field(None, min_length=1, max_length=200)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class PatientQuery(PageQuery):
     q: str = Field("", max_length=100, pattern=TEXT, description="Name, chart number, email or phone.")
     status: PortalStatusFilter | None = Field(None, description="Only patients with this portal status.")
-    cursor: str | None = Field(None, max_length=200)
-    limit: int = Field(50, ge=1, le=200)
-
-
-class PageQuery(Schema):
-    cursor: str | None = Field(None, max_length=200)
-    limit: int = Field(50, ge=1, le=200)
 
 
 class InvitationOut(Schema):
@@ -232,11 +231,9 @@ class AccessRequestPage(Schema):
     next_cursor: str | None
 
 
-class AccessRequestQuery(Schema):
+class AccessRequestQuery(PageQuery):
     status: Literal[tuple(AccessRequest.Status.values)] | None = Field(  # type: ignore[valid-type]
         "open", description="Only requests with this status (default: open).")
-    cursor: str | None = Field(None, max_length=200)
-    limit: int = Field(50, ge=1, le=200)
 
 
 class ApproveRequestIn(Input):

@@ -44,6 +44,12 @@ def test_it_refuses_a_cursor_it_did_not_give(api, cast, cursor):
     assert response.json()["code"] == "bad_cursor"
 
 
+@pytest.mark.parametrize("path", ["/patients", "/access_requests"])
+def test_it_refuses_an_empty_cursor_rather_than_reading_it_as_the_first_page(api, cast, path):
+    response = api.get(path, cursor="")
+    assert response.status_code == 422 and response.json()["code"] == "invalid"
+
+
 def test_it_never_returns_the_ssn(api, cast):
     response = api.get(f"/patients/{cast.pat.pk}")
     assert response.json()["ssn_masked"] == "***-**-6789"
