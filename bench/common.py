@@ -7,8 +7,10 @@ environment, so they use the same database and keys."""
 import os
 import secrets
 import socket
+import statistics
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,3 +64,14 @@ class Row:
     baseline: str = ""
     ratio: float | None = None
     target: str = ""
+
+
+def timed(fn, *, repeats: int = 5) -> float:
+    """The median of `repeats` timed calls of `fn` (seconds), after one untimed call to warm up."""
+    fn()
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)

@@ -8,7 +8,6 @@ practice built here is also the one bench/portal_access.py loads with history.
 import datetime
 import functools
 import secrets
-import statistics
 import time
 
 import django
@@ -20,10 +19,8 @@ from django.utils import timezone
 from access.models import Connection, Invitation
 from access.selectors import PortalState, search_patients
 from access.tokens import hash_token
-from bench.common import Row, scaled
+from bench.common import Row, scaled, timed
 from clinic.models import Patient, Practice, StaffMember
-
-REPEATS = 5
 
 
 @functools.cache
@@ -61,16 +58,6 @@ def build() -> StaffMember:
     print(f"  Built {patients:,} patients, {len(invited):,} invitations in {time.perf_counter() - started:.1f} s "
           f"on {django.db.connection.vendor}.")
     return staff
-
-
-def timed(fn) -> float:
-    fn()  # warm up
-    runs = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
 
 
 def page_of(queryset):

@@ -8,7 +8,6 @@ the practice's connections), measured in the same run. Target: under 1 s."""
 
 import datetime
 import secrets
-import statistics
 import time
 import zoneinfo
 
@@ -20,11 +19,10 @@ from access import reports
 from access.models import AccessEvent, Connection, Invitation
 from access.reports import YEAR, Scope, named_period
 from access.tokens import hash_token
-from bench.common import Row, scaled
+from bench.common import Row, scaled, timed
 from clinic.models import Appointment, Patient, Practice, StaffMember
 from clinic.views import report_tables
 
-REPEATS = 5
 DOCTORS = 12
 NY = zoneinfo.ZoneInfo("America/New_York")
 
@@ -88,16 +86,6 @@ def build() -> tuple[Practice, object]:
     print(f"  Built {n_patients:,} patients, {n_visits:,} visits, {len(invitation_ids):,} invitations, "
           f"{n_events:,} events in {time.perf_counter() - started:.1f} s on {django.db.connection.vendor}.")
     return practice, year
-
-
-def timed(fn) -> float:
-    fn()  # warm up
-    runs = []
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
 
 
 def run() -> list[Row]:
