@@ -108,10 +108,37 @@ MAY_WRITE_HISTORY = ("access/actions/", "access/history.py")
 
 
 def test_only_access_actions_write_history():
-    broken = [f"{path.relative_to(ROOT)}:{line} imports {', '.join(sorted(HISTORY_WRITERS & set(names)))}"
+    broken = [f"{path.relative_to(ROOT)}:{line} imports {', '.join(sorted(HISTORY_WRITERS & set(names))) or module}"
               for app in APPS if (ROOT / app).is_dir() for path in source_files(app)
               if not str(path.relative_to(ROOT)).startswith(MAY_WRITE_HISTORY)
               for line, module, names in imports(path)
-              if module == "access.history" and HISTORY_WRITERS & set(names)
+              if module == "access.history" and (HISTORY_WRITERS & set(names) or not names)
               or module == "access" and "history" in names]
+    broken += [f"{path.relative_to(ROOT)}:{line} writes AccessEvent rows itself"
+               for app in APPS if (ROOT / app).is_dir() for path in source_files(app)
+               if not str(path.relative_to(ROOT)).startswith(MAY_WRITE_HISTORY)
+               for line in calls(path, receiver="AccessEvent", methods=WRITES)]
     assert not broken, "History is written only by access actions, but:\n" + "\n".join(broken)
+
+
+# Selectors read; a write belongs in an action (architecture: "selectors never write").
+WRITES = {"save", "create", "bulk_create", "update", "bulk_update", "delete", "get_or_create",
+          "update_or_create", "select_for_update"}
+
+
+def calls(path: Path, receiver: str | None = None, methods: set[str] = WRITES) -> list[int]:
+    """Lines calling `<anything>.<method>(...)`, or only `<receiver>.<...>.<method>` when a receiver is named."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in methods:
+            if receiver is None or receiver in ast.unparse(node.func.value).split("."):
+                found.append(node.lineno)
+    return found
+
+
+def test_selectors_never_write():
+    selectors = sorted(path for app in APPS if (ROOT / app).is_dir() for path in source_files(app)
+                       if "selectors" in path.stem)
+    assert selectors, "no selectors found: update the test"
+    broken = [f"{path.relative_to(ROOT)}:{line}" for path in selectors for line in calls(path)]
+    assert not broken, "Selectors only read, but these lines write:\n" + "\n".join(broken)
