@@ -1,7 +1,12 @@
 """Refusals raised by access.actions. Each has a machine `code` and a `message` for people; each maps
-to a page message (the pages), an HTTP status and a problem code (api.errors) in one place."""
+to a page message (the pages), an HTTP status and a problem code (api.errors) in one place.
+
+The messages a patient reads (the patient's side, below) are translated when the refusal is raised,
+into the language active then: the patient page's (portal.language); English everywhere else."""
 
 import datetime
+
+from django.utils.translation import gettext, gettext_noop
 
 
 class Refusal(Exception):
@@ -84,18 +89,18 @@ class CannotRenew(Refusal):
 
     code = "cannot_renew"
     REASONS = {
-        "off": "This practice does not renew invitation links online.",
-        "too_late": "This invitation expired too long ago to be renewed online.",
+        "off": gettext_noop("This practice does not renew invitation links online."),
+        "too_late": gettext_noop("This invitation expired too long ago to be renewed online."),
         # Neutral: whoever holds an old link may not be the patient, so these say nothing about the chart.
-        "connected": "This link cannot be renewed online.",
-        "email_changed": "This link cannot be renewed online.",
-        "no_details": "This link cannot be renewed online.",
-        "newer": "A newer invitation has been sent since this one: use the link in the newest email.",
+        "connected": gettext_noop("This link cannot be renewed online."),
+        "email_changed": gettext_noop("This link cannot be renewed online."),
+        "no_details": gettext_noop("This link cannot be renewed online."),
+        "newer": gettext_noop("A newer invitation has been sent since this one: use the link in the newest email."),
     }
 
     def __init__(self, reason: str):
         self.reason = reason
-        super().__init__(self.REASONS[reason])
+        super().__init__(gettext(self.REASONS[reason]))
 
 
 class IdentityNotConfirmed(Refusal):
@@ -105,28 +110,28 @@ class IdentityNotConfirmed(Refusal):
 
     def __init__(self, attempts_left: int):
         self.attempts_left = attempts_left
-        super().__init__("We could not confirm your identity with the details you entered.")
+        super().__init__(gettext("We could not confirm your identity with the details you entered."))
 
 
 class TooManyAttempts(Refusal):
     code = "too_many_attempts"
 
     def __init__(self):
-        super().__init__("Too many attempts from your network. Please wait 15 minutes and try again.")
+        super().__init__(gettext("Too many attempts from your network. Please wait 15 minutes and try again."))
 
 
 class AccountExists(Refusal):
     code = "account_exists"
 
     def __init__(self):
-        super().__init__("A portal account with this email already exists. Sign in to connect it.")
+        super().__init__(gettext("A portal account with this email already exists. Sign in to connect it."))
 
 
 class WrongAccount(Refusal):
     code = "wrong_account"
 
     def __init__(self):
-        super().__init__("This invitation was sent to a different email address than the account you are signed in to.")
+        super().__init__(gettext("This invitation was sent to a different email address than the account you are signed in to."))
 
 
 class JobAlreadyStarted(Exception):

@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Patient, Practice, StaffMember
+from portico.languages import validate_language
 
 
 class Channel(models.TextChoices):
@@ -263,10 +265,12 @@ class AccessRequest(models.Model):
         LAPSED = "lapsed", "Lapsed"
 
     class DeclineReason(models.TextChoices):
-        NOT_A_PATIENT = "not_a_patient", "We could not find you among our patients"
-        DETAILS_DIFFER = "details_differ", "The details did not match our records"
-        CONTACT_US = "contact_us", "Please contact the practice"
-        DUPLICATE = "duplicate", "You already have portal access or an invitation"
+        """Each label is also the sentence of the requester's email (translated into the request's language)."""
+
+        NOT_A_PATIENT = "not_a_patient", _("We could not find you among our patients")
+        DETAILS_DIFFER = "details_differ", _("The details did not match our records")
+        CONTACT_US = "contact_us", _("Please contact the practice")
+        DUPLICATE = "duplicate", _("You already have portal access or an invitation")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="access_requests")
     first_name = models.CharField(max_length=100)
@@ -284,6 +288,8 @@ class AccessRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.CharField(max_length=32, choices=DeclineReason.choices, blank=True)
     invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The language of the page the request was made on: its decline or lapse email is written in it.
+    language = models.CharField(max_length=8, default="en", validators=[validate_language])
 
     class Meta:
         constraints = [
@@ -299,3 +305,15 @@ class AccessRequest(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+class AccountLanguage(models.Model):
+    """The language a patient portal account chose with the language switch once signed in
+    (portal.language): its pages and its password-reset email follow it, on any browser."""
+
+    account = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                   related_name="portal_language")
+    language = models.CharField(max_length=8, validators=[validate_language])
+
+    def __str__(self) -> str:
+        return f"Account {self.account_id}: {self.language}"

@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 
 from clinic import validation
 from portico.crypto import EncryptedTextField
+from portico.languages import validate_language
 
 
 def validate_time_zone(value: str) -> None:
@@ -83,6 +84,9 @@ class Practice(models.Model):
     renewal_days = models.PositiveSmallIntegerField(
         "Patients may renew an expired invitation", null=True, blank=True, default=90, validators=_between(1, 365),
         help_text="Up to this many days after it expired, by answering the identity check again; empty: never.")
+    # The language of patients' emails and pages when the chart names none (portico.languages).
+    default_language = models.CharField("Patients' language unless their chart says otherwise", max_length=8,
+                                        default="en", validators=[validate_language])
     # Days the practice is closed (ISO dates), skipped with weekends when counting the business days
     # of the electronic-access measure (access.business_days); changed on Settings, recorded.
     holidays = models.JSONField("Holidays", default=list, blank=True, validators=[validate_holidays])
@@ -155,6 +159,8 @@ class Patient(models.Model):
         StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="patients",
         limit_choices_to={"role": StaffMember.Role.DOCTOR},
     )
+    # A code from settings.LANGUAGES, or "": the practice's default_language (portico.languages.of_patient).
+    preferred_language = models.CharField(max_length=8, blank=True, validators=[validate_language])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -184,6 +190,11 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def language(self) -> str:
+        """The language of this patient's emails and invitation pages (the chart's, else the practice's)."""
+        return self.preferred_language or self.practice.default_language
 
     @property
     def masked_ssn(self) -> str:

@@ -1,5 +1,6 @@
 """Normalise and validate patient details on the way in. Each function returns the clean value or
-raises ValidationError with a message a receptionist can act on."""
+raises ValidationError with a message a receptionist can act on (the patient's pages show the same
+messages, so they are marked for translation: gettext at the moment they are raised)."""
 
 import datetime
 import unicodedata
@@ -8,12 +9,17 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 DEFAULT_PHONE_REGION = "US"
 # The portal account is named after the patient's address, and Django's User.username holds 150
 # characters: a longer address could be saved but never accepted. One limit for every place it is entered.
 MAX_EMAIL_LENGTH = 150
-EMAIL_TOO_LONG = f"An email address can have at most {MAX_EMAIL_LENGTH} characters (it becomes the portal sign-in)."
+EMAIL_TOO_LONG = format_lazy(
+    gettext_lazy("An email address can have at most {limit} characters (it becomes the portal sign-in)."),
+    limit=MAX_EMAIL_LENGTH)
 
 
 def normalize_email(raw: str) -> str:
@@ -39,10 +45,10 @@ def normalize_ssn(raw: str) -> str:
         return ""
     digits = value.replace("-", "").replace(" ", "")
     if len(digits) != 9 or not digits.isascii() or not digits.isdigit():
-        raise ValidationError("Enter a social security number of 9 digits, like 123-45-6789.", code="ssn_format")
+        raise ValidationError(_("Enter a social security number of 9 digits, like 123-45-6789."), code="ssn_format")
     area, group, serial = digits[:3], digits[3:5], digits[5:]
     if area in ("000", "666") or area.startswith("9") or group == "00" or serial == "0000":
-        raise ValidationError("This is not a valid social security number.", code="ssn_invalid")
+        raise ValidationError(_("This is not a valid social security number."), code="ssn_invalid")
     return digits
 
 
@@ -56,14 +62,14 @@ def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        raise ValidationError("Enter a phone number, like (555) 555-0123.", code="phone_format") from None
+        raise ValidationError(_("Enter a phone number, like (555) 555-0123."), code="phone_format") from None
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
         # Dialable only from within its area (555-0123): stored like that it could never match the
         # complete number a patient types to confirm who they are.
-        raise ValidationError("Include the area code, like (555) 555-0123.", code="phone_no_area_code")
+        raise ValidationError(_("Include the area code, like (555) 555-0123."), code="phone_no_area_code")
     if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
-        raise ValidationError("This phone number has the wrong number of digits.", code="phone_invalid")
+        raise ValidationError(_("This phone number has the wrong number of digits."), code="phone_invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -80,6 +86,6 @@ def validate_date_of_birth(value: datetime.date | None) -> None:
     if value is None:
         return
     if value > timezone.localdate():
-        raise ValidationError("The date of birth cannot be in the future.", code="dob_future")
+        raise ValidationError(_("The date of birth cannot be in the future."), code="dob_future")
     if value.year < 1900:
-        raise ValidationError("Enter a date of birth after 1900.", code="dob_too_old")
+        raise ValidationError(_("Enter a date of birth after 1900."), code="dob_too_old")

@@ -9,7 +9,10 @@ The bytes are written here rather than by Django's EmailMessage.message(): that 
 through the email package's header registry and tries several transfer encodings per part, which
 costs more than sending it (docs/performance.md). Here the shape is always the same
 (multipart/alternative, two UTF-8 quoted-printable parts), made with the C quoted-printable encoder.
-Each email's templates are looked up once per process."""
+Each email's templates are looked up once per process.
+
+An email is rendered in the language its outbox row names (`context["language"]`, chosen when it
+was queued: the patient's), whatever language the worker itself runs in."""
 
 import binascii
 import email.utils
@@ -23,12 +26,14 @@ from django.core.mail import EmailMessage
 from django.template import engines
 from django.template.backends.base import BaseEngine
 from django.template.backends.django import Template
+from django.utils import translation
 
 
 def make_message(name: str, to: str, context: dict, *, message_id: str) -> "Prebuilt":
     subject_template, text_template, html_template = _templates(engines["django"], name)
-    subject = " ".join(subject_template.render(context).split())  # a header is one line
-    text, html = text_template.render(context), html_template.render(context)
+    with translation.override(context.get("language") or settings.LANGUAGE_CODE):
+        subject = " ".join(subject_template.render(context).split())  # a header is one line
+        text, html = text_template.render(context), html_template.render(context)
     header, recipient = _addresses(to)
     sender_header, sender = _sender(settings.DEFAULT_FROM_EMAIL)
     return Prebuilt(_mime(subject, text, html, sender=sender_header, to=header, message_id=message_id), to=to,

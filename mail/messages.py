@@ -1,5 +1,10 @@
 """One function per kind of email. Each only writes an outbox row inside the caller's transaction;
-mail.delivery sends it (a worker looks for due rows every second when idle)."""
+mail.delivery sends it (a worker looks for due rows every second when idle).
+
+Every email to a patient (or to whoever asked for access) names its language in `context["language"]`
+(the patient's: the chart's, else the practice's), and what is put into words here (an expiry, a
+duration) is worded in it; mail.compose renders the templates in it at delivery. A later kind of
+message (a text) does the same: `translation.override(language)` around whatever words it."""
 
 from collections.abc import Callable
 
@@ -8,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import ngettext, override
 
 from mail.models import Message
 from portico.bulk import insert_dicts
@@ -22,14 +28,16 @@ def queue_invitations(sent: list[tuple]) -> int:
     rows = []
     for invitation, token in sent:
         practice = invitation.practice
-        when = (invitation.expires_at, practice.time_zone)
+        language = _language_of(invitation)
+        when = (invitation.expires_at, practice.time_zone, language)
         if when not in expires:
-            expires[when] = human_time(*when)
+            with override(language):
+                expires[when] = human_time(*when[:2])
         if practice.pk not in practices:
             practices[practice.pk] = _practice(practice)
         rows.append({"kind": Message.Kind.INVITATION, "invitation_id": invitation.pk, "to": invitation.email,
                      "dedupe_key": f"invitation:{invitation.pk}",
-                     "context": {**practices[practice.pk], "expires": expires[when]},
+                     "context": {**practices[practice.pk], "expires": expires[when], "language": language},
                      "secret_link": link(token), "next_attempt_at": now, "created_at": now})
     return insert_dicts(Message, rows)
 
@@ -48,8 +56,9 @@ def queue_reminders(reminded: list[tuple]) -> list[Message]:
     return Message.objects.bulk_create(
         Message(kind=Message.Kind.REMINDER, invitation_id=invitation.pk, to=invitation.email,
                 dedupe_key=f"reminder:{invitation.pk}", secret_link=link(token), next_attempt_at=now, created_at=now,
-                context={**_practice(invitation.practice),
-                         "expires": human_time(invitation.expires_at, invitation.practice.time_zone)})
+                context={**_practice(invitation.practice), "language": _language_of(invitation),
+                         "expires": _in(_language_of(invitation), human_time, invitation.expires_at,
+                                        invitation.practice.time_zone)})
         for invitation, token in reminded
     )
 
@@ -77,7 +86,7 @@ def queue_connected(invitation) -> Message:
     """Confirmation after acceptance, to the address on file, saying what to do if it wasn't them."""
     return _queue(
         Message.Kind.CONNECTED, invitation.email, f"connected:{invitation.pk}",
-        {**_practice(invitation.practice), "portal_url": _url("portal:home")},
+        {**_practice(invitation.practice), "portal_url": _url("portal:home"), "language": _language_of(invitation)},
     )
 
 
@@ -85,28 +94,30 @@ def queue_access_revoked(connection) -> Message:
     """The practice ended the patient's portal access: say so, and how to reach the practice."""
     return _queue(
         Message.Kind.ACCESS_REVOKED, connection.invitation.email, f"access-revoked:{connection.pk}",
-        {**_practice(connection.practice), "portal_url": _url("portal:home")},
+        {**_practice(connection.practice), "portal_url": _url("portal:home"), "language": _language_of(connection)},
     )
 
 
-def queue_password_reset(account, token: str) -> Message:
-    """A link to choose a new password, to the account's own address. The link carries Django's
-    password-reset token, so it is kept sealed like the invitation link and wiped once sent."""
+def queue_password_reset(account, token: str, *, language: str) -> Message:
+    """A link to choose a new password, to the account's own address, in `language`. The link carries
+    Django's password-reset token, so it is kept sealed like the invitation link and wiped once sent."""
     uid = urlsafe_base64_encode(force_bytes(account.pk))
     return _queue(
         Message.Kind.PASSWORD_RESET, account.email or account.get_username(),
         f"password-reset:{account.pk}:{timezone.now():%Y%m%d%H%M%S%f}",
-        {"valid_for": _duration(settings.PASSWORD_RESET_TIMEOUT), "reset_url": _url("portal:password-reset")},
+        {"valid_for": _in(language, _duration, settings.PASSWORD_RESET_TIMEOUT),
+         "reset_url": _url("portal:password-reset"), "language": language},
         secret_link=_url("portal:password-reset-confirm", uid, token),
     )
 
 
 def queue_request_declined(access_request, reason: str) -> Message:
     """The practice declined a request for portal access: `reason` is the sentence of the reason staff
-    chose (never anything from a chart: the address was typed by whoever asked, and may not be the patient's)."""
+    chose, in the request's language (never anything from a chart: the address was typed by whoever
+    asked, and may not be the patient's)."""
     return _queue(
         Message.Kind.REQUEST_DECLINED, access_request.email, f"request-declined:{access_request.pk}",
-        {**_practice(access_request.practice), "reason": reason},
+        {**_practice(access_request.practice), "reason": reason, "language": access_request.language},
     )
 
 
@@ -115,7 +126,7 @@ def queue_requests_lapsed(lapsed: list, *, days: int) -> list[Message]:
     now = timezone.now()
     return Message.objects.bulk_create(
         Message(kind=Message.Kind.REQUEST_LAPSED, to=r.email, dedupe_key=f"request-lapsed:{r.pk}",
-                context={**_practice(r.practice), "days": days,
+                context={**_practice(r.practice), "days": days, "language": r.language,
                          "request_url": _url("portal:request-access", r.practice_id)},
                 next_attempt_at=now, created_at=now)
         for r in lapsed
@@ -143,7 +154,22 @@ def _practice(practice) -> dict:
             "practice_note": practice.patient_contact_note}
 
 
+def _language_of(sent) -> str:
+    """The language of a patient's email about an invitation or a connection (its patient and practice
+    are already loaded): the chart's, else the practice's default."""
+    return sent.patient.preferred_language or sent.practice.default_language
+
+
+def _in(language: str, words: Callable, *args) -> str:
+    """`words(*args)` worded in `language`."""
+    with override(language):
+        return words(*args)
+
+
 def _duration(seconds: int) -> str:
-    """3600 -> "1 hour", 7200 -> "2 hours", 1800 -> "30 minutes"."""
-    count, unit = (seconds // 3600, "hour") if seconds % 3600 == 0 else (seconds // 60, "minute")
-    return f"{count} {unit}{'' if count == 1 else 's'}"
+    """3600 -> "1 hour", 7200 -> "2 hours", 1800 -> "30 minutes" (in the active language)."""
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    minutes = seconds // 60
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}

@@ -8,6 +8,8 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST, require_safe
@@ -25,7 +27,7 @@ from portal.forms import (
 )
 from portico.client import Client
 
-RESET_THROTTLED = "Too many password reset requests. Please wait an hour and try again."
+RESET_THROTTLED = gettext_noop("Too many password reset requests. Please wait an hour and try again.")
 
 # --- forgot your password -----------------------------------------------------------------------
 
@@ -38,7 +40,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         try:
             form.request_reset(Client.from_request(self.request))
         except errors.TooManyAttempts:
-            messages.error(self.request, RESET_THROTTLED)
+            messages.error(self.request, _(RESET_THROTTLED))
             return redirect("portal:password-reset")
         return redirect(self.success_url)
 
@@ -90,8 +92,8 @@ def change_password(request):
         return _retry(request, "change-password", form)
     form.save()
     update_session_auth_hash(request, form.user)  # this session stays; every other one has ended
-    messages.success(request, "Your password has been changed. Anywhere else you were signed in, you are now "
-                              "signed out.")
+    messages.success(request, _("Your password has been changed. Anywhere else you were signed in, you are now "
+                                "signed out."))
     return redirect("portal:my-account")
 
 
@@ -104,7 +106,7 @@ def sign_out_everywhere(request):
         return _retry(request, "sign-out-everywhere", form)
     form.save()
     update_session_auth_hash(request, request.user)
-    messages.success(request, "You are signed out everywhere else. This browser is still signed in.")
+    messages.success(request, _("You are signed out everywhere else. This browser is still signed in."))
     return redirect("portal:my-account")
 
 

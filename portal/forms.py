@@ -3,6 +3,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm, SetPasswordMixin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.forms.utils import ErrorDict
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from access import attempts, signins
@@ -37,22 +39,22 @@ class IdentityForm(forms.Form):
     business, and a mismatch is never reported per field."""
 
     ssn = forms.CharField(
-        label="Social security number", required=False, max_length=20,
+        label=_("Social security number"), required=False, max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
-        help_text="9 digits, like 123-45-6789.",
+        help_text=_("9 digits, like 123-45-6789."),
     )
     # A text box, not a date picker: a birth date is typed faster than scrolled to, and a picker's
     # day/month order follows the browser's language, which made 05/17/1980 a wrong answer.
     date_of_birth = forms.DateField(
-        label="Date of birth", required=False, input_formats=["%m/%d/%Y", "%Y-%m-%d", "%m-%d-%Y", "%m.%d.%Y"],
+        label=_("Date of birth"), required=False, input_formats=["%m/%d/%Y", "%Y-%m-%d", "%m-%d-%Y", "%m.%d.%Y"],
         widget=forms.TextInput(attrs={"autocomplete": "bday", "inputmode": "numeric", "spellcheck": "false"}),
-        help_text="Month, day and year, like 05/17/1980.",
-        error_messages={"invalid": "Enter your date of birth as month/day/year, like 05/17/1980."},
+        help_text=_("Month, day and year, like 05/17/1980."),
+        error_messages={"invalid": _("Enter your date of birth as month/day/year, like 05/17/1980.")},
     )
     phone = forms.CharField(
-        label="Phone number", required=False, max_length=30,
+        label=_("Phone number"), required=False, max_length=30,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
-        help_text="In any usual form, like (555) 555-0123 or 555.555.0123.",
+        help_text=_("In any usual form, like (555) 555-0123 or 555.555.0123."),
     )
 
     def __init__(self, *args, offer_ssn: bool = True, offer_dob_phone: bool = True, **kwargs):
@@ -78,10 +80,10 @@ class IdentityForm(forms.Form):
         if data.get("date_of_birth") and data.get("phone"):
             return data
         if self.offer_ssn and self.offer_dob_phone:
-            raise ValidationError("Enter your social security number, or both your date of birth and phone number.")
+            raise ValidationError(_("Enter your social security number, or both your date of birth and phone number."))
         if self.offer_ssn:
-            raise ValidationError("Enter your social security number.")
-        raise ValidationError("Enter both your date of birth and your phone number.")
+            raise ValidationError(_("Enter your social security number."))
+        raise ValidationError(_("Enter both your date of birth and your phone number."))
 
     def answers(self) -> IdentityAnswers:
         data = self.cleaned_data
@@ -95,18 +97,18 @@ class PlainPasswordRules(SetPasswordMixin):
     the first field before anything is typed, a broken rule is reported on that field, and a
     mismatch on the second."""
 
-    error_messages = {"password_mismatch": "The two passwords are not the same. Type the same password in both boxes."}
+    error_messages = {"password_mismatch": _("The two passwords are not the same. Type the same password in both boxes.")}
     # Django's wording where it is not plain enough; too_short keeps its own (it names the length).
     PLAIN = {
-        "password_too_similar": "This password is too much like your name or email address.",
-        "password_too_common": "This password is one that many people use, so it is easy to guess. Choose another.",
-        "password_entirely_numeric": "This password has only numbers. Add some letters or other characters.",
+        "password_too_similar": _("This password is too much like your name or email address."),
+        "password_too_common": _("This password is one that many people use, so it is easy to guess. Choose another."),
+        "password_entirely_numeric": _("This password has only numbers. Add some letters or other characters."),
     }
 
     @staticmethod
     def password_fields(label1: str, label2: str) -> tuple[forms.CharField, forms.CharField]:
         first, second = SetPasswordMixin.create_password_fields(label1=label1, label2=label2)
-        second.help_text = "Type the same password again."
+        second.help_text = _("Type the same password again.")
         return first, second
 
     @sensitive_variables()
@@ -125,7 +127,7 @@ class PlainPasswordRules(SetPasswordMixin):
 class CreateAccountForm(PlainPasswordRules, forms.Form):
     """A new portal account for the invited address. The address itself is never taken from the request."""
 
-    password1, password2 = PlainPasswordRules.password_fields("Choose a password", "Enter the password again")
+    password1, password2 = PlainPasswordRules.password_fields(_("Choose a password"), _("Enter the password again"))
 
     def __init__(self, *args, invitation, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,8 +137,8 @@ class CreateAccountForm(PlainPasswordRules, forms.Form):
         if len(self.invitation.email) > validation.MAX_EMAIL_LENGTH:
             # The account is named after the address; an invitation sent before the limit existed (or a
             # row written around the forms) must be refused here, not fail in the database.
-            raise ValidationError("Your email address is too long to sign in with. Please ask your practice to "
-                                  "update it and send you a new invitation.", code="email_too_long")
+            raise ValidationError(_("Your email address is too long to sign in with. Please ask your practice to "
+                                    "update it and send you a new invitation."), code="email_too_long")
         patient = self.invitation.patient
         # An unsaved user, so the similarity validator can compare against the name and address.
         would_be = get_user_model()(username=self.invitation.email, email=self.invitation.email,
@@ -146,7 +148,7 @@ class CreateAccountForm(PlainPasswordRules, forms.Form):
 
 
 class SignInToConnectForm(forms.Form):
-    password = forms.CharField(label="Password", strip=False,
+    password = forms.CharField(label=_("Password"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
@@ -154,11 +156,11 @@ class PatientAuthenticationForm(ThrottledAuthenticationForm):
     """Django's sign-in form, refusing staff logins with the same message as a wrong password."""
 
     error_messages = {**ThrottledAuthenticationForm.error_messages,
-                      "invalid_login": "Please enter a correct email and password."}
+                      "invalid_login": _("Please enter a correct email and password.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Email"
+        self.fields["username"].label = _("Email")
         self.fields["username"].widget.attrs.update(autocomplete="email", type="email")
 
     def clean_username(self):
@@ -176,9 +178,9 @@ class PatientAuthenticationForm(ThrottledAuthenticationForm):
 class PasswordResetRequestForm(forms.Form):
     """"Forgot your password?": the same answer whether or not the address has an account."""
 
-    email = forms.EmailField(label="Email", max_length=254,
+    email = forms.EmailField(label=_("Email"), max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-                             help_text="The address you sign in to the patient portal with.")
+                             help_text=_("The address you sign in to the patient portal with."))
 
     def request_reset(self, client: Client) -> None:
         """Count the request (raises access.errors.TooManyAttempts), then hand the rest to the worker.
@@ -187,13 +189,14 @@ class PasswordResetRequestForm(forms.Form):
         email = self.cleaned_data["email"]
         passwords.claim_password_reset(email, client=client)
         account = account_for_email(email)
-        tasks.send_password_reset.enqueue(account.pk if account else None, client.ip, client.user_agent)
+        tasks.send_password_reset.enqueue(account.pk if account else None, client.ip, client.user_agent,
+                                          translation.get_language())
 
 
 class NewPasswordForm(PlainPasswordRules, SetPasswordForm):
     """Choose a new password from an emailed reset link; saved through access.actions (history)."""
 
-    new_password1, new_password2 = PlainPasswordRules.password_fields("New password", "Enter the new password again")
+    new_password1, new_password2 = PlainPasswordRules.password_fields(_("New password"), _("Enter the new password again"))
     reason = "Reset with an emailed link"
 
     def __init__(self, user, *args, client: Client, **kwargs):
@@ -213,13 +216,13 @@ class ChangePasswordForm(NewPasswordForm, PasswordChangeForm):
     """Change the password on the account page: the current one first (each wrong guess counted
     like a sign-in, so a borrowed session cannot be used to try passwords)."""
 
-    error_messages = {**NewPasswordForm.error_messages, "password_incorrect": "That is not your current password."}
+    error_messages = {**NewPasswordForm.error_messages, "password_incorrect": _("That is not your current password.")}
     reason = "Changed on the account page"
 
     def __init__(self, user, *args, request, **kwargs):
         super().__init__(user, *args, client=Client.from_request(request), **kwargs)
         self.request = request
-        self.fields["old_password"].label = "Current password"
+        self.fields["old_password"].label = _("Current password")
         self.fields["old_password"].widget.attrs.pop("autofocus", None)
 
     @sensitive_variables()
@@ -237,7 +240,7 @@ class SignOutEverywhereForm(forms.Form):
     """End every other session of the account. It asks for the password because that is what is
     re-hashed: a new salt gives a new hash, and Django ends every session made with the old one."""
 
-    password = forms.CharField(label="Your password", strip=False,
+    password = forms.CharField(label=_("Your password"), strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
     def __init__(self, *args, request, **kwargs):
@@ -252,7 +255,7 @@ class SignOutEverywhereForm(forms.Form):
         except signins.Throttled as e:
             raise ValidationError(e.message, code="throttled") from None
         if user is None or user.pk != self.request.user.pk:
-            raise ValidationError("That is not your password.", code="password_incorrect")
+            raise ValidationError(_("That is not your password."), code="password_incorrect")
         return password
 
     def save(self) -> None:
@@ -268,30 +271,30 @@ class RequestAccessForm(forms.Form):
     staff's Demographics form does (clinic.validation); `website` is a honeypot: hidden from people,
     filled in by bots."""
 
-    first_name = forms.CharField(label="First name", max_length=100,
+    first_name = forms.CharField(label=_("First name"), max_length=100,
                                  widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(label="Last name", max_length=100,
+    last_name = forms.CharField(label=_("Last name"), max_length=100,
                                 widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     date_of_birth = forms.DateField(
-        label="Date of birth", input_formats=IdentityForm.base_fields["date_of_birth"].input_formats,
+        label=_("Date of birth"), input_formats=IdentityForm.base_fields["date_of_birth"].input_formats,
         widget=forms.TextInput(attrs={"autocomplete": "bday", "inputmode": "numeric", "spellcheck": "false"}),
-        help_text="Month, day and year, like 05/17/1980.",
-        error_messages={"invalid": "Enter your date of birth as month/day/year, like 05/17/1980. Check that the "
-                                   "day exists in that month."},
+        help_text=_("Month, day and year, like 05/17/1980."),
+        error_messages={"invalid": _("Enter your date of birth as month/day/year, like 05/17/1980. Check "
+                                     "that the day exists in that month.")},
     )
     email = forms.CharField(
-        label="Email", max_length=validation.MAX_EMAIL_LENGTH, error_messages={"max_length": validation.EMAIL_TOO_LONG},
+        label=_("Email"), max_length=validation.MAX_EMAIL_LENGTH, error_messages={"max_length": validation.EMAIL_TOO_LONG},
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
-        help_text="If the practice approves, your invitation goes to the email address it has on file for you.",
+        help_text=_("If the practice approves, your invitation goes to the email address it has on file for you."),
     )
-    phone = forms.CharField(label="Mobile phone", max_length=30,
+    phone = forms.CharField(label=_("Mobile phone"), max_length=30,
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
-                            help_text="With the area code, like (555) 555-0123.")
-    note = forms.CharField(label="Note for the practice (optional)", required=False, max_length=500,
+                            help_text=_("With the area code, like (555) 555-0123."))
+    note = forms.CharField(label=_("Note for the practice (optional)"), required=False, max_length=500,
                            widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text="For example a name you were registered under before. "
-                                     "Please do not write about your health here.")
-    website = forms.CharField(label="Leave this empty", required=False, max_length=200,
+                           help_text=_("For example a name you were registered under before. "
+                                       "Please do not write about your health here."))
+    website = forms.CharField(label=_("Leave this empty"), required=False, max_length=200,
                               widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}))
 
     KEPT = ("first_name", "last_name", "date_of_birth", "email", "phone", "note")
@@ -314,7 +317,7 @@ class RequestAccessForm(forms.Form):
         except ValidationError as e:
             if e.code == "email_too_long":
                 raise
-            raise ValidationError("Enter an email address like name@example.com.", code="email") from None
+            raise ValidationError(_("Enter an email address like name@example.com."), code="email") from None
 
     def clean_phone(self) -> str:
         return validation.normalize_phone(self.cleaned_data["phone"])

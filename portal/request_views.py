@@ -6,6 +6,8 @@ form (portal.retry): what was typed is kept, sealed, for the one GET after a ref
 
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
@@ -17,7 +19,8 @@ from portal.forms import RequestAccessForm, kept_errors, show_kept_errors
 from portico.client import Client
 
 STEP = "request-access"
-THROTTLED = "Too many requests from this address or network. Please wait an hour and try again, or call the practice."
+THROTTLED = gettext_noop("Too many requests from this address or network. Please wait an hour and try again, "
+                         "or call the practice.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -38,8 +41,8 @@ def request_access(request, practice_id: int):
         try:
             requests.claim_request(form.cleaned_data["email"], client=client)
         except errors.TooManyAttempts:
-            return _retry(request, retry.Retry(message=THROTTLED, typed=_typed(form)))
-        requests.request_access(practice, client=client, **form.request())
+            return _retry(request, retry.Retry(message=_(THROTTLED), typed=_typed(form)))
+        requests.request_access(practice, client=client, language=request.LANGUAGE_CODE, **form.request())
     return redirect("portal:request-access-sent", practice.pk)
 
 

@@ -41,6 +41,16 @@ def practice_for_link(token: str) -> Practice | None:
     return invitation.practice if invitation else None
 
 
+def language_for_link(token: str) -> str:
+    """The language of the patient an invitation link was sent to (the chart's, else the practice's),
+    whatever became of the invitation; "" for a link that is not one of ours."""
+    if not tokens.looks_like_token(token):
+        return ""
+    invitation = (Invitation.objects.filter(token_hash=tokens.hash_token(token))
+                  .select_related("patient__practice").first())
+    return invitation.patient.language if invitation else ""
+
+
 def connection_for_link(account, token: str) -> Connection | None:
     """The account's live connection made with this invitation link, if it is the one that used it."""
     if not account.is_authenticated or not tokens.looks_like_token(token):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import account_views, request_views, views
+from portal import account_views, language, request_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -24,5 +24,6 @@ urlpatterns = [
     path("my-account/password/", account_views.change_password, name="change-password"),
     path("my-account/sign-out-everywhere/", account_views.sign_out_everywhere, name="sign-out-everywhere"),
     path("practices/<int:connection_id>/disconnect/", views.disconnect, name="disconnect"),
+    path("language/", language.switch, name="language"),
     path("", views.home, name="home"),
 ]

@@ -18,6 +18,8 @@ from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -35,6 +37,7 @@ from portal.forms import (
     kept_errors,
     show_kept_errors,
 )
+from portal.language import remember_invitation_language
 from portico.client import Client
 
 # What the identity step shows again after a failure. Never the SSN: it is the secret itself. The date
@@ -51,6 +54,8 @@ PROBLEM_STATUS = {"missing": 400, "staff_account": 409}
 def landing(request, token: str):
     """Opening the link changes nothing (mail scanners open links too): check it, keep it, move on.
     A link that cannot be used (even one made up on another site) leaves an accept in progress alone."""
+    if language := selectors.language_for_link(token):
+        remember_invitation_language(request.session, language)
     try:
         acceptance.invitation_for_token(token)
     except errors.LinkNotUsable as e:
@@ -239,7 +244,7 @@ def _sign_in_to_connect(request, token, invitation, existing):
             else:
                 if user is not None:
                     return _accept(request, token, account=user)
-                form.add_error("password", "That password is not correct.")
+                form.add_error("password", _("That password is not correct."))
         return _retry(request, "sign-in-to-connect", retry.Retry(errors=kept_errors(form)))
     kept = retry.take(request.session, "sign-in-to-connect")
     form = show_kept_errors(SignInToConnectForm(), kept.errors)
@@ -254,14 +259,14 @@ def _accept(request, token, **how):
         return _link_unusable(request, e.reason, token)
     except errors.IdentityNotConfirmed:
         accepting.forget_identity(request.session)
-        messages.info(request, "Please confirm your details again before you continue.")
+        messages.info(request, _("Please confirm your details again before you continue."))
         return redirect("portal:accept")
     except (errors.AccountExists, errors.WrongAccount) as e:
         messages.info(request, e.message)
         return redirect("portal:account")
     login(request, connection.account)  # a new session key; the old one may have been seen with the link
     accepting.forget(request.session)
-    messages.success(request, f"You are now connected to {connection.practice.name}.")
+    messages.success(request, _("You are now connected to %(practice)s.") % {"practice": connection.practice.name})
     return redirect("portal:home")
 
 
@@ -288,11 +293,13 @@ def _identity_not_confirmed(request, *, attempts_left: int | None):
 
 def _not_confirmed(attempts_left: int | None, typed: dict[str, str]) -> retry.Retry:
     """The same page whichever answer was wrong; only the date of birth and phone are shown again."""
-    message = errors.IdentityNotConfirmed(0).message + " Check them and try again."
+    message = errors.IdentityNotConfirmed(0).message + " " + _("Check them and try again.")
     if attempts_left == 1:
-        message += " This is your last try: after one more wrong answer this link stops working."
+        message += " " + _("This is your last try: after one more wrong answer this link stops working.")
     elif attempts_left:
-        message += f" You have {attempts_left} more tries before this link stops working."
+        message += " " + ngettext("You have %(count)d more try before this link stops working.",
+                                  "You have %(count)d more tries before this link stops working.",
+                                  attempts_left) % {"count": attempts_left}
     return retry.Retry(message=message, typed=typed)
 
 
@@ -372,6 +379,6 @@ def disconnect(request, connection_id: int):
         raise Http404("No such connection")
     if request.method == "POST":
         acceptance.disconnect_practice(connection, client=Client.from_request(request))
-        messages.success(request, f"You are no longer connected to {connection.practice.name}.")
+        messages.success(request, _("You are no longer connected to %(practice)s.") % {"practice": connection.practice.name})
         return redirect("portal:home")
     return render(request, "portal/disconnect.html", {"connection": connection})

@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.language.PatientLanguageMiddleware",  # patient pages in the patient's language (see below)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -248,6 +249,21 @@ SECURE_CSP = {
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+
+# --- Languages (docs/languages.md) ---
+# What patients may read Portico in: their pages and emails. Staff pages stay in English for now.
+# Catalogs are each app's locale/<code>/LC_MESSAGES/django.po, compiled .mo committed beside them
+# (portal/tests/test_translations.py fails when one is stale). The chosen language comes from
+# portal.language.PatientLanguageMiddleware, never from Django's LocaleMiddleware (which would turn
+# staff pages into the browser's language too).
+LANGUAGES = [("en", "English"), ("es", "Spanish")]
+LOCALE_PATHS = [BASE_DIR / "locale"]  # the shared templates/ and portico/; each app keeps its own locale/
+LANGUAGE_COOKIE_NAME = "portico_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# --- end of languages ---
 USE_TZ = True
 
 STATIC_URL = "static/"

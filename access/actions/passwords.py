@@ -8,6 +8,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 
 from access import attempts, errors
+from access.actions.languages import account_language
 from access.history import Actor, record
 from access.models import AccessEvent, Attempt, Channel
 from access.selectors import live_connections_of
@@ -40,17 +41,19 @@ def claim_password_reset(email: str, *, client: Client = NO_CLIENT) -> None:
 
 
 @transaction.atomic(durable=True)
-def send_password_reset(account: AbstractBaseUser | None, *, client: Client = NO_CLIENT) -> bool:
+def send_password_reset(account: AbstractBaseUser | None, *, client: Client = NO_CLIENT, language: str = "en") -> bool:
     """Mail a patient account a link to choose a new password (Django's purpose-bound token, dead once
     the password changes or after PASSWORD_RESET_TIMEOUT), recorded for every practice it is connected
     to. No account, an inactive one or a staff login gets nothing: staff passwords are not reset
-    through the patient portal. Returns whether a mail was queued."""
+    through the patient portal. The mail is in the account's chosen language, else in `language` (the
+    page it was asked from). Returns whether a mail was queued."""
     if account is None or not account.is_active or StaffMember.objects.filter(user=account).exists():
         return False
     for connection in live_connections_of(account):
         record(connection.practice, Action.PASSWORD_RESET_REQUESTED, actor=Actor.patient(account),
                patient=connection.patient, channel=Channel.PORTAL, client=client)
-    mail.queue_password_reset(account, default_token_generator.make_token(account))
+    mail.queue_password_reset(account, default_token_generator.make_token(account),
+                              language=account_language(account) or language)
     return True
 
 

@@ -11,7 +11,7 @@ import datetime
 import logging
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from access import attempts, errors, history
 from access.actions.sending import SentInvitation, revoke_pending_after_email_change, send_many
@@ -51,15 +51,16 @@ def claim_request(email: str, *, client: Client = NO_CLIENT) -> None:
 @transaction.atomic(durable=True)
 def request_access(
     practice: Practice, *, first_name: str, last_name: str, date_of_birth: datetime.date, email: str, phone: str,
-    note: str = "", client: Client = NO_CLIENT,
+    note: str = "", language: str = "en", client: Client = NO_CLIENT,
 ) -> AccessRequest:
     """Someone asks `practice` for portal access (the fields already clean: portal.forms). A repeat with
     the same email and date of birth while one is open refreshes that one (fields and updated_at), never
     a second row, also when two arrive at once (the one_open_request_per_person constraint decides).
     Staff are told on the bell of a new request; the practice's systems by the access_request.created
-    webhook. The caller counts it first (claim_request)."""
+    webhook. The caller counts it first (claim_request). `language`: the page's, for the emails that answer it."""
     now = timezone.now()
-    fields = {"first_name": first_name, "last_name": last_name, "email": email, "phone": phone, "note": note}
+    fields = {"first_name": first_name, "last_name": last_name, "email": email, "phone": phone, "note": note,
+              "language": language}
     access_request = _open_request(practice, email, date_of_birth)
     if access_request is None:
         try:
@@ -138,7 +139,8 @@ def decline_request(access_request: AccessRequest, *, reason: str, by: StaffMemb
     label = AccessRequest.DeclineReason(reason).label
     record(locked.practice, Action.REQUEST_DECLINED, actor=Actor.staff(by), channel=Channel.REQUEST, client=client,
            reason=_fit(f"Request {locked.pk} ({locked.full_name}, {locked.email}) declined: {label}"))
-    mail.queue_request_declined(locked, label)
+    with translation.override(locked.language):
+        mail.queue_request_declined(locked, str(label))
     log.info("access request %s declined (%s)", locked.pk, reason)
     return locked
 

@@ -17,3 +17,9 @@ def human_time(moment, time_zone: str) -> str:
 def human_date(moment, time_zone: str) -> str:
     """{{ connection.connected_at|human_date:practice.time_zone }} -> "December 2, 2026"."""
     return humantime.human_date(moment, time_zone) if moment else ""
+
+
+@register.filter
+def long_date(day) -> str:
+    """{{ patient.date_of_birth|long_date }} -> "May 17, 1980" ("17 de mayo de 1980")."""
+    return humantime.long_date(day) if day else ""
