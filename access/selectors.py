@@ -328,10 +328,13 @@ def practice_day(practice: Practice) -> dict:
     return {"today": local_today(practice), "minimum_age": practice.minimum_age}
 
 
-def search_patients(staff: StaffMember, *, q: str = "", state: str = "") -> QuerySet[Patient]:
+def search_patients(staff: StaffMember, *, q: str = "", state: str = "", language: str = "") -> QuerySet[Patient]:
     """The practice's patients matching `q` (clinic.selectors.matching_patients), annotated as
-    with_portal_state does, optionally only those in `state` (or NEEDS_ATTENTION)."""
+    with_portal_state does, optionally only those in `state` (or NEEDS_ATTENTION) and those whose
+    emails go out in `language` (clinic.selectors.in_language)."""
     patients, day = clinic_selectors.matching_patients(staff, q), practice_day(staff.practice)
+    if language:
+        patients = clinic_selectors.in_language(patients, language, staff.practice)
     if state == NEEDS_ATTENTION:
         patients = needing_attention(patients, practice_id=staff.practice_id, **day)
     elif state:

@@ -13,6 +13,9 @@ from access.selectors import NEEDS_ATTENTION, PortalState
 TEXT = r"^[^\x00]*$"  # PostgreSQL cannot store NUL: refused as invalid rather than failing in the database
 
 
+# Patient.preferred_language (portico.languages).
+LANGUAGE = ("The language of the patient's portal invitation, emails and pages: 'en' or 'es', or '' for the "
+            "practice's default.")
 PortalStatusFilter = Literal[(*PortalState.LABELS, NEEDS_ATTENTION)]  # type: ignore[valid-type]
 
 
@@ -43,6 +46,7 @@ class PatientOut(Schema):
     phone: str
     ssn_masked: str = Field(description="The SSN is write-only: reads give ***-**-6789, or '' if none is on file.")
     doctor_id: int | None
+    preferred_language: str = Field(description=LANGUAGE)
     portal_status: str
     created_at: datetime.datetime
 
@@ -61,6 +65,7 @@ class PatientCreate(Input):
     phone: str = Field("", max_length=40, pattern=TEXT)
     ssn: str = Field("", max_length=20, pattern=TEXT, description="Write-only.")
     doctor_id: int | None = None
+    preferred_language: str = Field("", max_length=8, description=LANGUAGE)
 
 
 class PatientUpdate(Input):
@@ -73,6 +78,7 @@ class PatientUpdate(Input):
     phone: str | None = Field(None, max_length=40, pattern=TEXT)
     ssn: str | None = Field(None, max_length=20, pattern=TEXT, description="Write-only; '' removes it.")
     doctor_id: int | None = None
+    preferred_language: str | None = Field(None, max_length=8, description=LANGUAGE)
 
 
 class PageQuery(Schema):

@@ -10,6 +10,7 @@ from access.models import AccessRequest
 from access.selectors import NEEDS_ATTENTION, NEEDS_ATTENTION_LABEL, PortalState
 from clinic import validation
 from clinic.models import Patient, Practice, StaffMember
+from portico import languages
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CALENDAR_FIRST_DATE, CALENDAR_LAST_DATE = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
@@ -103,16 +104,23 @@ class DemographicsForm(PatientDetailsForm):
     last_name = forms.CharField(label="Last name", max_length=100)
     doctor = forms.ModelChoiceField(label="Doctor", queryset=StaffMember.objects.none(), required=False,
                                     empty_label="No doctor")
+    preferred_language = forms.ChoiceField(
+        label="Preferred language", required=False, choices=languages.staff_choices(),
+        help_text="The language of the patient's portal invitation, emails and pages.")
 
-    field_order = ["first_name", "last_name", "date_of_birth", "email", "phone", "ssn", "clear_ssn", "doctor"]
+    field_order = ["first_name", "last_name", "date_of_birth", "email", "phone", "ssn", "clear_ssn", "doctor",
+                   "preferred_language"]
 
     def __init__(self, *args, patient: Patient, doctors, **kwargs):
         kwargs.setdefault("initial", {
             **self.initial_for(patient), "first_name": patient.first_name, "last_name": patient.last_name,
-            "doctor": patient.doctor_id,
+            "doctor": patient.doctor_id, "preferred_language": patient.preferred_language,
         })
         super().__init__(*args, patient=patient, **kwargs)
         self.fields["doctor"].queryset = doctors
+        default = languages.english_name(patient.practice.default_language)
+        self.fields["preferred_language"].choices = [("", f"The practice's default ({default})"),
+                                                     *languages.staff_choices()]
 
     def clean_first_name(self) -> str:
         return " ".join(self.cleaned_data["first_name"].split())
@@ -131,6 +139,11 @@ class PatientSearchForm(StaffForm):
                  *PortalState.CHOICES],
         # A stale bookmark or an edited URL: say so plainly, and show every status instead.
         error_messages={"invalid_choice": "There is no portal status “%(value)s”, so patients of every status are shown."},
+    )
+    language = forms.ChoiceField(
+        label="Language", required=False, choices=[("", "Any language"), *languages.staff_choices()],
+        help_text="The language of the patient's emails and invitation pages.",
+        error_messages={"invalid_choice": "Portico has no language “%(value)s”, so patients of every language are shown."},
     )
 
 
@@ -256,6 +269,10 @@ class PracticeSettingsForm(forms.ModelForm):
                             widget=forms.TextInput(attrs={"type": "tel"}),
                             help_text="Shown to patients with the sentence below. For example (555) 555-0123.")
 
+    default_language = forms.ChoiceField(
+        label="Patients' language", choices=languages.staff_choices(), required=False,
+        help_text="Invitations, emails and patient pages are in this language unless the patient's chart names "
+                  "another (Demographics).")
     holidays = forms.CharField(
         label="Holidays", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 20}),
         help_text="Days the practice is closed, one a line (e.g. 2026-12-25): the electronic-access measure skips "
@@ -264,7 +281,8 @@ class PracticeSettingsForm(forms.ModelForm):
     class Meta:
         model = Practice
         fields = ["auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
-                  "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell"]
+                  "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell",
+                  "default_language"]
         widgets = {"auto_invite": forms.RadioSelect}
         help_texts = {
             "auto_invite": "Only patients never invited before, eligible, and not connected are invited.",
@@ -281,6 +299,10 @@ class PracticeSettingsForm(forms.ModelForm):
 
     def clean_phone(self) -> str:
         return validation.normalize_phone(self.cleaned_data["phone"])
+
+    def clean_default_language(self) -> str:
+        """Not sent (a form from before this setting existed): the practice's keeps."""
+        return self.cleaned_data["default_language"] or self.instance.default_language
 
     def clean_holidays(self) -> list[str]:
         """One date a line (blank lines and repeats ignored), as sorted ISO dates."""

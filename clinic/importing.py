@@ -20,10 +20,11 @@ from django.utils import timezone
 from clinic.forms import DemographicsForm
 from clinic.models import Patient, PatientImport, Practice, StaffMember
 from clinic.services import update_patient
+from portico import languages
 from portico.spreadsheet import SafeWriter
 from portico.text import storable
 
-COLUMNS = ("chart_number", "first_name", "last_name", "email", "ssn", "date_of_birth", "phone", "doctor")
+COLUMNS = ("chart_number", "first_name", "last_name", "email", "ssn", "date_of_birth", "phone", "doctor", "language")
 REQUIRED_COLUMNS = ("chart_number", "first_name", "last_name")
 CREATE_BATCH = 1000
 
@@ -36,14 +37,19 @@ class ImportFileError(Exception):
 
 class ImportRowForm(DemographicsForm):
     """One row, checked exactly as the Demographics page checks a patient; the doctor is named by
-    username, and a blank doctor or SSN keeps what is on file."""
+    username, the language as a code or a name ("es", "Spanish", "Español"), and a blank doctor, SSN or
+    language keeps what is on file."""
 
     chart_number = forms.CharField(label="Chart number", max_length=32)
     doctor = forms.CharField(label="Doctor", required=False)
 
     def __init__(self, data: dict, *, patient: Patient, doctors: dict[str, StaffMember]):
         self.doctors = doctors
-        super().__init__(data, patient=patient, doctors=StaffMember.objects.none())
+        language = data.get("language", "")
+        super().__init__({**data, "preferred_language": languages.from_words(language) or language},
+                         patient=patient, doctors=StaffMember.objects.none())
+        self.fields["preferred_language"].error_messages["invalid_choice"] = (
+            f"“%(value)s” is not a language Portico speaks: use one of {', '.join(languages.codes())}.")
 
     def clean_doctor(self) -> StaffMember | None:
         username = self.cleaned_data["doctor"]
@@ -57,6 +63,8 @@ class ImportRowForm(DemographicsForm):
         del changes["chart_number"]  # the row's key, not a change
         if changes["doctor"] is None:
             del changes["doctor"]
+        if not changes["preferred_language"]:
+            del changes["preferred_language"]
         if patient is None:
             return changes
         return {name: value for name, value in changes.items() if getattr(patient, name) != value}

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from clinic import validation
-from clinic.models import Appointment, Notification, Patient, PatientImport, StaffMember
+from clinic.models import Appointment, Notification, Patient, PatientImport, Practice, StaffMember
 
 
 class OtherPractice(Http404):
@@ -61,6 +61,15 @@ def matching_patients(staff: StaffMember, q: str = "") -> QuerySet[Patient]:
     if q := " ".join(q.split()):
         patients = patients.filter(_search_condition(q))
     return patients
+
+
+def in_language(patients: QuerySet[Patient], language: str, practice: Practice) -> QuerySet[Patient]:
+    """Those whose emails and invitation pages are in `language`: the chart says so, or it names none
+    and the practice's default is `language`."""
+    condition = Q(preferred_language=language)
+    if practice.default_language == language:
+        condition |= Q(preferred_language="")
+    return patients.filter(condition)
 
 
 def _search_condition(q: str) -> Q:

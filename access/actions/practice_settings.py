@@ -10,6 +10,7 @@ from access.history import Actor
 from access.models import AccessEvent
 from clinic import validation
 from clinic.models import Practice, StaffMember
+from portico import languages
 from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.access")
@@ -18,7 +19,8 @@ Action = AccessEvent.Action
 
 # What change_practice_settings may change (Practice fields; the Settings page shows them all).
 SETTINGS = ("auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
-            "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell")
+            "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell",
+            "default_language")
 
 
 @transaction.atomic(durable=True)
@@ -73,4 +75,5 @@ def _setting_text(name: str, value) -> str:
         "phone": lambda: validation.format_phone(value),
         "patient_contact_note": lambda: f"“{value}”",
         "worklist_bell": lambda: "On" if value else "Off",
+        "default_language": lambda: languages.english_name(value),
     }.get(name, lambda: str(value))()

@@ -22,6 +22,7 @@ def out(patient: Patient, portal_state: str | None = None) -> dict:
         "id": patient.pk, "chart_number": patient.chart_number, "first_name": patient.first_name,
         "last_name": patient.last_name, "email": patient.email, "date_of_birth": patient.date_of_birth,
         "phone": patient.phone, "ssn_masked": patient.masked_ssn, "doctor_id": patient.doctor_id,
+        "preferred_language": patient.preferred_language,
         "portal_status": portal_state or portal_access(patient).state, "created_at": patient.created_at,
     }
 
@@ -75,7 +76,8 @@ def _clean(request: HttpRequest, patient: Patient, sent: dict) -> dict:
     """Validate through the Demographics form (the fields not sent keep their values on file) and
     return the changes for clinic.services, only for the fields sent."""
     data = {**DemographicsForm.initial_for(patient), "first_name": patient.first_name,
-            "last_name": patient.last_name, "doctor": patient.doctor_id or ""}
+            "last_name": patient.last_name, "doctor": patient.doctor_id or "",
+            "preferred_language": patient.preferred_language}
     for name, value in sent.items():
         data["doctor" if name == "doctor_id" else name] = "" if value is None else value
     if sent.get("ssn") == "" and patient.ssn_last4:

@@ -36,6 +36,7 @@ from clinic.decorators import practice_admin_required, staff_required
 from clinic.forms import PatientSearchForm
 from clinic.models import Patient, StaffMember
 from clinic.views.common import PAGE_SIZE, csv_download
+from portico import languages
 
 # The session keeps each preview's one-time token with the selection it confirms (a few at most:
 # an older preview of the same session stops working).
@@ -58,11 +59,12 @@ class Selection:
     ids: tuple[int, ...] = ()
     q: str = ""
     status: str = ""
+    language: str = ""
 
     def patients(self, staff: StaffMember) -> QuerySet[Patient]:
         if self.ids:
             return Patient.objects.filter(pk__in=self.ids, practice=staff.practice)
-        return access_selectors.search_patients(staff, q=self.q, state=self.status)
+        return access_selectors.search_patients(staff, q=self.q, state=self.status, language=self.language)
 
     @property
     def label(self) -> str:
@@ -73,6 +75,8 @@ class Selection:
         if self.status:
             status = NEEDS_ATTENTION_LABEL if self.status == NEEDS_ATTENTION else PortalState.LABELS[self.status]
             parts.append(f"Status: {status}")
+        if self.language:
+            parts.append(f"Language: {languages.english_name(self.language)}")
         return ", ".join(parts) or "All patients"
 
 
@@ -87,7 +91,8 @@ def parse_selection(query: QueryDict) -> Selection:
         if not form.is_valid():
             # Never widen a filter that cannot be read to "every patient".
             raise SelectionError("That filter cannot be used. Choose it again on the patient list.")
-        return Selection(q=form.cleaned_data["q"], status=form.cleaned_data["status"])
+        return Selection(q=form.cleaned_data["q"], status=form.cleaned_data["status"],
+                         language=form.cleaned_data["language"])
     values = query.getlist("patient")
     if not values:
         raise SelectionError("Select at least one patient to invite.")
@@ -99,7 +104,7 @@ def parse_selection(query: QueryDict) -> Selection:
 def list_url(query: QueryDict) -> str:
     """The patient list as it was shown when the selection was made (its search, filter and page)."""
     kept = QueryDict(mutable=True)
-    kept.update({k: query[k] for k in ("q", "status", "page") if query.get(k)})
+    kept.update({k: query[k] for k in ("q", "status", "language", "page") if query.get(k)})
     return reverse("clinic:patients") + (f"?{kept.urlencode()}" if kept else "")
 
 
@@ -202,7 +207,8 @@ def _remember_preview(session, selection: Selection) -> str:
     """A one-time token for this preview's Confirm button, standing for `selection` in the session."""
     token = secrets.token_urlsafe(16)
     previews = dict(list(session.get(PREVIEWS, {}).items())[-(MAX_PREVIEWS - 1):])
-    previews[token] = {"ids": list(selection.ids), "q": selection.q, "status": selection.status}
+    previews[token] = {"ids": list(selection.ids), "q": selection.q, "status": selection.status,
+                       "language": selection.language}
     session[PREVIEWS] = previews
     return token
 
@@ -216,4 +222,5 @@ def _take_preview(session, token: str) -> Selection | None:
     if chosen is None:
         return None
     session[PREVIEWS] = previews
-    return Selection(ids=tuple(chosen["ids"]), q=chosen["q"], status=chosen["status"])
+    return Selection(ids=tuple(chosen["ids"]), q=chosen["q"], status=chosen["status"],
+                     language=chosen.get("language", ""))

@@ -22,7 +22,8 @@ def patient_list(request):
     form = PatientSearchForm(request.GET)
     form.is_valid()
     q, status = form.cleaned_data.get("q", ""), form.cleaned_data.get("status", "")
-    page = Paginator(search_patients(request.staff, q=q, state=status), PAGE_SIZE).get_page(
+    language = form.cleaned_data.get("language", "")
+    page = Paginator(search_patients(request.staff, q=q, state=status, language=language), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     for patient in page:
@@ -32,7 +33,7 @@ def patient_list(request):
             patient.practice = request.staff.practice  # (the list is this practice's: no query per row)
             patient.needs = eligibility.missing_requirements(patient)
     return render(request, "clinic/patient_list.html", {
-        "form": form, "page": page, "searching": bool(q or status), "section": "patients",
+        "form": form, "page": page, "searching": bool(q or status or language), "section": "patients",
         # Importing and bulk inviting are for practice admins (clinic.views.imports, clinic.views.bulk).
         "is_practice_admin": request.staff.role == StaffMember.Role.ADMIN,
     })
