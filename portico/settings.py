@@ -11,6 +11,7 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from django.utils.translation import gettext_noop
 
 from portico.env import env_bool, env_int, env_str, env_url
 
@@ -256,7 +257,8 @@ USE_I18N = True
 # (portal/tests/test_translations.py fails when one is stale). The chosen language comes from
 # portal.language.PatientLanguageMiddleware, never from Django's LocaleMiddleware (which would turn
 # staff pages into the browser's language too).
-LANGUAGES = [("en", "English"), ("es", "Spanish")]
+# Names marked (gettext_noop: settings cannot translate) so that a page in Spanish says "español".
+LANGUAGES = [("en", gettext_noop("English")), ("es", gettext_noop("Spanish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]  # the shared templates/ and portico/; each app keeps its own locale/
 LANGUAGE_COOKIE_NAME = "portico_language"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
