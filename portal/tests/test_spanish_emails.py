@@ -1,0 +1,115 @@
+"""Every email to a patient (or to whoever asked for access) in the patient's language, over a real
+SMTP server: the subject and both parts, with nothing left in English, rendered by a worker that
+itself runs in English. The invitation's link then opens its pages in the same language."""
+
+import datetime
+import re
+
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from access.actions import passwords, requests, sending
+from access.actions.languages import choose_account_language
+from access.models import AccessRequest, Channel
+from access.tests.helpers import connect
+from clinic.models import Patient
+from conftest import run_worker
+from mail import messages as mail
+from portal.tests.spanish import english_left
+
+LINK = re.compile(r"https://portal\.example\.test(/portal/i/[A-Za-z0-9_-]{43}/)")
+
+
+def parts(message) -> tuple[str, str, str]:
+    text, html = (message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
+    return str(message["Subject"]), text, html
+
+
+def prefers(patient: Patient, language: str) -> None:
+    Patient.objects.filter(pk=patient.pk).update(preferred_language=language)
+    patient.refresh_from_db()
+
+
+def test_an_invitation_to_a_spanish_speaking_patient_arrives_in_spanish_and_opens_spanish_pages(
+        cast, smtp_server, clock):
+    prefers(cast.pat, "es")
+    cast.practice.phone = "+15555550100"
+    cast.practice.save()
+    with translation.override("en"):  # staff press the button on an English page
+        sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+        run_worker()
+    (message,) = smtp_server.messages()
+    subject, text, html = parts(message)
+    assert subject == "Maple Street Clinic le invita a su portal del paciente"
+    assert text.startswith("Hola:\n\nMaple Street Clinic le invita a conectarse a su portal del paciente.")
+    # NOW (2 November 2026, 10 AM Eastern) plus the 7-day lifetime, as a Spanish reader writes it.
+    assert "El enlace funciona hasta el lunes, 9 de noviembre a las 10:00 a. m., hora del Este." in text
+    assert "Llame a Maple Street Clinic al (555) 555-0100." in text
+    assert '<html lang="es">' in html and "Aceptar la invitación" in html
+    assert english_left(text) == [] and english_left(html) == []
+
+    browser = Client()  # no Accept-Language, no cookie: the link alone decides
+    browser.get(LINK.search(text).group(1))
+    page = browser.get(reverse("portal:accept")).content.decode()
+    assert '<html lang="es">' in page and "Confirme su identidad" in page and english_left(page) == []
+
+
+def test_the_practice_default_decides_when_the_chart_names_no_language(cast, smtp_server, clock):
+    cast.practice.default_language = "es"
+    cast.practice.save()
+    prefers(cast.bea, "es")  # another practice's patient, for contrast: names the language itself
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    run_worker()
+    assert parts(smtp_server.messages()[0])[0] == "Maple Street Clinic le invita a su portal del paciente"
+
+
+def test_a_chart_that_prefers_english_gets_english_from_a_spanish_practice(cast, smtp_server, clock):
+    cast.practice.default_language = "es"
+    cast.practice.save()
+    prefers(cast.pat, "en")
+    sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+    run_worker()
+    subject, text, html = parts(smtp_server.messages()[0])
+    assert subject == "Maple Street Clinic invites you to its patient portal"
+    assert '<html lang="en">' in html and "until Monday, November 9 at 10:00 AM Eastern" in text
+
+
+def test_every_other_patient_email_is_in_spanish(cast, smtp_server, clock):
+    """Reminder, connected, access ended, password reset, a declined and a lapsed access request."""
+    prefers(cast.pat, "es")
+    rosa = Patient.objects.create(practice=cast.practice, chart_number="A-102", first_name="Rosa", last_name="Díaz",
+                                  email="rosa@example.test", ssn="345678901", preferred_language="es")
+    pending = sending.send_invitation(rosa, by=cast.alice, channel=Channel.CHART)
+    with transaction.atomic():
+        mail.queue_reminders([(pending.invitation, pending.token)])
+    _, connection = connect(cast)
+    sending.revoke_invitation(cast.pat, by=cast.alice)
+    choose_account_language(connection.account, "es")
+    passwords.send_password_reset(connection.account, language="en")  # the account's choice wins
+    asked = dict(first_name="Luz", last_name="Ortiz", date_of_birth=datetime.date(1975, 3, 4), phone="+15555550199")
+    declined = requests.request_access(cast.practice, email="luz@example.test", language="es", **asked)
+    requests.decline_request(declined, reason=AccessRequest.DeclineReason.DETAILS_DIFFER, by=cast.alice)
+    lapsed = requests.request_access(cast.practice, email="sol@example.test", language="es", **asked)
+    with transaction.atomic():
+        mail.queue_requests_lapsed([lapsed], days=30)
+    run_worker()
+    received = [parts(m) for m in smtp_server.messages()]
+    assert sorted(subject for subject, _, _ in received) == [
+        "Elija una nueva contraseña para su portal del paciente",
+        "Maple Street Clinic canceló su acceso al portal del paciente",
+        "Maple Street Clinic le invita a su portal del paciente",  # Rosa's (Pat's was accepted before it went)
+        "Recordatorio: su invitación al portal del paciente de Maple Street Clinic vence pronto",
+        "Su cuenta ya está conectada a Maple Street Clinic",
+        "Su solicitud para el portal del paciente de Maple Street Clinic",
+        "Su solicitud para el portal del paciente de Maple Street Clinic",
+    ]
+    for subject, text, html in received:
+        assert english_left(subject) == [] and english_left(text) == [] and english_left(html) == [], subject
+        assert '<html lang="es">' in html
+    bodies = " ".join(text for _, text, _ in received)
+    assert "durante 1 hora" in bodies
+    assert "la invitación vence el lunes, 9 de noviembre a las 10:00 a. m., hora del Este" in bodies
+    assert "No pudimos aprobar esta solicitud: los datos no coinciden con nuestros registros." in bodies
+    assert "Hace 30 días usted solicitó acceso" in bodies
