@@ -4,6 +4,7 @@ from django.core.management import call_command
 
 from access.selectors import PortalState, with_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
+from mail.models import Message
 
 
 def run(*args) -> str:
@@ -31,6 +32,9 @@ def test_seed_demo_loads_every_state_once_and_prints_the_logins(db, django_captu
     assert Patient.objects.filter(practice=demo, email="").exists()
     assert Patient.objects.filter(practice=demo, ssn_last4="", phone="").exclude(email="").exists()
     assert Appointment.objects.filter(practice=demo).count() >= 20
+    spanish = Patient.objects.get(practice=demo, preferred_language="es")
+    assert f"a patient who prefers Spanish: {spanish.full_name} (chart {spanish.chart_number})" in first
+    assert Message.objects.get(invitation_id=spanish.invitations.get(status="pending").pk).context["language"] == "es"
     counts = (Patient.objects.count(), Appointment.objects.count())
     again = run("seed_demo")
     assert again.startswith("Demo data already loaded; nothing changed.")

@@ -18,6 +18,7 @@ from clinic.models import Appointment, Patient, Practice, StaffMember
 
 DEMO = "Demo Family Practice"
 OTHER = "Riverside Pediatrics"
+SPANISH = 31  # the demo patient who prefers Spanish (pending, with an SSN on file)
 STAFF_PASSWORD = "portico-demo-staff"  # noqa: S105 (demo data, printed on purpose)
 PATIENT_PASSWORD = "portico-demo-patient"  # noqa: S105
 MANAGER = "manager"  # the practice admin: Import patients is for admins
@@ -78,6 +79,9 @@ class Command(BaseCommand):
 
     def _invite(self, patients: list[Patient], by: StaffMember) -> None:
         now = timezone.now()
+        # One pending invitation to try in Spanish: its email (Mailbox) and the pages its link opens.
+        Patient.objects.filter(pk=patients[SPANISH].pk).update(preferred_language="es")
+        patients[SPANISH].refresh_from_db()
         for p in patients[30:36]:  # pending
             with clock_at(now - datetime.timedelta(days=random.Random(p.pk).randint(0, 5), hours=3)):
                 sending.send_invitation(p, by=by, channel=Channel.CHART)
@@ -112,6 +116,10 @@ class Command(BaseCommand):
                           f"{settings.PORTICO_BASE_URL}{reverse('portal:request-access', args=[demo.pk])}")
         if connected:
             self.stdout.write(f"  patient {connected.email} / {PATIENT_PASSWORD}   (portal account, connected)")
+        spanish = Patient.objects.filter(practice=demo, preferred_language="es").order_by("pk").first()
+        if spanish:
+            self.stdout.write(f"  a patient who prefers Spanish: {spanish.full_name} (chart {spanish.chart_number}); "
+                              f"the Mailbox has their invitation in Spanish, its link opens Spanish pages")
         if link := _expired_link(demo):
             self.stdout.write(f"  an expired invitation link, to renew: {link}")
 
