@@ -12,6 +12,7 @@ from django import forms
 from django.contrib.auth import authenticate as django_authenticate
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext, gettext_noop
 
 from access import attempts
 from access.models import Attempt
@@ -20,11 +21,15 @@ from portico.client import client_ip
 WINDOW = datetime.timedelta(minutes=15)
 MAX_PER_USERNAME = 10
 MAX_PER_CLIENT = 50
-MESSAGE = "Too many failed sign-ins. Please wait 15 minutes and try again."
+MESSAGE = gettext_noop("Too many failed sign-ins. Please wait 15 minutes and try again.")
 
 
 class Throttled(Exception):
-    message = MESSAGE
+    """Over the limits. `message` is in the language active when it was raised (a patient page's)."""
+
+    def __init__(self):
+        super().__init__(MESSAGE)
+        self.message = gettext(MESSAGE)
 
 
 def _hash(username: str) -> str:
@@ -64,7 +69,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         try:
             attempt = claim(username, self.request)
         except Throttled:
-            raise forms.ValidationError(MESSAGE, code="throttled") from None
+            raise forms.ValidationError(gettext(MESSAGE), code="throttled") from None
         cleaned = super().clean()  # a wrong password or a refused account raises: the guess keeps counting
         attempts.passed(attempt)
         return cleaned

@@ -124,3 +124,11 @@ def test_staff_pages_stay_in_english_whatever_the_browser_asks(client, cast):
     page = client.get(reverse("clinic:patients"), HTTP_ACCEPT_LANGUAGE="es")
     assert lang(page) == "en-us" and "Content-Language" not in page
     assert lang(Client().get(reverse("login"), HTTP_ACCEPT_LANGUAGE="es")) == "en-us"
+
+
+def test_a_throttled_sign_in_says_so_in_spanish(client, cast, monkeypatch):
+    from access import signins
+
+    monkeypatch.setattr(signins, "MAX_PER_USERNAME", 0)
+    page = client.post(LOGIN, {"username": "pat@example.test", "password": "x"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert "Hubo demasiados intentos fallidos de iniciar sesión." in page.content.decode()
