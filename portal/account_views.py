@@ -25,6 +25,7 @@ from portal.forms import (
     kept_errors,
     show_kept_errors,
 )
+from portal.language import remember_link_language
 from portico.client import Client
 
 RESET_THROTTLED = gettext_noop("Too many password reset requests. Please wait an hour and try again.")
@@ -55,7 +56,12 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def get_user(self, uidb64):
         user = super().get_user(uidb64)
-        return None if user is None or hasattr(user, "staff") else user  # never a staff login
+        if user is None or hasattr(user, "staff"):
+            return None  # never a staff login
+        # The emailed link's pages in the account's language, as its email was (below the switch).
+        if language := selectors.language_of_account(user):
+            remember_link_language(self.request.session, language)
+        return user
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "client": Client.from_request(self.request)}

@@ -6,7 +6,8 @@ For a patient page the first of these that applies wins:
 
 1. the account's own choice (signed in, and it used the switch: access.actions.languages);
 2. this browser's choice (the switch's cookie, settings.LANGUAGE_COOKIE_NAME);
-3. the invitation link this browser opened: its patient's language (the chart's, else the practice's);
+3. the emailed link this browser opened: an invitation's patient's language (the chart's, else the
+   practice's), a password reset's account's;
 4. the browser's Accept-Language, when it names a language Portico has;
 5. the default language of the practice the page is about (the request page, `?practice=`);
 6. settings.LANGUAGE_CODE.
@@ -25,7 +26,7 @@ from access.actions.languages import account_language, choose_account_language
 from portal import selectors
 from portico.languages import codes
 
-INVITATION_LANGUAGE = "portal:language"  # session: the language of the invitation link this browser opened
+LINK_LANGUAGE = "portal:language"  # session: the language of the emailed link this browser opened
 
 
 class PatientLanguageMiddleware:
@@ -52,7 +53,7 @@ def choose(request) -> str:
     for candidate in (
         account_language(user) if signed_in_patient else "",
         request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, ""),
-        request.session.get(INVITATION_LANGUAGE, ""),
+        request.session.get(LINK_LANGUAGE, ""),
         _from_accept_language(request.headers.get("Accept-Language", "")),
         _practice_default(request),
     ):
@@ -61,10 +62,10 @@ def choose(request) -> str:
     return translation.get_supported_language_variant(settings.LANGUAGE_CODE)
 
 
-def remember_invitation_language(session, language: str) -> None:
-    """The invitation link just opened: its pages follow its patient's language (below a choice made
-    with the switch)."""
-    session[INVITATION_LANGUAGE] = language
+def remember_link_language(session, language: str) -> None:
+    """An emailed link (an invitation, a password reset) was just opened: its pages follow its
+    email's language (below a choice made with the switch)."""
+    session[LINK_LANGUAGE] = language
 
 
 def _from_accept_language(header: str) -> str:

@@ -6,7 +6,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from access import tokens
-from access.models import Connection, Invitation
+from access.models import AccountLanguage, Connection, Invitation
 from access.selectors import live_connections_of
 from clinic.models import Appointment, Practice
 
@@ -49,6 +49,14 @@ def language_for_link(token: str) -> str:
     invitation = (Invitation.objects.filter(token_hash=tokens.hash_token(token))
                   .select_related("patient__practice").first())
     return invitation.patient.language if invitation else ""
+
+
+def language_of_account(account) -> str:
+    """The language of an account's emails: its own choice, else its first practice's patient's."""
+    if chosen := AccountLanguage.objects.filter(account=account).values_list("language", flat=True).first():
+        return chosen
+    connection = live_connections_of(account).select_related("patient__practice").order_by("connected_at").first()
+    return connection.patient.language if connection else ""
 
 
 def connection_for_link(account, token: str) -> Connection | None:

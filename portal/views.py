@@ -37,7 +37,7 @@ from portal.forms import (
     kept_errors,
     show_kept_errors,
 )
-from portal.language import remember_invitation_language
+from portal.language import remember_link_language
 from portico.client import Client
 
 # What the identity step shows again after a failure. Never the SSN: it is the secret itself. The date
@@ -55,7 +55,7 @@ def landing(request, token: str):
     """Opening the link changes nothing (mail scanners open links too): check it, keep it, move on.
     A link that cannot be used (even one made up on another site) leaves an accept in progress alone."""
     if language := selectors.language_for_link(token):
-        remember_invitation_language(request.session, language)
+        remember_link_language(request.session, language)
     try:
         acceptance.invitation_for_token(token)
     except errors.LinkNotUsable as e:

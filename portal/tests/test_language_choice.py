@@ -132,3 +132,16 @@ def test_a_throttled_sign_in_says_so_in_spanish(client, cast, monkeypatch):
     monkeypatch.setattr(signins, "MAX_PER_USERNAME", 0)
     page = client.post(LOGIN, {"username": "pat@example.test", "password": "x"}, HTTP_ACCEPT_LANGUAGE="es")
     assert "Hubo demasiados intentos fallidos de iniciar sesión." in page.content.decode()
+
+
+def test_a_password_reset_link_opens_its_page_in_the_accounts_language(cast, spanish_pat, connected):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    account = connected.account  # never used the switch: its patient's chart says Spanish
+    url = reverse("portal:password-reset-confirm",
+                  args=[urlsafe_base64_encode(force_bytes(account.pk)), default_token_generator.make_token(account)])
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en-US")
+    page = browser.get(browser.get(url)["Location"])
+    assert lang(page) == "es" and "Elija una nueva contraseña" in page.content.decode()
