@@ -98,7 +98,7 @@ def queue_access_revoked(connection) -> Message:
     )
 
 
-def queue_password_reset(account, token: str, *, language: str) -> Message:
+def queue_password_reset(account, token: str, *, language: str = "en") -> Message:
     """A link to choose a new password, to the account's own address, in `language`. The link carries
     Django's password-reset token, so it is kept sealed like the invitation link and wiped once sent."""
     uid = urlsafe_base64_encode(force_bytes(account.pk))
