@@ -31,7 +31,7 @@ def lock_patients(patients: list[Patient | int]) -> list[Patient]:
     rules read their facts themselves): no SSN is decrypted."""
     ids = sorted({getattr(p, "pk", p) for p in patients})
     locked = loaded(Patient, Patient.objects.select_for_update(of=("self",), no_key=True).filter(pk__in=among(ids))
-                    .order_by("pk").values("id", "practice_id", "email"))
+                    .order_by("pk").values("id", "practice_id", "email", "preferred_language"))  # the mail's language
     # One Practice object per practice, attached to its patients (select_related would make one per patient).
     practices = Practice.objects.in_bulk({p.practice_id for p in locked})
     relate(locked, "practice", (practices[p.practice_id] for p in locked))

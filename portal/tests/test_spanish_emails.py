@@ -17,6 +17,7 @@ from access.tests.helpers import connect
 from clinic.models import Patient
 from conftest import run_worker
 from mail import messages as mail
+from mail.models import Message
 from portal.tests.spanish import english_left
 
 LINK = re.compile(r"https://portal\.example\.test(/portal/i/[A-Za-z0-9_-]{43}/)")
@@ -113,3 +114,14 @@ def test_every_other_patient_email_is_in_spanish(cast, smtp_server, clock):
     assert "la invitación vence el lunes, 9 de noviembre a las 10:00 a. m., hora del Este" in bodies
     assert "No pudimos aprobar esta solicitud: los datos no coinciden con nuestros registros." in bodies
     assert "Hace 30 días usted solicitó acceso" in bodies
+
+
+def test_a_bulk_invitation_writes_each_patients_email_in_their_own_language(cast, clock):
+    prefers(cast.pat, "es")
+    rosa = Patient.objects.create(practice=cast.practice, chart_number="A-102", first_name="Rosa", last_name="Díaz",
+                                  email="rosa@example.test", ssn="345678901")
+    sending.send_invitations([cast.pat.pk, rosa.pk], by=cast.alice, channel=Channel.BULK)
+    assert {m.to: (m.context["language"], m.context["expires"]) for m in Message.objects.all()} == {
+        "pat@example.test": ("es", "lunes, 9 de noviembre a las 10:00 a. m., hora del Este"),
+        "rosa@example.test": ("en", "Monday, November 9 at 10:00 AM Eastern"),
+    }
