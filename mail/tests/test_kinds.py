@@ -33,7 +33,7 @@ def test_an_invitation_email_and_its_reminder_name_their_invitation_in_a_typed_c
     assert list(rows) == [(Message.Kind.INVITATION, sent.invitation.pk, f"invitation:{sent.invitation.pk}"),
                           (Message.Kind.REMINDER, sent.invitation.pk, f"reminder:{sent.invitation.pk}")]
     assert [sorted(c) for c in Message.objects.order_by("id").values_list("context", flat=True)] == [
-        ["expires", "practice", "practice_note", "practice_phone"]] * 2
+        ["expires", "language", "practice", "practice_note", "practice_phone"]] * 2
 
 
 def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
