@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from clinic.models import Patient, Practice, StaffMember
+from clinic.models import Appointment, Patient, Practice, StaffMember
 
 
 class Channel(models.TextChoices):
@@ -86,6 +86,46 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"Connection {self.pk} ({'ended' if self.ended_at else 'live'})"
+
+
+class VisitAccess(models.Model):
+    """The Reports' electronic-access measure (PI_PEA_1) worked out ahead, one row per completed visit:
+    its window's deadline, whether the patient had access in time, and the patient's details the
+    missed list needs, so a year's report is a read of one index (docs/performance.md, "Reports").
+    Written only by access.actions.visit_access, which every change to those facts calls in its own
+    transaction (completing a visit, an invitation sent, a connection made, a link or connection
+    closed, a patient's details, the practice's holidays); `rebuild` works every row out again from
+    the facts and a test checks the two agree."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # Copies of the appointment's and the patient's columns (kept with them): the report joins nothing.
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+", db_index=False)
+    doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="+", db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+", db_index=False)
+    starts_at = models.DateTimeField()
+    # The midnight after the window's last day (access.reports.deadline_ranges), in UTC.
+    deadline = models.DateTimeField()
+    # A working invitation link or a live connection at some moment in [starts_at, deadline).
+    timely = models.BooleanField()
+    last_name = models.CharField(max_length=100)
+    first_name = models.CharField(max_length=100)
+    has_email = models.BooleanField()
+    has_identity = models.BooleanField(help_text="An SSN, or a date of birth and a phone, on file.")
+    date_of_birth = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            # The measure: each clinician's patients in name order, everything read from the index
+            # (per clinician a GROUP BY without a sort, and the first 100 missed without sorting all).
+            models.Index(fields=["practice", "doctor", "last_name", "first_name", "patient", "has_email", "has_identity",
+                                 "date_of_birth", "starts_at", "deadline", "timely"],
+                         name="visit_access_measure_idx"),
+            # The actions' refreshes: a patient's visits whose window is open.
+            models.Index(fields=["patient", "deadline"], name="visit_access_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.appointment_id} ({'timely' if self.timely else 'not timely'})"
 
 
 class AccessEvent(models.Model):

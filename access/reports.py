@@ -10,7 +10,7 @@ between the visit's start and the end of its window (the 4th business day after 
 the practice's time zone, skipping weekends and the practice's holidays: access.business_days)."""
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import connection
 from django.db.models import (
@@ -33,7 +33,7 @@ from django.utils.dateparse import parse_datetime
 
 from access import business_days, rules
 from access.eligibility import eligible, latest_birth_date
-from access.models import AccessEvent, Channel, Connection, Invitation
+from access.models import AccessEvent, Channel, Connection, Invitation, VisitAccess
 from clinic.models import Appointment, Patient, Practice, StaffMember
 
 # --- the period -----------------------------------------------------------------------------------
@@ -398,11 +398,6 @@ def timely() -> Q:
     return Q(Exists(link)) | Q(Exists(connection))
 
 
-def visits_with_deadlines(scope: Scope, period: Period) -> QuerySet[Appointment]:
-    ranges = deadline_ranges(period.days, period.tz, scope.practice.holiday_dates)
-    return scope.visits(period.start, period.end).annotate(deadline=deadline_of_visit(ranges))
-
-
 NO_EMAIL, NOT_ELIGIBLE, NOT_INVITED, WINDOW_OPEN = "no_email", "not_eligible", "not_invited", "window_open"
 MISS_LABELS = {
     WINDOW_OPEN: "Window still open",
@@ -459,150 +454,124 @@ REASONS = list(MISS_LABELS)  # their codes in SQL: the index here (also the list
 
 def measure(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
             limit: int | None = None) -> list[ClinicianMeasure]:
-    """PI_PEA_1 per clinician: numerator, denominator and the missed patients counted by reason, all by
-    the database in one statement (MEASURE_SQL), with the first `limit` missed patients of each
-    clinician in MISSED_ORDER; and one query for the clinicians' names. However many patients miss,
-    the rows read back are at most clinicians x max(limit, 1)."""
+    """PI_PEA_1 per clinician, read from the visits' summary (VisitAccess, kept by the actions):
+    numerator, denominator and the missed patients counted by reason in one statement (COUNTS_SQL),
+    then each clinician's first `limit` missed patients in MISSED_ORDER, one short statement per
+    clinician and reason needed (FIRST_SQL: the index gives the patients in name order, so it stops
+    after the rows it needs instead of sorting every missed patient); one query for the chart numbers
+    of the rows listed and one for the clinicians' names."""
     now = now or timezone.now()
     limit = MISSED_SHOWN if limit is None else limit
-    rows = _measure_rows(scope, period, now, MEASURE_SQL.replace("{limit}", "%s"), [max(limit, 1)])
-    names = _names({row[0] for row in rows})
-    result: dict[int, ClinicianMeasure] = {}
-    for row in rows:
-        doctor_id, (denominator, numerator, *by_reason) = row[0], row[-2 - len(REASONS):]
-        if doctor_id not in result:
-            result[doctor_id] = ClinicianMeasure(
-                doctor_id, names.get(doctor_id, "?"), int(numerator), int(denominator),
-                {key: int(n) for key, n in zip(REASONS, by_reason, strict=True) if n})
-        if row[2] is not None and len(result[doctor_id].missed) < limit:
-            result[doctor_id].missed.append(_missed(scope.practice, now, row))
+    counts = _fetch(COUNTS_SQL, *_pairs(scope, period, now))
+    names = _names({row[0] for row in counts})
+    result = {}
+    for doctor_id, denominator, missed, *by_reason in counts:
+        clinician = ClinicianMeasure(doctor_id, names.get(doctor_id, "?"), int(denominator) - int(missed),
+                                     int(denominator), {key: int(n) for key, n in zip(REASONS, by_reason, strict=True) if n})
+        result[doctor_id] = clinician
+        for code, key in enumerate(REASONS):
+            wanted = min(clinician.missed_by_reason.get(key, 0), limit - len(clinician.missed))
+            if wanted > 0:
+                sql, params = _pairs(scope, period, now, doctor_id=doctor_id)
+                clinician.missed += [_missed(scope.practice, now, row) for row in _fetch(
+                    FIRST_SQL, sql, [*params, *_reason_params(scope, now), code, wanted])]
+    charts = dict(Patient.objects.filter(pk__in=[p.patient_id for c in result.values() for p in c.missed])
+                  .values_list("pk", "chart_number"))
+    for clinician in result.values():
+        clinician.missed = [replace(p, chart_number=charts.get(p.patient_id, "")) for p in clinician.missed]
     return sorted(result.values(), key=lambda r: (r.name, r.doctor_id))
 
 
 def clinicians_seen(scope: Scope, period: Period) -> list[tuple[int, str]]:
-    """(id, name) of the clinicians with completed visits in the period, as measure() orders them
-    (an index-only read of the visits, and the names)."""
-    ids = set(scope.visits(period.start, period.end).order_by().values_list("doctor_id", flat=True).distinct())
-    names = _names(ids)
-    return sorted(((pk, names.get(pk, "?")) for pk in ids), key=lambda d: (d[1], d[0]))
+    """(id, name) of the clinicians with completed visits in the period, as measure() orders them."""
+    visits = VisitAccess.objects.filter(practice_id=scope.practice.pk, starts_at__gte=period.start,
+                                        starts_at__lt=period.end)
+    if scope.doctor:
+        visits = visits.filter(doctor_id=scope.doctor.pk)
+    names = _names(set(visits.order_by().values_list("doctor_id", flat=True).distinct()))
+    return sorted(names.items(), key=lambda d: (d[1], d[0]))
 
 
 def missed_patients(scope: Scope, period: Period, order: list[int], *, now: datetime.datetime | None = None,
                     chunk: int = 2000):
     """Every missed patient of every clinician, the clinicians in `order` (their ids: as measure()
-    lists them), each one's patients in MISSED_ORDER; fetched `chunk` rows at a time, for a CSV that
-    streams. One statement."""
+    lists them), each one's patients in MISSED_ORDER, with their chart numbers; fetched `chunk` rows
+    at a time, for a CSV that streams. One statement."""
     now = now or timezone.now()
     rank = " ".join("WHEN %s THEN %s" for _ in order)
-    sql = MISSED_SQL.replace("{rank}", f"CASE j.doctor_id {rank} ELSE {len(order)} END" if order else "0")
-    params = [value for i, pk in enumerate(order) for value in (pk, i)]
+    pairs, params = _pairs(scope, period, now)
+    sql = ALL_MISSED_SQL.format(pairs=pairs, patients=connection.ops.quote_name(Patient._meta.db_table),
+                                rank=f"CASE j.doctor_id {rank} ELSE {len(order)} END" if order else "0")
     with connection.cursor() as cursor:
-        cursor.execute(_sql(scope, period, sql), _params(scope, period, now, params))
+        cursor.execute(sql, [*params, *(value for i, pk in enumerate(order) for value in (pk, i))])
         while batch := cursor.fetchmany(chunk):
             for row in batch:
-                yield _missed(scope.practice, now, row)
+                yield replace(_missed(scope.practice, now, row), chart_number=row[-1])
 
 
-def _sql(scope: Scope, period: Period, template: str) -> str:
-    visits, _ = _visits_sql(scope, period)
-    invitations, connections, patients = (connection.ops.quote_name(m._meta.db_table)
-                                          for m in (Invitation, Connection, Patient))
-    return (JUDGED_SQL + template).format(visits=visits, invitations=invitations, connections=connections,
-                                         patients=patients)
-
-
-def _visits_sql(scope: Scope, period: Period):
-    return (visits_with_deadlines(scope, period).order_by()
-            .values("doctor_id", "patient_id", "starts_at", "deadline").query.sql_with_params())
-
-
-def _params(scope: Scope, period: Period, now: datetime.datetime, extra: list) -> list:
-    """The visits' parameters, then JUDGED_SQL's (now; the latest date of birth old enough today), then
-    the template's."""
-    _, params = _visits_sql(scope, period)
-    born_by = latest_birth_date(_today(scope.practice, now), scope.practice.minimum_age)
+def _pairs(scope: Scope, period: Period, now: datetime.datetime, *, doctor_id: int | None = None) -> tuple[str, list]:
+    """PAIRS_SQL for the scope (or one clinician) and period, and its parameters."""
+    doctor_id = doctor_id or (scope.doctor.pk if scope.doctor else None)
     ops = connection.ops
-    return [*params, ops.adapt_datetimefield_value(now), ops.adapt_datefield_value(born_by), *extra]
+    sql = PAIRS_SQL.format(table=connection.ops.quote_name(VisitAccess._meta.db_table),
+                           doctor="AND doctor_id = %s" if doctor_id else "")
+    return sql, [*_reason_params(scope, now), scope.practice.pk, *([doctor_id] if doctor_id else []),
+                 ops.adapt_datetimefield_value(period.start), ops.adapt_datetimefield_value(period.end)]
 
 
-def _measure_rows(scope: Scope, period: Period, now: datetime.datetime, template: str, extra: list) -> list[tuple]:
+def _reason_params(scope: Scope, now: datetime.datetime) -> list:
+    """REASON_SQL's: now, and the latest date of birth old enough today."""
+    born_by = latest_birth_date(_today(scope.practice, now), scope.practice.minimum_age)
+    return [connection.ops.adapt_datetimefield_value(now), connection.ops.adapt_datefield_value(born_by)]
+
+
+def _fetch(template: str, pairs: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(_sql(scope, period, template), _params(scope, period, now, extra))
+        cursor.execute(template.format(pairs=pairs), params)
         return cursor.fetchall()
 
 
-def _missed(practice: Practice, now: datetime.datetime, row) -> Missed:
-    doctor_id, patient_id, reason, closes, last_visit, chart, first, last, email, ssn4, born, phone = row[:12]
+def _missed(practice: Practice, now: datetime.datetime, row) -> "Missed":
+    doctor_id, patient_id, last, first, reason, closes, last_visit, has_email, has_identity, born = row[:10]
     reason = REASONS[reason]
     detail = ""
     if reason == NOT_ELIGIBLE:  # the words for what is missing (which the SQL only counted)
         if isinstance(born, str):
             born = datetime.date.fromisoformat(born)
         detail = "; ".join(rules.missing(
-            has_email=bool(email), has_ssn=bool(ssn4), has_date_of_birth_and_phone=bool(born and phone),
+            has_email=bool(has_email), has_ssn=bool(has_identity), has_date_of_birth_and_phone=bool(has_identity),
             age=rules.age_on(_today(practice, now), born) if born else None, minimum_age=practice.minimum_age))
-    return Missed(doctor_id, patient_id, chart, f"{first} {last}", _moment(last_visit), _moment(closes), reason, detail)
+    return Missed(doctor_id, patient_id, "", f"{first} {last}", _moment(last_visit), _moment(closes), reason, detail)
 
 
-# The visits are materialised once with their deadline (the CASE tree of deadline_of_visit), so each
-# visit's deadline is worked out once, not again inside each EXISTS (which cost four times the rest on
-# SQLite: docs/performance.md, "Reports"). Then per (clinician, patient): timely if any visit was
-# (ok); a missed pair's reason (its index in REASONS, judged on the patient's details today, as
-# rules.missing: the SQL below and _missed's words agree);
-# then MEASURE_SQL or MISSED_SQL over those judged pairs.
-JUDGED_SQL = """
-WITH visits AS MATERIALIZED ({visits}),
-pairs AS (
-  SELECT v.doctor_id, v.patient_id, MAX(v.deadline) AS closes, MAX(v.starts_at) AS last_visit,
-         MAX(CASE WHEN EXISTS (SELECT 1 FROM {invitations} i WHERE i.patient_id = v.patient_id
-                                 AND i.sent_at < v.deadline AND i.expires_at > v.starts_at
-                                 AND (i.closed_at IS NULL OR i.closed_at > v.starts_at))
-                    OR EXISTS (SELECT 1 FROM {connections} c WHERE c.patient_id = v.patient_id
-                                 AND c.connected_at < v.deadline AND (c.ended_at IS NULL OR c.ended_at > v.starts_at))
-             THEN 1 ELSE 0 END) AS ok
-  FROM visits v GROUP BY v.doctor_id, v.patient_id
-),
-judged AS MATERIALIZED (
-  SELECT pairs.doctor_id, pairs.patient_id,
-         CASE WHEN pairs.ok = 1 THEN NULL
-              WHEN pairs.closes > %s THEN 0
-              WHEN p.email = '' THEN 1
-              WHEN (p.ssn_last4 = '' AND (p.date_of_birth IS NULL OR p.phone = '')) OR p.date_of_birth > %s THEN 2
-              ELSE 3 END AS reason,
-         pairs.closes, pairs.last_visit, p.last_name, p.first_name
-  FROM pairs JOIN {patients} p ON p.id = pairs.patient_id
-)
+# Per (clinician, patient) over the period's visits in the summary: timely (reason NULL) if any
+# visit was; else why not, as an index into REASONS: the window still open; then judged on the
+# patient's details today as rules.missing says (no email; no SSN and no date of birth with a phone,
+# or born after the latest date old enough today). Grouped in the order of visit_access_measure_idx,
+# so the database reads that index alone and groups without sorting. The reason is written out
+# twice (REASON_SQL) because PostgreSQL's HAVING cannot name a column alias.
+REASON_SQL = """CASE WHEN MAX(CASE WHEN timely THEN 1 ELSE 0 END) = 1 THEN NULL
+            WHEN MAX(deadline) > %s THEN 0
+            WHEN NOT has_email THEN 1
+            WHEN NOT has_identity OR date_of_birth > %s THEN 2
+            ELSE 3 END"""
+PAIRS_SQL = """
+SELECT doctor_id, patient_id, last_name, first_name, """ + REASON_SQL + """ AS reason, MAX(deadline) AS closes,
+       MAX(starts_at) AS last_visit, has_email, has_identity, date_of_birth
+FROM {table}
+WHERE practice_id = %s {doctor} AND starts_at >= %s AND starts_at < %s
+GROUP BY doctor_id, last_name, first_name, patient_id, has_email, has_identity, date_of_birth
 """
-# The missed patients' columns, joined only to the rows read back.
-MISSED_COLUMNS = """j.doctor_id, j.patient_id, j.reason, j.closes, j.last_visit, p.chart_number, p.first_name,
-  p.last_name, p.email, p.ssn_last4, p.date_of_birth, p.phone"""
-# MISSED_ORDER: by reason (REASONS), then last name, first name, patient id. Per clinician: the counts
-# (one GROUP BY), and the first {limit} missed patients by that order (a window over the missed pairs'
-# sort keys only; the patients' other columns joined to those rows alone). A clinician who missed
-# nobody has one row, its patient columns NULL. (One window over every pair carrying every column, and
-# the counts as windows too, cost 3.5 of 6.4 s at 300,000 pairs on SQLite.)
-MEASURE_SQL = """,
-counts AS (
-  SELECT doctor_id, COUNT(*) AS denominator, COUNT(*) - COUNT(reason) AS numerator,
-         SUM(CASE WHEN reason = 0 THEN 1 ELSE 0 END) AS r0, SUM(CASE WHEN reason = 1 THEN 1 ELSE 0 END) AS r1,
-         SUM(CASE WHEN reason = 2 THEN 1 ELSE 0 END) AS r2, SUM(CASE WHEN reason = 3 THEN 1 ELSE 0 END) AS r3
-  FROM judged GROUP BY doctor_id
-),
-top AS (
-  SELECT * FROM (
-    SELECT judged.*, ROW_NUMBER() OVER (PARTITION BY doctor_id ORDER BY reason, last_name, first_name, patient_id)
-             AS place
-    FROM judged WHERE reason IS NOT NULL
-  ) ranked WHERE place <= {limit}
-)
-SELECT counts.doctor_id, j.patient_id, j.reason, j.closes, j.last_visit, p.chart_number, p.first_name, p.last_name,
-       p.email, p.ssn_last4, p.date_of_birth, p.phone,
-       counts.denominator, counts.numerator, counts.r0, counts.r1, counts.r2, counts.r3
-FROM counts LEFT JOIN top j ON j.doctor_id = counts.doctor_id LEFT JOIN {patients} p ON p.id = j.patient_id
-ORDER BY counts.doctor_id, j.place
+COUNTS_SQL = """
+SELECT doctor_id, COUNT(*), COUNT(reason), SUM(CASE WHEN reason = 0 THEN 1 ELSE 0 END),
+       SUM(CASE WHEN reason = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN reason = 2 THEN 1 ELSE 0 END),
+       SUM(CASE WHEN reason = 3 THEN 1 ELSE 0 END)
+FROM ({pairs}) pairs GROUP BY doctor_id ORDER BY doctor_id
 """
-MISSED_SQL = """
-SELECT """ + MISSED_COLUMNS + """ FROM judged j JOIN {patients} p ON p.id = j.patient_id
+# One clinician's (PAIRS_SQL with its doctor), one reason: the first N in name order.
+FIRST_SQL = "{pairs} HAVING " + REASON_SQL + " = %s ORDER BY doctor_id, last_name, first_name, patient_id LIMIT %s"
+ALL_MISSED_SQL = """
+SELECT j.*, p.chart_number FROM ({pairs}) j JOIN {patients} p ON p.id = j.patient_id
 WHERE j.reason IS NOT NULL ORDER BY {rank}, j.reason, j.last_name, j.first_name, j.patient_id
 """
 

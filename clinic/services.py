@@ -9,7 +9,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from access.actions import automatic, sending
+from access.actions import automatic, sending, visit_access
 from clinic import validation
 from clinic.models import Appointment, Patient, Practice, StaffMember
 from portico.client import NO_CLIENT, Client
@@ -38,6 +38,7 @@ def update_patient(patient: Patient, *, by: StaffMember | None, client: Client =
     locked.save()
     if email_changed:
         sending.revoke_pending_after_email_change(locked, by=by, client=client)
+    visit_access.patient_changed(locked)  # the Reports' summary carries the name and details
     return locked
 
 
@@ -94,6 +95,7 @@ def complete_appointment(*, appointment: Appointment, by: StaffMember | None) ->
     """Mark it completed; after a patient's first completed appointment the practice's "Invite
     automatically" setting may invite them (in the same transaction, as for a booking)."""
     appointment = _close(appointment, Appointment.Status.COMPLETED, by)
+    visit_access.visit_completed(appointment)  # before an automatic invitation, which then counts for it
     _invite_automatically(appointment.patient_id, Practice.AutoInvite.COMPLETED)
     return appointment
 

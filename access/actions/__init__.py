@@ -15,5 +15,7 @@ scope, parse, call one of them and show the result, importing it from the module
 - outcomes: what mail delivery reports about invitation emails
 - notifications: staff bell notifications and the daily digest
 - audit: staff signing in and out, and probes of another practice's ids
+- visit_access: the Reports' per-visit summary of the access measure, kept by the others (not for callers
+  but clinic.services and the backfill)
 - steps: the lock order and the small steps the others are made of (not for callers)
 """

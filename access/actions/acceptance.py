@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from access import attempts, errors, tokens
+from access.actions import visit_access
 from access.actions.expiry import expire_where
 from access.actions.notifications import notify_staff
 from access.actions.steps import (
@@ -125,6 +126,7 @@ def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -
         ended_at=timezone.now(), end_reason=Connection.EndReason.DISCONNECTED
     )
     if ended:
+        visit_access.access_changed([connection.patient_id])
         record(connection.practice, Action.ACCESS_DISCONNECTED, actor=Actor.patient(connection.account),
                patient=connection.patient, invitation=connection.invitation, channel=Channel.PORTAL, client=client)
         notify_staff(connection.invitation, f"{connection.patient.full_name} disconnected from the portal.")
@@ -220,6 +222,7 @@ def _connect(
         practice=invitation.practice, patient=invitation.patient, account=account, invitation=invitation,
         connected_at=now,
     )
+    visit_access.access_changed([invitation.patient_id], now=now)
     record_invitation_event(invitation, Action.ACCESS_GRANTED, actor=Actor.patient(account), client=client)
     notify_staff(invitation, f"{invitation.patient.full_name} accepted the portal invitation.")
     mail.queue_connected(invitation)
