@@ -195,6 +195,8 @@ class AccessEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["patient", "-at", "-id"], name="event_patient_idx"),
+            # Reports: whether an invitation's email failed (one seek, not a read of its every event).
+            models.Index(fields=["invitation", "action"], name="event_invitation_action_idx"),
             # The sealer's work list: small, as events are sealed right after their transaction commits.
             models.Index(fields=["practice", "id"], condition=Q(sequence__isnull=True), name="event_unsealed_idx"),
             models.Index(fields=["client_ip", "action", "at"], name="event_client_idx"),

@@ -569,7 +569,8 @@ SELECT doctor_id, COUNT(*), COUNT(reason), SUM(CASE WHEN reason = 0 THEN 1 ELSE 
 FROM ({pairs}) pairs GROUP BY doctor_id ORDER BY doctor_id
 """
 # One clinician's (PAIRS_SQL with its doctor), one reason: the first N in name order.
-FIRST_SQL = "{pairs} HAVING " + REASON_SQL + " = %s ORDER BY doctor_id, last_name, first_name, patient_id LIMIT %s"
+FIRST_SQL = ("{pairs} HAVING " + REASON_SQL + " = %s ORDER BY doctor_id, last_name, first_name, patient_id, has_email, "
+             "has_identity, date_of_birth LIMIT %s")
 ALL_MISSED_SQL = """
 SELECT j.*, p.chart_number FROM ({pairs}) j JOIN {patients} p ON p.id = j.patient_id
 WHERE j.reason IS NOT NULL ORDER BY {rank}, j.reason, j.last_name, j.first_name, j.patient_id
