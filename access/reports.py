@@ -10,7 +10,8 @@ between the visit's start and the end of its window (the 4th business day after 
 the practice's time zone, skipping weekends and the practice's holidays: access.business_days)."""
 
 import datetime
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field, replace
 
 from django.db import connection
 from django.db.models import (
@@ -18,6 +19,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     Exists,
+    Expression,
     F,
     Max,
     OuterRef,
@@ -159,23 +161,13 @@ FUNNEL_NOTES = {
 OPENED = Q(failed_checks__gt=0) | Q(identity_verified_at__isnull=False)
 
 
-def funnel(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> tuple[int, list[Stage]]:
-    """(patients in scope, the five stages). Two queries: the patients, the period's invitations."""
-    now = now or timezone.now()
-    invitations = scope.invitations(period)
-    patients = scope.patients().aggregate(
-        total=Count("id"),
-        eligible=Count("id", filter=eligible(_today(scope.practice, now), scope.practice.minimum_age)
-                       | Q(pk__in=invitations.values("patient_id"))))
-    invited = invitations.aggregate(
-        invited=Count("patient_id", distinct=True),
-        opened=Count("patient_id", distinct=True, filter=OPENED),
-        confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
-        connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)))
-    counts = {**invited, "eligible": patients["eligible"]}
-    return patients["total"], [
-        Stage(key, label, counts[key], _pct(counts[key], patients["total"] if key == "eligible" else counts["eligible"]))
-        for key, label in FUNNEL]
+def funnel(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+           counted: "Adoption | None" = None) -> tuple[int, list[Stage]]:
+    """(patients in scope, the five stages), summed from the adoption counts (`counted`, or read now)."""
+    total = (counted or adoption(scope, period, now=now)).total()
+    return total.patients, [
+        Stage(key, label, getattr(total, key), _pct(getattr(total, key), total.patients if key == "eligible" else
+                                                    total.eligible)) for key, label in FUNNEL]
 
 
 STOPS = [
@@ -240,6 +232,96 @@ def by_channel(scope: Scope, period: Period) -> list[ChannelRow]:
             for value, label in Channel.choices if value in found]
 
 
+# --- the adoption counts, split by the patients' doctor and age band (and any split added) -----------
+
+AGE_BANDS = [(65, "65 and over"), (50, "50–64"), (35, "35–49"), (18, "18–34"), (0, "0–17")]
+NO_BIRTH_DATE = "Date of birth not on file"
+
+
+def _age_band(prefix: str, period: Period) -> Case:
+    """The patient's age band on the period's last day, as SQL: comparisons of the date of birth with
+    each band's latest birth date (as rules.age_on counts birthdays), no arithmetic per row."""
+    born = f"{prefix}date_of_birth"
+    return Case(When(**{f"{born}__isnull": True}, then=Value(NO_BIRTH_DATE)),
+                *(When(**{f"{born}__lte": latest_birth_date(period.last, age)}, then=Value(label))
+                  for age, label in AGE_BANDS), default=Value(AGE_BANDS[-1][1]))
+
+
+# The patient dimensions the funnel is split by: name -> the value of a patient as SQL, given the path
+# to the patient ("" from patients, "patient__" from invitations) and the period. Every count below
+# is read once grouped by all of them together (each patient has one value of each, so a count of
+# patients adds up across the others' values); funnel() sums them all, by_doctor() and by_age() sum
+# over the others. THE PLACE TO ADD A SPLIT (by preferred language once Patient has one, issue 22):
+# an entry here, a function like by_age() naming its rows, and its table in clinic/views/report_tables.py.
+SPLITS: dict[str, Callable[[str, Period], Expression]] = {
+    "doctor": lambda prefix, period: F(f"{prefix}doctor_id"),
+    "age": _age_band,
+}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Patients at each stage, in one cell of the splits (or summed over some)."""
+
+    patients: int = 0
+    eligible: int = 0  # eligible today, or invited in the period (FUNNEL_NOTES)
+    never_offered: int = 0  # eligible today and never sent an invitation, ever
+    invited: int = 0
+    opened: int = 0
+    confirmed: int = 0
+    connected: int = 0
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """The scope's patients counted by stage for every combination of SPLITS values found."""
+
+    cells: dict[tuple, Counts]  # (a value per split, in SPLITS order) -> counts
+
+    def total(self) -> Counts:
+        return sum(self.cells.values(), Counts())
+
+    def by(self, split: str) -> dict:
+        """The counts summed over the other splits: the split's value -> Counts."""
+        place, found = list(SPLITS).index(split), {}
+        for key, counts in self.cells.items():
+            found[key[place]] = found.get(key[place], Counts()) + counts
+        return found
+
+
+def adoption(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> Adoption:
+    """Two grouped reads whatever the number of patients or splits: the patients (all, eligible, never
+    offered) and the period's invitations joined to their patients (distinct patients invited,
+    opened, confirmed, connected, and invited though not eligible today), each grouped by every split."""
+    now = now or timezone.now()
+    is_eligible = eligible(_today(scope.practice, now), scope.practice.minimum_age)
+    names = list(SPLITS)
+    people = (scope.patients().annotate(**{f"split_{n}": SPLITS[n]("", period) for n in names})
+              .values(*(f"split_{n}" for n in names)).order_by().annotate(
+                  patients=Count("id"), eligible=Count("id", filter=is_eligible),
+                  never_offered=Count("id", filter=is_eligible & ~Exists(
+                      Invitation.objects.filter(patient_id=OuterRef("pk"))))))
+    invited = (scope.invitations(period).annotate(**{f"split_{n}": SPLITS[n]("patient__", period) for n in names})
+               .values(*(f"split_{n}" for n in names)).order_by().annotate(
+                   invited=Count("patient_id", distinct=True),
+                   opened=Count("patient_id", distinct=True, filter=OPENED),
+                   confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
+                   connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)),
+                   # invited in the period though not eligible today: eligible for the funnel all the same
+                   also_eligible=Count("patient_id", distinct=True, filter=_prefixed(~is_eligible, "patient__"))))
+    cells: dict[tuple, Counts] = {}
+    for row in people:
+        cells[tuple(row[f"split_{n}"] for n in names)] = Counts(row["patients"], row["eligible"], row["never_offered"])
+    for row in invited:
+        key = tuple(row[f"split_{n}"] for n in names)
+        cells[key] = cells.get(key, Counts()) + Counts(
+            eligible=row["also_eligible"], **{k: row[k] for k in ("invited", "opened", "confirmed", "connected")})
+    return Adoption(cells)
+
+
 @dataclass(frozen=True)
 class DoctorRow:
     doctor_id: int | None
@@ -251,31 +333,14 @@ class DoctorRow:
     never_offered: int  # eligible today and never sent an invitation, ever
 
 
-def by_doctor(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[DoctorRow]:
-    """The scope's patients by their doctor (Patient.doctor; "No doctor" last). Two grouped reads: the
-    patients (with one indexed NOT EXISTS each for "never offered"), the period's invitations joined
-    to their patients; and one for the doctors' names."""
-    now = now or timezone.now()
-    is_eligible = eligible(_today(scope.practice, now), scope.practice.minimum_age)
-    rows = {row["doctor_id"]: row for row in scope.patients().values("doctor_id").order_by("doctor_id").annotate(
-        patients=Count("id"), eligible=Count("id", filter=is_eligible),
-        never_offered=Count("id", filter=is_eligible & ~Exists(Invitation.objects.filter(patient_id=OuterRef("pk")))))}
-    invited = {row["patient__doctor_id"]: row for row in scope.invitations(period).values("patient__doctor_id")
-               .order_by("patient__doctor_id").annotate(
-                   invited=Count("patient_id", distinct=True),
-                   connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)),
-                   # invited in the period though not eligible today: eligible for the funnel all the same
-                   also_eligible=Count("patient_id", distinct=True, filter=_prefixed(~is_eligible, "patient__")))}
+def by_doctor(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+              counted: Adoption | None = None) -> list[DoctorRow]:
+    """The scope's patients by their doctor (Patient.doctor; "No doctor" last)."""
+    rows = (counted or adoption(scope, period, now=now)).by("doctor")
     names = _names(set(rows))
-    none = {"invited": 0, "connected": 0, "also_eligible": 0}
-    return sorted((DoctorRow(pk, names.get(pk, "No doctor"), row["patients"],
-                             row["eligible"] + invited.get(pk, none)["also_eligible"], invited.get(pk, none)["invited"],
-                             invited.get(pk, none)["connected"], row["never_offered"])
-                   for pk, row in rows.items()), key=lambda r: (r.doctor_id is None, r.name, r.doctor_id or 0))
-
-
-AGE_BANDS = [(65, "65 and over"), (50, "50–64"), (35, "35–49"), (18, "18–34"), (0, "0–17")]
-NO_BIRTH_DATE = "Date of birth not on file"
+    return sorted((DoctorRow(pk, names.get(pk, "No doctor"), c.patients, c.eligible, c.invited, c.connected,
+                             c.never_offered) for pk, c in rows.items()),
+                  key=lambda r: (r.doctor_id is None, r.name, r.doctor_id or 0))
 
 
 @dataclass(frozen=True)
@@ -289,35 +354,13 @@ class AgeRow:
     connected: int
 
 
-def _age_band(prefix: str, on: datetime.date) -> Case:
-    """The patient's age band on `on`, as SQL: comparisons of the date of birth with each band's
-    latest birth date (as rules.age_on counts birthdays), no arithmetic per row."""
-    born = f"{prefix}date_of_birth"
-    return Case(When(**{f"{born}__isnull": True}, then=Value(NO_BIRTH_DATE)),
-                *(When(**{f"{born}__lte": latest_birth_date(on, age)}, then=Value(label)) for age, label in AGE_BANDS),
-                default=Value(AGE_BANDS[-1][1]))
-
-
-def by_age(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[AgeRow]:
-    """The funnel by the patients' age band at the period's end (youngest first, "not on file" last):
-    patients and eligible (as the funnel counts them) from one grouped read of the patients, the later
-    stages from one grouped read of the period's invitations joined to their patients."""
-    now = now or timezone.now()
-    is_eligible = eligible(_today(scope.practice, now), scope.practice.minimum_age)
-    people = {row["band"]: row for row in scope.patients().annotate(band=_age_band("", period.last))
-              .values("band").order_by("band").annotate(patients=Count("id"), eligible=Count("id", filter=is_eligible))}
-    invited = {row["band"]: row for row in scope.invitations(period).annotate(band=_age_band("patient__", period.last))
-               .values("band").order_by("band").annotate(
-                   invited=Count("patient_id", distinct=True),
-                   opened=Count("patient_id", distinct=True, filter=OPENED),
-                   confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
-                   connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)),
-                   also_eligible=Count("patient_id", distinct=True, filter=_prefixed(~is_eligible, "patient__")))}
-    none = dict.fromkeys(("invited", "opened", "confirmed", "connected", "also_eligible"), 0)
+def by_age(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+           counted: Adoption | None = None) -> list[AgeRow]:
+    """The funnel by the patients' age band at the period's end (youngest first, "not on file" last)."""
+    rows = (counted or adoption(scope, period, now=now)).by("age")
     order = [label for _, label in reversed(AGE_BANDS)] + [NO_BIRTH_DATE]
-    return [AgeRow(band, people[band]["patients"], people[band]["eligible"] + invited.get(band, none)["also_eligible"],
-                   *(invited.get(band, none)[k] for k in ("invited", "opened", "confirmed", "connected")))
-            for band in order if band in people]
+    return [AgeRow(band, c.patients, c.eligible, c.invited, c.opened, c.confirmed, c.connected)
+            for band in order if (c := rows.get(band)) is not None and c.patients]
 
 
 def _prefixed(q: Q, prefix: str) -> Q:
