@@ -53,10 +53,9 @@ def computed(practice: Practice, visits: QuerySet[Appointment]) -> QuerySet:
     that kept rows equal rebuilt ones compares against it."""
     visits = visits.filter(practice_id=practice.pk, status=Appointment.Status.COMPLETED)
     span = visits.aggregate(first=Min("starts_at"), last=Max("starts_at"))
-    if span["first"] is None:
-        return visits.none().values()
     tz = practice.tzinfo
-    first, last = span["first"].astimezone(tz).date(), span["last"].astimezone(tz).date()
+    first, last = ((span["first"].astimezone(tz).date(), span["last"].astimezone(tz).date()) if span["first"]
+                   else (timezone.localdate(timezone=tz),) * 2)  # no visits: the same shape, no rows
     days = [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
     ranges = deadline_ranges(days, tz, practice.holiday_dates)
     return (visits.order_by().annotate(deadline=deadline_of_visit(ranges))
@@ -67,17 +66,14 @@ def computed(practice: Practice, visits: QuerySet[Appointment]) -> QuerySet:
 def refresh(practice: Practice, visits: QuerySet[Appointment]) -> int:
     """Work the rows of these appointments (of `practice`) out again: two statements. Returns the rows written."""
     VisitAccess.objects.filter(appointment_id__in=visits.values("pk")).delete()
-    rows = computed(practice, visits)
-    if not rows.query.is_empty():
-        sql, params = rows.query.sql_with_params()
-        q = connection.ops.quote_name
-        columns = ", ".join(q(VisitAccess._meta.get_field(name).column) for name in COLUMNS)
-        chosen = ", ".join(f"computed.{q('v_' + name)}" for name in COLUMNS)
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {q(VisitAccess._meta.db_table)} ({columns}) "  # noqa: S608
-                           f"SELECT {chosen} FROM ({sql}) AS computed", params)
-            return cursor.rowcount
-    return 0
+    sql, params = computed(practice, visits).query.sql_with_params()
+    q = connection.ops.quote_name
+    columns = ", ".join(q(VisitAccess._meta.get_field(name).column) for name in COLUMNS)
+    chosen = ", ".join(f"computed.{q('v_' + name)}" for name in COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {q(VisitAccess._meta.db_table)} ({columns}) "  # noqa: S608
+                       f"SELECT {chosen} FROM ({sql}) AS computed", params)
+        return cursor.rowcount
 
 
 def rebuild(practice: Practice) -> int:
