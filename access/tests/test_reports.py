@@ -191,6 +191,10 @@ def test_the_missed_are_counted_in_full_and_listed_up_to_the_limit(cast):
     assert [m.name for m in dora.missed] == ["P0 Person0", "P3 Person3", "P6 Person6"]  # no email first
     assert dora.missed == every[:3] and len(every) == 7
     assert [m.reason for m in every] == [NO_EMAIL] * 3 + [NOT_INVITED] * 4
+    with time_machine.travel(at(30), tick=False):  # the list goes on into the next reason, by name
+        [dora] = reports.measure(scope, NOVEMBER, limit=5)
+    assert [m.name for m in dora.missed] == ["P0 Person0", "P3 Person3", "P6 Person6", "P1 Person1", "P2 Person2"]
+    assert dora.missed == every[:5]
 
 
 # --- the funnel and its splits -------------------------------------------------------------------
