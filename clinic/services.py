@@ -94,6 +94,9 @@ def mark_no_show(*, appointment: Appointment, by: StaffMember | None) -> Appoint
 def complete_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
     """Mark it completed; after a patient's first completed appointment the practice's "Invite
     automatically" setting may invite them (in the same transaction, as for a booking)."""
+    # The patient's lock first (the one lock order): an invitation being sent to them meanwhile then
+    # waits for this visit, or this visit sees it, so the Reports' summary row is right either way.
+    Patient.objects.select_for_update(of=("self",), no_key=True).filter(pk=appointment.patient_id).values_list("pk").get()
     appointment = _close(appointment, Appointment.Status.COMPLETED, by)
     visit_access.visit_completed(appointment)  # before an automatic invitation, which then counts for it
     _invite_automatically(appointment.patient_id, Practice.AutoInvite.COMPLETED)

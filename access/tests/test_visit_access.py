@@ -3,10 +3,12 @@ got access in time, its window or the patient's details writes the rows again in
 and after each one the kept rows equal a rebuild from the facts (access.actions.visit_access.computed)."""
 
 import datetime
+import threading
 import zoneinfo
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from access.actions import acceptance, sending, visit_access
 from access.actions.practice_settings import change_practice_settings
@@ -14,6 +16,7 @@ from access.models import Channel, VisitAccess
 from access.tests.helpers import right_answers
 from clinic import services
 from clinic.models import Appointment, Practice
+from conftest import at_once, postgres_only
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 UTC = datetime.UTC
@@ -168,3 +171,34 @@ def test_rebuild_writes_the_same_rows_as_the_actions_kept(cast):
     VisitAccess.objects.all().delete()
     assert visit_access.rebuild(Practice.objects.get(pk=cast.practice.pk)) == 2
     assert kept() == before
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_visit_completed_while_an_invitation_is_sent_to_the_patient_is_counted(cast, monkeypatch):
+    """The completion has worked out its row (no invitation yet) but not committed when the send
+    starts: the send waits on the patient's lock, then sees the row and counts the invitation.
+    (Without the lock the send's refresh misses the uncommitted row and the visit stays untimely.)"""
+    now = timezone.now()
+    appointment = Appointment.objects.create(practice=cast.practice, patient=cast.pat, doctor=cast.dora,
+                                             starts_at=now - datetime.timedelta(hours=1),
+                                             ends_at=now - datetime.timedelta(minutes=30))
+    row_written, release = threading.Event(), threading.Event()
+    unhurried = visit_access.visit_completed
+
+    def visit_completed_then_wait(visit):
+        unhurried(visit)
+        row_written.set()
+        release.wait(10)
+
+    monkeypatch.setattr(visit_access, "visit_completed", visit_completed_then_wait)
+
+    def send_meanwhile():
+        row_written.wait(10)
+        threading.Timer(0.5, release.set).start()  # the completion commits once the send is waiting
+        return sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
+
+    completed, sent = at_once(lambda: services.complete_appointment(appointment=appointment, by=None), send_meanwhile)
+    assert not isinstance(completed, Exception) and not isinstance(sent, Exception), (completed, sent)
+    assert row(appointment).timely
+    assert_kept_equals_rebuilt()
