@@ -15,10 +15,12 @@ class Channel(models.TextChoices):
     SYSTEM = "system", "System"
     RENEWAL = "renewal", "Renewed by the patient"
     REQUEST = "request", "Access request"
+    PRINT = "print", "Printed"  # handed over at the front desk: access.actions.printing
 
 
 class Invitation(models.Model):
-    """One emailed invitation. Only the SHA-256 of its token is kept (see access.tokens)."""
+    """One invitation, emailed or printed. Only hashes of its secrets are kept (see access.tokens): the
+    link's token, and a printed invitation's activation code, either of which leads to it."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -30,7 +32,11 @@ class Invitation(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invitations")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    email = models.EmailField(help_text="The address on file when it was sent; the only one it goes to.")
+    # A printed invitation's activation code (tokens.hash_code, ACTIVATION_CODE); null if none was printed.
+    code_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    email = models.EmailField(blank=True, help_text=(
+        "The address on file when it was sent; the only one it goes to. Empty for a printed invitation to a "
+        "patient without one, until the patient confirms an address when creating the account."))
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     sent_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -142,6 +148,8 @@ class AccessEvent(models.Model):
         LINK_REFUSED = "invitation.link_refused", "Refused a link that can no longer be used"
         LINK_REISSUED = "invitation.link_reissued", "Invitation link reissued"
         INVITATION_RENEWED = "invitation.renewed", "Renewed by the patient"
+        INVITATION_PRINTED = "invitation.printed", "Invitation printed with an activation code"
+        EMAIL_CONFIRMED = "email.confirmed", "Email address confirmed with a code"
         REQUEST_RECEIVED = "request.received", "Portal access requested"
         REQUEST_APPROVED = "request.approved", "Access request approved"
         REQUEST_DECLINED = "request.declined", "Access request declined"
@@ -220,6 +228,7 @@ class Attempt(models.Model):
         IDENTITY = "identity", "Identity check"
         PASSWORD_RESET = "password_reset", "Password reset request"
         ACCESS_REQUEST = "access_request", "Request for portal access"
+        EMAIL_CODE = "email_code", "Email confirmation code sent"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     username_hash = models.CharField(max_length=64, blank=True)
@@ -341,3 +350,25 @@ class AccessRequest(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+
+class EmailConfirmation(models.Model):
+    """A patient proving they read an address before any account exists: a short code emailed to it
+    (access.actions.email_confirmation). Bound to the invitation being accepted, so a confirmed address
+    is usable only by the session that passed that invitation's identity check. Only the code's keyed
+    hash is kept (access.tokens.hash_code)."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="email_confirmations")
+    email = models.EmailField(max_length=150)
+    code_hash = models.CharField(max_length=64, editable=False)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    failed_checks = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True, help_text="When an account was made with it.")
+
+    class Meta:
+        indexes = [models.Index(fields=["invitation", "-sent_at"], name="email_confirmation_idx")]
+
+    def __str__(self) -> str:
+        return f"Email confirmation {self.pk} ({'confirmed' if self.confirmed_at else 'waiting'})"

@@ -34,18 +34,18 @@ def connection_for(account, connection_id: int) -> Connection | None:
 
 
 def practice_for_link(token: str) -> Practice | None:
-    """The practice that sent an invitation link, whatever became of it (for a dead link's page)."""
-    if not tokens.looks_like_token(token):
+    """The practice that sent an invitation link (or printed a code), whatever became of it (for a dead link's page)."""
+    if (lookup := tokens.invitation_lookup(token)) is None:
         return None
-    invitation = Invitation.objects.filter(token_hash=tokens.hash_token(token)).select_related("practice").first()
+    invitation = Invitation.objects.filter(**lookup).select_related("practice").first()
     return invitation.practice if invitation else None
 
 
 def connection_for_link(account, token: str) -> Connection | None:
     """The account's live connection made with this invitation link, if it is the one that used it."""
-    if not account.is_authenticated or not tokens.looks_like_token(token):
+    if not account.is_authenticated or (lookup := tokens.invitation_lookup(token)) is None:
         return None
-    return live_connections_of(account).filter(invitation__token_hash=tokens.hash_token(token)).first()
+    return live_connections_of(account).filter(**{f"invitation__{k}": v for k, v in lookup.items()}).first()
 
 
 def practice(practice_id: int | None) -> Practice | None:

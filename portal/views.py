@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from access import errors, signins
+from access import errors, signins, tokens
 from access.actions import acceptance, renewal
 from clinic import validation
 from portal import accepting, retry, selectors
@@ -51,6 +51,10 @@ PROBLEM_STATUS = {"missing": 400, "staff_account": 409}
 def landing(request, token: str):
     """Opening the link changes nothing (mail scanners open links too): check it, keep it, move on.
     A link that cannot be used (even one made up on another site) leaves an accept in progress alone."""
+    if not tokens.looks_like_token(token):
+        # Only a link's token here: an activation code is typed at /activate/, where each guess counts.
+        accepting.note_link_problem(request.session, "unknown")
+        return redirect("portal:link-problem")
     try:
         acceptance.invitation_for_token(token)
     except errors.LinkNotUsable as e:

@@ -23,7 +23,7 @@ from access.actions.steps import (
     unusable_reason,
 )
 from access.history import Actor, record
-from access.models import AccessEvent, Attempt, Channel, Connection, Invitation
+from access.models import AccessEvent, Attempt, Channel, Connection, EmailConfirmation, Invitation
 from clinic import validation
 from clinic.models import Patient, StaffMember
 from mail import messages as mail
@@ -94,11 +94,13 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
 
 def accept_invitation(
     token: str, *, proof: str, account: AbstractBaseUser | None = None, password: str | None = None,
-    client: Client = NO_CLIENT,
+    confirmed_email: int | None = None, client: Client = NO_CLIENT,
 ) -> Connection:
     """Connect the patient: to `account` (signed in) or to a new account made with `password`.
     `proof` is what verify_identity returned to whoever passed the check, in the last 30 minutes.
-    The token is consumed by one conditional UPDATE, so two submissions connect exactly once."""
+    An invitation without an address (printed) needs `confirmed_email`, the EmailConfirmation the
+    patient confirmed (access.actions.email_confirmation). The token is consumed by one conditional
+    UPDATE, so two submissions connect exactly once."""
     with transaction.atomic(durable=True):
         invitation = lock_invitation_for_token(token)
         now = timezone.now()
@@ -109,6 +111,8 @@ def accept_invitation(
         ).update(status=Invitation.Status.ACCEPTED, closed_at=now)
         if consumed == 1:
             invitation.refresh_from_db()
+            if not invitation.email:  # raising here rolls the consumption back with it
+                _use_confirmed_email(invitation, confirmed_email, now)
             return _connect(invitation, account=account, password=password, client=client, now=now)
         invitation.refresh_from_db()
         if reason := unusable_reason(invitation, now):
@@ -140,13 +144,14 @@ def lock_invitation_for_token(token: str) -> Invitation:
 
 
 def find_invitation(token: str, *, lock: bool = False) -> Invitation:
-    if not tokens.looks_like_token(token):
+    """The invitation behind a link's token or a printed activation code (access.tokens.invitation_lookup)."""
+    if (lookup := tokens.invitation_lookup(token)) is None:
         raise errors.LinkNotUsable("unknown")
     invitations = Invitation.objects.select_related("practice", "patient", "sent_by", "patient__doctor")
     if lock:
         invitations = invitations.select_for_update(of=("self",), no_key=True)
     try:
-        return invitations.get(token_hash=tokens.hash_token(token))
+        return invitations.get(**lookup)
     except Invitation.DoesNotExist:
         raise errors.LinkNotUsable("unknown") from None
 
@@ -208,6 +213,20 @@ def count_failed_check(invitation: Invitation, client: Client, *, channel: str =
                                   f"{MAX_IDENTITY_CHECKS} failed identity checks.")
         return errors.LinkNotUsable("locked")
     return errors.IdentityNotConfirmed(MAX_IDENTITY_CHECKS - invitation.failed_checks)
+
+
+def _use_confirmed_email(invitation: Invitation, confirmation_id: int | None, now: datetime.datetime) -> str:
+    """Inside accept_invitation's transaction, for an invitation without an address: the confirmed
+    address it is accepted with, marked used (once) and kept on the invitation. EmailNotConfirmed otherwise."""
+    confirmation = EmailConfirmation.objects.filter(
+        pk=confirmation_id, invitation=invitation, confirmed_at__gt=now - IDENTITY_CHECK_VALID_FOR,
+        used_at__isnull=True).first() if confirmation_id else None
+    if confirmation is None or not EmailConfirmation.objects.filter(pk=confirmation.pk, used_at__isnull=True).update(
+            used_at=now):
+        raise errors.EmailNotConfirmed(0)
+    Invitation.objects.filter(pk=invitation.pk).update(email=confirmation.email)
+    invitation.email = confirmation.email
+    return confirmation.email
 
 
 def _connect(
