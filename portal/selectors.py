@@ -6,7 +6,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from access import tokens
-from access.models import Connection, Invitation
+from access.models import Connection, EmailConfirmation, Invitation
 from access.selectors import live_connections_of
 from clinic.models import Appointment, Practice
 
@@ -55,3 +55,19 @@ def practice(practice_id: int | None) -> Practice | None:
 def live_connections(account) -> QuerySet[Connection]:
     """The account's live connections, oldest first (the account page and "you are connected")."""
     return live_connections_of(account).order_by("connected_at", "pk")
+
+
+def confirmed_email(invitation: Invitation, confirmation_id: int | None) -> str:
+    """The address the patient confirmed with a code for this invitation and has not used yet, or ""
+    (the accept action checks it again, and how recent it is)."""
+    if confirmation_id is None:
+        return ""
+    return EmailConfirmation.objects.filter(pk=confirmation_id, invitation=invitation, confirmed_at__isnull=False,
+                                            used_at__isnull=True).values_list("email", flat=True).first() or ""
+
+
+def email_confirmation(invitation: Invitation, confirmation_id: int | None) -> EmailConfirmation | None:
+    """A code this browser asked to be sent for this invitation, not yet confirmed."""
+    if confirmation_id is None:
+        return None
+    return EmailConfirmation.objects.filter(pk=confirmation_id, invitation=invitation, confirmed_at__isnull=True).first()

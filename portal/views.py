@@ -141,6 +141,11 @@ def account(request):
         return _signed_in_as_someone_else(request, invitation)
     if not _identity_confirmed(request, invitation):
         return redirect("portal:accept")
+    if not invitation.email:  # printed for a patient without an address: they confirm one first
+        invitation.email = selectors.confirmed_email(
+            invitation, accepting.email_confirmation(request.session, invitation.pk, confirmed=True))
+        if not invitation.email:
+            return redirect("portal:confirm-email")
     existing = selectors.account_for_email(invitation.email)
     # A POST is handled as the form that was shown: if an account appeared meanwhile (another tab won
     # the race), accept_invitation says so instead of this page switching forms under the patient.
@@ -252,14 +257,19 @@ def _sign_in_to_connect(request, token, invitation, existing):
 
 def _accept(request, token, **how):
     try:
-        connection = acceptance.accept_invitation(token, proof=accepting.identity_proof(request.session),
-                                               client=Client.from_request(request), **how)
+        connection = acceptance.accept_invitation(
+            token, proof=accepting.identity_proof(request.session), client=Client.from_request(request),
+            confirmed_email=(request.session.get(accepting.EMAIL) or {}).get("confirmation"), **how)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason, token)
     except errors.IdentityNotConfirmed:
         accepting.forget_identity(request.session)
         messages.info(request, "Please confirm your details again before you continue.")
         return redirect("portal:accept")
+    except errors.EmailNotConfirmed as e:
+        accepting.forget_email(request.session)
+        messages.info(request, e.message)
+        return redirect("portal:confirm-email")
     except (errors.AccountExists, errors.WrongAccount) as e:
         messages.info(request, e.message)
         return redirect("portal:account")
