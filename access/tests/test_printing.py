@@ -206,3 +206,19 @@ def test_the_code_accepts_through_the_same_steps_as_the_link(cast):
     assert e.value.reason == "used"
     assert actions_of(cast.pat)[-1] == "invitation.link_refused"
     assert Connection.objects.count() == 1
+
+
+def test_reports_count_printed_invitations_by_their_own_channel(cast):
+    from access import reports
+    from access.reports import Scope
+
+    new_york = cast.practice.tzinfo
+    november = reports.Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30), new_york)
+    with time_machine.travel(datetime.datetime(2026, 11, 3, 10, tzinfo=new_york), tick=False):
+        code = _typed(_print(cast))
+        proof = acceptance.verify_identity(code, right_answers(cast.pat)).proof
+        acceptance.accept_invitation(code, proof=proof, password=PASSWORD)
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 10, tzinfo=new_york), tick=False):
+        rows = reports.by_channel(Scope(cast.practice), november)
+    assert [(r.channel, r.label, r.invited, r.opened, r.confirmed, r.connected) for r in rows] == [
+        ("print", "Printed", 1, 1, 1, 1)]
