@@ -13,7 +13,7 @@ from access.actions import acceptance, printing
 from access.models import AccessEvent, Attempt, Channel, Connection, Invitation
 from access.rules import ADD_IDENTITY
 from access.tests.helpers import actions_of, connect, right_answers, send, snapshot
-from conftest import NOW
+from conftest import NOW, at_once, postgres_only
 from mail.models import Message
 from portico.client import Client
 
@@ -222,3 +222,26 @@ def test_reports_count_printed_invitations_by_their_own_channel(cast):
         rows = reports.by_channel(Scope(cast.practice), november)
     assert [(r.channel, r.label, r.invited, r.opened, r.confirmed, r.connected) for r in rows] == [
         ("print", "Printed", 1, 1, 1, 1)]
+
+
+def test_an_expired_printed_invitation_without_an_email_is_not_renewed_online(cast):
+    from access.actions import renewal
+
+    cast.pat.email = ""
+    cast.pat.save()
+    with time_machine.travel(NOW, tick=False):
+        printed = _print(cast)
+    with time_machine.travel(NOW + datetime.timedelta(days=8), tick=False):
+        with pytest.raises(errors.CannotRenew) as e:
+            renewal.renewable_invitation(printed.code.replace("-", ""))
+    assert e.value.reason == "no_email"
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_prints_at_once_leave_one_live_invitation(cast):
+    outcomes = at_once(lambda: _print(cast), lambda: _print(cast))
+    assert all(isinstance(o, printing.PrintedInvitation) for o in outcomes)
+    assert Invitation.objects.filter(status="pending").count() == 1
+    assert Invitation.objects.filter(status="revoked").count() == 1
+    assert sorted(actions_of(cast.pat)) == sorted(["invitation.printed", "invitation.printed", "invitation.revoked"])
