@@ -105,6 +105,12 @@ def email_confirmation(session: SessionBase, invitation_id: int, *, confirmed: b
     return kept.get("confirmation")
 
 
+def confirmed_email_id(session: SessionBase) -> int | None:
+    """The confirmed EmailConfirmation to accept with (the accept action checks whose it is)."""
+    kept = session.get(EMAIL) or {}
+    return kept.get("confirmation") if kept.get("confirmed") else None
+
+
 def forget_email(session: SessionBase) -> None:
     session.pop(EMAIL, None)
 

@@ -259,7 +259,7 @@ def _accept(request, token, **how):
     try:
         connection = acceptance.accept_invitation(
             token, proof=accepting.identity_proof(request.session), client=Client.from_request(request),
-            confirmed_email=(request.session.get(accepting.EMAIL) or {}).get("confirmation"), **how)
+            confirmed_email=accepting.confirmed_email_id(request.session), **how)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason, token)
     except errors.IdentityNotConfirmed:

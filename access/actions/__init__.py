@@ -6,6 +6,8 @@ scope, parse, call one of them and show the result, importing it from the module
 - jobs: bulk invitation jobs, run by the task worker in chunks
 - automatic: invitations after a booking, reminders, re-invites
 - acceptance: the patient's link, identity check, connection, disconnection
+- printing: printed invitations (a QR code of the link and an activation code), and the typed code
+- email_confirmation: an address confirmed with an emailed code before a portal account exists
 - passwords: patient account password reset and change
 - practice_settings: a practice's invitation settings
 - expiry: lapsed invitations closed and recorded
