@@ -97,7 +97,7 @@ def email_confirmed(session: SessionBase) -> None:
     session[EMAIL] = {**session[EMAIL], "confirmed": True}
 
 
-def email_confirmation(session: SessionBase, invitation_id: int, *, confirmed: bool) -> int | None:
+def email_confirmation_id(session: SessionBase, invitation_id: int, *, confirmed: bool) -> int | None:
     """The EmailConfirmation this browser asked for (`confirmed`: and typed the code of) for this invitation."""
     kept = session.get(EMAIL) or {}
     if kept.get("invitation") != invitation_id or kept.get("confirmed", False) != confirmed:

@@ -55,8 +55,8 @@ def confirm_email(request):
         return redirect("portal:accept")
     if invitation.email:
         return redirect("portal:account")
-    waiting = selectors.email_confirmation(
-        invitation, accepting.email_confirmation(request.session, invitation.pk, confirmed=False))
+    waiting = selectors.waiting_email_confirmation(
+        invitation, accepting.email_confirmation_id(request.session, invitation.pk, confirmed=False))
     if request.method == "POST" and "restart" in request.POST:
         accepting.forget_email(request.session)
         return redirect("portal:confirm-email")

@@ -66,7 +66,7 @@ def confirmed_email(invitation: Invitation, confirmation_id: int | None) -> str:
                                             used_at__isnull=True).values_list("email", flat=True).first() or ""
 
 
-def email_confirmation(invitation: Invitation, confirmation_id: int | None) -> EmailConfirmation | None:
+def waiting_email_confirmation(invitation: Invitation, confirmation_id: int | None) -> EmailConfirmation | None:
     """A code this browser asked to be sent for this invitation, not yet confirmed."""
     if confirmation_id is None:
         return None

@@ -143,7 +143,7 @@ def account(request):
         return redirect("portal:accept")
     if not invitation.email:  # printed for a patient without an address: they confirm one first
         invitation.email = selectors.confirmed_email(
-            invitation, accepting.email_confirmation(request.session, invitation.pk, confirmed=True))
+            invitation, accepting.email_confirmation_id(request.session, invitation.pk, confirmed=True))
         if not invitation.email:
             return redirect("portal:confirm-email")
     existing = selectors.account_for_email(invitation.email)

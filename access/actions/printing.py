@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from access import attempts, errors, history, rules, tokens
+from access import attempts, errors, rules, tokens
 from access.actions.acceptance import claim_identity_attempt, find_invitation
 from access.actions.expiry import expire_where
 from access.actions.sending import invite_ttl
@@ -89,6 +89,6 @@ def _revoke_pending(patient: Patient, *, by: StaffMember, client: Client) -> Non
 
 @transaction.atomic(durable=True)
 def _record_dead_code(invitation: Invitation, reason: str, client: Client) -> None:
-    history.record(invitation.practice, Action.LINK_REFUSED, actor=Actor.patient(None), patient=invitation.patient,
-                   invitation=invitation, channel=Channel.PRINT, outcome=AccessEvent.Outcome.FAILURE,
-                   reason=f"The activation code was {reason}", client=client)
+    record_invitation_event(invitation, Action.LINK_REFUSED, actor=Actor.patient(None),
+                            outcome=AccessEvent.Outcome.FAILURE, reason=f"The activation code was {reason}",
+                            client=client)

@@ -88,3 +88,11 @@ def test_another_practices_patient_is_404_and_recorded(client, cast, appt, route
     assert not Invitation.objects.exists()
     event = AccessEvent.objects.get()
     assert (event.action, event.practice, event.outcome) == ("security.foreign_id", cast.other_practice, "failure")
+
+
+def test_a_pending_printed_invitation_is_described_as_printed(client, cast):
+    client.force_login(cast.alice.user)
+    client.post(_print_url(cast.pat))
+    page = client.get(reverse("clinic:portal-access", args=[cast.pat.pk])).content.decode()
+    assert "The patient was handed a printed invitation and has not used its code yet." in page
+    assert "Last invitation printed" in page and "has been emailed" not in page

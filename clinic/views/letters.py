@@ -37,5 +37,6 @@ def print_letter(request, patient: Patient, *, back: str):
 def qr_svg(link: str) -> str:
     """The link as a QR code, inline SVG (no image request, no script), labelled for screen readers."""
     svg = segno.make(link, error="m").svg_inline(scale=4, title="QR code of your invitation link", svgclass="qr")
-    # segno escapes what it writes; the link is ours (base URL and a URL-safe token).
+    # Safe: the SVG holds only segno's own markup, our fixed title and the code as path geometry (the
+    # link's text is not in it).
     return mark_safe(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S308
