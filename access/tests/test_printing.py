@@ -245,3 +245,14 @@ def test_two_prints_at_once_leave_one_live_invitation(cast):
     assert Invitation.objects.filter(status="pending").count() == 1
     assert Invitation.objects.filter(status="revoked").count() == 1
     assert sorted(actions_of(cast.pat)) == sorted(["invitation.printed", "invitation.printed", "invitation.revoked"])
+
+
+def test_a_printed_invitation_gets_no_emailed_reminder(cast):
+    from access.actions import automatic
+
+    with time_machine.travel(NOW, tick=False):
+        printed = _print(cast)
+    with time_machine.travel(NOW + datetime.timedelta(days=6), tick=False):  # 7-day invitations, 2 days' notice
+        assert automatic.send_reminders() == 0
+        assert acceptance.invitation_for_token(printed.token) == printed.invitation  # the QR code still works
+    assert Message.objects.count() == 0
