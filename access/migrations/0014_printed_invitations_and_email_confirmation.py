@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0011_access_request_attempts'),
+        ('access', '0013_event_invitation_action_index'),
     ]
 
     operations = [
