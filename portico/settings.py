@@ -168,7 +168,23 @@ def _database() -> dict:
         # Tests use a file, not shared-cache memory, so concurrency tests see real SQLite locking;
         # the pid keeps parallel test runs apart.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-portico-{os.getpid()}.sqlite3")}
+    else:
+        _postgres_connections(config)
     return config
+
+
+def _postgres_connections(config: dict) -> None:
+    """How each process reaches PostgreSQL (README "Scaling out"). By default a persistent connection
+    per process (CONN_MAX_AGE 60). PORTICO_DB_POOL_SIZE=N: Django's own pool (psycopg_pool), at most N
+    connections per process, instead (Django refuses a pool with persistent connections).
+    PORTICO_DB_PGBOUNCER=on: DATABASE_URL is PgBouncer in transaction mode, where a connection is
+    lent for one transaction only, so no server-side cursor may outlive one (QuerySet.iterator()
+    outside a transaction would)."""
+    if pool_size := env_int("PORTICO_DB_POOL_SIZE", 0, minimum=0, maximum=100):
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
+    if env_bool("PORTICO_DB_PGBOUNCER", False):
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 
 DATABASES = {"default": _database()}
