@@ -95,6 +95,10 @@ PORTICO_MAILBOX_DIR = VAR_DIR / "mailbox"
 PORTICO_BIND = env_str("PORTICO_BIND", "127.0.0.1:8000")
 PORTICO_WEB_WORKERS = env_int("PORTICO_WEB_WORKERS", 3, minimum=1)
 PORTICO_WORKERS = env_int("PORTICO_WORKERS", 1, minimum=1)
+# Several nodes (README "Scaling out"): how often each node's run_periodic does its round, and how long a
+# bulk job's chunks may stand still before a round takes its worker (its node) for dead and queues it again.
+PORTICO_PERIODIC_SECONDS = env_int("PORTICO_PERIODIC_SECONDS", 60, minimum=1)
+PORTICO_JOB_STALLED_SECONDS = env_int("PORTICO_JOB_STALLED_SECONDS", 120, minimum=5)
 
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 

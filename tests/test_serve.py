@@ -69,6 +69,22 @@ def test_serve_refuses_to_start_without_a_secret_key(tmp_path):
     assert result.stderr == "Portico cannot start: SECRET_KEY is not set (it is required when DEBUG is off)\n"
 
 
+def test_the_periodic_jobs_run_as_often_as_the_environment_says(settings):
+    from ops.management.commands.serve import Command
+
+    settings.PORTICO_PERIODIC_SECONDS = 7
+    assert Command()._commands()["periodic"][-3:] == ["run_periodic", "--interval", "7"]
+
+
+def test_gunicorns_control_socket_is_in_the_nodes_own_var_folder(settings, tmp_path):
+    # Not gunicorn's default, one per user of the machine, which a second node there would take over.
+    from ops.management.commands.serve import Command
+
+    settings.VAR_DIR = tmp_path
+    web = Command()._commands()["web"]
+    assert web[web.index("--control-socket") + 1] == str(tmp_path / "gunicorn.ctl")
+
+
 def test_serve_refuses_debug(tmp_path):
     result = manage(production_env(tmp_path, "https://portal.example.org", DEBUG="1"), "serve", timeout=60)
     assert result.returncode == 1
