@@ -58,3 +58,8 @@ def missing_requirements(patient: Patient) -> list[str]:
                          has_date_of_birth_and_phone=bool(patient.date_of_birth and patient.phone),
                          age=age, minimum_age=practice.minimum_age)
 
+
+
+def missing_for_print(patient: Patient) -> list[str]:
+    """What stands between this patient and a printed invitation (no email needed), in words."""
+    return [text for text in missing_requirements(patient) if text != ADD_EMAIL]

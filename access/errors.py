@@ -95,6 +95,7 @@ class CannotRenew(Refusal):
         "connected": gettext_noop("This link cannot be renewed online."),
         "email_changed": gettext_noop("This link cannot be renewed online."),
         "no_details": gettext_noop("This link cannot be renewed online."),
+        "no_email": gettext_noop("This link cannot be renewed online."),  # printed, to a patient without an address
         "newer": gettext_noop("A newer invitation has been sent since this one: use the link in the newest email."),
     }
 
@@ -118,6 +119,30 @@ class TooManyAttempts(Refusal):
 
     def __init__(self):
         super().__init__(gettext("Too many attempts from your network. Please wait 15 minutes and try again."))
+
+
+class CodeNotRecognised(Refusal):
+    """A typed activation code that matches no invitation (counted like a wrong identity answer)."""
+
+    code = "code_not_recognised"
+
+    def __init__(self):
+        super().__init__("That activation code is not right. Check it against your letter and try again.")
+
+
+class EmailNotConfirmed(Refusal):
+    """An account for an invitation without an address needs an address confirmed with a code first,
+    or the code given for it was wrong (`attempts_left`; 0: the code no longer works, ask for a new one)."""
+
+    code = "email_not_confirmed"
+
+    def __init__(self, attempts_left: int = 0):
+        self.attempts_left = attempts_left
+        if attempts_left:
+            message = f"That code is not right. You have {attempts_left} more tries."
+        else:
+            message = "Confirm your email address with a new code before you continue."
+        super().__init__(message)
 
 
 class AccountExists(Refusal):

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import Patient, Practice, StaffMember
+from clinic.models import Appointment, Patient, Practice, StaffMember
 from portico.languages import validate_language
 
 
@@ -17,10 +17,12 @@ class Channel(models.TextChoices):
     SYSTEM = "system", "System"
     RENEWAL = "renewal", "Renewed by the patient"
     REQUEST = "request", "Access request"
+    PRINT = "print", "Printed"  # handed over at the front desk: access.actions.printing
 
 
 class Invitation(models.Model):
-    """One emailed invitation. Only the SHA-256 of its token is kept (see access.tokens)."""
+    """One invitation, emailed or printed. Only hashes of its secrets are kept (see access.tokens): the
+    link's token, and a printed invitation's activation code, either of which leads to it."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -32,7 +34,11 @@ class Invitation(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invitations")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    email = models.EmailField(help_text="The address on file when it was sent; the only one it goes to.")
+    # A printed invitation's activation code (tokens.hash_code, ACTIVATION_CODE); null if none was printed.
+    code_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    email = models.EmailField(blank=True, help_text=(
+        "The address on file when it was sent; the only one it goes to. Empty for a printed invitation to a "
+        "patient without one, until the patient confirms an address when creating the account."))
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     sent_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -90,6 +96,46 @@ class Connection(models.Model):
         return f"Connection {self.pk} ({'ended' if self.ended_at else 'live'})"
 
 
+class VisitAccess(models.Model):
+    """The Reports' electronic-access measure (PI_PEA_1) worked out ahead, one row per completed visit:
+    its window's deadline, whether the patient had access in time, and the patient's details the
+    missed list needs, so a year's report is a read of one index (docs/performance.md, "Reports").
+    Written only by access.actions.visit_access, which every change to those facts calls in its own
+    transaction (completing a visit, an invitation sent, a connection made, a link or connection
+    closed, a patient's details, the practice's holidays); `rebuild` works every row out again from
+    the facts and a test checks the two agree."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    # Copies of the appointment's and the patient's columns (kept with them): the report joins nothing.
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="+", db_index=False)
+    doctor = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="+", db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+", db_index=False)
+    starts_at = models.DateTimeField()
+    # The midnight after the window's last day (access.reports.deadline_ranges), in UTC.
+    deadline = models.DateTimeField()
+    # A working invitation link or a live connection at some moment in [starts_at, deadline).
+    timely = models.BooleanField()
+    last_name = models.CharField(max_length=100)
+    first_name = models.CharField(max_length=100)
+    has_email = models.BooleanField()
+    has_identity = models.BooleanField(help_text="An SSN, or a date of birth and a phone, on file.")
+    date_of_birth = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            # The measure: each clinician's patients in name order, everything read from the index
+            # (per clinician a GROUP BY without a sort, and the first 100 missed without sorting all).
+            models.Index(fields=["practice", "doctor", "last_name", "first_name", "patient", "has_email", "has_identity",
+                                 "date_of_birth", "starts_at", "deadline", "timely"],
+                         name="visit_access_measure_idx"),
+            # The actions' refreshes: a patient's visits whose window is open.
+            models.Index(fields=["patient", "deadline"], name="visit_access_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.appointment_id} ({'timely' if self.timely else 'not timely'})"
+
+
 class AccessEvent(models.Model):
     """Append-only access history. Each row is written with a seal of its content, then chained:
     given its place in the practice's chain (`sequence`) and sealed over its content and the previous
@@ -104,6 +150,8 @@ class AccessEvent(models.Model):
         LINK_REFUSED = "invitation.link_refused", "Refused a link that can no longer be used"
         LINK_REISSUED = "invitation.link_reissued", "Invitation link reissued"
         INVITATION_RENEWED = "invitation.renewed", "Renewed by the patient"
+        INVITATION_PRINTED = "invitation.printed", "Invitation printed with an activation code"
+        EMAIL_CONFIRMED = "email.confirmed", "Email address confirmed with a code"
         REQUEST_RECEIVED = "request.received", "Portal access requested"
         REQUEST_APPROVED = "request.approved", "Access request approved"
         REQUEST_DECLINED = "request.declined", "Access request declined"
@@ -157,6 +205,8 @@ class AccessEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [
             models.Index(fields=["patient", "-at", "-id"], name="event_patient_idx"),
+            # Reports: whether an invitation's email failed (one seek, not a read of its every event).
+            models.Index(fields=["invitation", "action"], name="event_invitation_action_idx"),
             # The sealer's work list: small, as events are sealed right after their transaction commits.
             models.Index(fields=["practice", "id"], condition=Q(sequence__isnull=True), name="event_unsealed_idx"),
             models.Index(fields=["client_ip", "action", "at"], name="event_client_idx"),
@@ -180,6 +230,7 @@ class Attempt(models.Model):
         IDENTITY = "identity", "Identity check"
         PASSWORD_RESET = "password_reset", "Password reset request"
         ACCESS_REQUEST = "access_request", "Request for portal access"
+        EMAIL_CODE = "email_code", "Email confirmation code sent"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     username_hash = models.CharField(max_length=64, blank=True)
@@ -317,3 +368,25 @@ class AccountLanguage(models.Model):
 
     def __str__(self) -> str:
         return f"Account {self.account_id}: {self.language}"
+
+
+class EmailConfirmation(models.Model):
+    """A patient proving they read an address before any account exists: a short code emailed to it
+    (access.actions.email_confirmation). Bound to the invitation being accepted, so a confirmed address
+    is usable only by the session that passed that invitation's identity check. Only the code's keyed
+    hash is kept (access.tokens.hash_code)."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="email_confirmations")
+    email = models.EmailField(max_length=150)
+    code_hash = models.CharField(max_length=64, editable=False)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    failed_checks = models.PositiveSmallIntegerField(default=0)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True, help_text="When an account was made with it.")
+
+    class Meta:
+        indexes = [models.Index(fields=["invitation", "-sent_at"], name="email_confirmation_idx")]
+
+    def __str__(self) -> str:
+        return f"Email confirmation {self.pk} ({'confirmed' if self.confirmed_at else 'waiting'})"

@@ -10,7 +10,8 @@ between the visit's start and the end of its window (the 4th business day after 
 the practice's time zone, skipping weekends and the practice's holidays: access.business_days)."""
 
 import datetime
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field, replace
 
 from django.db import connection
 from django.db.models import (
@@ -18,6 +19,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     Exists,
+    Expression,
     F,
     Max,
     OuterRef,
@@ -33,7 +35,7 @@ from django.utils.dateparse import parse_datetime
 
 from access import business_days, rules
 from access.eligibility import eligible, latest_birth_date
-from access.models import AccessEvent, Channel, Connection, Invitation
+from access.models import AccessEvent, Channel, Connection, Invitation, VisitAccess
 from clinic.models import Appointment, Patient, Practice, StaffMember
 
 # --- the period -----------------------------------------------------------------------------------
@@ -159,23 +161,13 @@ FUNNEL_NOTES = {
 OPENED = Q(failed_checks__gt=0) | Q(identity_verified_at__isnull=False)
 
 
-def funnel(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> tuple[int, list[Stage]]:
-    """(patients in scope, the five stages). Two queries: the patients, the period's invitations."""
-    now = now or timezone.now()
-    invitations = scope.invitations(period)
-    patients = scope.patients().aggregate(
-        total=Count("id"),
-        eligible=Count("id", filter=eligible(_today(scope.practice, now), scope.practice.minimum_age)
-                       | Q(pk__in=invitations.values("patient_id"))))
-    invited = invitations.aggregate(
-        invited=Count("patient_id", distinct=True),
-        opened=Count("patient_id", distinct=True, filter=OPENED),
-        confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
-        connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)))
-    counts = {**invited, "eligible": patients["eligible"]}
-    return patients["total"], [
-        Stage(key, label, counts[key], _pct(counts[key], patients["total"] if key == "eligible" else counts["eligible"]))
-        for key, label in FUNNEL]
+def funnel(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+           counted: "Adoption | None" = None) -> tuple[int, list[Stage]]:
+    """(patients in scope, the five stages), summed from the adoption counts (`counted`, or read now)."""
+    total = (counted or adoption(scope, period, now=now)).total()
+    return total.patients, [
+        Stage(key, label, getattr(total, key), _pct(getattr(total, key), total.patients if key == "eligible" else
+                                                    total.eligible)) for key, label in FUNNEL]
 
 
 STOPS = [
@@ -240,6 +232,96 @@ def by_channel(scope: Scope, period: Period) -> list[ChannelRow]:
             for value, label in Channel.choices if value in found]
 
 
+# --- the adoption counts, split by the patients' doctor and age band (and any split added) -----------
+
+AGE_BANDS = [(65, "65 and over"), (50, "50–64"), (35, "35–49"), (18, "18–34"), (0, "0–17")]
+NO_BIRTH_DATE = "Date of birth not on file"
+
+
+def _age_band(prefix: str, period: Period) -> Case:
+    """The patient's age band on the period's last day, as SQL: comparisons of the date of birth with
+    each band's latest birth date (as rules.age_on counts birthdays), no arithmetic per row."""
+    born = f"{prefix}date_of_birth"
+    return Case(When(**{f"{born}__isnull": True}, then=Value(NO_BIRTH_DATE)),
+                *(When(**{f"{born}__lte": latest_birth_date(period.last, age)}, then=Value(label))
+                  for age, label in AGE_BANDS), default=Value(AGE_BANDS[-1][1]))
+
+
+# The patient dimensions the funnel is split by: name -> the value of a patient as SQL, given the path
+# to the patient ("" from patients, "patient__" from invitations) and the period. Every count below
+# is read once grouped by all of them together (each patient has one value of each, so a count of
+# patients adds up across the others' values); funnel() sums them all, by_doctor() and by_age() sum
+# over the others. THE PLACE TO ADD A SPLIT (by preferred language once Patient has one, issue 22):
+# an entry here, a function like by_age() naming its rows, and its table in clinic/views/report_tables.py.
+SPLITS: dict[str, Callable[[str, Period], Expression]] = {
+    "doctor": lambda prefix, period: F(f"{prefix}doctor_id"),
+    "age": _age_band,
+}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Patients at each stage, in one cell of the splits (or summed over some)."""
+
+    patients: int = 0
+    eligible: int = 0  # eligible today, or invited in the period (FUNNEL_NOTES)
+    never_offered: int = 0  # eligible today and never sent an invitation, ever
+    invited: int = 0
+    opened: int = 0
+    confirmed: int = 0
+    connected: int = 0
+
+    def __add__(self, other: "Counts") -> "Counts":
+        return Counts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """The scope's patients counted by stage for every combination of SPLITS values found."""
+
+    cells: dict[tuple, Counts]  # (a value per split, in SPLITS order) -> counts
+
+    def total(self) -> Counts:
+        return sum(self.cells.values(), Counts())
+
+    def by(self, split: str) -> dict:
+        """The counts summed over the other splits: the split's value -> Counts."""
+        place, found = list(SPLITS).index(split), {}
+        for key, counts in self.cells.items():
+            found[key[place]] = found.get(key[place], Counts()) + counts
+        return found
+
+
+def adoption(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> Adoption:
+    """Two grouped reads whatever the number of patients or splits: the patients (all, eligible, never
+    offered) and the period's invitations joined to their patients (distinct patients invited,
+    opened, confirmed, connected, and invited though not eligible today), each grouped by every split."""
+    now = now or timezone.now()
+    is_eligible = eligible(_today(scope.practice, now), scope.practice.minimum_age)
+    names = list(SPLITS)
+    people = (scope.patients().annotate(**{f"split_{n}": SPLITS[n]("", period) for n in names})
+              .values(*(f"split_{n}" for n in names)).order_by().annotate(
+                  patients=Count("id"), eligible=Count("id", filter=is_eligible),
+                  never_offered=Count("id", filter=is_eligible & ~Exists(
+                      Invitation.objects.filter(patient_id=OuterRef("pk"))))))
+    invited = (scope.invitations(period).annotate(**{f"split_{n}": SPLITS[n]("patient__", period) for n in names})
+               .values(*(f"split_{n}" for n in names)).order_by().annotate(
+                   invited=Count("patient_id", distinct=True),
+                   opened=Count("patient_id", distinct=True, filter=OPENED),
+                   confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
+                   connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)),
+                   # invited in the period though not eligible today: eligible for the funnel all the same
+                   also_eligible=Count("patient_id", distinct=True, filter=_prefixed(~is_eligible, "patient__"))))
+    cells: dict[tuple, Counts] = {}
+    for row in people:
+        cells[tuple(row[f"split_{n}"] for n in names)] = Counts(row["patients"], row["eligible"], row["never_offered"])
+    for row in invited:
+        key = tuple(row[f"split_{n}"] for n in names)
+        cells[key] = cells.get(key, Counts()) + Counts(
+            eligible=row["also_eligible"], **{k: row[k] for k in ("invited", "opened", "confirmed", "connected")})
+    return Adoption(cells)
+
+
 @dataclass(frozen=True)
 class DoctorRow:
     doctor_id: int | None
@@ -251,31 +333,14 @@ class DoctorRow:
     never_offered: int  # eligible today and never sent an invitation, ever
 
 
-def by_doctor(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[DoctorRow]:
-    """The scope's patients by their doctor (Patient.doctor; "No doctor" last). Two grouped reads: the
-    patients (with one indexed NOT EXISTS each for "never offered"), the period's invitations joined
-    to their patients; and one for the doctors' names."""
-    now = now or timezone.now()
-    is_eligible = eligible(_today(scope.practice, now), scope.practice.minimum_age)
-    rows = {row["doctor_id"]: row for row in scope.patients().values("doctor_id").order_by("doctor_id").annotate(
-        patients=Count("id"), eligible=Count("id", filter=is_eligible),
-        never_offered=Count("id", filter=is_eligible & ~Exists(Invitation.objects.filter(patient_id=OuterRef("pk")))))}
-    invited = {row["patient__doctor_id"]: row for row in scope.invitations(period).values("patient__doctor_id")
-               .order_by("patient__doctor_id").annotate(
-                   invited=Count("patient_id", distinct=True),
-                   connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)),
-                   # invited in the period though not eligible today: eligible for the funnel all the same
-                   also_eligible=Count("patient_id", distinct=True, filter=_prefixed(~is_eligible, "patient__")))}
+def by_doctor(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+              counted: Adoption | None = None) -> list[DoctorRow]:
+    """The scope's patients by their doctor (Patient.doctor; "No doctor" last)."""
+    rows = (counted or adoption(scope, period, now=now)).by("doctor")
     names = _names(set(rows))
-    none = {"invited": 0, "connected": 0, "also_eligible": 0}
-    return sorted((DoctorRow(pk, names.get(pk, "No doctor"), row["patients"],
-                             row["eligible"] + invited.get(pk, none)["also_eligible"], invited.get(pk, none)["invited"],
-                             invited.get(pk, none)["connected"], row["never_offered"])
-                   for pk, row in rows.items()), key=lambda r: (r.doctor_id is None, r.name, r.doctor_id or 0))
-
-
-AGE_BANDS = [(65, "65 and over"), (50, "50–64"), (35, "35–49"), (18, "18–34"), (0, "0–17")]
-NO_BIRTH_DATE = "Date of birth not on file"
+    return sorted((DoctorRow(pk, names.get(pk, "No doctor"), c.patients, c.eligible, c.invited, c.connected,
+                             c.never_offered) for pk, c in rows.items()),
+                  key=lambda r: (r.doctor_id is None, r.name, r.doctor_id or 0))
 
 
 @dataclass(frozen=True)
@@ -289,35 +354,13 @@ class AgeRow:
     connected: int
 
 
-def _age_band(prefix: str, on: datetime.date) -> Case:
-    """The patient's age band on `on`, as SQL: comparisons of the date of birth with each band's
-    latest birth date (as rules.age_on counts birthdays), no arithmetic per row."""
-    born = f"{prefix}date_of_birth"
-    return Case(When(**{f"{born}__isnull": True}, then=Value(NO_BIRTH_DATE)),
-                *(When(**{f"{born}__lte": latest_birth_date(on, age)}, then=Value(label)) for age, label in AGE_BANDS),
-                default=Value(AGE_BANDS[-1][1]))
-
-
-def by_age(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[AgeRow]:
-    """The funnel by the patients' age band at the period's end (youngest first, "not on file" last):
-    patients and eligible (as the funnel counts them) from one grouped read of the patients, the later
-    stages from one grouped read of the period's invitations joined to their patients."""
-    now = now or timezone.now()
-    is_eligible = eligible(_today(scope.practice, now), scope.practice.minimum_age)
-    people = {row["band"]: row for row in scope.patients().annotate(band=_age_band("", period.last))
-              .values("band").order_by("band").annotate(patients=Count("id"), eligible=Count("id", filter=is_eligible))}
-    invited = {row["band"]: row for row in scope.invitations(period).annotate(band=_age_band("patient__", period.last))
-               .values("band").order_by("band").annotate(
-                   invited=Count("patient_id", distinct=True),
-                   opened=Count("patient_id", distinct=True, filter=OPENED),
-                   confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
-                   connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False)),
-                   also_eligible=Count("patient_id", distinct=True, filter=_prefixed(~is_eligible, "patient__")))}
-    none = dict.fromkeys(("invited", "opened", "confirmed", "connected", "also_eligible"), 0)
+def by_age(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+           counted: Adoption | None = None) -> list[AgeRow]:
+    """The funnel by the patients' age band at the period's end (youngest first, "not on file" last)."""
+    rows = (counted or adoption(scope, period, now=now)).by("age")
     order = [label for _, label in reversed(AGE_BANDS)] + [NO_BIRTH_DATE]
-    return [AgeRow(band, people[band]["patients"], people[band]["eligible"] + invited.get(band, none)["also_eligible"],
-                   *(invited.get(band, none)[k] for k in ("invited", "opened", "confirmed", "connected")))
-            for band in order if band in people]
+    return [AgeRow(band, c.patients, c.eligible, c.invited, c.opened, c.confirmed, c.connected)
+            for band in order if (c := rows.get(band)) is not None and c.patients]
 
 
 def _prefixed(q: Q, prefix: str) -> Q:
@@ -398,11 +441,6 @@ def timely() -> Q:
     return Q(Exists(link)) | Q(Exists(connection))
 
 
-def visits_with_deadlines(scope: Scope, period: Period) -> QuerySet[Appointment]:
-    ranges = deadline_ranges(period.days, period.tz, scope.practice.holiday_dates)
-    return scope.visits(period.start, period.end).annotate(deadline=deadline_of_visit(ranges))
-
-
 NO_EMAIL, NOT_ELIGIBLE, NOT_INVITED, WINDOW_OPEN = "no_email", "not_eligible", "not_invited", "window_open"
 MISS_LABELS = {
     WINDOW_OPEN: "Window still open",
@@ -459,150 +497,125 @@ REASONS = list(MISS_LABELS)  # their codes in SQL: the index here (also the list
 
 def measure(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
             limit: int | None = None) -> list[ClinicianMeasure]:
-    """PI_PEA_1 per clinician: numerator, denominator and the missed patients counted by reason, all by
-    the database in one statement (MEASURE_SQL), with the first `limit` missed patients of each
-    clinician in MISSED_ORDER; and one query for the clinicians' names. However many patients miss,
-    the rows read back are at most clinicians x max(limit, 1)."""
+    """PI_PEA_1 per clinician, read from the visits' summary (VisitAccess, kept by the actions):
+    numerator, denominator and the missed patients counted by reason in one statement (COUNTS_SQL),
+    then each clinician's first `limit` missed patients in MISSED_ORDER, one short statement per
+    clinician and reason needed (FIRST_SQL: the index gives the patients in name order, so it stops
+    after the rows it needs instead of sorting every missed patient); one query for the chart numbers
+    of the rows listed and one for the clinicians' names."""
     now = now or timezone.now()
     limit = MISSED_SHOWN if limit is None else limit
-    rows = _measure_rows(scope, period, now, MEASURE_SQL.replace("{limit}", "%s"), [max(limit, 1)])
-    names = _names({row[0] for row in rows})
-    result: dict[int, ClinicianMeasure] = {}
-    for row in rows:
-        doctor_id, (denominator, numerator, *by_reason) = row[0], row[-2 - len(REASONS):]
-        if doctor_id not in result:
-            result[doctor_id] = ClinicianMeasure(
-                doctor_id, names.get(doctor_id, "?"), int(numerator), int(denominator),
-                {key: int(n) for key, n in zip(REASONS, by_reason, strict=True) if n})
-        if row[2] is not None and len(result[doctor_id].missed) < limit:
-            result[doctor_id].missed.append(_missed(scope.practice, now, row))
+    counts = _fetch(COUNTS_SQL, *_pairs(scope, period, now))
+    names = _names({row[0] for row in counts})
+    result = {}
+    for doctor_id, denominator, missed, *by_reason in counts:
+        clinician = ClinicianMeasure(doctor_id, names.get(doctor_id, "?"), int(denominator) - int(missed),
+                                     int(denominator), {key: int(n) for key, n in zip(REASONS, by_reason, strict=True) if n})
+        result[doctor_id] = clinician
+        for code, key in enumerate(REASONS):
+            wanted = min(clinician.missed_by_reason.get(key, 0), limit - len(clinician.missed))
+            if wanted > 0:
+                sql, params = _pairs(scope, period, now, doctor_id=doctor_id)
+                clinician.missed += [_missed(scope.practice, now, row) for row in _fetch(
+                    FIRST_SQL, sql, [*params, *_reason_params(scope, now), code, wanted])]
+    charts = dict(Patient.objects.filter(pk__in=[p.patient_id for c in result.values() for p in c.missed])
+                  .values_list("pk", "chart_number"))
+    for clinician in result.values():
+        clinician.missed = [replace(p, chart_number=charts.get(p.patient_id, "")) for p in clinician.missed]
     return sorted(result.values(), key=lambda r: (r.name, r.doctor_id))
 
 
 def clinicians_seen(scope: Scope, period: Period) -> list[tuple[int, str]]:
-    """(id, name) of the clinicians with completed visits in the period, as measure() orders them
-    (an index-only read of the visits, and the names)."""
-    ids = set(scope.visits(period.start, period.end).order_by().values_list("doctor_id", flat=True).distinct())
-    names = _names(ids)
-    return sorted(((pk, names.get(pk, "?")) for pk in ids), key=lambda d: (d[1], d[0]))
+    """(id, name) of the clinicians with completed visits in the period, as measure() orders them."""
+    visits = VisitAccess.objects.filter(practice_id=scope.practice.pk, starts_at__gte=period.start,
+                                        starts_at__lt=period.end)
+    if scope.doctor:
+        visits = visits.filter(doctor_id=scope.doctor.pk)
+    names = _names(set(visits.order_by().values_list("doctor_id", flat=True).distinct()))
+    return sorted(names.items(), key=lambda d: (d[1], d[0]))
 
 
 def missed_patients(scope: Scope, period: Period, order: list[int], *, now: datetime.datetime | None = None,
                     chunk: int = 2000):
     """Every missed patient of every clinician, the clinicians in `order` (their ids: as measure()
-    lists them), each one's patients in MISSED_ORDER; fetched `chunk` rows at a time, for a CSV that
-    streams. One statement."""
+    lists them), each one's patients in MISSED_ORDER, with their chart numbers; fetched `chunk` rows
+    at a time, for a CSV that streams. One statement."""
     now = now or timezone.now()
     rank = " ".join("WHEN %s THEN %s" for _ in order)
-    sql = MISSED_SQL.replace("{rank}", f"CASE j.doctor_id {rank} ELSE {len(order)} END" if order else "0")
-    params = [value for i, pk in enumerate(order) for value in (pk, i)]
+    pairs, params = _pairs(scope, period, now)
+    sql = ALL_MISSED_SQL.format(pairs=pairs, patients=connection.ops.quote_name(Patient._meta.db_table),
+                                rank=f"CASE j.doctor_id {rank} ELSE {len(order)} END" if order else "0")
     with connection.cursor() as cursor:
-        cursor.execute(_sql(scope, period, sql), _params(scope, period, now, params))
+        cursor.execute(sql, [*params, *(value for i, pk in enumerate(order) for value in (pk, i))])
         while batch := cursor.fetchmany(chunk):
             for row in batch:
-                yield _missed(scope.practice, now, row)
+                yield replace(_missed(scope.practice, now, row), chart_number=row[-1])
 
 
-def _sql(scope: Scope, period: Period, template: str) -> str:
-    visits, _ = _visits_sql(scope, period)
-    invitations, connections, patients = (connection.ops.quote_name(m._meta.db_table)
-                                          for m in (Invitation, Connection, Patient))
-    return (JUDGED_SQL + template).format(visits=visits, invitations=invitations, connections=connections,
-                                         patients=patients)
-
-
-def _visits_sql(scope: Scope, period: Period):
-    return (visits_with_deadlines(scope, period).order_by()
-            .values("doctor_id", "patient_id", "starts_at", "deadline").query.sql_with_params())
-
-
-def _params(scope: Scope, period: Period, now: datetime.datetime, extra: list) -> list:
-    """The visits' parameters, then JUDGED_SQL's (now; the latest date of birth old enough today), then
-    the template's."""
-    _, params = _visits_sql(scope, period)
-    born_by = latest_birth_date(_today(scope.practice, now), scope.practice.minimum_age)
+def _pairs(scope: Scope, period: Period, now: datetime.datetime, *, doctor_id: int | None = None) -> tuple[str, list]:
+    """PAIRS_SQL for the scope (or one clinician) and period, and its parameters."""
+    doctor_id = doctor_id or (scope.doctor.pk if scope.doctor else None)
     ops = connection.ops
-    return [*params, ops.adapt_datetimefield_value(now), ops.adapt_datefield_value(born_by), *extra]
+    sql = PAIRS_SQL.format(table=connection.ops.quote_name(VisitAccess._meta.db_table),
+                           doctor="AND doctor_id = %s" if doctor_id else "")
+    return sql, [*_reason_params(scope, now), scope.practice.pk, *([doctor_id] if doctor_id else []),
+                 ops.adapt_datetimefield_value(period.start), ops.adapt_datetimefield_value(period.end)]
 
 
-def _measure_rows(scope: Scope, period: Period, now: datetime.datetime, template: str, extra: list) -> list[tuple]:
+def _reason_params(scope: Scope, now: datetime.datetime) -> list:
+    """REASON_SQL's: now, and the latest date of birth old enough today."""
+    born_by = latest_birth_date(_today(scope.practice, now), scope.practice.minimum_age)
+    return [connection.ops.adapt_datetimefield_value(now), connection.ops.adapt_datefield_value(born_by)]
+
+
+def _fetch(template: str, pairs: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(_sql(scope, period, template), _params(scope, period, now, extra))
+        cursor.execute(template.format(pairs=pairs), params)
         return cursor.fetchall()
 
 
-def _missed(practice: Practice, now: datetime.datetime, row) -> Missed:
-    doctor_id, patient_id, reason, closes, last_visit, chart, first, last, email, ssn4, born, phone = row[:12]
+def _missed(practice: Practice, now: datetime.datetime, row) -> "Missed":
+    doctor_id, patient_id, last, first, reason, closes, last_visit, has_email, has_identity, born = row[:10]
     reason = REASONS[reason]
     detail = ""
     if reason == NOT_ELIGIBLE:  # the words for what is missing (which the SQL only counted)
         if isinstance(born, str):
             born = datetime.date.fromisoformat(born)
         detail = "; ".join(rules.missing(
-            has_email=bool(email), has_ssn=bool(ssn4), has_date_of_birth_and_phone=bool(born and phone),
+            has_email=bool(has_email), has_ssn=bool(has_identity), has_date_of_birth_and_phone=bool(has_identity),
             age=rules.age_on(_today(practice, now), born) if born else None, minimum_age=practice.minimum_age))
-    return Missed(doctor_id, patient_id, chart, f"{first} {last}", _moment(last_visit), _moment(closes), reason, detail)
+    return Missed(doctor_id, patient_id, "", f"{first} {last}", _moment(last_visit), _moment(closes), reason, detail)
 
 
-# The visits are materialised once with their deadline (the CASE tree of deadline_of_visit), so each
-# visit's deadline is worked out once, not again inside each EXISTS (which cost four times the rest on
-# SQLite: docs/performance.md, "Reports"). Then per (clinician, patient): timely if any visit was
-# (ok); a missed pair's reason (its index in REASONS, judged on the patient's details today, as
-# rules.missing: the SQL below and _missed's words agree);
-# then MEASURE_SQL or MISSED_SQL over those judged pairs.
-JUDGED_SQL = """
-WITH visits AS MATERIALIZED ({visits}),
-pairs AS (
-  SELECT v.doctor_id, v.patient_id, MAX(v.deadline) AS closes, MAX(v.starts_at) AS last_visit,
-         MAX(CASE WHEN EXISTS (SELECT 1 FROM {invitations} i WHERE i.patient_id = v.patient_id
-                                 AND i.sent_at < v.deadline AND i.expires_at > v.starts_at
-                                 AND (i.closed_at IS NULL OR i.closed_at > v.starts_at))
-                    OR EXISTS (SELECT 1 FROM {connections} c WHERE c.patient_id = v.patient_id
-                                 AND c.connected_at < v.deadline AND (c.ended_at IS NULL OR c.ended_at > v.starts_at))
-             THEN 1 ELSE 0 END) AS ok
-  FROM visits v GROUP BY v.doctor_id, v.patient_id
-),
-judged AS MATERIALIZED (
-  SELECT pairs.doctor_id, pairs.patient_id,
-         CASE WHEN pairs.ok = 1 THEN NULL
-              WHEN pairs.closes > %s THEN 0
-              WHEN p.email = '' THEN 1
-              WHEN (p.ssn_last4 = '' AND (p.date_of_birth IS NULL OR p.phone = '')) OR p.date_of_birth > %s THEN 2
-              ELSE 3 END AS reason,
-         pairs.closes, pairs.last_visit, p.last_name, p.first_name
-  FROM pairs JOIN {patients} p ON p.id = pairs.patient_id
-)
+# Per (clinician, patient) over the period's visits in the summary: timely (reason NULL) if any
+# visit was; else why not, as an index into REASONS: the window still open; then judged on the
+# patient's details today as rules.missing says (no email; no SSN and no date of birth with a phone,
+# or born after the latest date old enough today). Grouped in the order of visit_access_measure_idx,
+# so the database reads that index alone and groups without sorting. The reason is written out
+# twice (REASON_SQL) because PostgreSQL's HAVING cannot name a column alias.
+REASON_SQL = """CASE WHEN MAX(CASE WHEN timely THEN 1 ELSE 0 END) = 1 THEN NULL
+            WHEN MAX(deadline) > %s THEN 0
+            WHEN NOT has_email THEN 1
+            WHEN NOT has_identity OR date_of_birth > %s THEN 2
+            ELSE 3 END"""
+PAIRS_SQL = """
+SELECT doctor_id, patient_id, last_name, first_name, """ + REASON_SQL + """ AS reason, MAX(deadline) AS closes,
+       MAX(starts_at) AS last_visit, has_email, has_identity, date_of_birth
+FROM {table}
+WHERE practice_id = %s {doctor} AND starts_at >= %s AND starts_at < %s
+GROUP BY doctor_id, last_name, first_name, patient_id, has_email, has_identity, date_of_birth
 """
-# The missed patients' columns, joined only to the rows read back.
-MISSED_COLUMNS = """j.doctor_id, j.patient_id, j.reason, j.closes, j.last_visit, p.chart_number, p.first_name,
-  p.last_name, p.email, p.ssn_last4, p.date_of_birth, p.phone"""
-# MISSED_ORDER: by reason (REASONS), then last name, first name, patient id. Per clinician: the counts
-# (one GROUP BY), and the first {limit} missed patients by that order (a window over the missed pairs'
-# sort keys only; the patients' other columns joined to those rows alone). A clinician who missed
-# nobody has one row, its patient columns NULL. (One window over every pair carrying every column, and
-# the counts as windows too, cost 3.5 of 6.4 s at 300,000 pairs on SQLite.)
-MEASURE_SQL = """,
-counts AS (
-  SELECT doctor_id, COUNT(*) AS denominator, COUNT(*) - COUNT(reason) AS numerator,
-         SUM(CASE WHEN reason = 0 THEN 1 ELSE 0 END) AS r0, SUM(CASE WHEN reason = 1 THEN 1 ELSE 0 END) AS r1,
-         SUM(CASE WHEN reason = 2 THEN 1 ELSE 0 END) AS r2, SUM(CASE WHEN reason = 3 THEN 1 ELSE 0 END) AS r3
-  FROM judged GROUP BY doctor_id
-),
-top AS (
-  SELECT * FROM (
-    SELECT judged.*, ROW_NUMBER() OVER (PARTITION BY doctor_id ORDER BY reason, last_name, first_name, patient_id)
-             AS place
-    FROM judged WHERE reason IS NOT NULL
-  ) ranked WHERE place <= {limit}
-)
-SELECT counts.doctor_id, j.patient_id, j.reason, j.closes, j.last_visit, p.chart_number, p.first_name, p.last_name,
-       p.email, p.ssn_last4, p.date_of_birth, p.phone,
-       counts.denominator, counts.numerator, counts.r0, counts.r1, counts.r2, counts.r3
-FROM counts LEFT JOIN top j ON j.doctor_id = counts.doctor_id LEFT JOIN {patients} p ON p.id = j.patient_id
-ORDER BY counts.doctor_id, j.place
+COUNTS_SQL = """
+SELECT doctor_id, COUNT(*), COUNT(reason), SUM(CASE WHEN reason = 0 THEN 1 ELSE 0 END),
+       SUM(CASE WHEN reason = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN reason = 2 THEN 1 ELSE 0 END),
+       SUM(CASE WHEN reason = 3 THEN 1 ELSE 0 END)
+FROM ({pairs}) pairs GROUP BY doctor_id ORDER BY doctor_id
 """
-MISSED_SQL = """
-SELECT """ + MISSED_COLUMNS + """ FROM judged j JOIN {patients} p ON p.id = j.patient_id
+# One clinician's (PAIRS_SQL with its doctor), one reason: the first N in name order.
+FIRST_SQL = ("{pairs} HAVING " + REASON_SQL + " = %s ORDER BY doctor_id, last_name, first_name, patient_id, has_email, "
+             "has_identity, date_of_birth LIMIT %s")
+ALL_MISSED_SQL = """
+SELECT j.*, p.chart_number FROM ({pairs}) j JOIN {patients} p ON p.id = j.patient_id
 WHERE j.reason IS NOT NULL ORDER BY {rank}, j.reason, j.last_name, j.first_name, j.patient_id
 """
 

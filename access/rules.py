@@ -74,6 +74,17 @@ def email_refusal(facts: InvitationFacts) -> errors.InvitationError | None:
     return None
 
 
+def print_refusal(facts: InvitationFacts) -> errors.InvitationError | None:
+    """Why no invitation may be printed for this patient now, or None. As for an email but without
+    needing an address (the patient gives and confirms one when creating the account); a pending
+    invitation does not stop it (printing replaces it), while a connected patient and the daily cap do."""
+    if needed := missing(has_email=True, has_ssn=facts.has_ssn,
+                         has_date_of_birth_and_phone=facts.has_date_of_birth_and_phone, age=facts.age,
+                         minimum_age=facts.minimum_age):
+        return errors.NotEligible(needed)
+    return email_refusal(facts)
+
+
 # Skip reasons of a bulk invitation, as staff read them in previews and reports (codes: errors.*.code).
 SKIP_LABELS = {
     errors.NotEligible.code: "Not eligible",

@@ -79,6 +79,20 @@ class PortalAccess:
         return live_connection(self.patient) if self.state == PortalState.CONNECTED else None
 
     @cached_property
+    def print_missing(self) -> list[str]:
+        """What the patient needs on file before an invitation can be printed: no email needed."""
+        return eligibility.missing_for_print(self.patient)
+
+    @property
+    def print_blocked(self) -> str:
+        """Why Print invitation cannot work now, in words ("" if it can); the action still decides."""
+        if self.print_missing:
+            return f"Cannot print yet: {'; '.join(self.print_missing)}."
+        if self.state == PortalState.CONNECTED:
+            return "This patient is already connected to the portal."
+        return ""
+
+    @cached_property
     def choices(self) -> StaffChoices:
         return staff_choices(self.state, self.missing)
 

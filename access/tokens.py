@@ -7,6 +7,8 @@ looked up for another (ASVS 5.0 §6.6.2), even if both tables were someday searc
 import hashlib
 import secrets
 
+from django.utils.crypto import salted_hmac
+
 INVITATION = "portico.access.invitation"
 # Handed to whoever passed the identity check; only they can then accept (see accept_invitation).
 IDENTITY_PROOF = "portico.access.identity-proof"
@@ -24,3 +26,54 @@ def hash_token(token: str, purpose: str = INVITATION) -> str:
 def looks_like_token(value: str) -> bool:
     """Cheap shape check before touching the database (43 URL-safe base64 characters)."""
     return len(value) == 43 and all(c.isalnum() or c in "-_" for c in value)
+
+
+# --- short codes typed by hand ----------------------------------------------------------------------
+# A printed invitation's activation code and an email confirmation code are typed, not clicked, so
+# they are short. They are hashed with a key held outside the database (Django's salted_hmac, under
+# SECRET_KEY) rather than a bare SHA-256: a reader of the table could try all 30^10 activation codes
+# against a plain hash in hours, but not against a keyed one.
+
+ACTIVATION_CODE = "portico.access.activation-code"
+EMAIL_CODE = "portico.access.email-code"
+# Digits and capitals without the look-alikes 0/O, 1/I/L, and U (read as V): 30 symbols.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+ACTIVATION_CODE_LENGTH = 10  # about 49 bits; guesses are throttled like identity checks
+EMAIL_CODE_DIGITS = 6
+
+
+def new_activation_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(ACTIVATION_CODE_LENGTH))
+
+
+def format_activation_code(code: str) -> str:
+    """ABCDE-FGHJK: two groups of five, as printed."""
+    half = ACTIVATION_CODE_LENGTH // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def normalize_code(typed: str) -> str:
+    """What the patient typed, as stored: capitals, without the spaces and dashes of the grouping."""
+    return "".join(c for c in typed.upper() if c not in " -\t")
+
+
+def looks_like_activation_code(value: str) -> bool:
+    return len(value) == ACTIVATION_CODE_LENGTH and all(c in CODE_ALPHABET for c in value)
+
+
+def new_email_code() -> str:
+    return f"{secrets.randbelow(10 ** EMAIL_CODE_DIGITS):0{EMAIL_CODE_DIGITS}d}"
+
+
+def hash_code(code: str, purpose: str) -> str:
+    return salted_hmac(purpose, code, algorithm="sha256").hexdigest()
+
+
+def invitation_lookup(secret: str) -> dict[str, str] | None:
+    """The Invitation filter for a link's token or a printed activation code (normalized), or None
+    when it is neither: both lead to the same invitation and the same steps after it."""
+    if looks_like_token(secret):
+        return {"token_hash": hash_token(secret)}
+    if looks_like_activation_code(secret):
+        return {"code_hash": hash_code(secret, ACTIVATION_CODE)}
+    return None

@@ -46,6 +46,7 @@ Action = AccessEvent.Action
 # The access events a practice's system hears about, by the type it is told.
 EVENT_TYPES = {
     Action.INVITATION_SENT: "portal_access.invited",
+    Action.INVITATION_PRINTED: "portal_access.invited",  # handed over on paper (channel print)
     Action.ACCESS_GRANTED: "portal_access.accepted",
     Action.INVITATION_EXPIRED: "portal_access.expired",
     Action.INVITATION_LOCKED: "portal_access.locked",

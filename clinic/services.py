@@ -9,7 +9,7 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from access.actions import automatic, sending
+from access.actions import automatic, sending, visit_access
 from clinic import validation
 from clinic.models import Appointment, Patient, Practice, StaffMember
 from portico.client import NO_CLIENT, Client
@@ -38,6 +38,7 @@ def update_patient(patient: Patient, *, by: StaffMember | None, client: Client =
     locked.save()
     if email_changed:
         sending.revoke_pending_after_email_change(locked, by=by, client=client)
+    visit_access.patient_changed(locked)  # the Reports' summary carries the name and details
     return locked
 
 
@@ -93,7 +94,11 @@ def mark_no_show(*, appointment: Appointment, by: StaffMember | None) -> Appoint
 def complete_appointment(*, appointment: Appointment, by: StaffMember | None) -> Appointment:
     """Mark it completed; after a patient's first completed appointment the practice's "Invite
     automatically" setting may invite them (in the same transaction, as for a booking)."""
+    # The patient's lock first (the one lock order): an invitation being sent to them meanwhile then
+    # waits for this visit, or this visit sees it, so the Reports' summary row is right either way.
+    Patient.objects.select_for_update(of=("self",), no_key=True).filter(pk=appointment.patient_id).values_list("pk").get()
     appointment = _close(appointment, Appointment.Status.COMPLETED, by)
+    visit_access.visit_completed(appointment)  # before an automatic invitation, which then counts for it
     _invite_automatically(appointment.patient_id, Practice.AutoInvite.COMPLETED)
     return appointment
 

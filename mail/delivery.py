@@ -21,9 +21,11 @@ way to ask the server. The Message-ID is fixed per row, so a receiver can drop t
 """
 
 import datetime
+import functools
 import logging
 import os
 import re
+import secrets
 import smtplib
 import socket
 import time
@@ -59,9 +61,13 @@ def lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.PORTICO_MAIL_LEASE_SECONDS)
 
 
+@functools.cache
 def worker_name() -> str:
-    """This process, as named on the rows it claims (and on its heartbeat)."""
-    return f"{socket.gethostname()[:50]}:{os.getpid()}"
+    """This process, as named on the rows it claims (and on its heartbeat): host and pid, to find it,
+    and a random part, because two nodes may have both alike (containers started the same way get
+    small, equal pids, and may be given one host name), and two workers of one name would record
+    outcomes under each other's leases. At most 64 characters (django-tasks-db's worker id)."""
+    return f"{socket.gethostname()[:44]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def deliver_due(*, limit: int | None = None, batch_size: int = BATCH_SIZE, worker: str = "") -> int:

@@ -133,6 +133,17 @@ def queue_requests_lapsed(lapsed: list, *, days: int) -> list[Message]:
     )
 
 
+def queue_email_code(confirmation, code: str, practice) -> Message:
+    """A code proving the patient reads this address, asked for while creating a portal account. The
+    code is a secret like a link's token: kept sealed in `secret_link` (shown as {{ link }}) and wiped once sent."""
+    return _queue(
+        Message.Kind.EMAIL_CODE, confirmation.email, f"email-code:{confirmation.pk}",
+        {**_practice(practice), "valid_for": _duration(int(confirmation.expires_at.timestamp()
+                                                           - confirmation.sent_at.timestamp()))},
+        secret_link=code,
+    )
+
+
 def _queue(kind: Message.Kind, to: str, dedupe_key: str, context: dict, *, secret_link: str = "") -> Message:
     now = timezone.now()
     message = Message.objects.create(

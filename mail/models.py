@@ -26,6 +26,8 @@ class Message(OutboxRow):
         DIGEST = "digest", "Staff daily digest"
         REQUEST_DECLINED = "request-declined", "Access request declined"
         REQUEST_LAPSED = "request-lapsed", "Access request lapsed"
+        # A code confirming an address before a portal account exists (its secret_link holds the code).
+        EMAIL_CODE = "email-code", "Email confirmation code"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

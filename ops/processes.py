@@ -1,7 +1,10 @@
 """Start a few long-running commands together and stop them together (`serve`, `rundemo`)."""
 
+import ctypes
+import os
 import signal
 import subprocess
+import sys
 import time
 
 from django.core.management.base import CommandError
@@ -15,7 +18,8 @@ class Processes:
         self.env, self.children = env, {}
 
     def start(self, name: str, command: list[str]) -> None:
-        self.children[name] = subprocess.Popen(command, env=self.env, process_group=0)  # noqa: S603
+        self.children[name] = subprocess.Popen(command, env=self.env, process_group=0,  # noqa: S603
+                                               preexec_fn=stop_when_parent_dies(os.getpid()))
 
     def wait(self) -> None:
         """Return on Ctrl-C or SIGTERM, with every child stopped; if one child stops by itself, stop
@@ -47,6 +51,27 @@ class Processes:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+# prctl(2): ask the kernel to send this signal to the calling process when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def stop_when_parent_dies(parent: int):
+    """For a child about to be started (run in it between fork and exec): if the supervising command
+    dies without stopping it (SIGKILL, the OOM killer), the child gets SIGTERM and stops as on Ctrl-C.
+    Otherwise the node's web server and workers would live on, unsupervised, holding the port a
+    restarted `serve` needs, while whoever killed it believes the node stopped. Linux only (elsewhere
+    nothing is done)."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def child_setup() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request above was in place
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return child_setup
 
 
 def listen_for_stop_signals() -> None:

@@ -19,6 +19,8 @@ IDENTITY_CONFIRMED = "portal:identity_confirmed"  # {"invitation": pk, "proof": 
 LINK_PROBLEM = "portal:link_problem"  # why the last link opened could not be used, and whose it was
 EXPIRED_LINK = "portal:expired_link"  # the sealed token of an expired link, which its patient may renew
 RENEWED = "portal:renewed"  # where the renewed invitation went (masked) and which practice sent it
+# For an invitation without an address: {"invitation": pk, "confirmation": EmailConfirmation pk, "confirmed": bool}
+EMAIL = "portal:email"
 
 
 def opened_link(session: SessionBase) -> str:
@@ -87,8 +89,34 @@ def forget_identity(session: SessionBase) -> None:
     session.pop(IDENTITY_CONFIRMED, None)
 
 
+def email_sent(session: SessionBase, invitation_id: int, confirmation_id: int) -> None:
+    session[EMAIL] = {"invitation": invitation_id, "confirmation": confirmation_id, "confirmed": False}
+
+
+def email_confirmed(session: SessionBase) -> None:
+    session[EMAIL] = {**session[EMAIL], "confirmed": True}
+
+
+def email_confirmation_id(session: SessionBase, invitation_id: int, *, confirmed: bool) -> int | None:
+    """The EmailConfirmation this browser asked for (`confirmed`: and typed the code of) for this invitation."""
+    kept = session.get(EMAIL) or {}
+    if kept.get("invitation") != invitation_id or kept.get("confirmed", False) != confirmed:
+        return None
+    return kept.get("confirmation")
+
+
+def confirmed_email_id(session: SessionBase) -> int | None:
+    """The confirmed EmailConfirmation to accept with (the accept action checks whose it is)."""
+    kept = session.get(EMAIL) or {}
+    return kept.get("confirmation") if kept.get("confirmed") else None
+
+
+def forget_email(session: SessionBase) -> None:
+    session.pop(EMAIL, None)
+
+
 def forget(session: SessionBase) -> None:
-    for key in (OPENED_LINK, IDENTITY_CONFIRMED, retry.KEY):
+    for key in (OPENED_LINK, IDENTITY_CONFIRMED, EMAIL, retry.KEY):
         session.pop(key, None)
 
 

@@ -6,7 +6,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from access import tokens
-from access.models import AccountLanguage, Connection, Invitation
+from access.models import AccountLanguage, Connection, EmailConfirmation, Invitation
 from access.selectors import live_connections_of
 from clinic.models import Appointment, Practice
 
@@ -34,10 +34,10 @@ def connection_for(account, connection_id: int) -> Connection | None:
 
 
 def practice_for_link(token: str) -> Practice | None:
-    """The practice that sent an invitation link, whatever became of it (for a dead link's page)."""
-    if not tokens.looks_like_token(token):
+    """The practice that sent an invitation link (or printed a code), whatever became of it (for a dead link's page)."""
+    if (lookup := tokens.invitation_lookup(token)) is None:
         return None
-    invitation = Invitation.objects.filter(token_hash=tokens.hash_token(token)).select_related("practice").first()
+    invitation = Invitation.objects.filter(**lookup).select_related("practice").first()
     return invitation.practice if invitation else None
 
 
@@ -61,9 +61,9 @@ def language_of_account(account) -> str:
 
 def connection_for_link(account, token: str) -> Connection | None:
     """The account's live connection made with this invitation link, if it is the one that used it."""
-    if not account.is_authenticated or not tokens.looks_like_token(token):
+    if not account.is_authenticated or (lookup := tokens.invitation_lookup(token)) is None:
         return None
-    return live_connections_of(account).filter(invitation__token_hash=tokens.hash_token(token)).first()
+    return live_connections_of(account).filter(**{f"invitation__{k}": v for k, v in lookup.items()}).first()
 
 
 def practice(practice_id: int | None) -> Practice | None:
@@ -73,3 +73,19 @@ def practice(practice_id: int | None) -> Practice | None:
 def live_connections(account) -> QuerySet[Connection]:
     """The account's live connections, oldest first (the account page and "you are connected")."""
     return live_connections_of(account).order_by("connected_at", "pk")
+
+
+def confirmed_email(invitation: Invitation, confirmation_id: int | None) -> str:
+    """The address the patient confirmed with a code for this invitation and has not used yet, or ""
+    (the accept action checks it again, and how recent it is)."""
+    if confirmation_id is None:
+        return ""
+    return EmailConfirmation.objects.filter(pk=confirmation_id, invitation=invitation, confirmed_at__isnull=False,
+                                            used_at__isnull=True).values_list("email", flat=True).first() or ""
+
+
+def waiting_email_confirmation(invitation: Invitation, confirmation_id: int | None) -> EmailConfirmation | None:
+    """A code this browser asked to be sent for this invitation, not yet confirmed."""
+    if confirmation_id is None:
+        return None
+    return EmailConfirmation.objects.filter(pk=confirmation_id, invitation=invitation, confirmed_at__isnull=True).first()

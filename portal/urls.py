@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import account_views, language, request_views, views
+from portal import account_views, code_views, language, request_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("link/renewed/", views.renewed, name="renewed"),
     path("accept/", views.accept, name="accept"),
     path("accept/account/", views.account, name="account"),
+    path("accept/email/", code_views.confirm_email, name="confirm-email"),
     path("accept/sign-out/", views.sign_out_and_continue, name="sign-out-and-continue"),
     path("connected/", views.connected, name="connected"),
     path("login/", views.login_view, name="login"),

@@ -24,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from access import errors, signins
+from access import errors, signins, tokens
 from access.actions import acceptance, renewal
 from clinic import validation
 from portal import accepting, retry, selectors
@@ -54,6 +54,10 @@ PROBLEM_STATUS = {"missing": 400, "staff_account": 409}
 def landing(request, token: str):
     """Opening the link changes nothing (mail scanners open links too): check it, keep it, move on.
     A link that cannot be used (even one made up on another site) leaves an accept in progress alone."""
+    if not tokens.looks_like_token(token):
+        # Only a link's token here: an activation code is typed at /activate/, where each guess counts.
+        accepting.note_link_problem(request.session, "unknown")
+        return redirect("portal:link-problem")
     if language := selectors.language_for_link(token):
         remember_link_language(request.session, language)
     try:
@@ -142,6 +146,11 @@ def account(request):
         return _signed_in_as_someone_else(request, invitation)
     if not _identity_confirmed(request, invitation):
         return redirect("portal:accept")
+    if not invitation.email:  # printed for a patient without an address: they confirm one first
+        invitation.email = selectors.confirmed_email(
+            invitation, accepting.email_confirmation_id(request.session, invitation.pk, confirmed=True))
+        if not invitation.email:
+            return redirect("portal:confirm-email")
     existing = selectors.account_for_email(invitation.email)
     # A POST is handled as the form that was shown: if an account appeared meanwhile (another tab won
     # the race), accept_invitation says so instead of this page switching forms under the patient.
@@ -253,14 +262,19 @@ def _sign_in_to_connect(request, token, invitation, existing):
 
 def _accept(request, token, **how):
     try:
-        connection = acceptance.accept_invitation(token, proof=accepting.identity_proof(request.session),
-                                               client=Client.from_request(request), **how)
+        connection = acceptance.accept_invitation(
+            token, proof=accepting.identity_proof(request.session), client=Client.from_request(request),
+            confirmed_email=accepting.confirmed_email_id(request.session), **how)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason, token)
     except errors.IdentityNotConfirmed:
         accepting.forget_identity(request.session)
         messages.info(request, _("Please confirm your details again before you continue."))
         return redirect("portal:accept")
+    except errors.EmailNotConfirmed as e:
+        accepting.forget_email(request.session)
+        messages.info(request, e.message)
+        return redirect("portal:confirm-email")
     except (errors.AccountExists, errors.WrongAccount) as e:
         messages.info(request, e.message)
         return redirect("portal:account")

@@ -96,6 +96,10 @@ PORTICO_MAILBOX_DIR = VAR_DIR / "mailbox"
 PORTICO_BIND = env_str("PORTICO_BIND", "127.0.0.1:8000")
 PORTICO_WEB_WORKERS = env_int("PORTICO_WEB_WORKERS", 3, minimum=1)
 PORTICO_WORKERS = env_int("PORTICO_WORKERS", 1, minimum=1)
+# Several nodes (README "Scaling out"): how often each node's run_periodic does its round, and how long a
+# bulk job's chunks may stand still before a round takes its worker (its node) for dead and queues it again.
+PORTICO_PERIODIC_SECONDS = env_int("PORTICO_PERIODIC_SECONDS", 60, minimum=1)
+PORTICO_JOB_STALLED_SECONDS = env_int("PORTICO_JOB_STALLED_SECONDS", 120, minimum=5)
 
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 
@@ -170,7 +174,23 @@ def _database() -> dict:
         # Tests use a file, not shared-cache memory, so concurrency tests see real SQLite locking;
         # the pid keeps parallel test runs apart.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-portico-{os.getpid()}.sqlite3")}
+    else:
+        _postgres_connections(config)
     return config
+
+
+def _postgres_connections(config: dict) -> None:
+    """How each process reaches PostgreSQL (README "Scaling out"). By default a persistent connection
+    per process (CONN_MAX_AGE 60). PORTICO_DB_POOL_SIZE=N: Django's own pool (psycopg_pool), at most N
+    connections per process, instead (Django refuses a pool with persistent connections).
+    PORTICO_DB_PGBOUNCER=on: DATABASE_URL is PgBouncer in transaction mode, where a connection is
+    lent for one transaction only, so no server-side cursor may outlive one (QuerySet.iterator()
+    outside a transaction would)."""
+    if pool_size := env_int("PORTICO_DB_POOL_SIZE", 0, minimum=0, maximum=100):
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
+    if env_bool("PORTICO_DB_PGBOUNCER", False):
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 
 DATABASES = {"default": _database()}

@@ -5,6 +5,7 @@ from django.urls import include, path
 from access.signins import ThrottledAuthenticationForm
 from api.api import api
 from ops.views import health, health_workers
+from portal.code_views import activate
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
@@ -16,5 +17,7 @@ urlpatterns = [
     path("settings/api-tokens/", include("api.page_urls")),
     path("settings/webhooks/", include("api.webhooks_urls")),
     path("portal/", include("portal.urls")),
+    # A printed invitation's short address, typed from the letter (portal.code_views).
+    path("activate/", activate, name="activate"),
     path("", include("clinic.urls")),
 ]

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import free_port
+from tests.processes import alive, descendants, kill_all
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,6 +67,22 @@ def test_serve_refuses_to_start_without_a_secret_key(tmp_path):
     result = manage(env, "serve", timeout=60)
     assert result.returncode == 1
     assert result.stderr == "Portico cannot start: SECRET_KEY is not set (it is required when DEBUG is off)\n"
+
+
+def test_the_periodic_jobs_run_as_often_as_the_environment_says(settings):
+    from ops.management.commands.serve import Command
+
+    settings.PORTICO_PERIODIC_SECONDS = 7
+    assert Command()._commands()["periodic"][-3:] == ["run_periodic", "--interval", "7"]
+
+
+def test_gunicorns_control_socket_is_in_the_nodes_own_var_folder(settings, tmp_path):
+    # Not gunicorn's default, one per user of the machine, which a second node there would take over.
+    from ops.management.commands.serve import Command
+
+    settings.VAR_DIR = tmp_path
+    web = Command()._commands()["web"]
+    assert web[web.index("--control-socket") + 1] == str(tmp_path / "gunicorn.ctl")
 
 
 def test_serve_refuses_debug(tmp_path):
@@ -249,3 +266,25 @@ def test_serve_behind_a_tls_proxy(tmp_path):
     assert "Traceback" not in output
     assert '"GET /portal/i/[redacted]/' in output and leaked not in output  # gunicorn's access log
     assert wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", app_port)) != 0, 10, "gunicorn to stop")
+
+
+def test_a_killed_serve_takes_its_web_server_and_workers_with_it(tmp_path):
+    """SIGKILL (or the OOM killer) on `serve` alone, which cannot stop its children itself: they stop
+    anyway, freeing the port for the restart, instead of serving and sending on unsupervised."""
+    port = free_port()
+    env = production_env(tmp_path, f"http://127.0.0.1:{port}", PORTICO_BIND=f"127.0.0.1:{port}",
+                         PORTICO_WEB_WORKERS="1")
+    serve = subprocess.Popen([sys.executable, "manage.py", "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    children = []
+    try:
+        wait_for(lambda: workers_alive(port), 90, "a task worker's beat at /health/workers/")
+        children = descendants(serve.pid)
+        assert len(children) >= 4  # gunicorn and its worker, a task worker, the periodic jobs
+        serve.kill()
+        serve.wait(10)
+        wait_for(lambda: not any(alive(pid) for pid in children), 30, "the children of the killed serve to stop")
+        assert wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) != 0, 10, "the port to be free")
+    finally:
+        serve.kill()
+        kill_all(children)

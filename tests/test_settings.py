@@ -36,6 +36,12 @@ def test_it_starts_with_a_good_environment(tmp_path):
         ({"PORTICO_INVITE_TTL_DAYS": "0"}, "PORTICO_INVITE_TTL_DAYS must be at least 1"),
         ({"PORTICO_BASE_URL": "portal.example.org"}, "PORTICO_BASE_URL must be an http(s) URL"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL is not a database URL we understand"),
+        ({"DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "PORTICO_DB_POOL_SIZE": "many"},
+         "PORTICO_DB_POOL_SIZE must be a whole number, not 'many'"),
+        ({"DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "PORTICO_DB_POOL_SIZE": "101"},
+         "PORTICO_DB_POOL_SIZE must be at most 100"),
+        ({"DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "PORTICO_DB_PGBOUNCER": "perhaps"},
+         "PORTICO_DB_PGBOUNCER must be true or false"),
         ({"SECRET_KEY_FILE": "/nonexistent/secret"}, "SECRET_KEY_FILE: cannot read '/nonexistent/secret'"),
     ],
 )

@@ -6,6 +6,8 @@ scope, parse, call one of them and show the result, importing it from the module
 - jobs: bulk invitation jobs, run by the task worker in chunks
 - automatic: invitations after a booking, reminders, re-invites
 - acceptance: the patient's link, identity check, connection, disconnection
+- printing: printed invitations (a QR code of the link and an activation code), and the typed code
+- email_confirmation: an address confirmed with an emailed code before a portal account exists
 - passwords: patient account password reset and change
 - practice_settings: a practice's invitation settings
 - expiry: lapsed invitations closed and recorded
@@ -15,5 +17,7 @@ scope, parse, call one of them and show the result, importing it from the module
 - outcomes: what mail delivery reports about invitation emails
 - notifications: staff bell notifications and the daily digest
 - audit: staff signing in and out, and probes of another practice's ids
+- visit_access: the Reports' per-visit summary of the access measure, kept by the others (not for callers
+  but clinic.services and the backfill)
 - steps: the lock order and the small steps the others are made of (not for callers)
 """

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from access import attempts, errors, tokens
+from access.actions import visit_access
 from access.actions.expiry import expire_where
 from access.actions.notifications import notify_staff
 from access.actions.steps import (
@@ -22,7 +23,7 @@ from access.actions.steps import (
     unusable_reason,
 )
 from access.history import Actor, record
-from access.models import AccessEvent, Attempt, Channel, Connection, Invitation
+from access.models import AccessEvent, Attempt, Channel, Connection, EmailConfirmation, Invitation
 from clinic import validation
 from clinic.models import Patient, StaffMember
 from mail import messages as mail
@@ -93,11 +94,13 @@ def verify_identity(token: str, answers: IdentityAnswers, *, client: Client = NO
 
 def accept_invitation(
     token: str, *, proof: str, account: AbstractBaseUser | None = None, password: str | None = None,
-    client: Client = NO_CLIENT,
+    confirmed_email: int | None = None, client: Client = NO_CLIENT,
 ) -> Connection:
     """Connect the patient: to `account` (signed in) or to a new account made with `password`.
     `proof` is what verify_identity returned to whoever passed the check, in the last 30 minutes.
-    The token is consumed by one conditional UPDATE, so two submissions connect exactly once."""
+    An invitation without an address (printed) needs `confirmed_email`, the EmailConfirmation the
+    patient confirmed (access.actions.email_confirmation). The token is consumed by one conditional
+    UPDATE, so two submissions connect exactly once."""
     with transaction.atomic(durable=True):
         invitation = lock_invitation_for_token(token)
         now = timezone.now()
@@ -108,6 +111,8 @@ def accept_invitation(
         ).update(status=Invitation.Status.ACCEPTED, closed_at=now)
         if consumed == 1:
             invitation.refresh_from_db()
+            if not invitation.email:  # raising here rolls the consumption back with it
+                _use_confirmed_email(invitation, confirmed_email, now)
             return _connect(invitation, account=account, password=password, client=client, now=now)
         invitation.refresh_from_db()
         if reason := unusable_reason(invitation, now):
@@ -125,6 +130,7 @@ def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -
         ended_at=timezone.now(), end_reason=Connection.EndReason.DISCONNECTED
     )
     if ended:
+        visit_access.access_changed([connection.patient_id])
         record(connection.practice, Action.ACCESS_DISCONNECTED, actor=Actor.patient(connection.account),
                patient=connection.patient, invitation=connection.invitation, channel=Channel.PORTAL, client=client)
         notify_staff(connection.invitation, f"{connection.patient.full_name} disconnected from the portal.")
@@ -138,13 +144,14 @@ def lock_invitation_for_token(token: str) -> Invitation:
 
 
 def find_invitation(token: str, *, lock: bool = False) -> Invitation:
-    if not tokens.looks_like_token(token):
+    """The invitation behind a link's token or a printed activation code (access.tokens.invitation_lookup)."""
+    if (lookup := tokens.invitation_lookup(token)) is None:
         raise errors.LinkNotUsable("unknown")
     invitations = Invitation.objects.select_related("practice", "patient", "sent_by", "patient__doctor")
     if lock:
         invitations = invitations.select_for_update(of=("self",), no_key=True)
     try:
-        return invitations.get(token_hash=tokens.hash_token(token))
+        return invitations.get(**lookup)
     except Invitation.DoesNotExist:
         raise errors.LinkNotUsable("unknown") from None
 
@@ -208,6 +215,20 @@ def count_failed_check(invitation: Invitation, client: Client, *, channel: str =
     return errors.IdentityNotConfirmed(MAX_IDENTITY_CHECKS - invitation.failed_checks)
 
 
+def _use_confirmed_email(invitation: Invitation, confirmation_id: int | None, now: datetime.datetime) -> str:
+    """Inside accept_invitation's transaction, for an invitation without an address: the confirmed
+    address it is accepted with, marked used (once) and kept on the invitation. EmailNotConfirmed otherwise."""
+    confirmation = EmailConfirmation.objects.filter(
+        pk=confirmation_id, invitation=invitation, confirmed_at__gt=now - IDENTITY_CHECK_VALID_FOR,
+        used_at__isnull=True).first() if confirmation_id else None
+    if confirmation is None or not EmailConfirmation.objects.filter(pk=confirmation.pk, used_at__isnull=True).update(
+            used_at=now):
+        raise errors.EmailNotConfirmed(0)
+    Invitation.objects.filter(pk=invitation.pk).update(email=confirmation.email)
+    invitation.email = confirmation.email
+    return confirmation.email
+
+
 def _connect(
     invitation: Invitation, *, account: AbstractBaseUser | None, password: str | None, client: Client,
     now: datetime.datetime,
@@ -220,6 +241,7 @@ def _connect(
         practice=invitation.practice, patient=invitation.patient, account=account, invitation=invitation,
         connected_at=now,
     )
+    visit_access.access_changed([invitation.patient_id], now=now)
     record_invitation_event(invitation, Action.ACCESS_GRANTED, actor=Actor.patient(account), client=client)
     notify_staff(invitation, f"{invitation.patient.full_name} accepted the portal invitation.")
     mail.queue_connected(invitation)

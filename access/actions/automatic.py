@@ -92,7 +92,10 @@ def _reminder_due(now: datetime.datetime) -> Q:
     for n in range(1, 30):
         before = datetime.timedelta(days=n)
         days |= Q(practice__reminder_days_before=n, expires_at__lte=now + before, sent_at__lt=F("expires_at") - before)
-    return Q(status=Invitation.Status.PENDING, reminded_at__isnull=True, expires_at__gt=now) & days
+    # Not a printed invitation: a reminder reissues the link, which would kill the QR code on the letter
+    # (and there may be no address to remind).
+    return Q(status=Invitation.Status.PENDING, reminded_at__isnull=True, expires_at__gt=now) & days & ~Q(
+        channel=Channel.PRINT)
 
 
 @transaction.atomic(durable=True)

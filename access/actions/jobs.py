@@ -4,10 +4,12 @@ transaction each, through sending.send_many), resumable after a killed worker.""
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from access import errors, rules
 from access.actions import sending
@@ -27,8 +29,14 @@ log = logging.getLogger("portico.access")
 JOB_CHUNK = 2000
 
 
-# A running job whose chunks have not moved for this long lost its worker (killed): run_periodic resumes it.
-JOB_STALLED_AFTER = datetime.timedelta(minutes=2)
+class WorkerLost(Exception):
+    """What a job's task failed of, as recorded when run_periodic finds its worker gone."""
+
+
+def stalled_after() -> datetime.timedelta:
+    """A running job whose chunks have not moved for this long lost its worker (killed, or its node
+    died): run_periodic resumes it (PORTICO_JOB_STALLED_SECONDS, 2 minutes by default)."""
+    return datetime.timedelta(seconds=settings.PORTICO_JOB_STALLED_SECONDS)
 
 
 @transaction.atomic(durable=True)
@@ -73,14 +81,16 @@ def run_invitation_job(job_id: int, *, chunk: int = JOB_CHUNK, progress=None) ->
 
 
 def resume_stalled_jobs() -> int:
-    """Queue again every running job whose worker stopped (no chunk for JOB_STALLED_AFTER); returns how many."""
+    """Queue again every running job whose worker stopped (no chunk for stalled_after()); returns how
+    many. The lost worker's task is marked failed, so no task stays "running" for a worker that is gone."""
     resumed = 0
     stalled = InvitationJob.objects.filter(status=InvitationJob.Status.RUNNING,
-                                           heartbeat_at__lt=timezone.now() - JOB_STALLED_AFTER)
+                                           heartbeat_at__lt=timezone.now() - stalled_after())
     for job in stalled.order_by("id"):
         with transaction.atomic(durable=True):
             # Conditional: two periodic runners must not both queue it (a double run would still double nobody).
             if InvitationJob.objects.filter(pk=job.pk, heartbeat_at=job.heartbeat_at).update(heartbeat_at=timezone.now()):
+                _fail_lost_tasks(job)
                 _enqueue(job)
                 resumed += 1
                 log.warning("invitation job %s stalled since %s; queued again", job.pk, job.heartbeat_at.isoformat())
@@ -109,6 +119,14 @@ def _run_job_chunk(job_id: int, size: int) -> int:
     InvitationJob.objects.filter(pk=job_id).update(
         invited=F("invited") + invited, skipped=F("skipped") + len(rows) - invited, heartbeat_at=timezone.now())
     return job.invited + job.skipped + len(rows)
+
+
+def _fail_lost_tasks(job: InvitationJob) -> None:
+    DBTaskResult.objects.filter(task_path=run_in_worker.module_path, status=TaskResultStatus.RUNNING,
+                                args_kwargs__args=[job.pk]).update(
+        status=TaskResultStatus.FAILED, finished_at=timezone.now(),
+        exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+        traceback=f"No chunk of job {job.pk} for {stalled_after()}: its worker is taken for dead, the job queued again.")
 
 
 def _enqueue(job: InvitationJob) -> None:

@@ -6,6 +6,7 @@ import logging
 from django.db import transaction
 
 from access import history
+from access.actions import visit_access
 from access.history import Actor
 from access.models import AccessEvent
 from clinic import validation
@@ -40,6 +41,8 @@ def change_practice_settings(practice: Practice, *, by: StaffMember, client: Cli
     if not changed:
         return []
     locked.save(update_fields=changed)
+    if "holidays" in changed:  # the measure's windows move
+        visit_access.holidays_changed(locked, before["holidays"], locked.holidays)
     described = [_holidays_change(before[name], locked.holidays) if name == "holidays" else
                  f"{_setting_label(name)}: {_setting_text(name, before[name])} → {_setting_text(name, getattr(locked, name))}"
                  for name in changed]

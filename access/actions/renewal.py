@@ -80,6 +80,8 @@ def _check_renewable(invitation: Invitation, now: datetime.datetime) -> None:
         raise errors.CannotRenew("connected")
     if patient.invitations.filter(sent_at__gt=invitation.sent_at).exists():
         raise errors.CannotRenew("newer")
+    if not invitation.email:
+        raise errors.CannotRenew("no_email")  # a printed invitation: there is no address to send a new link to
     if not validation.same_email(patient.email, invitation.email):
         raise errors.CannotRenew("email_changed")
     if not (patient.ssn_last4 or (patient.date_of_birth and patient.phone)):

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from access import errors, history, rules, tokens
+from access.actions import visit_access
 from access.actions.expiry import expire_where
 from access.actions.steps import (
     close_invitation,
@@ -142,6 +143,7 @@ def send_many(
         if invitation.pk is None:  # another transaction won the race the unique constraint guards
             refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
     token_of = {p.id: token for p, token in chosen}
+    visit_access.access_changed([i.patient_id for i in created], now=now)
     mail.queue_invitations([(i, token_of[i.patient_id]) for i in created])
     # The events last: with chain_now the practice's chain stays locked from here to the commit.
     actor = staff_actor(by)
@@ -192,6 +194,7 @@ def _revoke_connection(patient: Patient, *, by: StaffMember, reason: str, client
         ended_at=timezone.now(), end_reason=Connection.EndReason.REVOKED
     ):
         return False
+    visit_access.access_changed([patient.pk])
     record(patient.practice, Action.ACCESS_REVOKED, actor=Actor.staff(by), patient=patient,
            invitation=connection.invitation, reason=reason, client=client)
     mail.queue_access_revoked(connection)

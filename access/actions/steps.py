@@ -5,6 +5,7 @@ import datetime
 
 from django.utils import timezone
 
+from access.actions import visit_access
 from access.history import Actor, record
 from access.models import AccessEvent, Invitation
 from clinic.models import Patient, Practice, StaffMember
@@ -44,6 +45,7 @@ def close_invitation(invitation: Invitation, status: str, *, was: str = Invitati
     closed = Invitation.objects.filter(pk=invitation.pk, status=was).update(status=status, closed_at=now)
     if closed:
         invitation.status, invitation.closed_at = status, now
+        visit_access.access_changed([invitation.patient_id], now=now)
     return bool(closed)
 
 

@@ -96,11 +96,15 @@ def test_a_chunk_that_dies_before_commit_leaves_its_rows_to_do_and_sends_nothing
 def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_without_doubling(cast, smtp_server):
     patients = make_patients(cast.practice, 5)
     job = start(cast, patients)
-    DBTaskResult.objects.all().delete()  # the worker took the task ... and was killed after 2 patients:
+    lost = DBTaskResult.objects.get()
+    lost.claim("node-a:4242")  # a worker took the task ... and was killed (its node died) after 2 patients:
     jobs._run_job_chunk(job.pk, 2)
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2, seconds=1)):
         assert jobs.resume_stalled_jobs() == 1
         assert jobs.resume_stalled_jobs() == 0  # its heartbeat is fresh again: not queued twice
+    lost.refresh_from_db()  # nothing stays "running" for the lost worker
+    assert (lost.status, lost.exception_class_path) == ("FAILED", "access.actions.jobs.WorkerLost")
+    assert DBTaskResult.objects.exclude(pk=lost.pk).get().status == "READY"
     with time_machine.travel(job.created_at + datetime.timedelta(minutes=3)):  # its invitations still pending
         run_worker()
     job.refresh_from_db()
@@ -117,6 +121,15 @@ def test_a_running_job_with_a_recent_heartbeat_is_left_alone(cast):
     with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=1, seconds=59)):
         assert jobs.resume_stalled_jobs() == 0
     with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=2, seconds=1)):
+        assert jobs.resume_stalled_jobs() == 1
+
+
+def test_how_long_a_job_may_stand_still_comes_from_the_environment(cast, settings):
+    settings.PORTICO_JOB_STALLED_SECONDS = 30
+    start(cast, make_patients(cast.practice, 1))
+    with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(seconds=29)):
+        assert jobs.resume_stalled_jobs() == 0
+    with time_machine.travel(datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(seconds=31)):
         assert jobs.resume_stalled_jobs() == 1
 
 

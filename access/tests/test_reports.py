@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 
 from access import errors, reports
 from access.actions import acceptance, expiry, sending
+from access.actions.practice_settings import change_practice_settings
 from access.models import Channel, Connection
 from access.reports import NO_EMAIL, NOT_ELIGIBLE, NOT_INVITED, WINDOW_OPEN, Scope
 from access.tests.helpers import connect, right_answers
+from clinic import services
 from clinic.models import Appointment, Patient, Practice, StaffMember
 
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -25,8 +27,14 @@ def at(day: int, hour: int = 10, minute: int = 0, month: int = 11) -> datetime.d
 
 
 def visit(cast, patient, when, doctor=None, status=Appointment.Status.COMPLETED) -> Appointment:
-    return Appointment.objects.create(practice=patient.practice, patient=patient, doctor=doctor or cast.dora,
-                                      starts_at=when, ends_at=when + datetime.timedelta(minutes=30), status=status)
+    """An appointment with that status, completed through the ordinary path (which keeps the report's summary)."""
+    appointment = Appointment.objects.create(
+        practice=patient.practice, patient=patient, doctor=doctor or cast.dora, starts_at=when,
+        ends_at=when + datetime.timedelta(minutes=30),
+        status=Appointment.Status.SCHEDULED if status == Appointment.Status.COMPLETED else status)
+    if status == Appointment.Status.COMPLETED:
+        services.complete_appointment(appointment=appointment, by=None)
+    return appointment
 
 
 def invite(cast, patient, when) -> sending.SentInvitation:
@@ -71,7 +79,7 @@ def test_a_holiday_in_between_gives_a_day_more(cast):
     visit(cast, cast.pat, at(6))
     invite(cast, cast.pat, at(13, 9))
     assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 0
-    Practice.objects.filter(pk=cast.practice.pk).update(holidays=["2026-11-11"])  # Veterans Day, a Wednesday
+    change_practice_settings(cast.practice, by=cast.alice, holidays=["2026-11-11"])  # Veterans Day, a Wednesday
     assert measured(cast, now=at(30))["Dr. Dorsey"].numerator == 1
 
 
@@ -161,10 +169,13 @@ def test_the_measure_takes_the_same_queries_however_many_patients(cast, drew):
         return len(queries)
 
     visit(cast, cast.pat, at(2))
+    visit(cast, patient(cast, 99), at(2), doctor=drew)
     few = count()
     for n in range(20):
         visit(cast, patient(cast, n), at(3 + n % 20), doctor=drew if n % 2 else cast.dora)
-    assert count() == few == 2  # the measure with its missed patients, the clinicians' names
+    # The counts, the clinicians' names, one list per clinician and reason shown (here one each), the
+    # chart numbers of the rows shown: however many patients.
+    assert count() == few == 5
 
 
 def test_the_missed_are_counted_in_full_and_listed_up_to_the_limit(cast):
@@ -180,6 +191,10 @@ def test_the_missed_are_counted_in_full_and_listed_up_to_the_limit(cast):
     assert [m.name for m in dora.missed] == ["P0 Person0", "P3 Person3", "P6 Person6"]  # no email first
     assert dora.missed == every[:3] and len(every) == 7
     assert [m.reason for m in every] == [NO_EMAIL] * 3 + [NOT_INVITED] * 4
+    with time_machine.travel(at(30), tick=False):  # the list goes on into the next reason, by name
+        [dora] = reports.measure(scope, NOVEMBER, limit=5)
+    assert [m.name for m in dora.missed] == ["P0 Person0", "P3 Person3", "P6 Person6", "P1 Person1", "P2 Person2"]
+    assert dora.missed == every[:5]
 
 
 # --- the funnel and its splits -------------------------------------------------------------------

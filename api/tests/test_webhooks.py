@@ -104,6 +104,11 @@ def test_an_invitation_reaches_the_receiver_signed_as_documented(cast, receiver)
     assert (delivery.status, delivery.attempts, delivery.response_status) == ("delivered", 1, 200)
 
 
+def test_a_printed_invitation_is_an_invitation_to_the_receiver(cast):
+    printed = AccessEvent(action=AccessEvent.Action.INVITATION_PRINTED)
+    assert webhooks.event_type(printed) == "portal_access.invited"
+
+
 def test_the_documented_recipe_refuses_a_signature_older_than_five_minutes():
     verify, body, t = documented_verify(), b'{"id":"x"}', 1_800_000_000
     header = f"t={t},v1={webhooks.signature('s', t, body)}"

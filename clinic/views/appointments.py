@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,7 +19,7 @@ from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import CalendarForm, PatientDetailsForm
 from clinic.services import CONTACT_FIELDS, update_patient
-from clinic.views import portal_buttons
+from clinic.views import letters, portal_buttons
 from clinic.views.common import client_of, load_appointment
 
 DIALOG = "dialog"
@@ -97,6 +98,14 @@ def appointment_resend(request, appointment_id: int):
     appt = load_appointment(request, appointment_id)
     portal_buttons.invite(request, appt.patient, sending.resend_invitation, channel=Channel.APPOINTMENT, resent=True)
     return done_in_window(request, appt)
+
+
+@login_required
+@staff_required
+@require_POST
+def appointment_print(request, appointment_id: int):
+    appt = load_appointment(request, appointment_id)
+    return letters.print_letter(request, appt.patient, back=reverse("clinic:appointment", args=[appt.pk]))
 
 
 @login_required

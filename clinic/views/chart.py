@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,7 +18,7 @@ from clinic import selectors
 from clinic.decorators import staff_required
 from clinic.forms import DemographicsForm
 from clinic.services import CONTACT_FIELDS, update_patient
-from clinic.views import portal_buttons
+from clinic.views import letters, portal_buttons
 from clinic.views.common import PAGE_SIZE, client_of, load_patient
 
 # Where on the Demographics page each missing requirement can be added.
@@ -95,6 +96,14 @@ def resend_invitation(request, patient_id: int):
     patient = load_patient(request, patient_id)
     portal_buttons.invite(request, patient, sending.resend_invitation, channel=Channel.CHART, resent=True)
     return redirect("clinic:portal-access", patient.pk)
+
+
+@login_required
+@staff_required
+@require_POST
+def print_invitation(request, patient_id: int):
+    patient = load_patient(request, patient_id)
+    return letters.print_letter(request, patient, back=reverse("clinic:portal-access", args=[patient.pk]))
 
 
 @login_required

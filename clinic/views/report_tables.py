@@ -81,7 +81,8 @@ def stream_missed(scope: Scope, period: Period):
 
 
 def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
-    patients, stages = reports.funnel(scope, period)
+    counted = reports.adoption(scope, period)  # the funnel and its splits, read once
+    patients, stages = reports.funnel(scope, period, counted=counted)
     connected = reports.connected_over_time(scope, period)
     measure = reports.measure(scope, period)
     tz = scope.practice.tzinfo
@@ -97,7 +98,7 @@ def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
         "ages": Table("ages", "By age band (age on the last day)",
                       ["Age band", "Patients", "Eligible", "Invited", "Link opened", "Identity confirmed", "Connected"],
                       [[row.band, *(str(n) for n in (row.patients, row.eligible, row.invited, row.opened, row.confirmed,
-                                                     row.connected))] for row in reports.by_age(scope, period)]),
+                                                     row.connected))] for row in reports.by_age(scope, period, counted=counted)]),
         "connected": Table("connected", "Connected patients over time", ["Date", "Connected patients"],
                            [[day(d), str(n)] for d, n in connected]),
         "measure": Table("measure", "Electronic access within 4 business days (PI_PEA_1), per clinician",
@@ -112,6 +113,6 @@ def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
         tables["doctors"] = Table("doctors", "By doctor (the patient's doctor on file)",
                                   ["Doctor", "Patients", "Eligible", "Invited", "Connected", "Never offered"],
                                   [[r.name, str(r.patients), str(r.eligible), str(r.invited), str(r.connected),
-                                    str(r.never_offered)] for r in reports.by_doctor(scope, period)])
+                                    str(r.never_offered)] for r in reports.by_doctor(scope, period, counted=counted)])
     return Report(scope, period, patients, stages, connected, tables, measure)
 

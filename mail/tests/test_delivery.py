@@ -172,6 +172,17 @@ def test_two_workers_at_once_send_each_message_once(cast, smtp_server):
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
 
 
+def test_workers_of_two_nodes_started_alike_have_different_names(monkeypatch):
+    # Two containers started the same way: the same host name, the same small pid.
+    monkeypatch.setattr(delivery.socket, "gethostname", lambda: "portico")
+    monkeypatch.setattr(delivery.os, "getpid", lambda: 7)
+    first, second = delivery.worker_name.__wrapped__(), delivery.worker_name.__wrapped__()
+    assert first != second and first.startswith("portico:7:") and second.startswith("portico:7:")
+    assert delivery.worker_name() == delivery.worker_name()  # one process keeps its name
+    monkeypatch.setattr(delivery.socket, "gethostname", lambda: "h" * 255)
+    assert len(delivery.worker_name.__wrapped__()) <= 64  # django-tasks-db's limit for a worker id
+
+
 def test_a_batch_is_sent_on_one_connection_and_recorded_in_bulk(cast, settings):
     handler, port = PeerCollector(), free_port()
     with smtp_on(handler, port, settings):

@@ -9,8 +9,8 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 import mail
-from access.actions import automatic, requests, sending
-from access.tests.helpers import connect, send
+from access.actions import acceptance, automatic, email_confirmation, printing, requests, sending
+from access.tests.helpers import connect, right_answers, send
 from conftest import NOW
 from mail import messages
 from mail.models import Message
@@ -46,7 +46,10 @@ def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
                         for email in ("a@example.test", "b@example.test"))
     requests.decline_request(declined, reason="contact_us", by=cast.alice)  # the request-declined notice
     messages.queue_requests_lapsed([lapsed], days=30)  # the request-lapsed notice
+    printed = printing.print_invitation(cast.bea, by=cast.bob).code.replace("-", "")
+    proof = acceptance.verify_identity(printed, right_answers(cast.bea)).proof
+    email_confirmation.send_email_code(printed, proof=proof, email="bea.new@example.test")  # the email-code
     named = dict(Message.objects.values_list("kind", "invitation_id"))
     assert named == {"invitation": sent.invitation.pk, "connected": None, "access-revoked": None, "digest": None,
-                     "password-reset": None, "request-declined": None, "request-lapsed": None}
+                     "password-reset": None, "request-declined": None, "request-lapsed": None, "email-code": None}
     assert set(named) == set(Message.Kind.values) - {Message.Kind.REMINDER}  # every other kind, queued for real

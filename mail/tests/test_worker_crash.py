@@ -121,7 +121,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing_recorded_se
     workers = start_workers(3, port, settings, PORTICO_MAIL_LEASE_SECONDS="3")
     assert sink.stalled.wait(60), "the workers never reached the stalled message"
     stalled = Message.objects.get(pk=sink.stalled_pk)
-    (victim,) = [w for w in workers if stalled.claimed_by.endswith(f":{w.pid}")]
+    (victim,) = [w for w in workers if f":{w.pid}:" in stalled.claimed_by]
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
     sink.release.set()

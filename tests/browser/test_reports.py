@@ -11,6 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from access.models import Invitation
+from clinic import services
 from clinic.models import Appointment, Patient, StaffMember
 from tests.browser.helpers import STAFF_PASSWORD, log_in_staff
 from tests.browser.test_staff_invitation_status_and_controls import check_both_sizes
@@ -35,9 +36,9 @@ def thursday():
 
 def visit(cast, patient, day: datetime.date):
     start = datetime.datetime.combine(day, datetime.time(10), tzinfo=cast.practice.tzinfo)
-    return Appointment.objects.create(practice=cast.practice, patient=patient, doctor=cast.dora, starts_at=start,
-                                      ends_at=start + datetime.timedelta(minutes=30),
-                                      status=Appointment.Status.COMPLETED)
+    return services.complete_appointment(appointment=Appointment.objects.create(
+        practice=cast.practice, patient=patient, doctor=cast.dora, starts_at=start,
+        ends_at=start + datetime.timedelta(minutes=30)), by=None)
 
 
 def test_an_admin_reads_the_report_and_invites_from_the_worklist(page, live_server, cast, manager, thursday,

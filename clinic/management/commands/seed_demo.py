@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access import errors, tokens
-from access.actions import acceptance, expiry, requests, sending
+from access.actions import acceptance, expiry, requests, sending, visit_access
 from access.models import Channel, Invitation
 from access.selectors import PortalState, in_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
@@ -206,6 +206,8 @@ def _past_visits(practice: Practice, patients: list[Patient], by: StaffMember) -
                                                        if patient.ssn else acceptance.IdentityAnswers(
                                                            date_of_birth=patient.date_of_birth, phone=patient.phone)).proof
                     acceptance.accept_invitation(sent.token, proof=proof, password=PATIENT_PASSWORD)
+    # The visits were written as history, not completed one by one: the report's summary from them all.
+    visit_access.rebuild(practice)
 
 
 def _access_requests(practice: Practice, never_invited: list[Patient]) -> None:

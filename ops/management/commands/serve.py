@@ -35,9 +35,12 @@ class Command(BaseCommand):
         manage = [sys.executable, "manage.py"]
         # gunicorn believes X-Forwarded-* only from FORWARDED_ALLOW_IPS (default: this machine), read
         # from the environment by gunicorn itself; Django reads the scheme header itself (settings).
+        # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl): two nodes on
+        # one machine would take it from each other, and the first to stop would remove the other's.
         commands = {"web": [sys.executable, "-m", "gunicorn", "portico.wsgi", "--config", "python:portico.gunicorn",
-                            "--bind", settings.PORTICO_BIND, "--workers", str(settings.PORTICO_WEB_WORKERS)]}
+                            "--bind", settings.PORTICO_BIND, "--workers", str(settings.PORTICO_WEB_WORKERS),
+                            "--control-socket", str(settings.VAR_DIR / "gunicorn.ctl")]}
         for n in range(1, settings.PORTICO_WORKERS + 1):
             commands[f"task worker {n}"] = [*manage, "worker"]
-        commands["periodic"] = [*manage, "run_periodic"]
+        commands["periodic"] = [*manage, "run_periodic", "--interval", str(settings.PORTICO_PERIODIC_SECONDS)]
         return commands

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0011_access_request_attempts'),
+        ('access', '0014_printed_invitations_and_email_confirmation'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
