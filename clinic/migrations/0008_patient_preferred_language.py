@@ -9,6 +9,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ('clinic', '0007_practice_holidays_and_reports'),
     ]
+    # access 0012 reads practices through the current model, which has these columns.
+    run_before = [('access', '0012_visit_access_summary')]
 
     operations = [
         migrations.AddField(
