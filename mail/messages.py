@@ -11,6 +11,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from mail.models import Message
 from portico.bulk import insert_dicts
+from portico.crypto import seal
 from portico.humantime import human_time
 
 
@@ -27,10 +28,11 @@ def queue_invitations(sent: list[tuple]) -> int:
             expires[when] = human_time(*when)
         if practice.pk not in practices:
             practices[practice.pk] = _practice(practice)
+        key = f"invitation:{invitation.pk}"
         rows.append({"kind": Message.Kind.INVITATION, "invitation_id": invitation.pk, "to": invitation.email,
-                     "dedupe_key": f"invitation:{invitation.pk}",
-                     "context": {**practices[practice.pk], "expires": expires[when]},
-                     "secret_link": link(token), "next_attempt_at": now, "created_at": now})
+                     "dedupe_key": key, "context": {**practices[practice.pk], "expires": expires[when]},
+                     "secret_link": seal(Message, "secret_link", link(token), dedupe_key=key),
+                     "next_attempt_at": now, "created_at": now})
     return insert_dicts(Message, rows)
 
 
