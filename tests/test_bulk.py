@@ -8,11 +8,12 @@ from django.db import connection
 
 from clinic.models import Patient, Practice
 from mail.models import Message
+from portico import crypto
 from portico.bulk import among, insert_dicts, insert_rows, insert_selected, instances, loaded
 
 NOW = datetime.datetime(2026, 11, 25, 15, 30, 0, 123456, tzinfo=datetime.UTC)
-FIELDS = ["kind", "to", "dedupe_key", "context", "secret_link", "status", "attempts", "next_attempt_at",
-          "claimed_by", "claimed_at", "sent_at", "last_error", "created_at"]
+FIELDS = ["kind", "to", "dedupe_key", "context", "status", "attempts", "next_attempt_at",
+          "claimed_by", "claimed_at", "sent_at", "last_error", "created_at"]  # the encrypted link: read by the model
 
 
 def saved(dedupe_key: str) -> dict:
@@ -24,10 +25,12 @@ def test_it_writes_what_save_writes_from_dicts_with_defaults():
     values = {"kind": "invitation", "to": "pat@example.test", "context": {"practice": "O'Brien & Sons", "n": 1},
               "secret_link": "http://x.test/portal/i/secret/", "next_attempt_at": NOW, "created_at": NOW}
     Message.objects.create(dedupe_key="a", **values)
-    assert insert_dicts(Message, [{"dedupe_key": "b", **values}]) == 1
+    link = crypto.seal(Message, "secret_link", values["secret_link"], dedupe_key="b")  # bound to its row: sealed first
+    assert insert_dicts(Message, [{**values, "dedupe_key": "b", "secret_link": link}]) == 1
     assert saved("b") == {**saved("a"), "dedupe_key": "b"}
     assert saved("b")["status"] == "queued" and saved("b")["attempts"] == 0
-    # The link is stored encrypted, as the field does it, never in clear.
+    assert {m.secret_link for m in Message.objects.all()} == {values["secret_link"]}
+    # The link is stored encrypted, never in clear.
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret_link FROM mail_message WHERE dedupe_key = 'b'")
         assert "secret" not in cursor.fetchone()[0]
