@@ -40,7 +40,7 @@ from mail.models import Message
 from portico.bulk import insert_statement
 from portico.crypto import seal
 
-TARGET_INVITE = "within 3x of (a)"
+TARGET_INVITE = "within 2x of (a)"
 
 
 def practice_with_patients(name: str, count: int) -> tuple[Practice, StaffMember]:

@@ -19,18 +19,16 @@ def queue_invitations(sent: list[tuple]) -> int:
     """For (invitation, token) pairs: the invitation email, its link built from PORTICO_BASE_URL (never
     a request's Host header), in one executemany, with what a batch shares (the practice's details,
     the expiry in words, the link's path) worked out once. Returns how many."""
-    now, expires, practices, link = timezone.now(), {}, {}, _landing_link()
+    now, contexts, link = timezone.now(), {}, _landing_link()
     rows = []
     for invitation, token in sent:
         practice = invitation.practice
-        when = (invitation.expires_at, practice.time_zone)
-        if when not in expires:
-            expires[when] = human_time(*when)
-        if practice.pk not in practices:
-            practices[practice.pk] = _practice(practice)
+        when = (practice.pk, invitation.expires_at, practice.time_zone)
+        if when not in contexts:  # one context object per practice and expiry, shared by its rows
+            contexts[when] = {**_practice(practice), "expires": human_time(*when[1:])}
         key = f"invitation:{invitation.pk}"
         rows.append({"kind": Message.Kind.INVITATION, "invitation_id": invitation.pk, "to": invitation.email,
-                     "dedupe_key": key, "context": {**practices[practice.pk], "expires": expires[when]},
+                     "dedupe_key": key, "context": contexts[when],
                      "secret_link": seal(Message, "secret_link", link(token), dedupe_key=key),
                      "next_attempt_at": now, "created_at": now})
     return insert_dicts(Message, rows)

@@ -40,7 +40,6 @@ binding (v2): they are not stored in a model's column."""
 
 import base64
 import hashlib
-import json
 import os
 from functools import cache
 
@@ -79,8 +78,9 @@ def _configured() -> tuple[dict[str, AESGCM], str, MultiFernet]:
 
 def binding(table: str, column: str, values: tuple) -> bytes:
     """The associated data of a value in `table`.`column` of the row whose binding fields hold
-    `values` (as text: the id 7 and "7" bind alike). JSON, so no two places share one encoding."""
-    return json.dumps([table, column, *map(str, values)], separators=(",", ":")).encode()
+    `values` (as text: the id 7 and "7" bind alike). Each part is written with its length first, so
+    no two places share one encoding (cheaper than JSON: a bulk job binds one value per invitation)."""
+    return "".join(f"{len(part)}:{part}" for part in (table, column, *map(str, values))).encode()
 
 
 def encrypt(plaintext: str, *, bound_to: bytes | None = None) -> str:
@@ -124,15 +124,20 @@ def seal(model: type[models.Model], field_name: str, plaintext: str, **row) -> "
     """`plaintext` as `model`.`field_name` stores it for the row whose binding fields (the field's
     `bound_to`, by attname; "pk" for the primary key) are given in `row`; the empty string stays empty.
     For writers of column values (bulk inserts, QuerySet.update)."""
-    field = model._meta.get_field(field_name)
+    field = _field(model, field_name)
     return field.seal(plaintext, tuple(row[name] for name in field.bound_to))
 
 
 def open_value(model: type[models.Model], field_name: str, stored: str, **row) -> str:
     """The plaintext of a value of `model`.`field_name` read without its model (e.g. .values()), given
     the row's binding fields."""
-    field = model._meta.get_field(field_name)
+    field = _field(model, field_name)
     return field.open(stored, tuple(row[name] for name in field.bound_to))
+
+
+@cache
+def _field(model: type[models.Model], field_name: str) -> "EncryptedTextField":
+    return model._meta.get_field(field_name)
 
 
 class _OpenedOnAccess(DeferredAttribute):
