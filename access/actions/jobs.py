@@ -46,13 +46,13 @@ def stalled_after() -> datetime.timedelta:
 @transaction.atomic(durable=True)
 def start_invitation_job(
     practice, patients: QuerySet[Patient], *, by: StaffMember | None, selection: str, enqueue: bool = True,
-    key: str | None = None, chunk: int = JOB_CHUNK,
+    key: str | None = None, chunk: int | None = None,
 ) -> InvitationJob:
     """Snapshot the selected patients of the practice (others are ignored) as a job, and queue the
     task that sends it (run_in_worker; `enqueue=False` to run it in-process with run_invitation_job).
     A `key` (a preview's one-time key) starts one job however often it is given: again, even at the
     same moment, it raises JobAlreadyStarted with the job it started, and changes nothing. The
-    patients are sent `chunk` per transaction, in id order."""
+    patients are sent `chunk` (default JOB_CHUNK) per transaction, in id order."""
     now = timezone.now()
     if key and (started := InvitationJob.objects.filter(preview_key=key).first()):
         raise errors.JobAlreadyStarted(started)
@@ -66,6 +66,7 @@ def start_invitation_job(
             raise
         raise errors.JobAlreadyStarted(started) from None
     ids = list(patients.filter(practice=practice).order_by("pk").values_list("pk", flat=True).distinct())
+    chunk = chunk or JOB_CHUNK
     insert_dicts(InvitationJobChunk, ({"job_id": job.pk, "patient_ids": ids[start:start + chunk]}
                                       for start in range(0, len(ids), chunk)))
     job.total = len(ids)
