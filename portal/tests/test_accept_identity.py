@@ -8,7 +8,6 @@ from django.urls import reverse
 from access.actions import acceptance, sending
 from access.models import AccessEvent, Attempt, Channel, Invitation
 from access.tests.helpers import snapshot
-from clinic.models import Patient
 from portal.accepting import IDENTITY_CONFIRMED, OPENED_LINK
 from portal.tests.conftest import PAT_SSN, events, open_link
 from portico import crypto
