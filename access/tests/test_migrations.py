@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("access", "0011_access_request_attempts")]
-AFTER = [("access", "0012_bulk_jobs_chunk_snapshot")]
-CHUNK_SNAPSHOT = importlib.import_module("access.migrations.0012_bulk_jobs_chunk_snapshot")
+BEFORE = [("access", "0014_printed_invitations_and_email_confirmation")]
+AFTER = [("access", "0015_bulk_jobs_chunk_snapshot")]
+CHUNK_SNAPSHOT = importlib.import_module("access.migrations.0015_bulk_jobs_chunk_snapshot")
 NOW = datetime.datetime(2026, 11, 2, 15, 0, tzinfo=datetime.UTC)
 
 

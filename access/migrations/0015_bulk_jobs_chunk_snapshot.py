@@ -27,7 +27,7 @@ def carry_over_jobs(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0011_access_request_attempts'),
+        ('access', '0014_printed_invitations_and_email_confirmation'),
         ('clinic', '0007_practice_holidays_and_reports'),
     ]
 
