@@ -66,7 +66,7 @@ def matching_patients(staff: StaffMember, q: str = "") -> QuerySet[Patient]:
     q = " ".join(q.split())
     if not q:
         return Patient.objects.filter(practice_id=staff.practice_id)
-    if connection.vendor == "sqlite" and (candidates := _trigram_candidates(q)) is not None:
+    if connection.vendor == "sqlite" and (candidates := _trigram_candidates(staff.practice_id, q)) is not None:
         # Looked up by id, the practice compared as an expression rather than through its index:
         # otherwise SQLite, knowing nothing of how many patients a practice has, reads all of them in
         # name order to find these few.
@@ -75,16 +75,43 @@ def matching_patients(staff: StaffMember, q: str = "") -> QuerySet[Patient]:
     return Patient.objects.filter(_search_condition(q), practice_id=staff.practice_id)
 
 
-def _trigram_candidates(q: str) -> list[int] | None:
-    """The ids the FTS5 trigram table finds for `_trigram_match(q)`; None if it cannot look `q` up,
-    or finds too many for a list of ids to be the cheaper way."""
+def _trigram_candidates(practice_id: int, q: str) -> list[int] | None:
+    """The ids of the practice's patients the FTS5 trigram table finds for `_trigram_match(q)`; None
+    if it cannot look `q` up, or finds too many for a list of ids to be the cheaper way."""
     if (match := _trigram_match(q)) is None:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH %s LIMIT %s",  # noqa: S608
-                       [match, MAX_LISTED + 1])
+        cursor.execute(f"SELECT found.rowid FROM {SEARCH_TABLE} AS found JOIN clinic_patient ON clinic_patient.id = found.rowid "  # noqa: S608
+                       f"WHERE {SEARCH_TABLE} MATCH %s AND clinic_patient.practice_id = %s LIMIT %s",
+                       [match, practice_id, MAX_LISTED + 1])
         ids = [row[0] for row in cursor.fetchall()]
     return ids if len(ids) <= MAX_LISTED else None
+
+
+CHOICES_SHOWN = 10
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y")  # as staff type a date of birth: ISO, or the US order
+
+
+def patients_to_choose(staff: StaffMember, q: str) -> list[Patient]:
+    """The first patients (by name) for a booking's patient field: those born on `q` when it reads as
+    a date, else the patient list's search (matching_patients)."""
+    q = " ".join(q.split())
+    if not q:
+        return []
+    if (born := _as_date(q)) is not None:
+        patients = Patient.objects.filter(practice_id=staff.practice_id, date_of_birth=born)
+    else:
+        patients = matching_patients(staff, q)
+    return list(patients.defer("ssn").order_by("last_name", "first_name", "id")[:CHOICES_SHOWN])
+
+
+def _as_date(q: str) -> datetime.date | None:
+    for pattern in DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(q, pattern).date()
+        except ValueError:
+            continue
+    return None
 
 
 def _search_condition(q: str) -> Q:
