@@ -28,6 +28,7 @@ from django.utils import timezone
 from clinic.forms import DemographicsForm
 from clinic.models import Patient, PatientImport, Practice, StaffMember
 from clinic.services import update_patients
+from portico import crypto
 from portico.bulk import among, insert_rows, instances
 from portico.spreadsheet import SafeWriter
 from portico.text import storable
@@ -277,7 +278,11 @@ def _on_file(practice: Practice, chart_numbers: set[str]) -> dict[str, dict]:
     """The practice's patients with these chart numbers (one query), by chart number: their id and
     the columns a row can change (the SSN decrypted, to compare)."""
     patients = Patient.objects.filter(practice=practice, chart_number__in=among(sorted(chart_numbers)))
-    return {row["chart_number"]: row for row in patients.values("id", "chart_number", *columns_on_file())}
+    on_file = {row["chart_number"]: row for row in patients.values("id", "chart_number", *columns_on_file())}
+    for row in on_file.values():  # .values() gives the SSN as stored: sealed to its chart
+        row["ssn"] = crypto.open_value(Patient, "ssn", row["ssn"], practice_id=practice.pk,
+                                       chart_number=row["chart_number"])
+    return on_file
 
 
 @transaction.atomic(durable=True)
@@ -286,6 +291,9 @@ def _create(practice: Practice, rows: list[_CheckedRow]) -> None:
                                     **_by_attname(row.changes)} for row in rows])
     for patient in patients:
         patient.sync_ssn_last4()
+        # A bulk insert writes column values, so each SSN is sealed to its chart here (portico.crypto).
+        patient.ssn = crypto.seal(Patient, "ssn", patient.ssn, practice_id=practice.pk,
+                                  chart_number=patient.chart_number)
     try:
         insert_rows(Patient, patients)
     except IntegrityError:

@@ -183,6 +183,8 @@ class EncryptedTextField(models.TextField):
         return Sealed(encrypt(plaintext, bound_to=binding(self.model._meta.db_table, self.column, values)))
 
     def open(self, stored: str, values: tuple) -> str:
+        if not stored:  # as seal(): the empty string stays empty
+            return stored
         return decrypt(stored, bound_to=binding(self.model._meta.db_table, self.column, values))
 
     def from_db_value(self, value, expression, connection):
