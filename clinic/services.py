@@ -79,7 +79,7 @@ def _email_changes(patient: Patient, changes: dict) -> bool:
 def _column_value(patient: Patient, name: str):
     """The value `name` has in the database (encrypted, a date as the database takes it, a key's id)."""
     field = Patient._meta.get_field(name)
-    return field.get_db_prep_save(getattr(patient, field.attname), connection)
+    return field.get_db_prep_save(field.pre_save(patient, add=False), connection)  # pre_save seals an SSN
 
 
 @transaction.atomic(durable=True)
