@@ -52,6 +52,9 @@ class Invitation(models.Model):
     reminded_at = models.DateTimeField(null=True, blank=True)
     # 0: sent by staff, a bulk job or automatically; k: the k-th re-invite after invitations went unanswered.
     reinvite_number = models.PositiveSmallIntegerField(default=0)
+    # The bulk job that sent it (access.actions.jobs), if one did: a job's invited patients are its invitations.
+    job = models.ForeignKey("InvitationJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations",
+                            db_index=False)
 
     class Meta:
         constraints = [
@@ -61,6 +64,8 @@ class Invitation(models.Model):
             ),
         ]
         indexes = [
+            # Partial: most invitations are not a job's, and a bulk insert should not pay for them.
+            models.Index(fields=["job"], condition=Q(job__isnull=False), name="invitation_job_idx"),
             models.Index(fields=["status", "expires_at"], name="invitation_expiry_idx"),
             models.Index(fields=["patient", "-sent_at"], name="invitation_latest_idx"),
         ]
@@ -248,9 +253,10 @@ class Attempt(models.Model):
 
 
 class InvitationJob(models.Model):
-    """A bulk invitation: the patients selected when staff confirmed (InvitationJobPatient rows), sent
-    in chunks by a task (access.tasks). Each chunk records its outcomes in the transaction that
-    sends, so a re-run or a resumed job never invites anyone twice."""
+    """A bulk invitation: the patients selected when staff confirmed, kept as InvitationJobChunk rows
+    and sent chunk by chunk by a task (access.actions.jobs). A chunk is marked done in the transaction
+    that sends it, so a re-run or a resumed job takes exactly the chunks not yet committed and never
+    invites anyone twice. What it did: its `invitations` (Invitation.job) and its `skips`."""
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -279,29 +285,35 @@ class InvitationJob(models.Model):
         return f"Invitation job {self.pk} ({self.status})"
 
 
+class InvitationJobChunk(models.Model):
+    """Part of a job's snapshot: the ids of up to JOB_CHUNK of its patients (ascending), sent in one
+    transaction that also marks the chunk done. One row per chunk, not per patient: the snapshot costs
+    a few inserts, and recording what a patient's send did costs nothing more than the send itself."""
+
+    job = models.ForeignKey(InvitationJob, on_delete=models.CASCADE, related_name="chunks")
+    patient_ids = models.JSONField()
+    done = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "id"], condition=Q(done=False), name="job_chunk_todo_idx")]
+
+    def __str__(self) -> str:
+        return f"Job {self.job_id} chunk {self.pk}: {'done' if self.done else 'to do'}"
+
+
 class InvitationJobPatient(models.Model):
-    """One selected patient of a job; `outcome` stays empty until a chunk has processed it."""
+    """A patient a job skipped, and why (the job's invited patients are its invitations)."""
 
-    class Outcome(models.TextChoices):
-        INVITED = "invited", "Invited"
-        SKIPPED = "skipped", "Skipped"
-
-    job = models.ForeignKey(InvitationJob, on_delete=models.CASCADE, related_name="rows")
+    job = models.ForeignKey(InvitationJob, on_delete=models.CASCADE, related_name="skips")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     reason_code = models.CharField(max_length=32, blank=True, help_text="Why it was skipped, as a code (access.rules).")
     reason = models.CharField(max_length=300, blank=True, help_text="Why it was skipped, in words.")
-    invitation = models.OneToOneField(Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "patient"], name="one_row_per_patient_per_job")]
-        indexes = [
-            models.Index(fields=["job", "id"], condition=Q(outcome=""), name="job_unprocessed_idx"),
-            models.Index(fields=["job", "outcome", "reason_code"], name="job_outcome_idx"),
-        ]
 
     def __str__(self) -> str:
-        return f"Job {self.job_id} patient {self.patient_id}: {self.outcome or 'to do'}"
+        return f"Job {self.job_id} skipped patient {self.patient_id}: {self.reason_code}"
 
 
 class AccessRequest(models.Model):

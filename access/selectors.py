@@ -281,8 +281,7 @@ class JobProgress:
 def job_progress(job: InvitationJob) -> JobProgress:
     """The job's counts as of now, emails from the outbox rows of its invitations (three queries)."""
     job = InvitationJob.objects.get(pk=job.pk)
-    keys = job.rows.filter(invitation__isnull=False).values(
-        key=Concat(Value("invitation:"), Cast("invitation_id", CharField())))
+    keys = job.invitations.values(key=Concat(Value("invitation:"), Cast("id", CharField())))
     emails = dict(Message.objects.filter(dedupe_key__in=keys).values("status").annotate(n=Count("id"))
                   .values_list("status", "n"))
     return JobProgress(total=job.total, invited=job.invited, skipped=job.skipped,
@@ -293,13 +292,13 @@ def job_progress(job: InvitationJob) -> JobProgress:
 
 def job_skip_counts(job: InvitationJob) -> dict[str, int]:
     """rules.skip_label -> how many of the job's patients were skipped for it, largest first."""
-    counts = (job.rows.filter(outcome=InvitationJobPatient.Outcome.SKIPPED).values("reason")
+    counts = (job.skips.values("reason")
               .annotate(n=Count("id")).order_by("-n", "reason"))
     return {row["reason"]: row["n"] for row in counts}
 
 
 def skipped_patients(job: InvitationJob) -> QuerySet[InvitationJobPatient]:
-    return (job.rows.filter(outcome=InvitationJobPatient.Outcome.SKIPPED).select_related("patient")
+    return (job.skips.select_related("patient")
             .only("reason_code", "reason", "patient__chart_number", "patient__first_name", "patient__last_name")
             .order_by("patient__last_name", "patient__first_name", "patient_id"))
 
@@ -317,7 +316,7 @@ def invitation_jobs(practice: Practice) -> QuerySet[InvitationJob]:
     """The practice's jobs, newest first, with who started them and `accepted`: how many of the
     patients they invited have since accepted (the campaign's result)."""
     return (InvitationJob.objects.filter(practice=practice).select_related("started_by__user")
-            .annotate(accepted=Count("rows", filter=Q(rows__invitation__status=Invitation.Status.ACCEPTED))))
+            .annotate(accepted=Count("invitations", filter=Q(invitations__status=Invitation.Status.ACCEPTED))))
 
 
 # --- the staff pages' lists, with each patient's portal state ----------------------------------------

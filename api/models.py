@@ -1,6 +1,6 @@
 """API tokens, stored idempotent responses, rate-limit windows, and webhook endpoints with their outbox."""
 
-from django.db import models
+from django.db import models, transaction
 
 from clinic.models import Practice, StaffMember
 from portico.crypto import EncryptedTextField
@@ -82,6 +82,18 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def save(self, *args, **kwargs):
+        """The secret is bound to the primary key (portico.crypto), known only once the row is inserted:
+        a new endpoint is inserted without it, then sealed, in one transaction."""
+        if not (self._state.adding and self.pk is None and self.secret):
+            return super().save(*args, **kwargs)
+        secret, self.secret = self.secret, ""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self.secret = secret
+            super().save(update_fields=["secret"])
+        return None
 
 
 class WebhookDelivery(OutboxRow):

@@ -6,7 +6,7 @@
 2. `deliver_due` (called by the worker each round) claims due rows (portico.outbox, as mail does: queued rows
    whose time has come, and rows left "sending" by a worker whose lease ran out: it was killed),
    POSTs each with a timeout, and records the outcome only while its lease still holds. A failure is
-   retried with exponential backoff up to MAX_ATTEMPTS, then the row is "failed" (shown to the admin).
+   retried on the outboxes' one schedule (portico.outbox.RETRY, as mail), then the row is "failed" (shown to the admin).
 
 Delivery is at least once: a worker killed between the POST and recording it leaves the row to be
 sent again after the lease, with the same event id (`Portico-Event-Id`), which receivers use to drop
@@ -62,8 +62,6 @@ TIMEOUT_SECONDS = 10
 # A claim holds this long; a batch of BATCH_SIZE requests, each at most TIMEOUT_SECONDS, fits well inside it.
 LEASE = datetime.timedelta(minutes=5)
 BATCH_SIZE = 10
-MAX_ATTEMPTS = 8
-FIRST_RETRY = datetime.timedelta(seconds=30)  # then doubled each try: 30 s, 1 min, 2 min, ... about 1 h in all
 SIGNATURE_TOLERANCE_SECONDS = 300  # what docs/api.md tells receivers to accept
 # A finished delivery (delivered, or failed for good) is kept this long for the admin's page, then pruned.
 KEEP_FINISHED_FOR = datetime.timedelta(days=30)
@@ -338,11 +336,12 @@ def _post(url: str, body: bytes, headers: dict) -> int:
 
 def _failed_try(delivery: WebhookDelivery, mine, reason: str, *, status: int | None) -> None:
     reason = storable(reason)[:300]
-    if delivery.attempts >= MAX_ATTEMPTS:
+    wait = outbox.RETRY.wait_after(delivery.attempts)
+    if wait is None:
         mine.update(status=WebhookDelivery.Status.FAILED, last_error=reason, response_status=status)
         log.warning("webhook delivery %s failed for good after %s tries", delivery.pk, delivery.attempts)
         return
-    retry_at = timezone.now() + FIRST_RETRY * 2 ** (delivery.attempts - 1)
+    retry_at = timezone.now() + wait
     mine.update(status=WebhookDelivery.Status.QUEUED, next_attempt_at=retry_at, last_error=reason,
                 response_status=status)
 

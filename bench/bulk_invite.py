@@ -38,8 +38,9 @@ from access.models import AccessEvent, Channel, Invitation
 from clinic.models import Patient, Practice, StaffMember
 from mail.models import Message
 from portico.bulk import insert_statement
+from portico.crypto import seal
 
-TARGET_INVITE = "within 3x of (a)"
+TARGET_INVITE = "within 2x of (a)"
 
 
 def practice_with_patients(name: str, count: int) -> tuple[Practice, StaffMember]:
@@ -79,10 +80,12 @@ def bare_invitation_rows(practice: Practice, staff: StaffMember) -> float:
             practice_id=practice.pk, patient_id=patient_id, invitation_id=invitation_id, at=now, actor_kind="staff",
             actor_id=staff.user_id, actor_role="staff", action="invitation.sent", channel=Channel.BULK,
             key_id=key_id, hash=secrets.token_hex(32)))
+        key = f"invitation:{invitation_id}"
         messages.append(Message(
-            kind=Message.Kind.INVITATION, to=email, dedupe_key=f"invitation:{invitation_id}",
+            kind=Message.Kind.INVITATION, to=email, dedupe_key=key,
             invitation_id=invitation_id, context={"practice": practice.name, "expires": "soon"},
-            secret_link=settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token]),
+            secret_link=seal(Message, "secret_link", settings.PORTICO_BASE_URL + reverse("portal:landing", args=[token]),
+                             dedupe_key=key),
             next_attempt_at=now, created_at=now))
     statements = [insert_statement(Invitation, invitations), insert_statement(AccessEvent, events),
                   insert_statement(Message, messages)]

@@ -1,32 +1,41 @@
 """Import a practice's existing patients from a CSV file.
 
 Rows are matched on chart number: new ones are created, existing ones updated through
-`clinic.services.update_patient`, the same rule as the Demographics page (a changed email revokes a
-pending invitation, recorded). Every row is checked with the Demographics form before anything is
-written, so a file with a bad row imports nothing unless the caller asks to skip the bad rows.
+`clinic.services.update_patients`, the same rule as the Demographics page (a changed email revokes a
+pending invitation, recorded). Every row is checked by the Demographics form's own fields and clean
+methods before anything is written, so a file with a bad row imports nothing unless the caller asks
+to skip the bad rows.
+
+The file is checked set-wise (docs/performance.md, "Import"): one pass over the rows through one
+bound form, the chart numbers on file read in one query, duplicates within the file found on the
+way; then the writes, in chunks of WRITE_CHUNK rows, one transaction each (bulk INSERT of new
+patients, one UPDATE per set of changed columns).
 """
 
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.forms.utils import ErrorDict
 from django.utils import timezone
 
 from clinic.forms import DemographicsForm
 from clinic.models import Patient, PatientImport, Practice, StaffMember
-from clinic.services import update_patient
-from portico import languages
+from clinic.services import update_patients
+from portico import crypto, languages
+from portico.bulk import among, insert_rows, instances
 from portico.spreadsheet import SafeWriter
 from portico.text import storable
 
 COLUMNS = ("chart_number", "first_name", "last_name", "email", "ssn", "date_of_birth", "phone", "doctor", "language")
 REQUIRED_COLUMNS = ("chart_number", "first_name", "last_name")
-CREATE_BATCH = 1000
+WRITE_CHUNK = 5000
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
@@ -36,20 +45,26 @@ class ImportFileError(Exception):
 
 
 class ImportRowForm(DemographicsForm):
-    """One row, checked exactly as the Demographics page checks a patient; the doctor is named by
-    username, the language as a code or a name ("es", "Spanish", "Español"), and a blank doctor, SSN or
-    language keeps what is on file."""
+    """The rows of a file, checked by the Demographics form's own fields and clean methods; the doctor
+    is named by username, the language as a code or a name ("es", "Spanish", "Español") in the column
+    `language`, and a blank doctor, SSN or language keeps what is on file.
+
+    One form checks every row (`check`), and each column's value is cleaned once per file: building
+    a form per row (a deep copy of every field) and cleaning the same date of birth, name or doctor
+    again cost more than everything else an import does. Every clean method of this form is about
+    its one field (the form-wide `clean` still runs per row), so a value's answer is the same on any
+    row; test_import_patients checks the messages against the Demographics form's."""
 
     chart_number = forms.CharField(label="Chart number", max_length=32)
     doctor = forms.CharField(label="Doctor", required=False)
+    COLUMN_OF = {"preferred_language": "language"}  # the file's column for a form field named otherwise
 
-    def __init__(self, data: dict, *, patient: Patient, doctors: dict[str, StaffMember]):
+    def __init__(self, *, practice: Practice, doctors: dict[str, StaffMember]):
         self.doctors = doctors
-        language = data.get("language", "")
-        super().__init__({**data, "preferred_language": languages.from_words(language) or language},
-                         patient=patient, doctors=StaffMember.objects.none())
+        super().__init__({}, patient=Patient(practice=practice), doctors=StaffMember.objects.none())
         self.fields["preferred_language"].error_messages["invalid_choice"] = (
             f"“%(value)s” is not a language Portico speaks: use one of {', '.join(languages.codes())}.")
+        self._answers: dict[tuple[str, str], tuple[bool, object]] = {}
 
     def clean_doctor(self) -> StaffMember | None:
         username = self.cleaned_data["doctor"]
@@ -57,17 +72,60 @@ class ImportRowForm(DemographicsForm):
             raise ValidationError(f"No doctor with the username {username!r} in this practice.")
         return self.doctors.get(username)
 
-    def changes_to(self, patient: Patient | None) -> dict:
-        """What this row would change: every value for a new patient, else only the differences."""
-        changes = self.changes()
-        del changes["chart_number"]  # the row's key, not a change
-        if changes["doctor"] is None:
-            del changes["doctor"]
-        if not changes["preferred_language"]:
-            del changes["preferred_language"]
-        if patient is None:
-            return changes
-        return {name: value for name, value in changes.items() if getattr(patient, name) != value}
+    def check(self, values: dict[str, str]) -> list[str]:
+        """Clean one row as Form.full_clean would; its problems as "field: message" (none: the row's
+        values are in cleaned_data)."""
+        language = values.get("language", "")
+        values = {**values, "preferred_language": languages.from_words(language) or language}
+        self.data, self.cleaned_data, self._errors = values, {}, ErrorDict()
+        for name, form_field in self.fields.items():
+            raw = values.get(name, "")
+            if (name, raw) not in self._answers:
+                self._answers[name, raw] = self._clean_value(name, form_field, raw)
+            good, answer = self._answers[name, raw]
+            if good:
+                self.cleaned_data[name] = answer
+            else:
+                self.add_error(name, answer)
+        self._clean_form()
+        return [f"{self.COLUMN_OF.get(name, name)}: {' '.join(errors)}" for name, errors in self._errors.items()]
+
+    def _clean_value(self, name: str, form_field: forms.Field, raw: str) -> tuple[bool, object]:
+        """(True, the clean value) or (False, the ValidationError), as Form._clean_fields does one field."""
+        try:
+            self.cleaned_data[name] = form_field.clean(raw)
+            if hasattr(self, f"clean_{name}"):
+                return True, getattr(self, f"clean_{name}")()
+            return True, self.cleaned_data[name]
+        except ValidationError as e:
+            return False, e
+
+    def fields_to_write(self) -> dict:
+        """The checked row's values by model field, but the chart number (the row's key); a blank
+        doctor, SSN or language is left out, so it keeps what is on file."""
+        values = self.changes()
+        del values["chart_number"]
+        if values["doctor"] is None:
+            del values["doctor"]
+        if not values["preferred_language"]:
+            del values["preferred_language"]
+        return values
+
+
+def columns_on_file() -> tuple[str, ...]:
+    """The patient columns a row can change (attnames), read to compare a row with what is on file:
+    every field of the row form that is a field of Patient, but the chart number."""
+    names = [name for name in ImportRowForm.base_fields if name != "chart_number"]
+    return tuple(f.attname for f in Patient._meta.concrete_fields if f.name in names)
+
+
+def changes_from(on_file: dict | None, values: dict) -> dict:
+    """What a row would change: every value for a new patient (`on_file` None), else the differences."""
+    if on_file is None:
+        return values
+    as_columns = _by_attname(values)
+    return {name: value for (name, value), (column, stored) in zip(values.items(), as_columns.items(), strict=True)
+            if on_file[column] != stored}
 
 
 @dataclass(frozen=True)
@@ -85,7 +143,7 @@ class RejectedRow:
 class _CheckedRow:
     line: int
     chart_number: str
-    patient: Patient | None  # None: a new patient
+    patient_id: int | None  # None: a new patient
     changes: dict
 
 
@@ -106,32 +164,37 @@ def import_patients(
     practice: Practice, file: Iterable[str] | io.TextIOBase, *, by: StaffMember | None = None,
     skip_invalid: bool = False, progress: Progress | None = None,
 ) -> ImportReport:
-    """Check every row, then (if all are good, or `skip_invalid`) create and update patients."""
+    """Check every row, then (if all are good, or `skip_invalid`) create and update patients.
+    `progress` hears (rows done, rows in all) as the rows are checked and again as they are written:
+    checking is half of the work, writing the other half."""
+    report_progress = progress or (lambda done, total: None)
     rows = list(read_rows(file))
-    checked, rejected = _check_rows(practice, rows)
+    checked, rejected = _check_rows(practice, rows, lambda done: report_progress(done, 2 * len(rows)))
     report = ImportReport(rejected=rejected)
     if rejected and not skip_invalid:
         report.imported = False
         return report
-    report.unchanged = sum(1 for row in checked if row.patient is not None and not row.changes)
-    to_write = [row for row in checked if row.patient is None or row.changes]
-    done = len(checked) - len(to_write)
-    report_progress = progress or (lambda done, total: None)
-    report_progress(done, len(checked))
-    new = [row for row in to_write if row.patient is None]
-    for start in range(0, len(new), CREATE_BATCH):
-        batch = new[start:start + CREATE_BATCH]
-        _create(practice, batch)
-        report.created += len(batch)
-        done += len(batch)
-        report_progress(done, len(checked))
-    for row in to_write:
-        if row.patient is not None:
-            update_patient(row.patient, by=by, **row.changes)
-            report.updated += 1
-            done += 1
-            report_progress(done, len(checked))
+    new = [row for row in checked if row.patient_id is None]
+    changed = [row for row in checked if row.patient_id is not None and row.changes]
+    report.unchanged = len(checked) - len(new) - len(changed)
+    done = len(rows) + len(rejected) + report.unchanged
+    report_progress(done, 2 * len(rows))
+    for chunk in _chunks(new):
+        _create(practice, chunk)
+        report.created += len(chunk)
+        done += len(chunk)
+        report_progress(done, 2 * len(rows))
+    for chunk in _chunks(changed):
+        update_patients(practice, {row.patient_id: row.changes for row in chunk}, by=by)
+        report.updated += len(chunk)
+        done += len(chunk)
+        report_progress(done, 2 * len(rows))
     return report
+
+
+def _chunks(rows: list) -> Iterator[list]:
+    for start in range(0, len(rows), WRITE_CHUNK):
+        yield rows[start:start + WRITE_CHUNK]
 
 
 def read_rows(file: Iterable[str] | io.TextIOBase) -> Iterator[tuple[int, dict[str, str]]]:
@@ -190,43 +253,68 @@ def _mask(ssn: str) -> str:
     return f"***-**-{ssn[-4:]}" if len(ssn) > 4 else ("*" * len(ssn))
 
 
-def _check_rows(practice: Practice, rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_CheckedRow], list[RejectedRow]]:
-    existing = {p.chart_number: p for p in Patient.objects.filter(practice=practice).select_related("practice")}
+def _check_rows(
+    practice: Practice, rows: list[tuple[int, dict[str, str]]], progress: Callable[[int], None],
+) -> tuple[list[_CheckedRow], list[RejectedRow]]:
+    on_file = _on_file(practice, {values["chart_number"] for _, values in rows})
     doctors = {m.user.get_username(): m for m in
                StaffMember.objects.filter(practice=practice, role=StaffMember.Role.DOCTOR).select_related("user")}
+    form = ImportRowForm(practice=practice, doctors=doctors)
     first_line: dict[str, int] = {}
     checked, rejected = [], []
-    for line, values in rows:
+    for done, (line, values) in enumerate(rows, start=1):
         problems = []
         chart_number = values["chart_number"]
         if chart_number in first_line:
             problems.append(f"chart_number: {chart_number} is already on line {first_line[chart_number]}")
         elif chart_number:
             first_line[chart_number] = line
-        patient = existing.get(chart_number)
-        form = ImportRowForm(values, patient=patient or Patient(practice=practice), doctors=doctors)
-        if not form.is_valid():
-            problems += [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        problems += form.check(values)
         if problems:
             rejected.append(RejectedRow(line, values, problems))
         else:
-            checked.append(_CheckedRow(line, chart_number, patient, form.changes_to(patient)))
+            patient = on_file.get(chart_number)
+            checked.append(_CheckedRow(line, chart_number, patient and patient["id"],
+                                       changes_from(patient, form.fields_to_write())))
+        if done % 1000 == 0:
+            progress(done)
+    progress(len(rows))
     return checked, rejected
+
+
+def _on_file(practice: Practice, chart_numbers: set[str]) -> dict[str, dict]:
+    """The practice's patients with these chart numbers (one query), by chart number: their id and
+    the columns a row can change (the SSN decrypted, to compare)."""
+    patients = Patient.objects.filter(practice=practice, chart_number__in=among(sorted(chart_numbers)))
+    on_file = {row["chart_number"]: row for row in patients.values("id", "chart_number", *columns_on_file())}
+    for row in on_file.values():  # .values() gives the SSN as stored: sealed to its chart
+        row["ssn"] = crypto.open_value(Patient, "ssn", row["ssn"], practice_id=practice.pk,
+                                       chart_number=row["chart_number"])
+    return on_file
 
 
 @transaction.atomic(durable=True)
 def _create(practice: Practice, rows: list[_CheckedRow]) -> None:
-    patients = []
-    for row in rows:
-        patient = Patient(practice=practice, chart_number=row.chart_number, **row.changes)
-        try:
-            patient.full_clean(validate_unique=False, validate_constraints=False)
-        except ValidationError as e:  # the form checks the same; this guards against the two drifting
-            raise ImportFileError(f"Line {row.line}: {e}") from None
+    patients = instances(Patient, [{"practice_id": practice.pk, "chart_number": row.chart_number,
+                                    **_by_attname(row.changes)} for row in rows])
+    for patient in patients:
         patient.sync_ssn_last4()
-        patients.append(patient)
+        # A bulk insert writes column values, so each SSN is sealed to its chart here (portico.crypto).
+        patient.ssn = crypto.seal(Patient, "ssn", patient.ssn, practice_id=practice.pk,
+                                  chart_number=patient.chart_number)
     try:
-        Patient.objects.bulk_create(patients)
+        insert_rows(Patient, patients)
     except IntegrityError:
         raise ImportFileError("A patient with one of these chart numbers was added while the file was "
                               "being imported: nothing from this batch was saved. Import the file again.") from None
+
+
+def _by_attname(values: dict) -> dict:
+    """Values by field name as a row of the table (by attname: a doctor as its id), in the same order."""
+    attnames = _attnames()
+    return {attnames[name]: getattr(value, "pk", value) for name, value in values.items()}
+
+
+@cache
+def _attnames() -> dict[str, str]:
+    return {f.name: f.attname for f in Patient._meta.concrete_fields}

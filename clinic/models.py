@@ -149,7 +149,8 @@ class Patient(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True, max_length=validation.MAX_EMAIL_LENGTH)
-    ssn = EncryptedTextField(blank=True, verbose_name="social security number")
+    # Bound to the chart (portico.crypto): its practice and chart number, known before an import inserts it.
+    ssn = EncryptedTextField(blank=True, verbose_name="social security number", bound_to=("practice_id", "chart_number"))
     # Kept beside the encrypted SSN (set in save) so lists can show it masked and filter on "SSN on
     # file" without decrypting every row.
     ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)

@@ -5,13 +5,15 @@ patient import or the API. Bad input raises ValidationError, by field where ther
 
 import datetime
 import logging
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from access.actions import automatic, sending, visit_access
 from clinic import validation
 from clinic.models import Appointment, Patient, Practice, StaffMember
+from portico.bulk import among, loaded, relate, update_rows
 from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.clinic")
@@ -31,7 +33,7 @@ def update_patient(patient: Patient, *, by: StaffMember | None, client: Client =
     # invitation, then practice; FOR NO KEY UPDATE lets rows pointing at the patient be inserted meanwhile.
     locked = Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice").get(
         pk=patient.pk)
-    email_changed = "email" in changes and not validation.same_email(changes["email"] or "", locked.email or "")
+    email_changed = _email_changes(locked, changes)
     for field, value in changes.items():
         setattr(locked, field, value)
     locked.full_clean(exclude=["practice", "doctor"])
@@ -40,6 +42,44 @@ def update_patient(patient: Patient, *, by: StaffMember | None, client: Client =
         sending.revoke_pending_after_email_change(locked, by=by, client=client)
     visit_access.patient_changed(locked)  # the Reports' summary carries the name and details
     return locked
+
+
+@transaction.atomic(durable=True)
+def update_patients(practice: Practice, changes: dict[int, dict], *, by: StaffMember | None,
+                    client: Client = NO_CLIENT) -> None:
+    """update_patient for many patients of the practice (the patient import), `changes` by patient id
+    (by field name, already clean: clinic.importing checks them with the Demographics form). The
+    patients are locked in one statement, in id order (the one lock order, patient first), each
+    row's changes applied to what is on file then, and written with one UPDATE statement per set of
+    changed columns. A changed email revokes a pending invitation, recorded, as for one patient."""
+    locked = loaded(Patient, Patient.objects.select_for_update(of=("self",), no_key=True)
+                    .filter(practice=practice, pk__in=among(sorted(changes))).order_by("pk").values())
+    relate(locked, "practice", (practice for _ in locked))
+    by_columns: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+    emails_changed = []
+    for patient in locked:
+        fields = changes[patient.pk]
+        if _email_changes(patient, fields):
+            emails_changed.append(patient)
+        for name, value in fields.items():
+            setattr(patient, name, value)
+        patient.sync_ssn_last4()
+        columns = tuple(sorted({*fields, *(("ssn_last4",) if "ssn" in fields else ())}))
+        by_columns[columns].append((*(_column_value(patient, name) for name in columns), patient.pk))
+    for columns, rows in by_columns.items():
+        update_rows(Patient, [Patient._meta.get_field(name).attname for name in columns], rows)
+    for patient in emails_changed:
+        sending.revoke_pending_after_email_change(patient, by=by, client=client)
+
+
+def _email_changes(patient: Patient, changes: dict) -> bool:
+    return "email" in changes and not validation.same_email(changes["email"] or "", patient.email or "")
+
+
+def _column_value(patient: Patient, name: str):
+    """The value `name` has in the database (encrypted, a date as the database takes it, a key's id)."""
+    field = Patient._meta.get_field(name)
+    return field.get_db_prep_save(field.pre_save(patient, add=False), connection)  # pre_save seals an SSN
 
 
 @transaction.atomic(durable=True)

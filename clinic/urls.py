@@ -41,6 +41,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/portal-access/print/", chart.print_invitation, name="print-invitation"),
     path("calendar/", appointments.calendar, name="calendar"),
     path("appointments/book/", booking.book_appointment, name="book-appointment"),
+    path("appointments/book/patients/", booking.patient_choices, name="book-patient-choices"),
     path("appointments/<int:appointment_id>/", appointments.appointment, name="appointment"),
     path("appointments/<int:appointment_id>/status/", booking.appointment_status, name="appointment-status"),
     path("appointments/<int:appointment_id>/details/", appointments.appointment_details, name="appointment-details"),

@@ -3,6 +3,7 @@ raises ValidationError with a message a receptionist can act on (the patient's p
 messages, so they are marked for translation: gettext at the moment they are raised)."""
 
 import datetime
+import re
 import unicodedata
 
 import phonenumbers
@@ -52,6 +53,11 @@ def normalize_ssn(raw: str) -> str:
     return digits
 
 
+# "+1 (555) 555-0123", "555-555-0123", "555.555.0123", "5555550123": an optional +1, an area code
+# that cannot start with 0 or 1 (nor be mistaken for a national prefix), seven more digits.
+_PLAIN_NANP = re.compile(r"(?:\+1[ .-]?)?(?:\(([2-9][0-9]{2})\)|([2-9][0-9]{2}))[ .-]?([0-9]{3})[ .-]?([0-9]{4})")
+
+
 def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
     """Return the number in E.164 (+15555550123). A number without its area code is refused (the
     fictional 555 numbers are kept: phonenumbers' is_valid_number would refuse those and numbers from
@@ -59,6 +65,16 @@ def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
     value = (raw or "").strip()
     if not value:
         return ""
+    if region == "US" and (plain := _PLAIN_NANP.fullmatch(value)):
+        # The shape nearly every US number is written in: phonenumbers' answer for it is always "+1"
+        # and the ten digits (test_validation checks the two agree), at a tenth of its cost (an import
+        # of 100,000 rows spent most of its checking time here).
+        return "+1" + "".join(part for part in plain.groups() if part)
+    return parsed_phone(value, region)
+
+
+def parsed_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """normalize_phone's answer from phonenumbers, for any number."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:

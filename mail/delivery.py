@@ -11,7 +11,7 @@ One step (`send_batch`):
 3. Record the sent rows in one UPDATE (only if the lease is still ours), committed before anything
    else, so a failure to record history afterwards can never send them again; then tell the rest of
    Portico (messages_delivered, once for the batch, in one transaction). A failed message gets its own
-   retry time (RETRY_DELAYS) or, after MAX_ATTEMPTS, is failed for good (message_failed).
+   retry time (portico.outbox.RETRY, as webhooks) or, after its last try, is failed for good (message_failed).
 
 Retries live only here: the worker loop (`manage.py worker`) calls `deliver_due` every round, and
 that picks up both retries and rows a killed worker left behind. A worker killed mid-batch loses
@@ -46,9 +46,6 @@ from portico.text import storable
 
 log = logging.getLogger("portico.mail")
 
-# Wait before try 2, 3, ...: six tries over about an hour, then the message is marked failed.
-RETRY_DELAYS = [datetime.timedelta(minutes=m) for m in (2, 5, 10, 15, 30)]
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # Rows claimed at once. Each batch costs about a dozen queries and three commits whatever its size
 # (docs/performance.md, "What the bulk helpers save"). Larger batches save less and less, and widen
 # what a killed worker may send twice (the accepted-but-unrecorded part of its batch; the same Message-ID).
@@ -306,12 +303,13 @@ def _tell(signal, message: Message) -> None:
 def _failed_try(message: Message, error: Exception, worker: str, claimed_at: datetime.datetime) -> None:
     reason = storable(f"{type(error).__name__}: {error}")[:300]
     mine = _ours([message.pk], worker, claimed_at)
-    if message.attempts >= MAX_ATTEMPTS:
+    wait = outbox.RETRY.wait_after(message.attempts)
+    if wait is None:
         if mine.update(status=Message.Status.FAILED, secret_link="", last_error=reason):
             _tell(message_failed, message)
             log.warning("message %s (%s) failed for good after %s tries", message.pk, message.kind, message.attempts)
         return
-    retry_at = timezone.now() + RETRY_DELAYS[message.attempts - 1]
+    retry_at = timezone.now() + wait
     mine.update(status=Message.Status.QUEUED, next_attempt_at=retry_at, last_error=reason)
     log.info("message %s (%s) try %s failed (%s); next at %s", message.pk, message.kind, message.attempts,
              type(error).__name__, retry_at.isoformat())

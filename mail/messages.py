@@ -17,6 +17,7 @@ from django.utils.translation import ngettext, override
 
 from mail.models import Message
 from portico.bulk import insert_dicts
+from portico.crypto import seal
 from portico.humantime import human_time
 
 
@@ -24,21 +25,20 @@ def queue_invitations(sent: list[tuple]) -> int:
     """For (invitation, token) pairs: the invitation email, its link built from PORTICO_BASE_URL (never
     a request's Host header), in one executemany, with what a batch shares (the practice's details,
     the expiry in words, the link's path) worked out once. Returns how many."""
-    now, expires, practices, link = timezone.now(), {}, {}, _landing_link()
+    now, contexts, link = timezone.now(), {}, _landing_link()
     rows = []
     for invitation, token in sent:
         practice = invitation.practice
         language = _language_of(invitation)
-        when = (invitation.expires_at, practice.time_zone, language)
-        if when not in expires:
+        when = (practice.pk, invitation.expires_at, practice.time_zone, language)
+        if when not in contexts:  # one context object per practice, expiry and language, shared by its rows
             with override(language):
-                expires[when] = human_time(*when[:2])
-        if practice.pk not in practices:
-            practices[practice.pk] = _practice(practice)
+                contexts[when] = {**_practice(practice), "expires": human_time(*when[1:3]), "language": language}
+        key = f"invitation:{invitation.pk}"
         rows.append({"kind": Message.Kind.INVITATION, "invitation_id": invitation.pk, "to": invitation.email,
-                     "dedupe_key": f"invitation:{invitation.pk}",
-                     "context": {**practices[practice.pk], "expires": expires[when], "language": language},
-                     "secret_link": link(token), "next_attempt_at": now, "created_at": now})
+                     "dedupe_key": key, "context": contexts[when],
+                     "secret_link": seal(Message, "secret_link", link(token), dedupe_key=key),
+                     "next_attempt_at": now, "created_at": now})
     return insert_dicts(Message, rows)
 
 

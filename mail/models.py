@@ -46,7 +46,7 @@ class Message(OutboxRow):
     # One message per (kind, subject): a retried or duplicated enqueue can never mail twice.
     dedupe_key = models.CharField(max_length=100, unique=True)
     context = models.JSONField(default=dict)
-    secret_link = EncryptedTextField(blank=True)
+    secret_link = EncryptedTextField(blank=True, bound_to=("dedupe_key",))  # portico.crypto: known before a bulk insert
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     # attempts, next_attempt_at and the lease (claimed_by, claimed_at; PORTICO_MAIL_LEASE_SECONDS): OutboxRow
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -6,7 +6,7 @@ names from the model's metadata are formatted into the SQL.
 
 Rows come as unsaved objects (`insert_rows`) or as dicts by attname (`insert_dicts`, cheaper);
 `instances` and `loaded` make objects without Model.__init__ when callers need them; `among` hands a
-batch's ids to `__in` as one parameter; `insert_selected` copies a query's rows with INSERT ... SELECT."""
+batch's ids to `__in` as one parameter."""
 
 import datetime
 import json
@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 
 from django.db import connection, models
-from django.db.models import F
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_init, pre_init
@@ -45,6 +44,8 @@ def _converter(field: models.Field) -> Callable | None:
         return None
     if type(field) is models.DateTimeField:
         return _datetime_converter(field)
+    if isinstance(field, models.JSONField):
+        return _shared_converter(field)
     if field.null:  # NULL is written as NULL by every field (e.g. an event's client address, mostly none)
         return lambda v: None if v is None else field.get_db_prep_save(v, connection)
     return lambda v: field.get_db_prep_save(v, connection)
@@ -64,6 +65,19 @@ def _datetime_converter(field: models.DateTimeField) -> Callable:
         if value not in converted:
             converted[value] = adapt(value)
         return converted[value]
+    return convert
+
+
+def _shared_converter(field: models.Field) -> Callable:
+    """A JSON value is often one object shared by a batch's rows (e.g. the practice's details in each
+    invitation email's context): each distinct object is encoded once per batch. Keyed by identity;
+    the object is kept with its encoding, so no id can be reused by another object meanwhile."""
+    converted = {}
+
+    def convert(value):
+        if id(value) not in converted:
+            converted[id(value)] = (value, field.get_db_prep_save(value, connection))
+        return converted[id(value)][1]
     return convert
 
 
@@ -102,27 +116,6 @@ def insert_dicts(model: type[models.Model], rows: Iterable[Mapping]) -> int:
     dict leaves out gets its default (field.get_default, made per row), as a new object would.
     Returns how many."""
     return _execute(dicts_statement(model, rows))
-
-
-def insert_selected(model: type[models.Model], attname: str, query: models.QuerySet, *, field: str = "pk",
-                    **values) -> int:
-    """INSERT one row per distinct `field` of the rows of `query`, as `attname`, the model's other
-    fields `values` or their (constant) defaults, inserted in ascending order of `field` (ids: in id
-    order): the rows go from the database to the database, none through Python. Returns how many."""
-    fields = _insert_fields(model)
-    constants, made_per_object = _defaults(model)
-    if any(name not in values for name, _ in made_per_object if name != attname):
-        raise ValueError(f"give insert_selected a value for each field of {model.__name__} with a callable default")
-    [row] = _converted([[None if f.attname == attname else values.get(f.attname, constants.get(f.attname))
-                         for f in fields]], fields)
-    select, params = query.order_by().values(selected=F(field)).distinct().query.sql_with_params()
-    q = connection.ops.quote_name
-    columns = ", ".join("chosen.selected" if f.attname == attname else "%s" for f in fields)
-    sql = (f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "  # noqa: S608
-           f"SELECT {columns} FROM ({select}) AS chosen ORDER BY chosen.selected")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*(v for f, v in zip(fields, row, strict=True) if f.attname != attname), *params])
-        return cursor.rowcount
 
 
 def dicts_statement(model: type[models.Model], rows: Iterable[Mapping]) -> tuple[str, list[list]]:

@@ -6,16 +6,42 @@ An outbox model is an `OutboxRow`, with a `Status` of its own that has QUEUED an
 `status` field of those choices.
 A row left SENDING by a worker killed mid-work is due again once its lease has run out; the worker
 that lost it can no longer record anything (`held` matches nothing), so an outcome is never recorded
-twice."""
+twice.
+
+A failed try is retried on one schedule for every outbox (`RETRY`), so mail and webhooks back off
+alike and one sentence describes both."""
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from portico.bulk import among
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff: wait `first` after the first failed try, `factor` times longer after each
+    next one, and give up after `tries` tries."""
+
+    first: datetime.timedelta
+    factor: int
+    tries: int
+
+    def wait_after(self, attempts: int) -> datetime.timedelta | None:
+        """How long to wait after `attempts` failed tries before the next one; None: that was the last."""
+        if attempts >= self.tries:
+            return None
+        return self.first * self.factor ** (attempts - 1)
+
+
+# 30 s, 1, 2, 4, 8, 16 and 32 minutes: 8 tries over about an hour. The first retries come quickly (a
+# dropped connection, a receiver restarting); the later ones wait out an outage of an hour without
+# hammering the server as it comes back.
+RETRY = Backoff(first=datetime.timedelta(seconds=30), factor=2, tries=8)
 
 
 class OutboxRow(models.Model):

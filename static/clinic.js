@@ -47,3 +47,86 @@
     });
   });
 })();
+
+// The booking page's patient field (clinic/book_appointment.html): as staff type, the matching
+// patients (name, date of birth, chart number or phone; the patient list's search) appear in a
+// listbox under the field, the ARIA 1.2 combobox pattern: arrow keys move through them, Enter or a
+// click chooses one and fills the booking form's chart number, Escape closes; a status line says
+// how many were found and which was chosen. Without script the same field is a plain search step.
+(function () {
+  "use strict";
+  var DELAY_MS = 200;
+
+  function setUp(input) {
+    var list = document.getElementById("patient-choices");
+    var status = document.getElementById("patient-choices-status");
+    var target = document.getElementById(input.getAttribute("data-fills"));
+    var timer = null, asked = 0;
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-controls", list.id);
+    input.setAttribute("aria-expanded", "false");
+
+    function options() { return Array.prototype.slice.call(list.querySelectorAll("[role=option]")); }
+    function active() { return list.querySelector("[aria-selected=true]"); }
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+    function highlight(option) {
+      options().forEach(function (o) { o.setAttribute("aria-selected", o === option ? "true" : "false"); });
+      input.setAttribute("aria-activedescendant", option.id);
+      option.scrollIntoView({block: "nearest"});
+    }
+    function choose(option) {
+      target.value = option.getAttribute("data-chart");
+      input.value = option.textContent.trim();
+      close();
+      status.textContent = "Chosen: " + input.value + ".";
+    }
+    function search() {
+      var q = input.value.trim(), mine = ++asked;
+      if (!q) { close(); status.textContent = ""; return; }
+      fetch(input.getAttribute("data-choices-url") + "?q=" + encodeURIComponent(q), {credentials: "same-origin"})
+        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+        .then(function (html) {
+          if (mine !== asked) { return; }  // an answer to an older keystroke
+          list.innerHTML = html;
+          var count = options().length;
+          list.hidden = count === 0;
+          input.setAttribute("aria-expanded", count ? "true" : "false");
+          input.removeAttribute("aria-activedescendant");
+          status.textContent = count ? count + (count === 1 ? " patient" : " patients") +
+            " found: use the up and down arrow keys, then Enter." : "No patient matches.";
+        }, function () { status.textContent = "The search failed: press Find to search again."; });
+    }
+
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, DELAY_MS); });
+    input.addEventListener("keydown", function (event) {
+      var all = options(), current = all.indexOf(active());
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        if (list.hidden || !all.length) { return; }
+        event.preventDefault();
+        var next = event.key === "ArrowDown" ? Math.min(current + 1, all.length - 1) : Math.max(current - 1, 0);
+        highlight(all[next]);
+      } else if (event.key === "Enter" && !list.hidden && active()) {
+        event.preventDefault();
+        choose(active());
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        close();
+      }
+    });
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });  // keep the focus in the field
+    list.addEventListener("click", function (event) {
+      var option = event.target.closest("[role=option]");
+      if (option) { choose(option); input.focus(); }
+    });
+    input.addEventListener("blur", close);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-patient-search] input[data-choices-url]").forEach(setUp);
+  });
+})();

@@ -8,11 +8,12 @@ from django.db import connection
 
 from clinic.models import Patient, Practice
 from mail.models import Message
-from portico.bulk import among, insert_dicts, insert_rows, insert_selected, instances, loaded
+from portico import crypto
+from portico.bulk import among, insert_dicts, insert_rows, instances, loaded
 
 NOW = datetime.datetime(2026, 11, 25, 15, 30, 0, 123456, tzinfo=datetime.UTC)
-FIELDS = ["kind", "to", "dedupe_key", "context", "secret_link", "status", "attempts", "next_attempt_at",
-          "claimed_by", "claimed_at", "sent_at", "last_error", "created_at"]
+FIELDS = ["kind", "to", "dedupe_key", "context", "status", "attempts", "next_attempt_at",
+          "claimed_by", "claimed_at", "sent_at", "last_error", "created_at"]  # the encrypted link: read by the model
 
 
 def saved(dedupe_key: str) -> dict:
@@ -24,10 +25,12 @@ def test_it_writes_what_save_writes_from_dicts_with_defaults():
     values = {"kind": "invitation", "to": "pat@example.test", "context": {"practice": "O'Brien & Sons", "n": 1},
               "secret_link": "http://x.test/portal/i/secret/", "next_attempt_at": NOW, "created_at": NOW}
     Message.objects.create(dedupe_key="a", **values)
-    assert insert_dicts(Message, [{"dedupe_key": "b", **values}]) == 1
+    link = crypto.seal(Message, "secret_link", values["secret_link"], dedupe_key="b")  # bound to its row: sealed first
+    assert insert_dicts(Message, [{**values, "dedupe_key": "b", "secret_link": link}]) == 1
     assert saved("b") == {**saved("a"), "dedupe_key": "b"}
     assert saved("b")["status"] == "queued" and saved("b")["attempts"] == 0
-    # The link is stored encrypted, as the field does it, never in clear.
+    assert {m.secret_link for m in Message.objects.all()} == {values["secret_link"]}
+    # The link is stored encrypted, never in clear.
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret_link FROM mail_message WHERE dedupe_key = 'b'")
         assert "secret" not in cursor.fetchone()[0]
@@ -67,18 +70,6 @@ def test_among_matches_ids_and_strings_as_an_in_list_would_and_nothing_when_empt
 
 
 @pytest.mark.django_db
-def test_insert_selected_writes_one_row_per_distinct_value_with_defaults():
-    practice = Practice.objects.create(name="P")
-    kept = [Message.objects.create(kind="invitation", to=f"{n}@example.test", dedupe_key=f"k{n}", next_attempt_at=NOW,
-                                   created_at=NOW) for n in range(2)]
-    count = insert_selected(Patient, "chart_number", Message.objects.filter(pk__in=[m.pk for m in kept]),
-                            field="dedupe_key", practice_id=practice.pk, first_name="A", last_name="B")
-    assert count == 2
-    assert list(Patient.objects.order_by("chart_number").values_list("chart_number", "email", "ssn")) == [
-        ("k0", "", ""), ("k1", "", "")]
-
-
-@pytest.mark.django_db
 def test_loaded_objects_are_saved_rows_whose_other_fields_load_on_use():
     practice = Practice.objects.create(name="P")
     patient = Patient.objects.create(practice=practice, chart_number="C1", first_name="Ann", last_name="B")
@@ -86,3 +77,13 @@ def test_loaded_objects_are_saved_rows_whose_other_fields_load_on_use():
     assert made == patient and not made._state.adding
     assert made.get_deferred_fields() >= {"first_name"}
     assert made.first_name == "Ann"
+
+
+@pytest.mark.django_db
+def test_json_values_shared_by_rows_are_written_once_each_and_distinct_ones_apart():
+    shared = {"practice": "P"}
+    rows = [{"kind": "digest", "to": "s@example.test", "dedupe_key": f"j{n}", "next_attempt_at": NOW, "created_at": NOW,
+             "context": shared if n % 2 else {"n": n}} for n in range(6)]
+    insert_dicts(Message, (dict(row) for row in rows))
+    assert list(Message.objects.order_by("dedupe_key").values_list("context", flat=True)) == [
+        {"n": 0}, shared, {"n": 2}, shared, {"n": 4}, shared]

@@ -1,5 +1,6 @@
 """portico.outbox, as mail and webhooks use it: a claim takes due rows under a lease, a killed worker's
-rows come back once its lease ran out, and a worker whose lease was taken over records nothing."""
+rows come back once its lease ran out, a worker whose lease was taken over records nothing, and one
+backoff schedule for every failed try."""
 
 import datetime
 
@@ -42,3 +43,12 @@ def test_a_killed_workers_rows_come_back_after_the_lease_and_it_can_then_record_
     assert again.pk == row.pk and again.attempts == 2
     assert outbox.held(Message, [row.pk], "killed", claimed_at).update(status="sent") == 0
     assert outbox.held(Message, [row.pk], "w2", again.claimed_at).update(status="sent") == 1
+
+
+@pytest.mark.parametrize(("attempts", "wait"), [
+    (1, datetime.timedelta(seconds=30)), (2, datetime.timedelta(minutes=1)), (3, datetime.timedelta(minutes=2)),
+    (4, datetime.timedelta(minutes=4)), (5, datetime.timedelta(minutes=8)), (6, datetime.timedelta(minutes=16)),
+    (7, datetime.timedelta(minutes=32)), (8, None), (9, None),
+])
+def test_one_backoff_for_every_outbox_doubles_from_30_seconds_and_stops_after_8_tries(attempts, wait):
+    assert outbox.RETRY.wait_after(attempts) == wait

@@ -191,6 +191,7 @@ def all_done(job_id: int) -> bool:
             and not unsealed_count(Practice.objects.get(name="Two Nodes Clinic")))
 
 
+@pytest.mark.timeout(1200)  # about 3-6 minutes on a loaded 2-core machine; its own waits name what hung
 def test_two_nodes_share_a_bulk_job_and_one_dies_part_way(tmp_path):
     admin = make_practice()
     sink = Sink()

@@ -1,5 +1,9 @@
 """Bulk invitation jobs: a snapshot of the chosen patients, sent by the task worker in chunks (one
-transaction each, through sending.send_many), resumable after a killed worker."""
+transaction each, through sending.send_many), resumable after a killed worker.
+
+The snapshot is a row per chunk of patient ids, not a row per patient: a chunk's transaction sends
+its patients (each invitation naming its job), records the skipped ones with their reason, and marks
+the chunk done. A killed worker's uncommitted chunk is simply still to do."""
 
 import datetime
 import logging
@@ -16,9 +20,9 @@ from access.actions import sending
 from access.actions.steps import (
     lock_patients,
 )
-from access.models import Channel, InvitationJob, InvitationJobPatient
+from access.models import Channel, InvitationJob, InvitationJobChunk, InvitationJobPatient
 from clinic.models import Patient, StaffMember
-from portico.bulk import insert_selected, update_rows
+from portico.bulk import insert_dicts
 from portico.client import NO_CLIENT
 
 log = logging.getLogger("portico.access")
@@ -42,12 +46,13 @@ def stalled_after() -> datetime.timedelta:
 @transaction.atomic(durable=True)
 def start_invitation_job(
     practice, patients: QuerySet[Patient], *, by: StaffMember | None, selection: str, enqueue: bool = True,
-    key: str | None = None,
+    key: str | None = None, chunk: int | None = None,
 ) -> InvitationJob:
     """Snapshot the selected patients of the practice (others are ignored) as a job, and queue the
     task that sends it (run_in_worker; `enqueue=False` to run it in-process with run_invitation_job).
     A `key` (a preview's one-time key) starts one job however often it is given: again, even at the
-    same moment, it raises JobAlreadyStarted with the job it started, and changes nothing."""
+    same moment, it raises JobAlreadyStarted with the job it started, and changes nothing. The
+    patients are sent `chunk` (default JOB_CHUNK) per transaction, in id order."""
     now = timezone.now()
     if key and (started := InvitationJob.objects.filter(preview_key=key).first()):
         raise errors.JobAlreadyStarted(started)
@@ -60,7 +65,11 @@ def start_invitation_job(
         if started is None:
             raise
         raise errors.JobAlreadyStarted(started) from None
-    job.total = insert_selected(InvitationJobPatient, "patient_id", patients.filter(practice=practice), job_id=job.pk)
+    ids = list(patients.filter(practice=practice).order_by("pk").values_list("pk", flat=True).distinct())
+    chunk = chunk or JOB_CHUNK
+    insert_dicts(InvitationJobChunk, ({"job_id": job.pk, "patient_ids": ids[start:start + chunk]}
+                                      for start in range(0, len(ids), chunk)))
+    job.total = len(ids)
     InvitationJob.objects.filter(pk=job.pk).update(total=job.total)
     if enqueue:
         _enqueue(job)
@@ -68,11 +77,11 @@ def start_invitation_job(
     return job
 
 
-def run_invitation_job(job_id: int, *, chunk: int = JOB_CHUNK, progress=None) -> InvitationJob:
-    """Send the job's patients not yet processed, one chunk per transaction, then mark it done. Safe to
-    run again, or twice at once: a chunk takes only unprocessed rows and records their outcomes in the
-    transaction that sends them. `progress(done, total)` is called after each chunk."""
-    while processed := _run_job_chunk(job_id, chunk):
+def run_invitation_job(job_id: int, *, progress=None) -> InvitationJob:
+    """Send the job's chunks not yet done, one per transaction, then mark it done. Safe to run again,
+    or twice at once: a chunk is taken only while not done and marked done in the transaction that
+    sends it. `progress(done, total)` is called after each chunk."""
+    while processed := _run_job_chunk(job_id):
         if progress is not None:
             progress(processed, InvitationJob.objects.values_list("total", flat=True).get(pk=job_id))
     InvitationJob.objects.filter(pk=job_id, status=InvitationJob.Status.RUNNING).update(
@@ -98,27 +107,29 @@ def resume_stalled_jobs() -> int:
 
 
 @transaction.atomic(durable=True)
-def _run_job_chunk(job_id: int, size: int) -> int:
+def _run_job_chunk(job_id: int) -> int:
     """One chunk: returns how many of the job's patients are processed after it (0: none was left)."""
     job = InvitationJob.objects.select_related("started_by__user").get(pk=job_id)
-    # A second runner of the same job skips the rows this one holds and takes the next chunk.
-    rows = list(job.rows.filter(outcome="").select_for_update(skip_locked=True).order_by("id")
-                .values_list("pk", "patient_id", named=True)[:size])
-    if not rows:
+    # A second runner of the same job skips the chunk this one holds and takes the next.
+    chunk = (job.chunks.filter(done=False).select_for_update(skip_locked=True).order_by("id")
+             .only("id", "patient_ids").first())
+    if chunk is None:
         return 0
-    sent = sending.send_many(lock_patients([r.patient_id for r in rows]), by=job.started_by, channel=Channel.BULK,
-                             client=NO_CLIENT, reason=f"Bulk invitation {job.pk}", chain_now=True)
-    outcomes = {o.patient_id: o for o in sent}
-    Outcome = InvitationJobPatient.Outcome
-    update_rows(InvitationJobPatient, ["outcome", "reason_code", "reason", "invitation"], [
-        (Outcome.INVITED, "", "", o.sent.invitation.pk, row.pk) if o.sent else
-        (Outcome.SKIPPED, o.refusal.code, rules.skip_label(o.refusal), None, row.pk)
-        for row in rows for o in [outcomes[row.patient_id]]
-    ], only_if={"outcome": ""})
-    invited = sum(1 for o in outcomes.values() if o.sent)
+    sent = sending.send_many(lock_patients(chunk.patient_ids), by=job.started_by, channel=Channel.BULK,
+                             client=NO_CLIENT, reason=f"Bulk invitation {job.pk}", chain_now=True, job_id=job.pk)
+    skipped = [o for o in sent if o.refusal is not None]
+    insert_dicts(InvitationJobPatient, ({"job_id": job.pk, "patient_id": o.patient_id, "reason_code": o.refusal.code,
+                                         "reason": rules.skip_label(o.refusal)} for o in skipped))
+    _finish(chunk)
     InvitationJob.objects.filter(pk=job_id).update(
-        invited=F("invited") + invited, skipped=F("skipped") + len(rows) - invited, heartbeat_at=timezone.now())
-    return job.invited + job.skipped + len(rows)
+        invited=F("invited") + len(sent) - len(skipped), skipped=F("skipped") + len(skipped),
+        heartbeat_at=timezone.now())
+    return job.invited + job.skipped + len(sent)
+
+
+def _finish(chunk: InvitationJobChunk) -> None:
+    """Mark the chunk done, in its transaction: committed with its sends, or not at all."""
+    InvitationJobChunk.objects.filter(pk=chunk.pk).update(done=True)
 
 
 def _fail_lost_tasks(job: InvitationJob) -> None:

@@ -112,11 +112,11 @@ def _send_one(patient: Patient, *, by: StaffMember | None, channel: str, client:
 
 def send_many(
     patients: list[Patient], *, by: StaffMember | None, channel: str, client: Client, reason: str,
-    reinvite_numbers: dict[int, int] | None = None, chain_now: bool = False,
+    reinvite_numbers: dict[int, int] | None = None, chain_now: bool = False, job_id: int | None = None,
 ) -> list[InvitationOutcome]:
     """Decide (access.rules) and send, for patients already locked: invitations, their history events
     and their outbox mail in three INSERTs. `reinvite_numbers` (patient id -> k) marks re-invites;
-    `chain_now` chains the events at once (history.append: bulk jobs)."""
+    `chain_now` chains the events at once (history.append: bulk jobs); `job_id` is the bulk job sending."""
     now = timezone.now()
     ids = [p.id for p in patients]
     expire_where(Q(patient__in=among(ids)), now)  # a lapsed invitation is no longer pending
@@ -133,7 +133,8 @@ def send_many(
     invitations = instances(Invitation, [
         {"practice_id": p.practice_id, "patient_id": p.id, "token_hash": tokens.hash_token(token),
          "email": p.email, "channel": channel, "sent_by_id": by.pk if by else None, "sent_at": now,
-         "expires_at": now + invite_ttl(p.practice), "reinvite_number": reinvite_numbers.get(p.id, 0)}
+         "expires_at": now + invite_ttl(p.practice), "reinvite_number": reinvite_numbers.get(p.id, 0),
+         "job_id": job_id}
         for p, token in chosen
     ])
     relate(invitations, "practice", (p.practice for p, _ in chosen))

@@ -11,8 +11,9 @@ def backfill(apps, schema_editor):
     from access.actions.visit_access import rebuild
     from clinic.models import Practice
 
-    for practice in Practice.objects.filter(pk__in=apps.get_model("clinic", "Appointment").objects
-                                            .filter(status="completed").values("practice_id")):
+    # Only the columns rebuild reads: the live model may have columns later migrations add.
+    for practice in Practice.objects.only("time_zone", "holidays").filter(
+            pk__in=apps.get_model("clinic", "Appointment").objects.filter(status="completed").values("practice_id")):
         rebuild(practice)
 
 

@@ -67,8 +67,8 @@ def test_an_edit_to_an_event_chained_at_once_is_named(cast):
 def test_a_bulk_job_chains_its_events_as_it_sends(cast):
     patients = make_patients(cast.practice, 3)
     job = jobs.start_invitation_job(cast.practice, Patient.objects.filter(pk__in=[p.pk for p in patients]),
-                                       by=cast.alice, selection="3", enqueue=False)
-    jobs.run_invitation_job(job.pk, chunk=2)
+                                       by=cast.alice, selection="3", enqueue=False, chunk=2)
+    jobs.run_invitation_job(job.pk)
     assert AccessEvent.objects.filter(action="invitation.sent", sequence__isnull=False).count() == 3
     assert first_broken_event(cast.practice) is None
 

@@ -1,5 +1,6 @@
-"""Bulk invitation jobs: a snapshot of the selection, sent in chunks that record their outcomes in the
-transaction that sends them, so nothing is ever sent twice, even when a job is re-run or resumed."""
+"""Bulk invitation jobs: a snapshot of the selection as chunks of patient ids, each sent in a
+transaction that records its skips and marks it done, so nothing is ever sent twice, even when a job
+is re-run or resumed."""
 
 import datetime
 import io
@@ -14,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from access import errors, selectors
 from access.actions import acceptance, jobs, sending
 from access.history import first_broken_event
-from access.models import AccessEvent, Channel, Invitation, InvitationJob, InvitationJobPatient
+from access.models import AccessEvent, Channel, Invitation, InvitationJob, InvitationJobChunk, InvitationJobPatient
 from access.tests.helpers import connect, right_answers, send, snapshot
 from access.tests.test_send_invitations import make_patients
 from clinic.models import Patient
@@ -35,25 +36,32 @@ def invitations_per_patient(patients) -> list[int]:
 def test_a_job_invites_the_eligible_and_records_why_others_were_skipped(cast):
     patients = make_patients(cast.practice, 5)
     send(cast, patients[0])
-    job = start(cast, [*patients, cast.ned], enqueue=False)
+    job = start(cast, [*patients, cast.ned], enqueue=False, chunk=2)
     assert (job.total, job.status) == (6, InvitationJob.Status.RUNNING)
-    job = jobs.run_invitation_job(job.pk, chunk=2)
+    assert list(job.chunks.order_by("id").values_list("patient_ids", flat=True)) == [
+        sorted(p.pk for p in [*patients, cast.ned])[i:i + 2] for i in (0, 2, 4)]
+    job = jobs.run_invitation_job(job.pk)
     assert (job.invited, job.skipped, job.status) == (4, 2, InvitationJob.Status.DONE)
     assert job.finished_at is not None
+    assert not job.chunks.filter(done=False).exists()
     assert selectors.job_skip_counts(job) == {
         "Already pending": 1,
         "Not eligible (Add an email address; Add a social security number, or a date of birth and a phone number)": 1}
-    rows = {r.patient_id: r for r in job.rows.all()}
-    assert rows[patients[1].pk].invitation.channel == Channel.BULK
-    assert rows[patients[1].pk].invitation.sent_by == cast.alice
-    events = AccessEvent.objects.filter(invitation=rows[patients[1].pk].invitation)
+    assert set(job.skips.values_list("patient_id", "reason_code")) == {
+        (patients[0].pk, "already_pending"), (cast.ned.pk, "not_eligible")}
+    invited = {i.patient_id: i for i in job.invitations.all()}
+    assert set(invited) == {p.pk for p in patients[1:]}
+    assert invited[patients[1].pk].channel == Channel.BULK
+    assert invited[patients[1].pk].sent_by == cast.alice
+    events = AccessEvent.objects.filter(invitation=invited[patients[1].pk])
     assert [(e.action, e.channel, e.reason) for e in events] == [("invitation.sent", "bulk", f"Bulk invitation {job.pk}")]
     assert Message.objects.filter(kind="invitation").count() == 5  # 4 + the one sent from the chart
 
 
 def test_it_ignores_patients_of_another_practice(cast):
     job = start(cast, [cast.pat, cast.bea], enqueue=False)
-    assert list(job.rows.values_list("patient_id", flat=True)) == [cast.pat.pk]
+    assert list(job.chunks.values_list("patient_ids", flat=True)) == [[cast.pat.pk]]
+    assert job.total == 1
 
 
 def test_re_running_a_job_or_a_second_job_over_the_same_patients_invites_nobody_twice(cast):
@@ -73,32 +81,47 @@ def test_re_running_a_job_or_a_second_job_over_the_same_patients_invites_nobody_
 def test_one_key_starts_one_job_and_a_second_start_changes_nothing(cast):
     patients = make_patients(cast.practice, 2)
     job = start(cast, patients, enqueue=False, key="preview-1")
-    before = (list(InvitationJob.objects.values()), list(InvitationJobPatient.objects.values()))
+    before = (list(InvitationJob.objects.values()), list(InvitationJobChunk.objects.values()))
     with pytest.raises(errors.JobAlreadyStarted) as already:
         start(cast, patients, enqueue=False, key="preview-1")
     assert already.value.job == job
-    assert (list(InvitationJob.objects.values()), list(InvitationJobPatient.objects.values())) == before
+    assert (list(InvitationJob.objects.values()), list(InvitationJobChunk.objects.values())) == before
     assert start(cast, patients, enqueue=False, key="preview-2") != job  # another key: another job
     assert start(cast, patients, enqueue=False).total == start(cast, patients, enqueue=False).total == 2  # no key
 
 
-def test_a_chunk_that_dies_before_commit_leaves_its_rows_to_do_and_sends_nothing(cast):
+def test_a_chunk_that_dies_before_commit_leaves_its_patients_to_do_and_sends_nothing(cast):
     patients = make_patients(cast.practice, 4)
-    job = start(cast, patients, enqueue=False)
-    with mock.patch("access.actions.jobs.update_rows", side_effect=DatabaseError("worker killed")):
+    job = start(cast, [*patients, cast.ned], enqueue=False, chunk=3)
+    with mock.patch("access.actions.jobs._finish", side_effect=DatabaseError("worker killed")):
         with pytest.raises(DatabaseError):
-            jobs.run_invitation_job(job.pk, chunk=2)
-    assert job.rows.filter(outcome="").count() == 4
+            jobs.run_invitation_job(job.pk)
+    assert job.chunks.filter(done=False).count() == 2
     assert invitations_per_patient(patients) == [0, 0, 0, 0]
-    assert not Message.objects.exists()
+    assert not Message.objects.exists() and not job.skips.exists()
+    job.refresh_from_db()
+    assert (job.invited, job.skipped) == (0, 0)
+
+
+def test_a_job_killed_between_chunks_resumes_at_the_first_chunk_not_committed(cast):
+    patients = make_patients(cast.practice, 5)
+    job = start(cast, [*patients, cast.ned], enqueue=False, chunk=2)
+    assert jobs._run_job_chunk(job.pk) == 2  # the first chunk committed, then the worker was killed
+    first = set(Invitation.objects.values_list("patient_id", flat=True))
+    done = jobs.run_invitation_job(job.pk)
+    assert (done.invited, done.skipped) == (5, 1)
+    assert invitations_per_patient(patients) == [1] * 5
+    assert first and Invitation.objects.filter(patient_id__in=first).count() == len(first)  # not sent again
+    assert list(done.skips.values_list("patient_id", flat=True)) == [cast.ned.pk]
+    assert Message.objects.filter(kind="invitation").count() == 5
 
 
 def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_without_doubling(cast, smtp_server):
     patients = make_patients(cast.practice, 5)
-    job = start(cast, patients)
+    job = start(cast, patients, chunk=2)
     lost = DBTaskResult.objects.get()
     lost.claim("node-a:4242")  # a worker took the task ... and was killed (its node died) after 2 patients:
-    jobs._run_job_chunk(job.pk, 2)
+    jobs._run_job_chunk(job.pk)
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=2, seconds=1)):
         assert jobs.resume_stalled_jobs() == 1
         assert jobs.resume_stalled_jobs() == 0  # its heartbeat is fresh again: not queued twice
@@ -186,9 +209,7 @@ def test_the_preview_counts_by_reason_and_changes_nothing(cast):
 def test_jobs_are_listed_with_who_started_them_and_how_many_have_since_accepted(cast):
     patients = make_patients(cast.practice, 3)
     job = jobs.run_invitation_job(start(cast, patients, enqueue=False).pk)
-    token_of = {}
-    for row in job.rows.select_related("invitation"):
-        token_of[row.patient_id] = row.invitation
+    token_of = {i.patient_id: i for i in job.invitations.all()}
     # Accept one: its token is only in the outbox, so take it the way the patient would (the email's link).
     message = Message.objects.get(dedupe_key=f"invitation:{token_of[patients[1].pk].pk}")
     token = message.secret_link.rsplit("/", 2)[-2]
@@ -203,12 +224,12 @@ def test_jobs_are_listed_with_who_started_them_and_how_many_have_since_accepted(
 @pytest.mark.django_db(transaction=True)
 def test_two_overlapping_jobs_and_a_staff_click_at_once_invite_each_patient_once(cast):
     patients = make_patients(cast.practice, 60)
-    first = start(cast, patients[:40], enqueue=False)
-    second = start(cast, patients[20:], enqueue=False)
+    first = start(cast, patients[:40], enqueue=False, chunk=7)
+    second = start(cast, patients[20:], enqueue=False, chunk=7)
     clicked = patients[30]
     outcomes = at_once(
-        lambda: jobs.run_invitation_job(first.pk, chunk=7),
-        lambda: jobs.run_invitation_job(second.pk, chunk=7),
+        lambda: jobs.run_invitation_job(first.pk),
+        lambda: jobs.run_invitation_job(second.pk),
         lambda: sending.send_invitation(clicked, by=cast.dora, channel=Channel.CHART),
     )
     assert not [o for o in outcomes[:2] if isinstance(o, Exception)]
@@ -230,9 +251,10 @@ def test_two_overlapping_jobs_and_a_staff_click_at_once_invite_each_patient_once
 def test_two_runners_of_one_job_share_its_chunks(cast):
     """A job queued again while its first worker is merely slow: both run, nobody is invited twice."""
     patients = make_patients(cast.practice, 50)
-    job = start(cast, patients, enqueue=False)
-    at_once(*[lambda: jobs.run_invitation_job(job.pk, chunk=5)] * 2)
+    job = start(cast, patients, enqueue=False, chunk=5)
+    at_once(*[lambda: jobs.run_invitation_job(job.pk)] * 2)
     job.refresh_from_db()
     assert (job.invited, job.skipped, job.status) == (50, 0, InvitationJob.Status.DONE)
     assert invitations_per_patient(patients) == [1] * 50
-    assert InvitationJobPatient.objects.filter(job=job, outcome="").count() == 0
+    assert not job.chunks.filter(done=False).exists() and not InvitationJobPatient.objects.filter(job=job).exists()
+    assert job.invitations.count() == 50

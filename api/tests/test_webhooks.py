@@ -4,6 +4,7 @@ retries with backoff, the lease, the attempt cap, and practice isolation."""
 import datetime
 import json
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -351,6 +352,38 @@ def test_a_url_reaching_an_internal_address_is_refused(url, settings):
 def test_public_addresses_are_accepted(url, settings):
     settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = False
     webhooks.check_url(url)
+
+
+@pytest.fixture
+def resolver(monkeypatch):
+    """DNS answers of our choosing for names under example.test (a boundary we do not own): the
+    resolver's own shape, one (family, type, proto, canonname, sockaddr) per address, in the order given."""
+    answers: dict[str, list[str]] = {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (ip, port, 0, 0)) if ":" in ip else
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in answers[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+@pytest.mark.parametrize("addresses", [["93.184.215.14", "10.0.0.5"], ["93.184.215.14", "2606:4700::1111", "::1"]])
+def test_a_name_resolving_to_a_public_address_and_then_an_internal_one_is_refused(addresses, resolver, settings):
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = False
+    resolver["mixed.example.test"] = addresses
+    with pytest.raises(ValidationError, match=f"mixed.example.test resolves to {re.escape(addresses[-1])}, an internal"):
+        webhooks.check_url("https://mixed.example.test/hooks")
+    resolver["mixed.example.test"] = addresses[:-1]  # the same name without its internal address: accepted
+    webhooks.check_url("https://mixed.example.test/hooks")
+
+
+def test_a_public_ipv4_address_written_as_ipv6_is_accepted(settings):
+    settings.PORTICO_WEBHOOKS_ALLOW_PRIVATE = False
+    webhooks.check_url("https://[::ffff:8.8.8.8]/h")  # IPv4-mapped: it reaches 8.8.8.8, a public address
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])

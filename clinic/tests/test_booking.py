@@ -2,6 +2,7 @@
 the practice's automatic invitations that fire from them."""
 
 import datetime
+import re
 import threading
 import time
 from unittest import mock
@@ -231,6 +232,50 @@ def test_the_page_shows_a_double_booking_and_an_unknown_chart_number(client, cas
     errors = client.post(URL, form(cast, chart_number="Z-9")).context["form"].errors
     assert errors["chart_number"] == ["No patient has the chart number Z-9."]
     assert Appointment.objects.count() == 1
+
+
+# --- finding the patient to book (the patient field; without script, a search step) ---------------
+
+CHOICES = reverse("clinic:book-patient-choices")
+
+
+@pytest.mark.parametrize(("q", "found"), [
+    ("jon", ["Jones, Pat"]), ("Pat Jo", ["Jones, Pat"]), ("1980-05-17", ["Jones, Pat"]), ("05/17/1980", ["Jones, Pat"]),
+    ("A-101", ["Stone, Ned"]), ("101", ["Stone, Ned"]), ("(555) 555-0123", ["Jones, Pat"]), ("Hart", []),
+    ("1999-01-01", []),
+])
+def test_staff_find_the_patient_by_name_birth_date_chart_number_or_phone(client, cast, q, found):
+    client.force_login(cast.alice.user)
+    options = client.get(CHOICES, {"q": q}).content.decode()
+    assert re.findall(r'<li role="option"[^>]*>([^,<]+, [^ ]+) ·', options) == found
+    page = client.get(URL, {"q": q, "date": "2026-11-03"}).content.decode()
+    links = re.findall(r'<a href="\?patient=(\d+)&amp;date=2026-11-03">Book for ([^,<]+, [^ ]+) ·', page)
+    assert [name for _, name in links] == found  # the same, as links: the step without script
+    by_name = {p.full_name: p.pk for p in (cast.pat, cast.ned)}
+    assert [int(pk) for pk, _ in links] == [by_name[" ".join(reversed(n.split(", ")))] for n in found]
+
+
+def test_an_option_carries_the_chart_number_it_fills_in(client, cast):
+    client.force_login(cast.alice.user)
+    options = client.get(CHOICES, {"q": "Pat"}).content.decode()
+    assert f'id="patient-choice-{cast.pat.pk}" data-chart="A-100"' in options
+    assert "born 17 May 1980 · chart A-100 · (555) 555-0123" in options
+
+
+def test_patient_choices_require_login_and_show_only_the_practices_patients(client, cast):
+    assert client.get(CHOICES, {"q": "Hart"}).status_code == 302
+    client.force_login(cast.bob.user)
+    assert "Hart" in client.get(CHOICES, {"q": "Hart"}).content.decode()
+    assert "Jones" not in client.get(CHOICES, {"q": "Jones"}).content.decode()
+    assert client.post(CHOICES, {"q": "Hart"}).status_code == 405
+
+
+def test_the_choices_are_the_first_ten_by_name(client, cast):
+    Patient.objects.bulk_create([Patient(practice=cast.practice, chart_number=f"K-{i}", first_name=f"Kim{i:02d}",
+                                         last_name="Kay") for i in range(12)])
+    client.force_login(cast.alice.user)
+    options = client.get(CHOICES, {"q": "Kay"}).content.decode()
+    assert re.findall(r"Kay, (Kim\d+)", options) == [f"Kim{i:02d}" for i in range(10)]
 
 
 @pytest.mark.parametrize(("status", "expected"), [("completed", "completed"), ("no_show", "no_show"),

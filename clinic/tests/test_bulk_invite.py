@@ -146,7 +146,8 @@ def test_the_selection_is_taken_when_confirmed(client, cast, admin):
     late = Patient.objects.create(practice=cast.practice, chart_number="L-1", first_name="Lee", last_name="Late",
                                   email="lee@example.test", ssn="123450009")
     confirm(client, token)
-    assert set(InvitationJob.objects.get().rows.values_list("patient_id", flat=True)) == {cast.pat.pk, late.pk}
+    [snapshot] = InvitationJob.objects.get().chunks.values_list("patient_ids", flat=True)
+    assert set(snapshot) == {cast.pat.pk, late.pk}
 
 
 def test_confirming_the_same_preview_twice_starts_one_job(client, cast, admin):

@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from access.models import AccessEvent, Invitation
-from access.tests.helpers import actions_of, send
+from access.tests.helpers import actions_of, send, snapshot
 from clinic import importing
+from clinic.forms import DemographicsForm
 from clinic.models import Patient, PatientImport, StaffMember
 
 HEADER = "chart_number,first_name,last_name,email,ssn,date_of_birth,phone,doctor,favourite_colour\n"
@@ -30,6 +31,11 @@ def run(*args) -> tuple[str, str]:
     out, err = StringIO(), StringIO()
     call_command("import_patients", *args, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+def everything() -> dict:
+    """The patients and everything an access action may change, to assert that nothing changed."""
+    return {**snapshot(), "patients": list(Patient.objects.order_by("pk").values())}
 
 
 def rows_of(practice) -> dict:
@@ -145,6 +151,88 @@ def test_rejected_rows_come_back_as_csv_to_fix(cast, csv_file):
         "line,problems,chart_number,first_name,last_name,email,ssn,date_of_birth,phone,doctor,language",
         "2,email: Enter an email address like name@example.com.,C-2,Alan,Turing,not-an-email,***-**-6789,,,,",
     ]
+
+
+# --- set-wise: many rows, chunks, the form's rules ------------------------------------------------
+
+def many_rows(count: int, *, start: int = 0) -> list[str]:
+    return [f"M-{i:05d},First{i % 7},Last{i % 11},m{i}@example.test,{100 + i % 500:03d}-12-{1000 + i:04d},"
+            f"1970-0{1 + i % 9}-1{i % 9},(212) 555-{i:04d},{'dora' if i % 2 else ''},"
+            for i in range(start, start + count)]
+
+
+def test_one_bad_row_in_the_last_chunk_imports_nothing_and_is_named_by_its_line(cast, csv_file, monkeypatch):
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 100)  # the file is several chunks long
+    rows = many_rows(1000)
+    rows[998] = rows[998].replace("1970-0", "2970-0")  # line 1,000 (the header is line 1)
+    before = everything()
+    report = importing.import_patients(cast.practice, open(csv_file(*rows), encoding="utf-8"))
+    assert not report.imported and report.summary() == "created 0, updated 0, unchanged 0, invalid 1"
+    assert [r.describe() for r in report.rejected] == [
+        "line 1000 (M-00998): date_of_birth: The date of birth cannot be in the future."]
+    assert everything() == before
+
+
+def test_a_file_of_several_chunks_again_changes_nothing(cast, csv_file, monkeypatch):
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 100)
+    path = csv_file(*many_rows(250), "A-100,Pat,Jones,pat.new@example.test,,1980-05-17,+15555550123,dora,")
+    seen = []
+    first = importing.import_patients(cast.practice, open(path, encoding="utf-8"), progress=lambda *p: seen.append(p))
+    assert first.summary() == "created 250, updated 1, unchanged 0, invalid 0"
+    assert seen[-1] == (502, 502) and seen == sorted(seen)  # checking, then writing: two steps per row
+    m7 = rows_of(cast.practice)["M-00007"]
+    assert (m7.first_name, m7.email, m7.ssn, m7.ssn_last4, m7.date_of_birth, m7.phone, m7.doctor) == (
+        "First0", "m7@example.test", "107121007", "1007", datetime.date(1970, 8, 17), "+12125550007", cast.dora)
+    before = everything()
+    again = importing.import_patients(cast.practice, open(path, encoding="utf-8"))
+    assert again.summary() == "created 0, updated 0, unchanged 251, invalid 0"
+    assert everything() == before
+
+
+def test_updates_in_chunks_change_what_differs_and_a_blank_ssn_or_doctor_keeps_the_one_on_file(cast, csv_file, monkeypatch):
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 2)
+    importing.import_patients(cast.practice, open(csv_file(*many_rows(5)), encoding="utf-8"))
+    changed = [row.replace("First", "Renamed") for row in many_rows(3)]
+    changed[1] = "M-00001,First1,Last1,m1@example.test,,1970-02-11,(212) 555-0001,,"  # SSN, doctor blank
+    changed[2] = changed[2].replace("212", "646") + "\nM-00003,First3,Last3,m3@example.test,,,,,"
+    report = importing.import_patients(cast.practice, open(csv_file(*changed), encoding="utf-8"))
+    assert report.summary() == "created 0, updated 3, unchanged 1, invalid 0"
+    patients = rows_of(cast.practice)
+    assert patients["M-00000"].first_name == "Renamed0"
+    assert (patients["M-00001"].ssn, patients["M-00001"].ssn_last4, patients["M-00001"].doctor) == (
+        "101121001", "1001", cast.dora)
+    assert (patients["M-00002"].first_name, patients["M-00002"].phone) == ("Renamed2", "+16465550002")
+    # A blank date or phone is "none on file" (as on the Demographics page); a blank SSN keeps it.
+    assert (patients["M-00003"].date_of_birth, patients["M-00003"].phone, patients["M-00003"].ssn) == (
+        None, "", "103121003")
+    assert patients["M-00004"].first_name == "First4"
+
+
+def test_a_value_repeated_on_many_rows_is_refused_on_each(cast, csv_file):
+    path = csv_file("C-1,Ada,Lovelace,,,2999-01-01,,,", "C-2,Alan,Turing,,,2999-01-01,,,", "C-3,Al,Bo,,,,,,")
+    report = importing.import_patients(cast.practice, open(path, encoding="utf-8"))
+    assert [r.describe() for r in report.rejected] == [
+        "line 2 (C-1): date_of_birth: The date of birth cannot be in the future.",
+        "line 3 (C-2): date_of_birth: The date of birth cannot be in the future.",
+    ]
+
+
+@pytest.mark.parametrize("values", [
+    {"first_name": "", "email": "not-an-email"},
+    {"first_name": "A" * 101, "ssn": "000-12-3456", "phone": "555-0123"},
+    {"date_of_birth": "1899-12-31", "phone": "12"},
+    {"date_of_birth": "31/12/1990", "email": "a" * 140 + "@example.test"},
+    {"last_name": "Lo\x00ve", "ssn": "12345"},
+])
+def test_a_row_gets_the_demographics_forms_messages(cast, values):
+    good = {"chart_number": "C-1", "first_name": "Ada", "last_name": "Lovelace", "email": "", "ssn": "",
+            "date_of_birth": "", "phone": "", "doctor": ""}
+    row = {**good, **values}
+    form = DemographicsForm(row, patient=Patient(practice=cast.practice), doctors=StaffMember.objects.none())
+    expected = [f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()]
+    checker = importing.ImportRowForm(practice=cast.practice, doctors={})
+    assert checker.check(good) == []  # a good row first: nothing of it carries over
+    assert checker.check(row) == expected and expected
 
 
 # --- the staff page -------------------------------------------------------------------------------
@@ -263,3 +351,15 @@ def test_a_nul_in_a_rejected_row_is_kept_without_it(client, cast, admin):
     [rejected] = result.rejected_rows()
     assert rejected["first_name"] == "Al\ufffdan" and "Null characters are not allowed" in rejected["problems"]
     assert client.get(response.url).status_code == 200
+
+
+def test_an_import_changes_an_ssn_on_file_sealed_to_its_chart(cast, csv_file):
+    importing.import_patients(cast.practice, open(csv_file(*many_rows(2)), encoding="utf-8"))
+    changed = many_rows(2)
+    changed[1] = "M-00001,First1,Last1,m1@example.test,234-56-7890,1970-02-11,(212) 555-0001,,"
+    report = importing.import_patients(cast.practice, open(csv_file(*changed), encoding="utf-8"))
+    assert report.summary() == "created 0, updated 1, unchanged 1, invalid 0"
+    patient = rows_of(cast.practice)["M-00001"]
+    assert (patient.ssn, patient.ssn_last4) == ("234567890", "7890")
+    stored = Patient.objects.filter(pk=patient.pk).values_list("ssn", flat=True).get()
+    assert stored.startswith("v3:") and "234567890" not in stored

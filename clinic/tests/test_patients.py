@@ -144,7 +144,8 @@ def test_it_shows_when_each_patient_was_last_invited(client, cast):
         html = client.get(URL).content.decode()
     assert '<th scope="col">Last invited</th>' in html
     rows = re.findall(r'<th scope="row">(.*?)</th>(.*?)</tr>', html, re.S)
-    last_invited = {re.sub("<[^>]+>", "", name): re.findall(r"<td>([^<]*)</td>", cells)[-1] for name, cells in rows}
+    cell = r'<td class="desktop-only">([^<]*)</td>'
+    last_invited = {re.sub("<[^>]+>", "", name): re.findall(cell, cells)[-1] for name, cells in rows}
     assert last_invited == {"Jones, Pat": "25 Nov 2026", "Stone, Ned": "—"}
 
 

@@ -1,5 +1,6 @@
 import datetime
 
+import hypothesis
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
@@ -67,3 +68,25 @@ def test_a_date_of_birth_cannot_be_in_the_future():
         validation.validate_date_of_birth(datetime.date(2026, 11, 3))
     with pytest.raises(ValidationError):
         validation.validate_date_of_birth(datetime.date(1850, 1, 1))
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(hypothesis.strategies.from_regex(
+    r"(\+1[ .-]?)?(\([0-9]{3}\)|[0-9]{3})[ .-]?[0-9]{3}[ .-]?[0-9]{4}", fullmatch=True))
+def test_the_quick_path_for_us_numbers_answers_as_phonenumbers_does(raw):
+    # Any area code, 0 and 1 included, so the quick path's own limits are crossed too.
+    try:
+        expected = validation.parsed_phone(raw)
+    except ValidationError as e:
+        expected = e.messages
+    try:
+        got = validation.normalize_phone(raw)
+    except ValidationError as e:
+        got = e.messages
+    assert got == expected
+
+
+@pytest.mark.parametrize(("raw", "e164"), [("+1 (212) 555-0123", "+12125550123"), ("2125550123", "+12125550123"),
+                                           ("+1-212.555 0123", "+12125550123")])
+def test_the_quick_path_takes_the_usual_shapes(raw, e164):
+    assert validation.normalize_phone(raw) == e164

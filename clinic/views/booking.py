@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from access.request_selectors import request_for
 from clinic import selectors, services, validation
@@ -56,9 +56,11 @@ def new_patient(request):
 @login_required
 @staff_required
 def book_appointment(request):
-    """From the calendar (the patient by chart number) or from a chart (?patient=ID)."""
+    """From the calendar (the patient found by name, date of birth, chart number or phone: ?q=, then
+    chosen, ?patient=ID; or by chart number) or from a chart (?patient=ID)."""
     practice = request.staff.practice
     patient = load_patient(request, int(request.GET["patient"])) if request.GET.get("patient", "").isdigit() else None
+    q = request.GET.get("q", "")[:100]
     initial = {"date": request.GET.get("date") or timezone.localdate(timezone=practice.tzinfo)}
     form = BookingForm(request.POST or None, practice=practice, patient=patient, initial=initial,
                        doctors=selectors.practice_doctors(practice.pk))
@@ -74,7 +76,18 @@ def book_appointment(request):
     if form.errors:
         messages.error(request, "Nothing was booked: please correct the fields marked below.")
     return render(request, "clinic/book_appointment.html", {
-        "form": form, "patient": patient, "section": "patients" if patient else "calendar"})
+        "form": form, "patient": patient, "q": q, "date": str(initial["date"]),
+        "found": selectors.patients_to_choose(request.staff, q) if q and patient is None else [],
+        "section": "patients" if patient else "calendar"})
+
+
+@login_required
+@staff_required
+@require_safe
+def patient_choices(request):
+    """The booking page's patient field, as staff type (clinic.js): the options for ?q=."""
+    q = request.GET.get("q", "")[:100]
+    return render(request, "clinic/_patient_choices.html", {"patients": selectors.patients_to_choose(request.staff, q)})
 
 
 CLOSING = {

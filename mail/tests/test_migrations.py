@@ -8,6 +8,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from clinic import search_index
+
 BEFORE = [("mail", "0003_message_skipped")]
 AFTER = [("mail", "0004_message_invitation_id")]
 INVITATION_ID = importlib.import_module("mail.migrations.0004_message_invitation_id")
@@ -28,6 +30,7 @@ def migrate():
     yield to
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+    search_index.restore_triggers(connection)  # as migrate's post_migrate does
 
 
 def old_row(Message, n: int, kind: str, context: dict):

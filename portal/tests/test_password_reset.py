@@ -175,6 +175,18 @@ def test_it_limits_requests_per_address_and_per_client(client, connected, clock)
     assert Attempt.objects.filter(kind=Attempt.Kind.PASSWORD_RESET, client_ip="203.0.113.50").count() == 20
 
 
+def test_an_address_refused_for_too_many_requests_stays_refused_for_an_hour(client, connected, clock):
+    for _ in range(3):
+        ask(Client(), "pat@example.test", ip="198.51.100.1")
+    clock.move_to(NOW + datetime.timedelta(minutes=59))
+    before = Attempt.objects.count(), DBTaskResult.objects.count()
+    assert ask(Client(), "pat@example.test", ip="198.51.100.2")["Location"] == URL  # still refused
+    assert (Attempt.objects.count(), DBTaskResult.objects.count()) == before
+    clock.move_to(NOW + datetime.timedelta(minutes=61))
+    assert ask(Client(), "pat@example.test", ip="198.51.100.3")["Location"] == reverse("portal:password-reset-done")
+    assert DBTaskResult.objects.count() == 4
+
+
 def test_it_shows_the_rules_first_and_each_error_next_to_its_field(client, connected):
     passwords.send_password_reset(connected.account)
     path = Message.objects.get(kind="password-reset").secret_link.removeprefix("https://portal.example.test")

@@ -36,16 +36,17 @@ def check(page, artifacts_dir, name: str, width: int) -> None:
 
 
 def run_job_slowly(job_id: int) -> threading.Thread:
-    """The worker, one patient per chunk with a pause after each, so the page sees the bar move."""
+    """The worker, with a pause after each chunk (one patient each: see the test), so the page sees the bar move."""
     thread = threading.Thread(target=jobs.run_invitation_job, args=(job_id,),
-                              kwargs={"chunk": 1, "progress": lambda done, total: time.sleep(0.7)})
+                              kwargs={"progress": lambda done, total: time.sleep(0.7)})
     thread.start()
     return thread
 
 
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"])
 def test_an_admin_invites_every_not_invited_patient_and_watches_the_job(
-        page, live_server, cast, admin, smtp_server, artifacts_dir, viewport):
+        page, live_server, cast, admin, smtp_server, artifacts_dir, viewport, monkeypatch):
+    monkeypatch.setattr(jobs, "JOB_CHUNK", 1)  # the job the page starts is sent one patient per chunk
     patients = [cast.pat, *make_patients(cast.practice, 4)]  # 5 "Not invited"; Ned lacks the details
     csp_errors = []
     page.on("console", lambda m: csp_errors.append(m.text) if CSP.search(m.text) else None)

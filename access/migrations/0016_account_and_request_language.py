@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0014_printed_invitations_and_email_confirmation'),
+        ('access', '0015_bulk_jobs_chunk_snapshot'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 

@@ -7,10 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0007_practice_holidays_and_reports'),
+        ('clinic', '0008_patient_search_trigram_index'),
     ]
-    # access 0012 reads practices through the current model, which has these columns.
-    run_before = [('access', '0012_visit_access_summary')]
 
     operations = [
         migrations.AddField(
