@@ -37,6 +37,7 @@ from access import business_days, rules
 from access.eligibility import eligible, latest_birth_date
 from access.models import AccessEvent, Channel, Connection, Invitation, VisitAccess
 from clinic.models import Appointment, Patient, Practice, StaffMember
+from portico import languages
 
 # --- the period -----------------------------------------------------------------------------------
 
@@ -251,11 +252,12 @@ def _age_band(prefix: str, period: Period) -> Case:
 # to the patient ("" from patients, "patient__" from invitations) and the period. Every count below
 # is read once grouped by all of them together (each patient has one value of each, so a count of
 # patients adds up across the others' values); funnel() sums them all, by_doctor() and by_age() sum
-# over the others. THE PLACE TO ADD A SPLIT (by preferred language once Patient has one, issue 22):
-# an entry here, a function like by_age() naming its rows, and its table in clinic/views/report_tables.py.
+# over the others. THE PLACE TO ADD A SPLIT: an entry here, a function like by_age() naming its rows,
+# and its table in clinic/views/report_tables.py.
 SPLITS: dict[str, Callable[[str, Period], Expression]] = {
     "doctor": lambda prefix, period: F(f"{prefix}doctor_id"),
     "age": _age_band,
+    "language": lambda prefix, period: F(f"{prefix}preferred_language"),  # "": the practice's default
 }
 
 
@@ -361,6 +363,30 @@ def by_age(scope: Scope, period: Period, *, now: datetime.datetime | None = None
     order = [label for _, label in reversed(AGE_BANDS)] + [NO_BIRTH_DATE]
     return [AgeRow(band, c.patients, c.eligible, c.invited, c.opened, c.confirmed, c.connected)
             for band in order if (c := rows.get(band)) is not None and c.patients]
+
+
+@dataclass(frozen=True)
+class LanguageRow:
+    code: str
+    name: str
+    patients: int
+    eligible: int
+    never_offered: int  # eligible today and never sent an invitation, ever: the gap to look for
+    invited: int
+    connected: int
+
+
+def by_language(scope: Scope, period: Period, *, now: datetime.datetime | None = None,
+                counted: Adoption | None = None) -> list[LanguageRow]:
+    """The funnel by the language the patients' invitations go out in: the chart's preferred language,
+    or the practice's default for charts naming none (counted with it), most patients first."""
+    merged: dict[str, Counts] = {}
+    for code, c in (counted or adoption(scope, period, now=now)).by("language").items():
+        code = code or scope.practice.default_language
+        merged[code] = merged.get(code, Counts()) + c
+    return [LanguageRow(code, languages.english_name(code), c.patients, c.eligible, c.never_offered, c.invited,
+                        c.connected)
+            for code, c in sorted(merged.items(), key=lambda item: (-item[1].patients, item[0]))]
 
 
 def _prefixed(q: Q, prefix: str) -> Q:

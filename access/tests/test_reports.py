@@ -258,6 +258,25 @@ def test_the_funnel_by_age_band_at_the_end_of_the_period(cast):
         ("Date of birth not on file", 1, 1, 0, 0)]
 
 
+def test_the_funnel_by_preferred_language_counts_a_chart_naming_none_in_the_practices_default(cast):
+    Patient.objects.filter(practice=cast.practice).delete()
+    spanish = patient(cast, 1, preferred_language="es")
+    patient(cast, 2, preferred_language="es")                   # eligible, never offered
+    patient(cast, 3, preferred_language="es", ssn="")           # no identity: not eligible
+    english = patient(cast, 4, preferred_language="en")
+    patient(cast, 5)                                            # names none: the practice's default
+    invite(cast, spanish, at(3))
+    invite(cast, english, at(4))
+    with time_machine.travel(at(30), tick=False):
+        practice = Practice.objects.get(pk=cast.practice.pk)
+        rows = reports.by_language(Scope(practice), NOVEMBER)
+        assert [(r.name, r.patients, r.eligible, r.never_offered, r.invited, r.connected) for r in rows] == [
+            ("Spanish", 3, 2, 1, 1, 0), ("English", 2, 2, 1, 1, 0)]
+        practice.default_language = "es"  # now the chart naming none counts with Spanish
+        rows = reports.by_language(Scope(practice), NOVEMBER)
+        assert [(r.code, r.patients, r.never_offered) for r in rows] == [("es", 4, 2), ("en", 1, 0)]
+
+
 def test_connected_patients_over_time(cast):
     with time_machine.travel(at(10), tick=False):
         _, conn = connect(cast)

@@ -127,10 +127,10 @@ def test_an_admin_sees_the_practice_and_every_table_downloads_as_on_the_page(cli
     assert response.status_code == 200
     html = response.content.decode()
     assert "is the EHR's" in html and "Reports" in html
-    assert "does not record a patient's language yet" in html
     tables = page_tables(html)
-    assert set(tables) == {"funnel", "stops", "channels", "ages", "doctors", "connected", "measure",
+    assert set(tables) == {"funnel", "stops", "channels", "ages", "languages", "doctors", "connected", "measure",
                            "missed"}
+    assert tables["languages"][0] == ["Language", "Patients", "Eligible", "Never offered", "Invited", "Connected"]
     assert tables["measure"][1:] == [["Dr. Dorsey", "1", "1", "100%", "0", "0", "0", "0"],
                                      ["Dr. Drake", "0", "2", "0%", "0", "1", "0", "1"]]
     assert [row[5] for row in tables["missed"][1:]] == ["No email", "Not invited within 4 business days"]

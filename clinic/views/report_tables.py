@@ -24,7 +24,7 @@ class Table:
         writer.writerows(self.rows)
 
 
-TABLES = ["funnel", "stops", "channels", "ages", "doctors", "connected", "measure", "missed"]
+TABLES = ["funnel", "stops", "channels", "ages", "languages", "doctors", "connected", "measure", "missed"]
 
 
 def percent(value: float | None) -> str:
@@ -99,6 +99,11 @@ def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
                       ["Age band", "Patients", "Eligible", "Invited", "Link opened", "Identity confirmed", "Connected"],
                       [[row.band, *(str(n) for n in (row.patients, row.eligible, row.invited, row.opened, row.confirmed,
                                                      row.connected))] for row in reports.by_age(scope, period, counted=counted)]),
+        "languages": Table("languages", "By preferred language",
+                           ["Language", "Patients", "Eligible", "Never offered", "Invited", "Connected"],
+                           [[row.name, *(str(n) for n in (row.patients, row.eligible, row.never_offered, row.invited,
+                                                         row.connected))]
+                            for row in reports.by_language(scope, period, counted=counted)]),
         "connected": Table("connected", "Connected patients over time", ["Date", "Connected patients"],
                            [[day(d), str(n)] for d, n in connected]),
         "measure": Table("measure", "Electronic access within 4 business days (PI_PEA_1), per clinician",
