@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PORT ?= 8000
 SMTP_PORT ?= 8025
+SMS_PORT ?= 8026
 VENV := .venv
 VPY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
@@ -48,7 +49,7 @@ run: export PORTICO_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.runtime
 	$(VPY) manage.py migrate --no-input -v0
 	$(VPY) manage.py seed_demo
-	$(VPY) manage.py rundemo --port $(PORT) --smtp-port $(SMTP_PORT)
+	$(VPY) manage.py rundemo --port $(PORT) --smtp-port $(SMTP_PORT) --sms-port $(SMS_PORT)
 
 # Production (README "Deploying"): settings come from the environment; stops on Ctrl-C or SIGTERM.
 serve: $(VENV)/.runtime

@@ -171,3 +171,24 @@ def artifacts_dir():
     path = Path(__file__).resolve().parent / "var" / "test-artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# --- texts (sms): the provider's stand-in on loopback, the settings pointing at it ---------------------
+
+SMS_SENDER = "+15005550006"
+
+
+@pytest.fixture
+def sms_provider(settings, tmp_path):
+    """The local stand-in of the SMS provider (sms.standin), and the settings that send texts to it."""
+    from sms.standin import StandIn
+
+    standin = StandIn("AC" + "0" * 32, "test-auth-token", log_path=tmp_path / "texts.jsonl").start()
+    settings.PORTICO_SMS_URL = standin.url
+    settings.PORTICO_SMS_ACCOUNT_SID, settings.PORTICO_SMS_AUTH_TOKEN = standin.account_sid, standin.auth_token
+    settings.PORTICO_SMS_FROM = SMS_SENDER
+    settings.PORTICO_PHONE_LOG = standin.log_path
+    try:
+        yield standin
+    finally:
+        standin.stop()

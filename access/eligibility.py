@@ -5,14 +5,20 @@ to one patient, and as a query."""
 import datetime
 
 from django.core.validators import MaxValueValidator
-from django.db.models import Case, DateField, Q, Value, When
+from django.db.models import Case, DateField, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from access import rules
 from access.rules import ADD_EMAIL, ADD_IDENTITY  # noqa: F401  (pages name the fields to add by these)
+from access.text_selectors import consented_now, textable_without_email
 from clinic.models import Patient, Practice
 
-HAS_DETAILS = ~Q(email="") & (~Q(ssn_last4="") | (Q(date_of_birth__isnull=False) & ~Q(phone="")))
+# An email, or (the practice invites by text when there is none) a mobile number with consent.
+# For patients without an email only, two small subqueries by key (the practice's setting, the number's
+# latest consent step): the main query still joins nothing.
+REACHABLE = ~Q(email="") | (~Q(mobile_phone="") & Q(Exists(Practice.objects.filter(
+    pk=OuterRef("practice_id"), invite_by=Practice.InviteBy.TEXT_WITHOUT_EMAIL))) & consented_now())
+HAS_DETAILS = REACHABLE & (~Q(ssn_last4="") | (Q(date_of_birth__isnull=False) & ~Q(phone="")))
 # The minimum ages a practice can set (the field's validators): one cutoff date each when the
 # patients' practices are not known in advance (an age outside them, written around the settings
 # form, would match none: nobody with a date of birth would be eligible there).
@@ -54,7 +60,11 @@ def missing_requirements(patient: Patient) -> list[str]:
     practice = patient.practice
     age = rules.age_on(local_today(practice), patient.date_of_birth) if patient.date_of_birth else None
     # ssn_last4 says whether an SSN is on file without decrypting it (lists load it; see Patient.save).
-    return rules.missing(has_email=bool(patient.email), has_ssn=bool(patient.ssn_last4),
+    # The ledger is read only when a text could stand in for the email (lists show many patients).
+    reachable = bool(patient.email) or (practice.invite_by == Practice.InviteBy.TEXT_WITHOUT_EMAIL
+                                        and bool(patient.mobile_phone)
+                                        and patient.pk in textable_without_email([patient.pk]))
+    return rules.missing(has_email=reachable, has_ssn=bool(patient.ssn_last4),
                          has_date_of_birth_and_phone=bool(patient.date_of_birth and patient.phone),
                          age=age, minimum_age=practice.minimum_age)
 

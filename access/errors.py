@@ -209,3 +209,12 @@ class UnknownDeclineReason(RequestError):
 
     def __init__(self, reason: str):
         super().__init__(f"Choose a reason from the list (not {reason[:40]!r}).")
+
+
+class NoMobileNumber(Refusal):
+    """Consent to texts is about a mobile number: there must be one on the chart (or given with it)."""
+
+    code = "no_mobile_number"
+
+    def __init__(self):
+        super().__init__("Add the patient's mobile number first: consent to texts is about that number.")

@@ -18,6 +18,7 @@ class Channel(models.TextChoices):
     RENEWAL = "renewal", "Renewed by the patient"
     REQUEST = "request", "Access request"
     PRINT = "print", "Printed"  # handed over at the front desk: access.actions.printing
+    TEXT = "text", "Text message"
 
 
 class Invitation(models.Model):
@@ -176,6 +177,12 @@ class AccessEvent(models.Model):
         SETTINGS_CHANGED = "practice.settings_changed", "Practice setting changed"
         STAFF_SIGNED_IN = "staff.signed_in", "Staff signed in"
         STAFF_SIGNED_OUT = "staff.signed_out", "Staff signed out"
+        TEXT_CONSENT_GIVEN = "text.consent_given", "Consent to texts given"
+        TEXT_CONSENT_WITHDRAWN = "text.consent_withdrawn", "Consent to texts withdrawn"
+        TEXT_QUEUED = "text.queued", "Invitation text queued"
+        TEXT_DELIVERED = "text.delivered", "Text delivered"
+        TEXT_FAILED = "text.failed", "Text could not be delivered"
+        TEXT_NOT_SENT = "text.not_sent", "Text not sent"
 
     class ActorKind(models.TextChoices):
         STAFF = "staff", "Staff"
@@ -402,3 +409,31 @@ class EmailConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"Email confirmation {self.pk} ({'confirmed' if self.confirmed_at else 'waiting'})"
+
+
+class TextConsent(models.Model):
+    """One step of a mobile number's consent to texts from a practice: the ledger, only ever appended
+    to (access.actions.texting). The number's consent now is its latest step; no step, no consent."""
+
+    class Source(models.TextChoices):
+        PATIENT_FORM = "patient_form", "The patient, on a form"
+        STAFF_SPOKEN = "staff_spoken", "Staff, recording the patient's spoken agreement"
+        IMPORT = "import", "An import column"
+        REPLY = "reply", "The patient's reply by text"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="text_consents")
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="text_consents")
+    number = models.CharField(max_length=20, help_text="E.164")
+    consented = models.BooleanField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    recorded_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+    note = models.CharField(max_length=100, blank=True, help_text="e.g. the reply's keyword")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["practice", "number", "-at", "-id"], name="text_consent_latest_idx"),
+                   models.Index(fields=["number"], name="text_consent_number_idx")]
+
+    def __str__(self) -> str:
+        return f"{'Consent' if self.consented else 'No consent'} to texts ({self.get_source_display()})"

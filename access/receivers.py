@@ -4,10 +4,11 @@ sign-ins are counted by access.signins itself, before the password is checked.)"
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from access import selectors
-from access.actions import audit, outcomes
+from access import selectors, text_selectors
+from access.actions import audit, outcomes, texting
 from mail.signals import before_send, message_failed, message_skipped, messages_delivered
 from portico.client import Client
+from sms import signals as sms
 
 
 @receiver(before_send)
@@ -49,3 +50,34 @@ def record_staff_sign_out(sender, request, user, **kwargs) -> None:
 def _staff_member(user):
     """Patients and the admin-only superuser have no practice history."""
     return getattr(user, "staff", None) if user is not None else None
+
+
+# --- texts (sms.signals) ---------------------------------------------------------------------------
+
+@receiver(sms.before_send)
+def unwanted_texts(sender, texts, **kwargs) -> list[int]:
+    return text_selectors.unwanted_texts(texts)
+
+
+@receiver(sms.text_delivered)
+def record_text_delivered(sender, text, **kwargs) -> None:
+    if text.invitation_id is not None:
+        outcomes.record_text_outcome(text.invitation_id, delivered=True)
+
+
+@receiver(sms.text_failed)
+def record_text_failed(sender, text, **kwargs) -> None:
+    if text.invitation_id is not None:
+        outcomes.record_text_outcome(text.invitation_id, delivered=False, error_code=text.error_code)
+
+
+@receiver(sms.text_skipped)
+def record_text_skipped(sender, text, **kwargs) -> None:
+    if text.invitation_id is not None:
+        outcomes.record_text_skipped(text.invitation_id, "the invitation is no longer pending, or the number "
+                                                         "has no consent or is no longer on file")
+
+
+@receiver(sms.text_received)
+def answer_text(sender, inbound, **kwargs) -> None:
+    texting.answer_text(inbound)

@@ -390,10 +390,16 @@ def by_language(scope: Scope, period: Period, *, now: datetime.datetime | None =
 
 
 def _prefixed(q: Q, prefix: str) -> Q:
-    """The same condition on a related model's fields (`patient__...`)."""
-    copy = Q(*(_prefixed(c, prefix) if isinstance(c, Q) else (prefix + c[0], c[1]) for c in q.children),
-             _connector=q.connector, _negated=q.negated)
-    return copy
+    """The same condition on the patient's fields (`patient__...`). A condition given as an expression
+    (eligibility's subqueries by key, whose OuterRefs name the patient's own columns) is asked of the
+    patient row in a subquery of its own."""
+    def moved(child):
+        if isinstance(child, Q):
+            return _prefixed(child, prefix)
+        if isinstance(child, tuple):
+            return prefix + child[0], child[1]
+        return Exists(Patient.objects.filter(child, pk=OuterRef(prefix + "id")))
+    return Q(*(moved(c) for c in q.children), _connector=q.connector, _negated=q.negated)
 
 
 def _names(doctor_ids) -> dict[int, str]:

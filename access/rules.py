@@ -27,6 +27,8 @@ class InvitationFacts:
     tz: datetime.tzinfo  # the practice's, to word a pending invitation's expiry
     age: int | None = None  # in whole years on the practice's today; None: no date of birth on file
     minimum_age: int = 0  # the practice's setting
+    # No email, but the practice invites by text when there is none and the mobile number has consent.
+    textable_without_email: bool = False
 
 
 def too_young(minimum_age: int) -> str:
@@ -55,7 +57,7 @@ def missing(*, has_email: bool, has_ssn: bool, has_date_of_birth_and_phone: bool
 
 def refusal(facts: InvitationFacts) -> errors.InvitationError | None:
     """Why this patient cannot be sent an invitation now (the error send_invitation raises), or None."""
-    if needed := missing(has_email=facts.has_email, has_ssn=facts.has_ssn,
+    if needed := missing(has_email=facts.has_email or facts.textable_without_email, has_ssn=facts.has_ssn,
                          has_date_of_birth_and_phone=facts.has_date_of_birth_and_phone, age=facts.age,
                          minimum_age=facts.minimum_age):
         return errors.NotEligible(needed)

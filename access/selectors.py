@@ -27,6 +27,7 @@ from django.utils import timezone
 from access import rules
 from access.eligibility import eligible, local_today
 from access.models import AccessEvent, Connection, Invitation, InvitationJob, InvitationJobPatient
+from access.text_selectors import textable_without_email
 from clinic import selectors as clinic_selectors
 from clinic.models import Appointment, Patient, Practice, StaffMember
 from mail.models import Message
@@ -128,7 +129,8 @@ def needing_attention(
 
 def _failed_emails() -> QuerySet[Invitation]:
     """Pending invitations whose email failed for good (mail.delivery gave up; history says so)."""
-    return Invitation.objects.filter(status=Invitation.Status.PENDING, events__action=AccessEvent.Action.EMAIL_FAILED)
+    return Invitation.objects.filter(status=Invitation.Status.PENDING, events__action__in=[
+        AccessEvent.Action.EMAIL_FAILED, AccessEvent.Action.TEXT_FAILED])  # a text, like an email (sms)
 
 
 # States the candidate condition alone decides: a live connection and a pending invitation never
@@ -209,6 +211,7 @@ def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[
     patients = list(Patient.objects.filter(pk__in=ids).values_list(
         "pk", "practice__time_zone", "practice__minimum_age", "email",
         ExpressionWrapper(~Q(ssn=""), output_field=BooleanField()), "date_of_birth", "phone"))
+    textable = textable_without_email(ids)
     # Each time zone's today worked out once, not once per patient.
     zones = {name: (tz, now.astimezone(tz).date()) for name in {row[1] for row in patients}
              for tz in [zoneinfo.ZoneInfo(name)]}
@@ -230,6 +233,7 @@ def invitation_facts(patient_ids: list[int], *, now: datetime.datetime) -> dict[
         patient_id=pk, has_email=bool(email), has_ssn=has_ssn, has_date_of_birth_and_phone=bool(born and phone),
         connected=pk in connected, pending_expires_at=pending.get(pk), sent_in_last_day=sent.get(pk, 0),
         tz=zones[time_zone][0], age=rules.age_on(zones[time_zone][1], born) if born else None, minimum_age=minimum_age,
+        textable_without_email=pk in textable,
     ) for pk, time_zone, minimum_age, email, has_ssn, born, phone in patients}
 
 

@@ -5,7 +5,7 @@ from ninja import NinjaAPI
 
 from api import errors
 from api.auth import bearer
-from api.endpoints import access_requests, appointments, jobs, patients, portal_access
+from api.endpoints import access_requests, appointments, jobs, patients, portal_access, texts
 from api.errors import PROBLEM_CONTENT_TYPE
 from api.guard import guard
 
@@ -34,3 +34,4 @@ api.add_router("/patients", portal_access.router)
 api.add_router("/appointments", appointments.router)
 api.add_router("/invitation_jobs", jobs.router)
 api.add_router("/access_requests", access_requests.router)
+api.add_router("/patients", texts.router)

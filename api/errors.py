@@ -27,6 +27,7 @@ STATUS: dict[type[errors.Refusal], int] = {
     errors.EmailChoiceNeeded: 422,
     errors.ChartOfAnotherPractice: 404,
     errors.UnknownDeclineReason: 422,
+    errors.NoMobileNumber: 422,
 }
 
 # ValidationErrors (clinic.services) whose code means a conflict with the record's state, not bad input.

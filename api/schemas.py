@@ -252,3 +252,43 @@ class ApproveRequestIn(Input):
 
 class DeclineRequestIn(Input):
     reason: Literal[tuple(AccessRequest.DeclineReason.values)]  # type: ignore[valid-type]
+
+
+# --- texts (sms) ----------------------------------------------------------------------------------
+
+class TextConsentIn(Input):
+    mobile_phone: str | None = Field(None, max_length=40, pattern=TEXT,
+                                     description="The chart's mobile number, set first if given (with the area code).")
+    consented: bool
+    source: Literal["patient_form", "staff_spoken", "import"] = Field(
+        description="patient_form: the patient on a form; staff_spoken: staff recording the patient's spoken "
+                    "agreement; import: a column of an imported file.")
+
+
+class ConsentStepOut(Schema):
+    consented: bool
+    source: str
+    recorded_by: str | None
+    at: datetime.datetime
+    note: str
+
+
+class TextOut(Schema):
+    id: int
+    kind: str
+    status: str = Field(description="queued, sending, accepted, sent, delivered, undelivered, failed or skipped.")
+    error_code: str = Field(description="The provider's error code when it failed or was not delivered.")
+    invitation_id: int | None
+    created_at: datetime.datetime
+    due_at: datetime.datetime = Field(description="When it goes (08:00 at the practice if asked during quiet hours).")
+    accepted_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+
+
+class TextingOut(Schema):
+    mobile_phone: str
+    consented: bool
+    can_be_texted: bool = Field(description="Can be invited by text: needs a mobile number with consent.")
+    invite_by: str = Field(description="The practice's setting: email, email_and_text or text_without_email.")
+    consent_ledger: list[ConsentStepOut] = Field(description="Every step for the number, newest first.")
+    texts: list[TextOut] = Field(description="The latest texts to the number from the practice, newest first.")

@@ -54,6 +54,8 @@ EVENT_TYPES = {
     Action.ACCESS_REVOKED: "portal_access.revoked",
     Action.ACCESS_DISCONNECTED: "portal_access.disconnected",
     Action.EMAIL_FAILED: "portal_access.email_failed",
+    Action.TEXT_DELIVERED: "portal_access.text_delivered",
+    Action.TEXT_FAILED: "portal_access.text_failed",
 }
 ACCESS_REQUEST_CREATED = "access_request.created"  # someone asked for portal access (access_requested)
 REMINDED = "portal_access.reminded"  # a link reissued for a reminder (other reissues are not news outside)

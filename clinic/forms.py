@@ -282,8 +282,8 @@ class PracticeSettingsForm(forms.ModelForm):
         model = Practice
         fields = ["auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
                   "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell",
-                  "default_language"]
-        widgets = {"auto_invite": forms.RadioSelect}
+                  "default_language", "invite_by"]
+        widgets = {"auto_invite": forms.RadioSelect, "invite_by": forms.RadioSelect}
         help_texts = {
             "auto_invite": "Only patients never invited before, eligible, and not connected are invited.",
             "reinvite_max": "Then the patient is left alone until staff send an invitation (1 to 5).",
@@ -335,3 +335,18 @@ class ApproveRequestForm(StaffForm):
 class DeclineRequestForm(StaffForm):
     reason = forms.ChoiceField(label="Reason (the requester is emailed these words)",
                                choices=[("", "Choose a reason"), *AccessRequest.DeclineReason.choices])
+
+
+class TextConsentForm(StaffForm):
+    """Staff record the patient's consent to texts (or its withdrawal) for their mobile number."""
+
+    mobile_phone = forms.CharField(label="Mobile number", max_length=40, widget=forms.TextInput(attrs={"type": "tel"}),
+                                   help_text="With the area code, e.g. (555) 555-0123. Texts go to this number only.")
+    consented = forms.TypedChoiceField(
+        label="Consent to texts", widget=forms.RadioSelect, coerce=lambda v: v == "yes",
+        choices=[("yes", "The patient agrees to texts from the practice"), ("no", "The patient does not agree")])
+    source = forms.ChoiceField(label="How the patient said so", choices=[
+        ("staff_spoken", "Told me (spoken agreement)"), ("patient_form", "On a signed form")])
+
+    def clean_mobile_phone(self) -> str:
+        return validation.normalize_phone(self.cleaned_data["mobile_phone"])

@@ -25,6 +25,8 @@ from django.db import IntegrityError, transaction
 from django.forms.utils import ErrorDict
 from django.utils import timezone
 
+from access.actions.texting import record_imported_consents
+from clinic import validation
 from clinic.forms import DemographicsForm
 from clinic.models import Patient, PatientImport, Practice, StaffMember
 from clinic.services import update_patients
@@ -33,7 +35,11 @@ from portico.bulk import among, insert_rows, instances
 from portico.spreadsheet import SafeWriter
 from portico.text import storable
 
-COLUMNS = ("chart_number", "first_name", "last_name", "email", "ssn", "date_of_birth", "phone", "doctor", "language")
+COLUMNS = ("chart_number", "first_name", "last_name", "email", "ssn", "date_of_birth", "phone", "doctor", "language",
+           "mobile_phone", "text_consent")
+# mobile_phone and text_consent are read for texts (_texts_of, then access.actions.texting), not by the
+# Demographics form.
+CONSENT_WORDS = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False}
 REQUIRED_COLUMNS = ("chart_number", "first_name", "last_name")
 WRITE_CHUNK = 5000
 
@@ -145,6 +151,7 @@ class _CheckedRow:
     chart_number: str
     patient_id: int | None  # None: a new patient
     changes: dict
+    texts: tuple[str, bool | None] | None = None  # (mobile number, consent or None: blank), if given
 
 
 @dataclass
@@ -189,12 +196,39 @@ def import_patients(
         report.updated += len(chunk)
         done += len(chunk)
         report_progress(done, 2 * len(rows))
+    _record_texts(practice, checked, by=by)
     return report
 
 
 def _chunks(rows: list) -> Iterator[list]:
     for start in range(0, len(rows), WRITE_CHUNK):
         yield rows[start:start + WRITE_CHUNK]
+
+
+def _record_texts(practice: Practice, checked: list[_CheckedRow], *, by: StaffMember | None) -> None:
+    """The mobile_phone and text_consent columns, after the patients exist: the consent ledger's rule."""
+    if rows := [row for row in checked if row.texts is not None]:
+        ids = dict(Patient.objects.filter(practice=practice, chart_number__in=among(r.chart_number for r in rows))
+                   .values_list("chart_number", "pk"))
+        record_imported_consents(practice, [(ids[r.chart_number], *r.texts) for r in rows], by=by)
+
+
+def _texts_of(values: dict[str, str], on_file: dict | None) -> tuple[tuple[str, bool | None] | None, list[str]]:
+    """The row's (mobile number, consent) if it gives either, and its problems."""
+    raw_number, raw_consent = values.get("mobile_phone", ""), values.get("text_consent", "").lower()
+    if not raw_number and not raw_consent:
+        return None, []
+    problems, number = [], on_file["mobile_phone"] if on_file is not None else ""
+    if raw_number:
+        try:
+            number = validation.normalize_phone(raw_number)
+        except ValidationError as e:
+            problems.append(f"mobile_phone: {' '.join(e.messages)}")
+    if raw_consent and raw_consent not in CONSENT_WORDS:
+        problems.append("text_consent: write yes or no (or leave it blank).")
+    elif raw_consent and not number and not problems:
+        problems.append("text_consent: consent to texts needs a mobile_phone.")
+    return (None if problems else (number, CONSENT_WORDS.get(raw_consent))), problems
 
 
 def read_rows(file: Iterable[str] | io.TextIOBase) -> Iterator[tuple[int, dict[str, str]]]:
@@ -269,13 +303,15 @@ def _check_rows(
             problems.append(f"chart_number: {chart_number} is already on line {first_line[chart_number]}")
         elif chart_number:
             first_line[chart_number] = line
-        problems += form.check(values)
+        problems += form.check(values)  # the form reads its own fields: the text columns are not among them
+        patient = on_file.get(chart_number)
+        texts, text_problems = _texts_of(values, patient)
+        problems += text_problems
         if problems:
             rejected.append(RejectedRow(line, values, problems))
         else:
-            patient = on_file.get(chart_number)
             checked.append(_CheckedRow(line, chart_number, patient and patient["id"],
-                                       changes_from(patient, form.fields_to_write())))
+                                       changes_from(patient, form.fields_to_write()), texts))
         if done % 1000 == 0:
             progress(done)
     progress(len(rows))
@@ -284,9 +320,10 @@ def _check_rows(
 
 def _on_file(practice: Practice, chart_numbers: set[str]) -> dict[str, dict]:
     """The practice's patients with these chart numbers (one query), by chart number: their id and
-    the columns a row can change (the SSN decrypted, to compare)."""
+    the columns a row can change (the SSN decrypted, to compare), and the mobile number that a
+    text_consent column without a mobile_phone one applies to."""
     patients = Patient.objects.filter(practice=practice, chart_number__in=among(sorted(chart_numbers)))
-    on_file = {row["chart_number"]: row for row in patients.values("id", "chart_number", *columns_on_file())}
+    on_file = {row["chart_number"]: row for row in patients.values("id", "chart_number", "mobile_phone", *columns_on_file())}
     for row in on_file.values():  # .values() gives the SSN as stored: sealed to its chart
         row["ssn"] = crypto.open_value(Patient, "ssn", row["ssn"], practice_id=practice.pk,
                                        chart_number=row["chart_number"])

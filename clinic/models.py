@@ -57,6 +57,11 @@ class Practice(models.Model):
         BOOKED = "booked", "When an appointment is booked"
         COMPLETED = "completed", "After the patient's first completed appointment"
 
+    class InviteBy(models.TextChoices):
+        EMAIL = "email", "Email"
+        EMAIL_AND_TEXT = "email_and_text", "Email and text"
+        TEXT_WITHOUT_EMAIL = "text_without_email", "Text when there is no email"
+
     REINVITE_DAYS = [(30, "After 30 days"), (60, "After 60 days"), (90, "After 90 days")]
     MAX_REINVITES = 5
 
@@ -69,6 +74,9 @@ class Practice(models.Model):
         help_text="Shown with the phone number wherever patients are told to ask the practice, and in emails.")
     auto_invite = models.CharField("Invite automatically", max_length=16, choices=AutoInvite.choices,
                                    default=AutoInvite.OFF)
+    invite_by = models.CharField(
+        "Invite by", max_length=24, choices=InviteBy.choices, default=InviteBy.EMAIL,
+        help_text="A text goes only to a mobile number with the patient's consent; reminders and renewals follow.")
     reminder_days_before = models.PositiveSmallIntegerField(
         "Reminder before expiry", null=True, blank=True, default=2, validators=_between(1, 29),
         help_text="Days before a pending invitation expires; empty: no reminder.")
@@ -156,6 +164,9 @@ class Patient(models.Model):
     ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)
     date_of_birth = models.DateField(null=True, blank=True, validators=[validation.validate_date_of_birth])
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15555550123")
+    # The number texts may go to (the only one), with its consent kept as a ledger (access.TextConsent).
+    mobile_phone = models.CharField("Mobile number", max_length=20, blank=True, validators=[validate_e164],
+                                    help_text="E.164, e.g. +15555550123")
     doctor = models.ForeignKey(
         StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="patients",
         limit_choices_to={"role": StaffMember.Role.DOCTOR},
@@ -172,6 +183,7 @@ class Patient(models.Model):
             models.Index(fields=["practice", "last_name", "first_name"], name="patient_name_idx"),
             models.Index(fields=["practice", "email"], name="patient_email_idx"),
             models.Index(fields=["practice", "phone"], name="patient_phone_idx"),
+            models.Index(fields=["mobile_phone"], name="patient_mobile_idx"),
         ]
         ordering = ["last_name", "first_name", "id"]
 
@@ -204,6 +216,10 @@ class Patient(models.Model):
     @property
     def phone_display(self) -> str:
         return validation.format_phone(self.phone)
+
+    @property
+    def mobile_phone_display(self) -> str:
+        return validation.format_phone(self.mobile_phone)
 
 
 class Appointment(models.Model):

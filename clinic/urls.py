@@ -12,6 +12,7 @@ from clinic.views import (
     reports,
     requests,
     settings,
+    texts,
 )
 
 app_name = "clinic"
@@ -20,6 +21,8 @@ urlpatterns = [
     # The development Mailbox: answers 404 unless PORTICO_MAILBOX is on.
     path("mailbox/", mailbox.mailbox_list, name="mailbox"),
     path("mailbox/<str:key>/", mailbox.mailbox_message, name="mailbox-message"),
+    path("phone/", texts.phone_list, name="phone"),
+    path("patients/<int:patient_id>/portal-access/text-consent/", texts.text_consent, name="text-consent"),
     path("patients/", patients.patient_list, name="patients"),
     path("patients/import/", imports.import_patients, name="import-patients"),
     path("patients/import/<int:import_id>/", imports.import_report, name="import-report"),

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "portal",
     "ops",
     "api",
+    "sms",
 ]
 
 MIDDLEWARE = [
@@ -325,3 +326,14 @@ LOGGING = {
 # The staff "Mailbox" page shows mail caught by `manage.py smtpd`; for development only.
 PORTICO_MAILBOX_ENABLED = env_bool("PORTICO_MAILBOX", DEBUG)
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("portico.context.portico")
+
+# --- Texts (SMS), through a Twilio-compatible Messages API (sms/). Without the sid, token and sender,
+# Portico sends no texts and its pages say so. PORTICO_SMS_FROM: an E.164 number or a Messaging
+# Service sid ("MG..."). The auth token also checks the provider's callbacks (X-Twilio-Signature).
+PORTICO_SMS_URL = env_url("PORTICO_SMS_URL", "https://api.twilio.com")
+PORTICO_SMS_ACCOUNT_SID = env_str("PORTICO_SMS_ACCOUNT_SID")
+PORTICO_SMS_AUTH_TOKEN = env_str("PORTICO_SMS_AUTH_TOKEN")
+PORTICO_SMS_FROM = env_str("PORTICO_SMS_FROM")
+PORTICO_SMS_LEASE_SECONDS = env_int("PORTICO_SMS_LEASE_SECONDS", 300, minimum=1)
+# Where `manage.py sms_standin` keeps the texts it took, for the staff Phone page (development only).
+PORTICO_PHONE_LOG = VAR_DIR / "phone" / "texts.jsonl"

@@ -19,5 +19,6 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     # A printed invitation's short address, typed from the letter (portal.code_views).
     path("activate/", activate, name="activate"),
+    path("sms/", include("sms.urls")),
     path("", include("clinic.urls")),
 ]

@@ -49,7 +49,8 @@ needs_venv = pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists()
 def start(command: list[str], tmp_path) -> tuple[subprocess.Popen, int, int]:
     port, smtp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "PORTICO_BASE_URL"))}
-    env.update({"PORT": str(port), "SMTP_PORT": str(smtp_port), "PORTICO_VAR_DIR": str(tmp_path)})
+    env.update({"PORT": str(port), "SMTP_PORT": str(smtp_port), "SMS_PORT": str(free_port()),
+                "PORTICO_VAR_DIR": str(tmp_path)})
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     return proc, port, smtp_port
@@ -70,7 +71,7 @@ def new_opener():
 
 
 def assert_stopped_cleanly(output: str, port: int, smtp_port: int) -> None:
-    assert "Stopped the web app, worker, periodic jobs and SMTP server." in output
+    assert "Stopped the web app, worker, periodic jobs, SMTP server and SMS stand-in." in output
     assert "Traceback" not in output
     assert not port_is_open(port) and not port_is_open(smtp_port)
     leftovers = subprocess.run(["pgrep", "-f", f"127.0.0.1:{port}"], capture_output=True, text=True).stdout

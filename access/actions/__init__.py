@@ -14,7 +14,9 @@ scope, parse, call one of them and show the result, importing it from the module
 - renewal: a patient renewing an expired invitation from its link
 - requests: requests for portal access without an invitation, and staff's answer
 - worklist: the morning bell about visits due for portal access (the adoption report's worklist)
-- outcomes: what mail delivery reports about invitation emails
+- texting: the consent ledger of mobile numbers, the patient's STOP / START / HELP replies, and the
+  invitation and reminder texts (Invite by, quiet hours, caps)
+- outcomes: what mail delivery and the SMS provider report about invitation emails and texts
 - notifications: staff bell notifications and the daily digest
 - audit: staff signing in and out, and probes of another practice's ids
 - visit_access: the Reports' per-visit summary of the access measure, kept by the others (not for callers

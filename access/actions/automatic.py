@@ -14,6 +14,7 @@ from access.actions import sending
 from access.actions.steps import (
     lock_patients,
 )
+from access.actions.texting import queue_invitation_texts
 from access.history import Actor
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import invitation_facts
@@ -21,6 +22,7 @@ from clinic.models import Appointment, Patient, Practice
 from mail import messages as mail
 from portico.bulk import among, update_rows
 from portico.client import NO_CLIENT
+from sms.models import TextMessage
 
 log = logging.getLogger("portico.access")
 Action = AccessEvent.Action
@@ -116,7 +118,8 @@ def _remind_batch(size: int, after: int) -> tuple[int, int | None]:
     Invitation.objects.filter(pk__in=links).update(reminded_at=now)
     history.append([history.new_event(i.practice, Action.LINK_REISSUED, actor=Actor.system(), patient=i.patient,
                                       invitation=i, channel=i.channel, reason=REMINDER_REASON) for i in chosen])
-    mail.queue_reminders([(i, links[i.pk]) for i in chosen])
+    mail.queue_reminders([(i, links[i.pk]) for i in chosen if i.email])
+    queue_invitation_texts([(i, links[i.pk]) for i in chosen], kind=TextMessage.Kind.REMINDER, now=now)
     if chosen:
         log.info("%s reminder(s) sent (first: invitation %s)", len(chosen), chosen[0].pk)
     return len(chosen), due[-1][0] if len(due) == size else None

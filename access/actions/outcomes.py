@@ -8,7 +8,7 @@ from access import history
 from access.actions.notifications import notify_many
 from access.actions.steps import record_invitation_event, unusable_reason
 from access.history import Actor
-from access.models import AccessEvent, Invitation
+from access.models import AccessEvent, Channel, Invitation
 from portico.bulk import among
 
 Action = AccessEvent.Action
@@ -44,3 +44,25 @@ def record_email_skipped(invitation_id: int) -> None:
     invitation = Invitation.objects.select_related("practice", "patient").get(pk=invitation_id)
     why = unusable_reason(invitation, timezone.now()) or "reissued for a reminder"
     record_invitation_event(invitation, Action.EMAIL_SKIPPED, actor=Actor.system(), reason=f"The invitation was {why}")
+
+
+def record_text_outcome(invitation_id: int, *, delivered: bool, error_code: str = "") -> None:
+    """Record what became of an invitation's (or reminder's) text: delivered, or not (staff told on the
+    bell, and the patient list's Needs attention shows it while the invitation is pending). Runs inside
+    the callback's or the worker's transaction."""
+    i = Invitation.objects.values_list("pk", "practice_id", "patient_id", "sent_by_id", named=True).get(pk=invitation_id)
+    action, outcome = ((Action.TEXT_DELIVERED, AccessEvent.Outcome.SUCCESS) if delivered
+                       else (Action.TEXT_FAILED, AccessEvent.Outcome.FAILURE))
+    history.append([history.new_event(i.practice_id, action, actor=Actor.system(), patient=i.patient_id,
+                                      invitation=i.pk, channel=Channel.TEXT, outcome=outcome,
+                                      reason=f"Provider error {error_code}" if error_code else "")])
+    if not delivered:
+        notify_many([(i.practice_id, i.patient_id, i.sent_by_id)],
+                    "The portal invitation text to {name} could not be delivered.", timezone.now(),
+                    summary="{count} portal invitation texts could not be delivered.")
+
+
+def record_text_skipped(invitation_id: int, reason: str) -> None:
+    invitation = Invitation.objects.select_related("practice", "patient").get(pk=invitation_id)
+    record_invitation_event(invitation, Action.TEXT_NOT_SENT, actor=Actor.system(), channel=Channel.TEXT,
+                            reason=f"Not sent: {reason}")

@@ -21,7 +21,7 @@ Action = AccessEvent.Action
 # What change_practice_settings may change (Practice fields; the Settings page shows them all).
 SETTINGS = ("auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
             "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell",
-            "default_language")
+            "default_language", "invite_by")
 
 
 @transaction.atomic(durable=True)
@@ -70,6 +70,7 @@ def _setting_text(name: str, value) -> str:
     plural = lambda n, unit: f"{n} {unit}{'' if n == 1 else 's'}"  # noqa: E731
     return {
         "auto_invite": lambda: Practice.AutoInvite(value).label,
+        "invite_by": lambda: Practice.InviteBy(value).label,
         "reminder_days_before": lambda: f"{plural(value, 'day')} before",
         "reinvite_after_days": lambda: f"after {plural(value, 'day')}",
         "reinvite_max": lambda: f"{plural(value, 'time')} at most",

@@ -20,6 +20,7 @@ from access.actions.steps import (
     record_invitation_event,
     staff_actor,
 )
+from access.actions.texting import queue_invitation_texts
 from access.history import Actor, record
 from access.models import AccessEvent, Connection, Invitation
 from access.selectors import invitation_facts, live_connection
@@ -145,7 +146,8 @@ def send_many(
             refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
     token_of = {p.id: token for p, token in chosen}
     visit_access.access_changed([i.patient_id for i in created], now=now)
-    mail.queue_invitations([(i, token_of[i.patient_id]) for i in created])
+    mail.queue_invitations([(i, token_of[i.patient_id]) for i in created if i.email])  # none: by text only
+    queue_invitation_texts([(i, token_of[i.patient_id]) for i in created], now=now)  # as Invite by says
     # The events last: with chain_now the practice's chain stays locked from here to the commit.
     actor = staff_actor(by)
     history.append([history.new_event(i.practice_id, Action.INVITATION_SENT, actor=actor, patient=i.patient_id,

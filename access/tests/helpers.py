@@ -1,8 +1,10 @@
 """Small helpers shared by the access tests."""
 
 from access.actions import acceptance, sending
-from access.models import AccessEvent, Channel, Connection, Invitation
+from access.models import AccessEvent, Channel, Connection, Invitation, TextConsent
+from clinic.models import Patient
 from mail.models import Message
+from sms.models import TextMessage
 
 
 def snapshot() -> dict:
@@ -12,6 +14,9 @@ def snapshot() -> dict:
         "connections": list(Connection.objects.order_by("pk").values()),
         "events": AccessEvent.objects.count(),
         "messages": Message.objects.count(),
+        "texts": TextMessage.objects.count(),
+        "consents": list(TextConsent.objects.order_by("pk").values()),
+        "mobiles": list(Patient.objects.order_by("pk").values_list("mobile_phone", flat=True)),
     }
 
 

@@ -16,7 +16,7 @@ def test_each_staff_refusal_has_its_status_in_one_place():
     assert {cls.__name__: status for cls, status in STATUS.items()} == {
         "NotEligible": 422, "AlreadyPending": 409, "AlreadyConnected": 409, "TooManyInvitations": 409,
         "NothingToRevoke": 404, "RequestNotOpen": 409, "EmailChoiceNeeded": 422, "ChartOfAnotherPractice": 404,
-        "UnknownDeclineReason": 422,
+        "UnknownDeclineReason": 422, "NoMobileNumber": 422,
     }
 
 

@@ -148,8 +148,8 @@ def test_rejected_rows_come_back_as_csv_to_fix(cast, csv_file):
     path = csv_file("C-2,Alan,Turing,not-an-email,123-45-6789,,,,")
     report = importing.import_patients(cast.practice, open(path, encoding="utf-8"))
     assert importing.rejected_rows_csv(report.rejected).splitlines() == [
-        "line,problems,chart_number,first_name,last_name,email,ssn,date_of_birth,phone,doctor,language",
-        "2,email: Enter an email address like name@example.com.,C-2,Alan,Turing,not-an-email,***-**-6789,,,,",
+        "line,problems,chart_number,first_name,last_name,email,ssn,date_of_birth,phone,doctor,language,mobile_phone,text_consent",
+        "2,email: Enter an email address like name@example.com.,C-2,Alan,Turing,not-an-email,***-**-6789,,,,,,",
     ]
 
 

@@ -101,7 +101,7 @@ def test_the_practices_default_language_is_a_setting_recorded_in_the_history(cli
     client.force_login(user)
     form = {"auto_invite": "off", "reminder_days_before": "2", "reinvite_after_days": "", "reinvite_max": "3",
             "minimum_age": "13", "invite_ttl_days": "7", "renewal_days": "90", "phone": "", "patient_contact_note": "",
-            "default_language": "es"}
+            "default_language": "es", "invite_by": "email"}
     assert client.post(reverse("clinic:settings"), form).status_code == 302
     cast.practice.refresh_from_db()
     assert cast.practice.default_language == "es"

@@ -21,7 +21,7 @@ def admin(cast, django_user_model):
 def form(**changes) -> dict:
     data = {"auto_invite": "off", "reminder_days_before": "2", "reinvite_after_days": "", "reinvite_max": "3",
             "minimum_age": "13", "invite_ttl_days": "7", "renewal_days": "90", "phone": "",
-            "patient_contact_note": ""}
+            "patient_contact_note": "", "invite_by": "email"}
     return {**data, **changes}
 
 
@@ -119,3 +119,17 @@ def test_a_renewal_window_not_offered_is_refused_and_nothing_changes(client, cas
     assert response.status_code == 200 and "renewal_days" in response.context["form"].errors
     assert Practice.objects.get(pk=cast.practice.pk).renewal_days == 90
     assert not AccessEvent.objects.filter(action="practice.settings_changed").exists()
+
+
+def test_invite_by_is_a_setting_recorded_like_the_others(client, cast, django_user_model, settings):
+    user = django_user_model.objects.create_user(username="manager", password="staff-password-123")
+    admin = StaffMember.objects.create(user=user, practice=cast.practice, role=StaffMember.Role.ADMIN)
+    client.force_login(admin.user)
+    settings.PORTICO_SMS_ACCOUNT_SID = ""
+    assert b"Texts are off" in client.get(reverse("clinic:settings")).content
+
+    assert client.post(reverse("clinic:settings"), form(invite_by="email_and_text")).status_code == 302
+
+    assert Practice.objects.get(pk=cast.practice.pk).invite_by == "email_and_text"
+    assert AccessEvent.objects.filter(action="practice.settings_changed").latest("id").reason == (
+        "Invite by: Email → Email and text")

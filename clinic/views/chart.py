@@ -14,12 +14,14 @@ from access.actions import sending
 from access.models import Channel
 from access.rules import ADD_EMAIL, ADD_IDENTITY
 from access.selectors import access_history
+from access.text_selectors import CAN_TEXT, texting_summary
 from clinic import selectors
 from clinic.decorators import staff_required
-from clinic.forms import DemographicsForm
+from clinic.forms import DemographicsForm, TextConsentForm
 from clinic.services import CONTACT_FIELDS, update_patient
 from clinic.views import letters, portal_buttons
 from clinic.views.common import PAGE_SIZE, client_of, load_patient
+from sms.provider import enabled as texts_enabled
 
 # Where on the Demographics page each missing requirement can be added.
 ADD_LINKS = {ADD_EMAIL: "id_email", ADD_IDENTITY: "id_ssn"}
@@ -77,6 +79,8 @@ def portal_access(request, patient_id: int):
         request, patient, "portal-access", "clinic/portal_access.html", portal=portal,
         missing_links=[(text, ADD_LINKS.get(text, "")) for text in portal.missing],
         history=Paginator(access_history(patient), PAGE_SIZE).get_page(request.GET.get("page")),
+        texting=texting_summary(patient), texts_enabled=texts_enabled(), can_text=CAN_TEXT,
+        consent_form=TextConsentForm(initial={"mobile_phone": patient.mobile_phone and patient.mobile_phone_display}),
     )
 
 

@@ -12,6 +12,7 @@ from clinic.decorators import practice_admin_required, staff_required
 from clinic.forms import PracticeSettingsForm
 from clinic.models import Practice
 from clinic.views.common import client_of
+from sms.provider import enabled as texts_enabled
 
 
 @login_required
@@ -32,7 +33,8 @@ def practice_settings(request):
     if form.errors:
         messages.error(request, "Nothing was saved: please correct the fields marked below.")
     return render(request, "clinic/settings.html", {"form": form, "section": "settings",
-                                                    "request_access_url": request_access_url(request.staff.practice)})
+                                                    "request_access_url": request_access_url(request.staff.practice),
+                                                    "texts_enabled": texts_enabled()})
 
 
 def request_access_url(practice: Practice) -> str:

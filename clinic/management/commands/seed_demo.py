@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access import errors, tokens
-from access.actions import acceptance, expiry, requests, sending, visit_access
-from access.models import Channel, Invitation
+from access.actions import acceptance, expiry, requests, sending, texting, visit_access
+from access.models import Channel, Invitation, TextConsent
 from access.selectors import PortalState, in_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
 
@@ -64,7 +64,8 @@ class Command(BaseCommand):
             demo = Practice.objects.create(
                 name=DEMO, time_zone="America/New_York", phone="+15555550100",
                 patient_contact_note="The front desk answers weekdays, 8 AM to 5 PM.",
-                auto_invite=Practice.AutoInvite.BOOKED, reminder_days_before=2, reinvite_after_days=30, reinvite_max=3)
+                auto_invite=Practice.AutoInvite.BOOKED, reminder_days_before=2, reinvite_after_days=30, reinvite_max=3,
+                invite_by=Practice.InviteBy.EMAIL_AND_TEXT)
             other = Practice.objects.create(name=OTHER, time_zone="America/Chicago")
             doctor = _staff("doctor", "Maria", "Alvarez", demo, StaffMember.Role.DOCTOR)
             frontdesk = _staff("frontdesk", "Sam", "Lee", demo, StaffMember.Role.STAFF)
@@ -82,6 +83,9 @@ class Command(BaseCommand):
         # One pending invitation to try in Spanish: its email (Mailbox) and the pages its link opens.
         Patient.objects.filter(pk=patients[SPANISH].pk).update(preferred_language="es")
         patients[SPANISH].refresh_from_db()
+        for p in patients[2:6]:  # agreed to texts: Enable Patient Access texts them too (the Phone page)
+            texting.record_text_consent(p, number=f"+1555555{1000 + p.pk:04d}", consented=True,
+                                        source=TextConsent.Source.STAFF_SPOKEN, by=by)
         for p in patients[30:36]:  # pending
             with clock_at(now - datetime.timedelta(days=random.Random(p.pk).randint(0, 5), hours=3)):
                 sending.send_invitation(p, by=by, channel=Channel.CHART)

@@ -10,6 +10,7 @@ from api.guard import purge_old_records
 from api.webhooks import deliver_due as deliver_webhooks
 from mail.delivery import deliver_due, worker_name
 from ops.health import beat, forget_gone_workers
+from sms.delivery import deliver_due as deliver_texts
 
 # Tasks run, and emails tried, per round before the next heartbeat (a round stays a few seconds long
 # even with a large backlog, so the heartbeat and queued tasks are never starved by mail).
@@ -51,6 +52,7 @@ class Command(BaseCommand):
         beat(name)
         mailed = deliver_due(limit=MAIL_PER_ROUND, worker=name)
         deliver_webhooks(worker=name)  # a bounded number per round, with their own lease
+        deliver_texts(worker=name)  # likewise (none without SMS settings)
         purge_old_records()  # API idempotency keys past their 24 hours, rate-limit windows past their minute
         self.tasks = Worker(queue_names=["*"], excluded_queue_names=[], backend_name=DEFAULT_TASK_BACKEND_ALIAS,
                             batch=True, max_tasks=TASKS_PER_ROUND, interval=0, startup_delay=False, worker_id=name)

@@ -1,0 +1,80 @@
+from django.db import models
+from django.db.models import Q
+
+from portico.crypto import EncryptedTextField
+from portico.outbox import OutboxRow
+
+
+class TextMessage(OutboxRow):
+    """The text outbox: one row per text, written in the same transaction as the change that causes it,
+    sent by sms.delivery through the provider's Messages API, its fate told by the provider's status
+    callbacks (sms.callbacks). Like mail.Message, it names what it is about by plain ids (sms imports
+    only portico); the body carries the invitation link, so it is kept encrypted and wiped once the
+    provider has taken the text or it is given up."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        REMINDER = "reminder", "Reminder before expiry"
+        OPTED_OUT = "opted-out", "Opt-out confirmation"
+        OPTED_IN = "opted-in", "Opt-in confirmation"
+        HELP = "help", "Help reply"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        ACCEPTED = "accepted", "Accepted by the provider"  # it has a provider sid: never sent again
+        SENT = "sent", "Sent to the carrier"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Not delivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Not sent (no longer allowed or needed)"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    practice_id = models.BigIntegerField(db_index=True)
+    # The invitation whose link it carries (INVITATION and REMINDER), else null: an id, like mail's.
+    invitation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    to = models.CharField(max_length=20, help_text="E.164")
+    # One text per (kind, subject): a retried or duplicated enqueue can never text twice.
+    dedupe_key = models.CharField(max_length=100, unique=True)
+    # Bound to dedupe_key (portico.crypto), as mail's secret_link: known before the bulk insert.
+    body = EncryptedTextField(blank=True, bound_to=("dedupe_key",))
+    segments = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # attempts, next_attempt_at and the lease (claimed_by, claimed_at): OutboxRow
+    provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    error_code = models.CharField(max_length=16, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="Delivered, undelivered or failed.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="text_due_idx"),
+            # The caps count a number's texts of the last week.
+            models.Index(fields=["practice_id", "to", "created_at"], name="text_number_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} text {self.pk} ({self.status})"
+
+
+# Statuses after which nothing more happens to a text.
+FINAL = (TextMessage.Status.DELIVERED, TextMessage.Status.UNDELIVERED, TextMessage.Status.FAILED,
+         TextMessage.Status.SKIPPED)
+# Texts that count against a number's caps: every one not given up before it went out.
+COUNTED = ~Q(status__in=[TextMessage.Status.SKIPPED, TextMessage.Status.FAILED]) | Q(provider_sid__isnull=False)
+
+
+class InboundText(models.Model):
+    """A text a patient sent to one of our senders, as the provider reported it. Kept once per
+    provider sid (a repeated callback changes nothing); the body only as far as needed to read it."""
+
+    provider_sid = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20)
+    body = models.CharField(max_length=160, blank=True)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Inbound text {self.provider_sid}"
