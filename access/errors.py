@@ -6,7 +6,7 @@ into the language active then: the patient page's (portal.language); English eve
 
 import datetime
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 
 class Refusal(Exception):
@@ -127,7 +127,7 @@ class CodeNotRecognised(Refusal):
     code = "code_not_recognised"
 
     def __init__(self):
-        super().__init__("That activation code is not right. Check it against your letter and try again.")
+        super().__init__(gettext("That activation code is not right. Check it against your letter and try again."))
 
 
 class EmailNotConfirmed(Refusal):
@@ -139,9 +139,11 @@ class EmailNotConfirmed(Refusal):
     def __init__(self, attempts_left: int = 0):
         self.attempts_left = attempts_left
         if attempts_left:
-            message = f"That code is not right. You have {attempts_left} more tries."
+            message = ngettext("That code is not right. You have %(count)d more try.",
+                               "That code is not right. You have %(count)d more tries.",
+                               attempts_left) % {"count": attempts_left}
         else:
-            message = "Confirm your email address with a new code before you continue."
+            message = gettext("Confirm your email address with a new code before you continue.")
         super().__init__(message)
 
 

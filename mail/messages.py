@@ -133,13 +133,14 @@ def queue_requests_lapsed(lapsed: list, *, days: int) -> list[Message]:
     )
 
 
-def queue_email_code(confirmation, code: str, practice) -> Message:
-    """A code proving the patient reads this address, asked for while creating a portal account. The
-    code is a secret like a link's token: kept sealed in `secret_link` (shown as {{ link }}) and wiped once sent."""
+def queue_email_code(confirmation, code: str, practice, *, language: str = "en") -> Message:
+    """A code proving the patient reads this address, asked for while creating a portal account, in
+    `language` (the page's it was asked from). The code is a secret like a link's token: kept sealed in
+    `secret_link` (shown as {{ link }}) and wiped once sent."""
+    valid_for = int(confirmation.expires_at.timestamp() - confirmation.sent_at.timestamp())
     return _queue(
         Message.Kind.EMAIL_CODE, confirmation.email, f"email-code:{confirmation.pk}",
-        {**_practice(practice), "valid_for": _duration(int(confirmation.expires_at.timestamp()
-                                                           - confirmation.sent_at.timestamp()))},
+        {**_practice(practice), "valid_for": _in(language, _duration, valid_for), "language": language},
         secret_link=code,
     )
 

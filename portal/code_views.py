@@ -14,6 +14,7 @@ from access import errors, tokens
 from access.actions import acceptance, email_confirmation, printing
 from portal import accepting, retry, selectors
 from portal.forms import ActivationCodeForm, EmailCodeForm, EmailForm, kept_errors, show_kept_errors
+from portal.language import remember_link_language
 from portal.views import mask_email
 from portico.client import Client
 
@@ -36,9 +37,11 @@ def activate(request):
         return _again(request, "activate", retry.Retry(errors={"code": [e.message]}))
     except errors.LinkNotUsable as e:  # a right code of a dead invitation: its page says why (expired: renew)
         code = tokens.normalize_code(form.cleaned_data["code"])
+        _remember_language(request, code)
         practice = selectors.practice_for_link(code)
         accepting.note_link_problem(request.session, e.reason, practice.pk if practice else None, code)
         return redirect("portal:link-problem")
+    _remember_language(request, code)
     accepting.open_link(request.session, code)
     return redirect("portal:accept")
 
@@ -76,7 +79,8 @@ def _give_email(request, token, invitation):
         return _again(request, "email", retry.Retry(errors=kept_errors(form)))
     try:
         sent = email_confirmation.send_email_code(token, proof=accepting.identity_proof(request.session),
-                                                  email=form.cleaned_data["email"], client=Client.from_request(request))
+                                                  email=form.cleaned_data["email"], client=Client.from_request(request),
+                                                  language=request.LANGUAGE_CODE)
     except errors.TooManyAttempts as e:
         return _again(request, "email", retry.Retry(message=e.message))
     except (errors.LinkNotUsable, errors.IdentityNotConfirmed):
@@ -107,6 +111,13 @@ def _type_code(request, token, invitation, waiting):
         return redirect("portal:accept")
     accepting.email_confirmed(request.session)
     return redirect("portal:account")
+
+
+def _remember_language(request, code: str) -> None:
+    """A recognised code's pages follow its patient's language, as an opened link's do (only once the
+    code is counted and recognised: a guess must not learn anything from the page's language)."""
+    if language := selectors.language_for_link(code):
+        remember_link_language(request.session, language)
 
 
 def _proven_invitation(request, token: str):

@@ -151,18 +151,18 @@ class ActivationCodeForm(forms.Form):
     """The code printed on a front-desk invitation letter, typed however (case, spaces, dashes)."""
 
     code = forms.CharField(
-        label="Activation code", max_length=40,
-        help_text="The 10 letters and numbers on your letter, for example ABCDE-FGH23. "
-                  "Capitals or small letters, with or without the dash.",
+        label=_("Activation code"), max_length=40,
+        help_text=_("The 10 letters and numbers on your letter, for example ABCDE-FGH23. "
+                    "Capitals or small letters, with or without the dash."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}))
 
 
 class EmailForm(forms.Form):
     """The address a patient invited without one gives while creating the account."""
 
-    email = forms.EmailField(label="Your email address", max_length=validation.MAX_EMAIL_LENGTH,
+    email = forms.EmailField(label=_("Your email address"), max_length=validation.MAX_EMAIL_LENGTH,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-                             help_text="You will sign in with it. We email a code to it to check it is yours.")
+                             help_text=_("You will sign in with it. We email a code to it to check it is yours."))
 
     def clean_email(self) -> str:
         try:
@@ -170,11 +170,11 @@ class EmailForm(forms.Form):
         except ValidationError as e:
             if e.code == "email_too_long":
                 raise
-            raise ValidationError("Enter an email address like name@example.com.", code="email") from None
+            raise ValidationError(_("Enter an email address like name@example.com."), code="email") from None
 
 
 class EmailCodeForm(forms.Form):
-    code = forms.CharField(label="Code from the email", max_length=20, help_text="6 digits.",
+    code = forms.CharField(label=_("Code from the email"), max_length=20, help_text=_("6 digits."),
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
 
 

@@ -1,6 +1,6 @@
 """Which language a patient page is in, and the language switch on every one of them.
 
-Only the patient's pages (/portal/) are translated: staff pages stay in English whatever the
+Only the patient's pages (/portal/, and /activate/ where a printed code is typed) are translated: staff pages stay in English whatever the
 browser asks (Django's LocaleMiddleware would translate them too, with half-translated results).
 For a patient page the first of these that applies wins:
 
@@ -32,10 +32,10 @@ LINK_LANGUAGE = "portal:language"  # session: the language of the emailed link t
 class PatientLanguageMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.prefix = reverse("portal:home")
+        self.prefixes = (reverse("portal:home"), reverse("activate"))
 
     def __call__(self, request):
-        if not request.path_info.startswith(self.prefix):
+        if not request.path_info.startswith(self.prefixes):
             return self.get_response(request)
         language = choose(request)
         with translation.override(language):

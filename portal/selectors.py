@@ -42,12 +42,11 @@ def practice_for_link(token: str) -> Practice | None:
 
 
 def language_for_link(token: str) -> str:
-    """The language of the patient an invitation link was sent to (the chart's, else the practice's),
-    whatever became of the invitation; "" for a link that is not one of ours."""
-    if not tokens.looks_like_token(token):
+    """The language of the patient an invitation link was sent to (or a code printed for: the chart's,
+    else the practice's), whatever became of the invitation; "" for a link that is not one of ours."""
+    if (lookup := tokens.invitation_lookup(token)) is None:
         return ""
-    invitation = (Invitation.objects.filter(token_hash=tokens.hash_token(token))
-                  .select_related("patient__practice").first())
+    invitation = Invitation.objects.filter(**lookup).select_related("patient__practice").first()
     return invitation.patient.language if invitation else ""
 
 

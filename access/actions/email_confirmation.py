@@ -34,9 +34,11 @@ SENDS_PER_ADDRESS = 3
 SENDS_PER_CLIENT = 20
 
 
-def send_email_code(token: str, *, proof: str, email: str, client: Client = NO_CLIENT) -> EmailConfirmation:
+def send_email_code(token: str, *, proof: str, email: str, language: str = "en",
+                    client: Client = NO_CLIENT) -> EmailConfirmation:
     """Email a confirmation code to `email` for the invitation behind `token` (a link's or a printed
-    code), whose identity check `proof` passed. Counted per address and client address first."""
+    code), whose identity check `proof` passed, in `language` (the page's the patient asked it from).
+    Counted per address and client address first."""
     try:
         attempts.claim_for_address(Attempt.Kind.EMAIL_CODE, email, client.ip, window=SEND_WINDOW,
                                    per_address=SENDS_PER_ADDRESS, per_client=SENDS_PER_CLIENT)
@@ -49,7 +51,7 @@ def send_email_code(token: str, *, proof: str, email: str, client: Client = NO_C
         confirmation = EmailConfirmation.objects.create(
             invitation=invitation, email=email, code_hash=tokens.hash_code(code, tokens.EMAIL_CODE), sent_at=now,
             expires_at=now + CODE_VALID_FOR)
-        mail.queue_email_code(confirmation, code, invitation.practice)
+        mail.queue_email_code(confirmation, code, invitation.practice, language=language)
     log.info("email confirmation %s sent for invitation %s", confirmation.pk, invitation.pk)
     return confirmation
 
