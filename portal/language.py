@@ -1,13 +1,14 @@
 """Which language a patient page is in, and the language switch on every one of them.
 
-Only the patient's pages (/portal/, and /activate/ where a printed code is typed) are translated: staff pages stay in English whatever the
-browser asks (Django's LocaleMiddleware would translate them too, with half-translated results).
+Only the patient's pages (/portal/, and /activate/ where a printed code is typed) are translated:
+staff pages stay in English whatever the browser asks (Django's LocaleMiddleware would translate
+them too, with half-translated results).
 For a patient page the first of these that applies wins:
 
 1. the account's own choice (signed in, and it used the switch: access.actions.languages);
 2. this browser's choice (the switch's cookie, settings.LANGUAGE_COOKIE_NAME);
-3. the emailed link this browser opened: an invitation's patient's language (the chart's, else the
-   practice's), a password reset's account's;
+3. the emailed link (or printed code) this browser opened: an invitation's patient's language (the
+   chart's, else the practice's), a password reset's account's;
 4. the browser's Accept-Language, when it names a language Portico has;
 5. the default language of the practice the page is about (the request page, `?practice=`);
 6. settings.LANGUAGE_CODE.

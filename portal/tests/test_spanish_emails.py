@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from access.actions import passwords, requests, sending
+from access.actions import passwords, printing, requests, sending
 from access.actions.languages import choose_account_language
 from access.models import AccessRequest, Channel
 from access.tests.helpers import connect
@@ -18,6 +18,7 @@ from clinic.models import Patient
 from conftest import run_worker
 from mail import messages as mail
 from mail.models import Message
+from portal.tests.conftest import PAT_SSN
 from portal.tests.spanish import english_left
 
 LINK = re.compile(r"https://portal\.example\.test(/portal/i/[A-Za-z0-9_-]{43}/)")
@@ -125,3 +126,23 @@ def test_a_bulk_invitation_writes_each_patients_email_in_their_own_language(cast
         "pat@example.test": ("es", "lunes, 9 de noviembre a las 10:00 a. m., hora del Este"),
         "rosa@example.test": ("en", "Monday, November 9 at 10:00 AM Eastern"),
     }
+
+
+def test_the_email_code_is_in_the_language_of_the_page_it_was_asked_from(cast, smtp_server, clock):
+    """A printed invitation's patient without an email gives one in Spanish: the code arrives in Spanish."""
+    Patient.objects.filter(pk=cast.pat.pk).update(email="", preferred_language="es")
+    printed = printing.print_invitation(Patient.objects.get(pk=cast.pat.pk), by=cast.alice)
+    browser = Client()
+    browser.post(reverse("activate"), {"code": printed.code})
+    browser.post(reverse("portal:accept"), {"ssn": PAT_SSN})
+    browser.post(reverse("portal:confirm-email"), {"email": "pat.new@example.test"})
+    with translation.override("en"):
+        run_worker()
+    (message,) = smtp_server.messages()
+    subject, text, html = parts(message)
+    assert Message.objects.get(kind=Message.Kind.EMAIL_CODE).context["language"] == "es"
+    assert subject == "Su código para confirmar su correo en el portal del paciente de Maple Street Clinic"
+    assert text.startswith("Hola:\n\nSu código para confirmar este correo electrónico en el portal del paciente")
+    assert "Funciona durante 15 minutos." in text and "Funciona durante 15 minutos." in html
+    assert english_left(subject) == [] and english_left(text) == [] and english_left(html) == []
+    assert '<html lang="es">' in html

@@ -9,10 +9,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from access.actions import printing
 from access.models import Invitation
 from clinic.models import Appointment, Patient
+from mail.models import Message
 from portal import accepting
-from portal.tests.conftest import PASSWORD, PAT_SSN, open_link
+from portal.tests.conftest import PASSWORD, PAT_SSN, field_error, open_link
 from portal.tests.spanish import english_left
 
 LINK_PROBLEMS = ("expired", "revoked", "used", "locked", "missing", "staff_account", "unknown")
@@ -152,3 +154,72 @@ def test_a_password_reset_page_from_a_valid_link_is_in_spanish(cast, spanish_pat
     refused = client.post(form_url, {"new_password1": "abc", "new_password2": "abd"}).content.decode()
     for shown in (page, refused):
         assert english_left(shown) == [] and "Elija una nueva contraseña" in shown
+
+
+def printed_walk(language: str, cast) -> dict[str, str]:
+    """The pages of a printed invitation to a patient without an email who reads `language` (the
+    chart's, and the browser's): /activate/ (refused twice), the identity check, giving an address
+    (refused) and typing the emailed code (refused)."""
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    Patient.objects.filter(pk=cast.pat.pk).update(email="", preferred_language=language)
+    printed = printing.print_invitation(Patient.objects.get(pk=cast.pat.pk), by=cast.alice)
+    pages: dict[str, str] = {}
+
+    def get(name, url):
+        response = client.get(url)
+        assert response.status_code == 200, (name, response.status_code)
+        pages[name] = response.content.decode()
+
+    def after_post(name, url, data):
+        get(name, client.post(url, data)["Location"])
+
+    activate, confirm = reverse("activate"), reverse("portal:confirm-email")
+    get("activate", activate)
+    after_post("activate, nothing typed", activate, {"code": ""})
+    after_post("activate, wrong code", activate, {"code": "22222-2222Z" if printed.code != "22222-2222Z" else "33333-33333"})
+    after_post("identity from a code", activate, {"code": printed.code})
+    client.post(reverse("portal:accept"), {"ssn": PAT_SSN})
+    get("add an email", confirm)
+    after_post("add an email refused", confirm, {"email": "not an address"})
+    after_post("type the code", confirm, {"email": "pat.new@example.test"})
+    after_post("type the code, wrong once", confirm, {"code": "000000" if not _is_the_code("000000") else "111111"})
+    return pages
+
+
+def _is_the_code(code: str) -> bool:
+    return Message.objects.get(kind=Message.Kind.EMAIL_CODE).secret_link == code
+
+
+def test_the_printed_invitation_pages_are_in_spanish_with_the_switch(cast, clock):
+    pages = printed_walk("es", cast)
+    left = {name: english_left(page) for name, page in pages.items()}
+    assert {name: texts for name, texts in left.items() if texts} == {}
+    assert all('<html lang="es">' in page and 'data-testid="language-switch"' in page
+               and 'value="en" lang="en">English</button>' in page for page in pages.values())
+    assert "Active su invitación al portal" in pages["activate"]
+    assert "Ese código de activación no es correcto." in pages["activate, wrong code"]
+    assert "Agregue su correo electrónico" in pages["add an email"]
+    assert field_error(pages["add an email refused"], "id_email") == "Introduzca una dirección de correo electrónico válida."
+    assert "Le enviamos un código de 6 dígitos" in pages["type the code"]
+    assert "Ese código no es correcto. Le quedan 4 intentos más." in pages["type the code, wrong once"]
+    assert Message.objects.get(kind=Message.Kind.EMAIL_CODE).context["language"] == "es"  # the page's
+
+
+def test_the_printed_invitation_walk_in_english_is_found_to_be_english(cast, clock):
+    pages = printed_walk("en", cast)
+    assert all(english_left(page) for page in pages.values())
+    assert all('<html lang="en">' in page and 'value="es" lang="es">Español</button>' in page
+               for page in pages.values())
+    assert Message.objects.get(kind=Message.Kind.EMAIL_CODE).context["language"] == "en"
+
+
+def test_a_recognised_code_opens_its_patients_language_as_a_link_does(cast, clock):
+    Patient.objects.filter(pk=cast.pat.pk).update(preferred_language="es")
+    printed = printing.print_invitation(Patient.objects.get(pk=cast.pat.pk), by=cast.alice)
+    client = Client()  # no Accept-Language, no cookie: the code alone decides
+    assert '<html lang="en">' in client.get(reverse("activate")).content.decode()
+    client.post(reverse("activate"), {"code": "22222-2222Z" if printed.code != "22222-2222Z" else "33333-33333"})
+    assert '<html lang="en">' in client.get(reverse("activate")).content.decode()  # a wrong code tells nothing
+    client.post(reverse("activate"), {"code": printed.code})
+    page = client.get(reverse("portal:accept")).content.decode()
+    assert '<html lang="es">' in page and "Confirme su identidad" in page
