@@ -192,3 +192,29 @@ def sms_provider(settings, tmp_path):
         yield standin
     finally:
         standin.stop()
+
+
+@pytest.fixture
+def migrate():
+    """migrate(targets) -> the app registry as of those migrations, run by Django's executor on the
+    test database (with others_at_latest, every app not named in `targets` stays at its latest, as
+    its tables are). Migrated back to the latest afterwards, whatever happened, with what migrate's
+    post_migrate does (clinic's SQLite search triggers)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    from clinic import search_index
+
+    executor = MigrationExecutor(connection)
+
+    def to(targets: list[tuple[str, str]], *, others_at_latest: bool = False):
+        executor.loader.build_graph()
+        if others_at_latest:
+            named = {app for app, _ in targets}
+            targets = [node for node in executor.loader.graph.leaf_nodes() if node[0] not in named] + targets
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield to
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    search_index.restore_triggers(connection)

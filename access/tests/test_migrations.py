@@ -4,10 +4,6 @@ import datetime
 import importlib
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
-from clinic import search_index
 
 BEFORE = [("access", "0014_printed_invitations_and_email_confirmation")]
 AFTER = [("access", "0015_bulk_jobs_chunk_snapshot")]
@@ -15,28 +11,10 @@ CHUNK_SNAPSHOT = importlib.import_module("access.migrations.0015_bulk_jobs_chunk
 NOW = datetime.datetime(2026, 11, 2, 15, 0, tzinfo=datetime.UTC)
 
 
-@pytest.fixture
-def migrate():
-    """migrate(access targets) -> the app registry with access as of those migrations and every other app
-    at its latest (as its tables are); migrated back to the latest afterwards."""
-    executor = MigrationExecutor(connection)
-
-    def to(targets):
-        executor.loader.build_graph()
-        targets = [n for n in executor.loader.graph.leaf_nodes() if n[0] != "access"] + targets
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield to
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    search_index.restore_triggers(connection)  # as migrate's post_migrate does
-
-
 @pytest.mark.django_db(transaction=True)
 def test_0012_carries_jobs_over_invited_on_their_invitations_skipped_kept_and_the_rest_as_chunks(migrate, monkeypatch):
     monkeypatch.setattr(CHUNK_SNAPSHOT, "CHUNK", 2)
-    apps = migrate(BEFORE)
+    apps = migrate(BEFORE, others_at_latest=True)
     Practice, Patient = apps.get_model("clinic", "Practice"), apps.get_model("clinic", "Patient")
     Invitation, Job = apps.get_model("access", "Invitation"), apps.get_model("access", "InvitationJob")
     Row = apps.get_model("access", "InvitationJobPatient")
@@ -52,7 +30,7 @@ def test_0012_carries_jobs_over_invited_on_their_invitations_skipped_kept_and_th
     for patient in patients[2:]:  # not processed yet: the job was running
         Row.objects.create(job=job, patient=patient)
 
-    apps = migrate(AFTER)
+    apps = migrate(AFTER, others_at_latest=True)
     Invitation, Chunk = apps.get_model("access", "Invitation"), apps.get_model("access", "InvitationJobChunk")
     Row = apps.get_model("access", "InvitationJobPatient")
     assert Invitation.objects.get(pk=invitation.pk).job_id == job.pk

@@ -4,29 +4,10 @@ the actions would have kept (run by Django's migration executor, forwards and ba
 import datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
-from clinic import search_index
 
 BEFORE = [("access", "0011_access_request_attempts"), ("clinic", "0007_practice_holidays_and_reports")]
 AFTER = [("access", "0012_visit_access_summary")]
 VISIT = datetime.datetime(2026, 11, 6, 15, 0, tzinfo=datetime.UTC)  # Friday, 10 AM in New York
-
-
-@pytest.fixture
-def migrate():
-    executor = MigrationExecutor(connection)
-
-    def to(targets):
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield to
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    search_index.restore_triggers(connection)  # as migrate's post_migrate does
 
 
 @pytest.mark.django_db(transaction=True)

@@ -5,32 +5,11 @@ import datetime
 import importlib
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
-from clinic import search_index
 
 BEFORE = [("mail", "0003_message_skipped")]
 AFTER = [("mail", "0004_message_invitation_id")]
 INVITATION_ID = importlib.import_module("mail.migrations.0004_message_invitation_id")
 NOW = datetime.datetime(2026, 11, 2, 15, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def migrate():
-    """migrate(targets) -> the app registry as of those migrations; the database is migrated back to
-    the latest afterwards, whatever happened."""
-    executor = MigrationExecutor(connection)
-
-    def to(targets):
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield to
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    search_index.restore_triggers(connection)  # as migrate's post_migrate does
 
 
 def old_row(Message, n: int, kind: str, context: dict):
