@@ -31,7 +31,7 @@ from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from access.history import unsealed_count
-from access.models import Invitation, InvitationJob, InvitationJobPatient
+from access.models import Invitation, InvitationJob, InvitationJobChunk
 from api.models import WebhookDelivery
 from clinic.models import Patient, Practice, StaffMember
 from conftest import free_port, postgres_only
@@ -232,7 +232,8 @@ def test_two_nodes_share_a_bulk_job_and_one_dies_part_way(tmp_path):
     emails = set(Patient.objects.filter(practice=admin.practice).values_list("email", flat=True))
     doubled = {row for row, times in sink.by_row.items() if times > 1}
     assert (job.status, job.total, job.invited, job.skipped) == ("done", PATIENTS, PATIENTS, 0)
-    assert not InvitationJobPatient.objects.filter(job=job, outcome="").exists()
+    assert not InvitationJobChunk.objects.filter(job=job, done=False).exists()  # no chunk left to do
+    assert Invitation.objects.filter(job=job).count() == PATIENTS
     assert Counter(Invitation.objects.values_list("patient_id", flat=True)).most_common(1)[0][1] == 1
     assert set(sink.by_address) == emails  # every invited patient emailed
     assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
@@ -241,7 +242,7 @@ def test_two_nodes_share_a_bulk_job_and_one_dies_part_way(tmp_path):
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "Two Nodes Clinic" in verified.stdout and "history intact" in verified.stdout
     assert "not yet sealed" not in verified.stdout
-    # Nothing left claimed: no mail or webhook "sending", no task "running", no job row untaken.
+    # Nothing left claimed: no mail or webhook "sending", no task "running", no job chunk untaken.
     assert not Message.objects.filter(status="sending").exists()
     assert not WebhookDelivery.objects.filter(status="sending").exists()
     assert not DBTaskResult.objects.filter(status="RUNNING").exists()
