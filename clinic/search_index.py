@@ -9,6 +9,7 @@ clinic.apps) the triggers are put back where they are missing, and the index reb
 table, since rows may have changed while they were gone. PostgreSQL's pg_trgm indexes are on the
 table itself and survive."""
 
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 TABLE = "clinic_patient_search"
@@ -53,6 +54,4 @@ def restore_triggers(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 def after_migrate(sender, using: str = "default", **kwargs) -> None:
-    from django.db import connections
-
     restore_triggers(connections[using])
