@@ -45,6 +45,8 @@ HASHED_FIELDS = (
     "practice_id", "patient_id", "invitation_id", "at", "actor_kind", "actor_id", "actor_role",
     "action", "channel", "outcome", "reason", "client_ip", "user_agent", "prev_hash", "key_id",
 )
+# Covered only when set (see _content): added after events were first sealed.
+OPTIONAL_HASHED_FIELDS = ("proxy_id",)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ def _content(event: AccessEvent | dict) -> dict:
     values = event if isinstance(event, dict) else vars(event)  # the attributes, past their descriptors
     content = {name: values[name] if name in values else getattr(event, name) for name in HASHED_FIELDS}
     content["at"] = content["at"].isoformat(timespec="microseconds")
+    # Sealed only when set, so the seals of every event written before these fields existed still hold.
+    for name in OPTIONAL_HASHED_FIELDS:
+        value = values[name] if name in values else getattr(event, name, None)
+        if value is not None:
+            content[name] = value
     return content
 
 
@@ -111,7 +118,7 @@ SEAL_BATCH = 5000
 def new_event(
     practice: Practice | int, action: str, *, actor: Actor, patient: Patient | int | None = None, invitation=None,
     channel: str = "", outcome: str = AccessEvent.Outcome.SUCCESS, reason: str = "", client: Client = NO_CLIENT,
-    at: datetime.datetime | None = None,
+    at: datetime.datetime | None = None, proxy=None,
 ) -> AccessEvent:
     """An event to hand to `append` (the batch form of `record`); practice, patient and invitation may
     be given as objects or ids. `at` (default: now) lets a batch's events share the moment they happened;
@@ -119,7 +126,8 @@ def new_event(
     # Made as portico.bulk.instances makes them: a bulk run makes thousands.
     [event] = instances(AccessEvent, [{
         "practice_id": _pk(practice), "patient_id": _pk(patient), "invitation_id": _pk(invitation),
-        "at": (at or timezone.now()).astimezone(datetime.UTC), "actor_kind": actor.kind, "actor_id": _pk(actor.user),
+        "proxy_id": _pk(proxy), "at": (at or timezone.now()).astimezone(datetime.UTC),
+        "actor_kind": actor.kind, "actor_id": _pk(actor.user),
         "actor_role": actor.role,
         "action": action, "channel": channel, "outcome": outcome, "reason": reason, "client_ip": client.ip,
         "user_agent": client.user_agent,
@@ -168,10 +176,11 @@ def _chain_now(practice_id: int, events: list[AccessEvent]) -> None:
 def record(
     practice: Practice, action: str, *, actor: Actor, patient: Patient | None = None, invitation=None,
     channel: str = "", outcome: str = AccessEvent.Outcome.SUCCESS, reason: str = "", client: Client = NO_CLIENT,
+    proxy=None,
 ) -> AccessEvent:
-    """Append one event inside the caller's transaction (see `append`)."""
+    """Append one event inside the caller's transaction (see `append`); `proxy`: the grant it is about."""
     [event] = _entry_sealed([new_event(practice, action, actor=actor, patient=patient, invitation=invitation,
-                                       channel=channel, outcome=outcome, reason=reason, client=client)])
+                                       channel=channel, outcome=outcome, reason=reason, client=client, proxy=proxy)])
     event.save(force_insert=True)
     events_recorded.send(AccessEvent, events=[event])
     return event
@@ -232,7 +241,8 @@ def _seal_batch(practice_id: int, batch: int, after: int, wait: bool) -> tuple[i
         return None
     head, last = tail
     # Read as dicts of the hashed fields, not model instances: the sealer handles thousands per batch.
-    events = list(_unsealed(practice_id).filter(pk__gt=after).order_by("id").values("id", "hash", *HASHED_FIELDS)[:batch])
+    events = list(_unsealed(practice_id).filter(pk__gt=after).order_by("id").values("id", "hash", *HASHED_FIELDS,
+                                                                                        *OPTIONAL_HASHED_FIELDS)[:batch])
     key_id, secret = current_key()
     rows = []
     for event in events:

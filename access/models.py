@@ -183,6 +183,12 @@ class AccessEvent(models.Model):
         TEXT_DELIVERED = "text.delivered", "Text delivered"
         TEXT_FAILED = "text.failed", "Text could not be delivered"
         TEXT_NOT_SENT = "text.not_sent", "Text not sent"
+        PROXY_INVITED = "proxy.invited", "Proxy invited"
+        PROXY_ACCEPTED = "proxy.accepted", "Proxy access accepted"
+        PROXY_REVOKED = "proxy.revoked", "Proxy access revoked"
+        PROXY_ENDED = "proxy.ended", "Proxy access ended"
+        PROXY_LEVEL_CHANGED = "proxy.level_changed", "Proxy access level changed"
+        PROXY_SIGNED_IN = "proxy.signed_in", "Proxy signed in for the patient"
 
     class ActorKind(models.TextChoices):
         STAFF = "staff", "Staff"
@@ -196,6 +202,9 @@ class AccessEvent(models.Model):
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="access_events")
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="access_events")
     invitation = models.ForeignKey(Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    # The proxy grant an event is about or acted through ("Jordan Rivera (mother) signed in for Alex
+    # Rivera": the actor is the proxy's account, `patient` the person acted for). Sealed when set.
+    proxy = models.ForeignKey("Proxy", null=True, blank=True, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField()
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -437,3 +446,126 @@ class TextConsent(models.Model):
 
     def __str__(self) -> str:
         return f"{'Consent' if self.consented else 'No consent'} to texts ({self.get_source_display()})"
+
+
+class Proxy(models.Model):
+    """Someone who acts for a patient on the portal (issue 21): a parent or guardian of a minor, invited
+    by staff from the chart, or a caregiver of an adult, invited by the patient from My account. One
+    portal account may act for many people (and be a patient itself). Never deleted: a revoked or ended
+    grant stays as the record of who could see what, and when. Written only by access.actions.proxies."""
+
+    class Kind(models.TextChoices):
+        GUARDIAN = "guardian", "Parent or guardian"
+        CAREGIVER = "caregiver", "Caregiver"
+
+    class Relationship(models.TextChoices):
+        MOTHER = "mother", _("Mother")
+        FATHER = "father", _("Father")
+        PARENT = "parent", _("Parent")
+        GUARDIAN = "guardian", _("Legal guardian")
+        SPOUSE = "spouse", _("Spouse or partner")
+        CHILD = "child", _("Adult child")
+        RELATIVE = "relative", _("Other relative")
+        OTHER = "other", _("Other")
+
+    class Level(models.TextChoices):
+        FULL = "full", "Full: what the patient would see"
+        LIMITED = "limited", "Limited: appointments and practice contact only"
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"  # see its ProxyInvitation for pending / expired / locked / revoked
+        ACTIVE = "active", "Active"
+        REVOKED = "revoked", "Revoked"
+        ENDED = "ended", "Ended"
+
+    class EndReason(models.TextChoices):
+        REVOKED_BY_STAFF = "revoked_by_staff", "Revoked by the practice"
+        REVOKED_BY_PATIENT = "revoked_by_patient", "Revoked by the patient"
+        WITHDRAWN = "withdrawn", "Given up by the proxy"
+        TURNED_18 = "turned_18", "The patient turned 18"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="proxies")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="proxies",
+                                help_text="The person acted for.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The proxy's portal account, once they accepted (their own patient account, if they are a patient).
+    account = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="proxy_grants")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    relationship = models.CharField(max_length=16, choices=Relationship.choices)
+    email = models.EmailField(max_length=150)
+    # A guardian's own mobile number as staff entered it: half of their identity check. Empty for caregivers.
+    mobile_phone = models.CharField(max_length=20, blank=True, help_text="E.164")
+    level = models.CharField(max_length=16, choices=Level.choices)
+    # A teen's agreement to a guardian's full access, as staff recorded it (who and when); see Practice ages.
+    teen_agreement_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="+")
+    teen_agreement_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVITED)
+    invited_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                   help_text="Staff who invited a guardian; empty for a caregiver the patient invited.")
+    created_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # The notice 30 days before a guardian's access ends at 18 went out (at most once).
+    ending_notice_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=24, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            # One live grant per person acted for and proxy address: inviting again is a resend.
+            models.UniqueConstraint(fields=["patient", "email"], condition=Q(status__in=["invited", "active"]),
+                                    name="one_live_proxy_per_patient_and_email"),
+            # An account acts for a person through one live grant at most.
+            models.UniqueConstraint(fields=["patient", "account"], condition=Q(status="active"),
+                                    name="one_active_proxy_per_patient_and_account"),
+        ]
+        indexes = [
+            models.Index(fields=["account", "status"], name="proxy_account_idx"),
+            models.Index(fields=["status", "kind"], name="proxy_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Proxy {self.pk} ({self.kind}, {self.status})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ProxyInvitation(models.Model):
+    """The link (or, for a caregiver, the one-time code) that leads a proxy to accept a grant. Same
+    states, lifetime and lock as a patient's Invitation; a resend revokes it and issues a new one.
+    Only hashes of its secrets are kept (access.tokens)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+        LOCKED = "locked", "Locked"
+
+    proxy = models.ForeignKey(Proxy, on_delete=models.CASCADE, related_name="invitations")
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # A caregiver's one-time code the patient saw on screen and passed on (tokens.hash_code).
+    code_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    sent_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    failed_checks = models.PositiveSmallIntegerField(default=0)
+    identity_verified_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["proxy"], condition=Q(status="pending"),
+                                    name="one_pending_invitation_per_proxy"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="proxy_invitation_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"Proxy invitation {self.pk} ({self.status})"

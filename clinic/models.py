@@ -87,6 +87,14 @@ class Practice(models.Model):
                                                     validators=_between(1, MAX_REINVITES))
     minimum_age = models.PositiveSmallIntegerField("Minimum age for an invitation", default=13,
                                                    validators=_between(0, 21))
+    # Proxy access (access.Proxy): a guardian's default level by the child's age, and when it ends.
+    proxy_limited_from_age = models.PositiveSmallIntegerField(
+        "Guardians' access is limited from age", default=12, validators=_between(1, 17),
+        help_text="Below it a parent or guardian sees what the patient would; from it, appointments and practice "
+                  "contact only, unless staff record the teen's agreement to full access.")
+    proxy_ends_at_age = models.PositiveSmallIntegerField(
+        "Guardians' access ends at age", default=18, validators=_between(16, 21),
+        help_text="On this birthday every parent's or guardian's access ends by itself.")
     invite_ttl_days = models.PositiveSmallIntegerField("Invitation lifetime (days)", default=default_invite_ttl_days,
                                                        validators=_between(1, 30))
     renewal_days = models.PositiveSmallIntegerField(
