@@ -1,10 +1,11 @@
 from django.urls import path
 
-from portal import account_views, code_views, language, request_views, views
+from portal import account_views, code_views, language, proxy_views, request_views, views
 
 app_name = "portal"
 urlpatterns = [
     path("i/<str:token>/", views.landing, name="landing"),
+    path("proxy/<str:token>/", proxy_views.landing, name="proxy-landing"),
     path("link/", views.link_problem, name="link-problem"),
     path("link/renew/", views.renew, name="renew"),
     path("link/renewed/", views.renewed, name="renewed"),
