@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from ops import migrating
 from ops.processes import Processes
 
 
@@ -17,7 +18,7 @@ class Command(BaseCommand):
         if settings.DEBUG:
             raise CommandError("DEBUG is on: `manage.py serve` is for production (use `make run` for the demo).")
         self.stdout.write("Migrating the database...")
-        call_command("migrate", interactive=False, verbosity=0)
+        migrating.migrate()
         self.stdout.write("Collecting static files...")
         call_command("collectstatic", interactive=False, verbosity=0)
         call_command("check", deploy=True)  # prints any warning; errors stop here
