@@ -7,6 +7,7 @@ looked up for another (ASVS 5.0 §6.6.2), even if both tables were someday searc
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 INVITATION = "portico.access.invitation"
@@ -66,7 +67,15 @@ def new_email_code() -> str:
 
 
 def hash_code(code: str, purpose: str) -> str:
+    """A new code's hash, under SECRET_KEY."""
     return salted_hmac(purpose, code, algorithm="sha256").hexdigest()
+
+
+def code_hashes(code: str, purpose: str) -> list[str]:
+    """The hashes a code may be stored under: SECRET_KEY's, then each of SECRET_KEY_FALLBACKS', so a code
+    printed or emailed before the key was rotated still works until its old key is dropped."""
+    return [salted_hmac(purpose, code, secret=key, algorithm="sha256").hexdigest()
+            for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]]
 
 
 def invitation_lookup(secret: str) -> dict[str, str] | None:
@@ -75,5 +84,5 @@ def invitation_lookup(secret: str) -> dict[str, str] | None:
     if looks_like_token(secret):
         return {"token_hash": hash_token(secret)}
     if looks_like_activation_code(secret):
-        return {"code_hash": hash_code(secret, ACTIVATION_CODE)}
+        return {"code_hash__in": code_hashes(secret, ACTIVATION_CODE)}
     return None

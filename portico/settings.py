@@ -26,6 +26,9 @@ if not SECRET_KEY:
     if not (DEBUG or TESTING):
         raise ImproperlyConfigured("SECRET_KEY is not set (it is required when DEBUG is off)")
     SECRET_KEY = "insecure-dev-only-key-do-not-use-in-production"  # noqa: S105 (DEBUG and tests only)
+# Earlier keys, still accepted while what they signed runs out (sessions, password-reset links, the
+# short codes of access.tokens): rotating SECRET_KEY then signs nobody out and voids no printed letter.
+SECRET_KEY_FALLBACKS = [key.strip() for key in env_str("SECRET_KEY_FALLBACKS").split(",") if key.strip()]
 
 
 def _field_keys() -> list[str]:

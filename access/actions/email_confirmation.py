@@ -67,8 +67,8 @@ def confirm_email_code(token: str, *, proof: str, confirmation_id: int, code: st
         now = timezone.now()
         if confirmation is None or confirmation.expires_at <= now or confirmation.failed_checks >= MAX_CODE_CHECKS:
             raise errors.EmailNotConfirmed(0)
-        given = tokens.hash_code("".join(code.split()), tokens.EMAIL_CODE)
-        if hmac.compare_digest(given, confirmation.code_hash):
+        given = tokens.code_hashes("".join(code.split()), tokens.EMAIL_CODE)
+        if any([hmac.compare_digest(hashed, confirmation.code_hash) for hashed in given]):
             confirmation.confirmed_at = now
             confirmation.save(update_fields=["confirmed_at"])
             record_invitation_event(invitation, AccessEvent.Action.EMAIL_CONFIRMED, actor=Actor.patient(None),
