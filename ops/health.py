@@ -28,12 +28,15 @@ def forget_gone_workers() -> None:
     WorkerHeartbeat.objects.filter(beat_at__lt=timezone.now() - FORGET_WORKERS_AFTER).delete()
 
 
-def report() -> dict:
+def report(host: str = "") -> dict:
     """The database's state, when a worker last beat and the mail backlog. A worker is "silent" when none
-    beat within WORKER_SILENT_AFTER; the mail numbers are for a monitor to judge (a backlog during a bulk
-    send is normal). With the database unreachable there is nothing else to tell."""
+    beat within WORKER_SILENT_AFTER; with `host`, only that machine's workers count (their names begin
+    with it: mail.delivery.worker_name), so a monitor of each node notices one node's workers stopping
+    while another's beat. The mail numbers are for a monitor to judge (a backlog during a bulk send is
+    normal). With the database unreachable there is nothing else to tell."""
+    heartbeats = WorkerHeartbeat.objects.filter(worker__startswith=f"{host}:") if host else WorkerHeartbeat.objects
     try:
-        last_beat = WorkerHeartbeat.objects.aggregate(last=Max("beat_at"))["last"]
+        last_beat = heartbeats.aggregate(last=Max("beat_at"))["last"]
         mail = Message.objects.filter(status=Message.Status.QUEUED).aggregate(queued=Count("pk"),
                                                                             oldest=Min("created_at"))
     except DatabaseError:

@@ -103,3 +103,24 @@ def test_both_fail_when_the_database_fails(client, url):
 def test_they_need_no_sign_in_and_refuse_post(client, url, status):
     assert client.get(url).status_code == status  # not a redirect to the sign-in page
     assert client.post(url).status_code == 405
+
+
+@pytest.mark.django_db
+def test_with_a_host_only_that_machines_workers_count(client):
+    beat_at(NOW - datetime.timedelta(seconds=2), worker="node-a:41:1a2b3c4d")
+    beat_at(NOW - datetime.timedelta(minutes=5, seconds=1), worker="node-b:41:5e6f7a8b")
+    with time_machine.travel(NOW, tick=False):
+        assert probe(client, WORKERS + "?host=node-a")[0] == 200
+        status, body = probe(client, WORKERS + "?host=node-b")
+        assert (status, body["worker"], body["worker_last_seen_seconds"]) == (503, "silent", 301)
+        assert probe(client, WORKERS + "?host=node")[0] == 503  # a prefix of a name is not that machine
+        assert probe(client, WORKERS + "?host=node-c")[0] == 503
+        assert probe(client, WORKERS)[0] == 200  # any machine's worker
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("host", ["node-a:41", "%", "-node", "a" * 45, "node a"])
+def test_a_host_that_is_not_a_host_name_is_refused(client, host):
+    response = client.get(WORKERS, {"host": host})
+    assert response.status_code == 400
+    assert "host name" in json.loads(response.content)["error"]
