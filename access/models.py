@@ -463,13 +463,21 @@ class Proxy(models.Model):
         CAREGIVER = "caregiver", _("Caregiver")
 
     class Relationship(models.TextChoices):
+        # Translators: patients read this.
         MOTHER = "mother", _("Mother")
+        # Translators: patients read this.
         FATHER = "father", _("Father")
+        # Translators: patients read this.
         PARENT = "parent", _("Parent")
+        # Translators: patients read this.
         GUARDIAN = "guardian", _("Legal guardian")
+        # Translators: patients read this.
         SPOUSE = "spouse", _("Spouse or partner")
+        # Translators: patients read this.
         CHILD = "child", _("Adult child")
+        # Translators: patients read this.
         RELATIVE = "relative", _("Other relative")
+        # Translators: patients read this.
         OTHER = "other", _("Other")
 
     class Level(models.TextChoices):
