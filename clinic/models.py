@@ -269,7 +269,7 @@ class Appointment(models.Model):
         for field in ("patient", "doctor"):
             related = getattr(self, field, None) if getattr(self, f"{field}_id") else None
             if related is not None and related.practice_id != self.practice_id:
-                raise ValidationError({field: f"This {field} belongs to another practice."})
+                raise ValidationError({field: _("This %(field)s belongs to another practice.") % {"field": field}})
 
 
 class Notification(models.Model):
