@@ -86,7 +86,8 @@ def _clean(text: str) -> str:
 
 @pytest.mark.parametrize("path", STAFF_TEMPLATES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_string_on_a_staff_page_is_marked_for_translation(path):
-    assert unmarked(path.read_text()) == [], f"{path.relative_to(ROOT)} has text not marked for translation"
+    found = unmarked(path.read_text())
+    assert found == [], f"{path.relative_to(ROOT)} has text not marked for translation: {found}"
 
 
 def test_the_check_finds_unmarked_text_attributes_and_literals():
