@@ -7,6 +7,7 @@ import datetime
 from django.core.validators import MaxValueValidator
 from django.db.models import Case, DateField, Exists, OuterRef, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from access import rules
 from access.rules import ADD_EMAIL, ADD_IDENTITY  # noqa: F401  (pages name the fields to add by these)
@@ -72,4 +73,4 @@ def missing_requirements(patient: Patient) -> list[str]:
 
 def missing_for_print(patient: Patient) -> list[str]:
     """What stands between this patient and a printed invitation (no email needed), in words."""
-    return [text for text in missing_requirements(patient) if text != ADD_EMAIL]
+    return [text for text in missing_requirements(patient) if text != gettext(ADD_EMAIL)]

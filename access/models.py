@@ -8,17 +8,17 @@ from portico.languages import validate_language
 
 
 class Channel(models.TextChoices):
-    CHART = "chart", "Patient chart"
-    APPOINTMENT = "appointment", "Appointment window"
-    BULK = "bulk", "Bulk"
-    AUTOMATIC = "automatic", "Automatic"
-    API = "api", "API"
-    PORTAL = "portal", "Patient portal"
-    SYSTEM = "system", "System"
-    RENEWAL = "renewal", "Renewed by the patient"
-    REQUEST = "request", "Access request"
-    PRINT = "print", "Printed"  # handed over at the front desk: access.actions.printing
-    TEXT = "text", "Text message"
+    CHART = "chart", _("Patient chart")
+    APPOINTMENT = "appointment", _("Appointment window")
+    BULK = "bulk", _("Bulk")
+    AUTOMATIC = "automatic", _("Automatic")
+    API = "api", _("API")
+    PORTAL = "portal", _("Patient portal")
+    SYSTEM = "system", _("System")
+    RENEWAL = "renewal", _("Renewed by the patient")
+    REQUEST = "request", _("Access request")
+    PRINT = "print", _("Printed")  # handed over at the front desk: access.actions.printing
+    TEXT = "text", _("Text message")
 
 
 class Invitation(models.Model):
@@ -26,11 +26,11 @@ class Invitation(models.Model):
     link's token, and a printed invitation's activation code, either of which leads to it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
-        EXPIRED = "expired", "Expired"
-        LOCKED = "locked", "Locked"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+        LOCKED = "locked", _("Locked")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invitations")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
@@ -79,8 +79,8 @@ class Connection(models.Model):
     """A patient's portal account connected to a practice's patient record."""
 
     class EndReason(models.TextChoices):
-        REVOKED = "revoked", "Revoked by the practice"
-        DISCONNECTED = "disconnected", "Disconnected by the patient"
+        REVOKED = "revoked", _("Revoked by the practice")
+        DISCONNECTED = "disconnected", _("Disconnected by the patient")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="connections")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="connections")
@@ -149,55 +149,55 @@ class AccessEvent(models.Model):
     is detectable (`manage.py verify_history`)."""
 
     class Action(models.TextChoices):
-        INVITATION_SENT = "invitation.sent", "Invitation sent"
-        INVITATION_REVOKED = "invitation.revoked", "Invitation revoked"
-        INVITATION_EXPIRED = "invitation.expired", "Invitation expired"
-        INVITATION_LOCKED = "invitation.locked", "Invitation locked"
-        LINK_REFUSED = "invitation.link_refused", "Refused a link that can no longer be used"
-        LINK_REISSUED = "invitation.link_reissued", "Invitation link reissued"
-        INVITATION_RENEWED = "invitation.renewed", "Renewed by the patient"
-        INVITATION_PRINTED = "invitation.printed", "Invitation printed with an activation code"
-        EMAIL_CONFIRMED = "email.confirmed", "Email address confirmed with a code"
-        REQUEST_RECEIVED = "request.received", "Portal access requested"
-        REQUEST_APPROVED = "request.approved", "Access request approved"
-        REQUEST_DECLINED = "request.declined", "Access request declined"
-        REQUEST_LAPSED = "request.lapsed", "Access request lapsed unanswered"
-        EMAIL_SENT = "email.sent", "Email delivered"
-        EMAIL_FAILED = "email.failed", "Email delivery failed"
-        EMAIL_SKIPPED = "email.skipped", "Email not sent: the invitation was no longer pending"
-        IDENTITY_FAILED = "identity.failed", "Identity check failed"
-        IDENTITY_PASSED = "identity.passed", "Identity check passed"
-        ACCOUNT_CREATED = "account.created", "Portal account created"
-        ACCESS_GRANTED = "access.granted", "Invitation accepted, access granted"
-        ACCESS_REVOKED = "access.revoked", "Access revoked"
-        ACCESS_DISCONNECTED = "access.disconnected", "Patient disconnected"
-        PASSWORD_RESET_REQUESTED = "account.password_reset_requested", "Password reset email requested"
-        PASSWORD_CHANGED = "account.password_changed", "Portal password changed"
-        FOREIGN_ID = "security.foreign_id", "Refused another practice's record"
-        SETTINGS_CHANGED = "practice.settings_changed", "Practice setting changed"
-        STAFF_SIGNED_IN = "staff.signed_in", "Staff signed in"
-        STAFF_SIGNED_OUT = "staff.signed_out", "Staff signed out"
-        TEXT_CONSENT_GIVEN = "text.consent_given", "Consent to texts given"
-        TEXT_CONSENT_WITHDRAWN = "text.consent_withdrawn", "Consent to texts withdrawn"
-        TEXT_QUEUED = "text.queued", "Invitation text queued"
-        TEXT_DELIVERED = "text.delivered", "Text delivered"
-        TEXT_FAILED = "text.failed", "Text could not be delivered"
-        TEXT_NOT_SENT = "text.not_sent", "Text not sent"
-        PROXY_INVITED = "proxy.invited", "Proxy invited"
-        PROXY_ACCEPTED = "proxy.accepted", "Proxy access accepted"
-        PROXY_REVOKED = "proxy.revoked", "Proxy access revoked"
-        PROXY_ENDED = "proxy.ended", "Proxy access ended"
-        PROXY_LEVEL_CHANGED = "proxy.level_changed", "Proxy access level changed"
-        PROXY_SIGNED_IN = "proxy.signed_in", "Proxy signed in for the patient"
+        INVITATION_SENT = "invitation.sent", _("Invitation sent")
+        INVITATION_REVOKED = "invitation.revoked", _("Invitation revoked")
+        INVITATION_EXPIRED = "invitation.expired", _("Invitation expired")
+        INVITATION_LOCKED = "invitation.locked", _("Invitation locked")
+        LINK_REFUSED = "invitation.link_refused", _("Refused a link that can no longer be used")
+        LINK_REISSUED = "invitation.link_reissued", _("Invitation link reissued")
+        INVITATION_RENEWED = "invitation.renewed", _("Renewed by the patient")
+        INVITATION_PRINTED = "invitation.printed", _("Invitation printed with an activation code")
+        EMAIL_CONFIRMED = "email.confirmed", _("Email address confirmed with a code")
+        REQUEST_RECEIVED = "request.received", _("Portal access requested")
+        REQUEST_APPROVED = "request.approved", _("Access request approved")
+        REQUEST_DECLINED = "request.declined", _("Access request declined")
+        REQUEST_LAPSED = "request.lapsed", _("Access request lapsed unanswered")
+        EMAIL_SENT = "email.sent", _("Email delivered")
+        EMAIL_FAILED = "email.failed", _("Email delivery failed")
+        EMAIL_SKIPPED = "email.skipped", _("Email not sent: the invitation was no longer pending")
+        IDENTITY_FAILED = "identity.failed", _("Identity check failed")
+        IDENTITY_PASSED = "identity.passed", _("Identity check passed")
+        ACCOUNT_CREATED = "account.created", _("Portal account created")
+        ACCESS_GRANTED = "access.granted", _("Invitation accepted, access granted")
+        ACCESS_REVOKED = "access.revoked", _("Access revoked")
+        ACCESS_DISCONNECTED = "access.disconnected", _("Patient disconnected")
+        PASSWORD_RESET_REQUESTED = "account.password_reset_requested", _("Password reset email requested")
+        PASSWORD_CHANGED = "account.password_changed", _("Portal password changed")
+        FOREIGN_ID = "security.foreign_id", _("Refused another practice's record")
+        SETTINGS_CHANGED = "practice.settings_changed", _("Practice setting changed")
+        STAFF_SIGNED_IN = "staff.signed_in", _("Staff signed in")
+        STAFF_SIGNED_OUT = "staff.signed_out", _("Staff signed out")
+        TEXT_CONSENT_GIVEN = "text.consent_given", _("Consent to texts given")
+        TEXT_CONSENT_WITHDRAWN = "text.consent_withdrawn", _("Consent to texts withdrawn")
+        TEXT_QUEUED = "text.queued", _("Invitation text queued")
+        TEXT_DELIVERED = "text.delivered", _("Text delivered")
+        TEXT_FAILED = "text.failed", _("Text could not be delivered")
+        TEXT_NOT_SENT = "text.not_sent", _("Text not sent")
+        PROXY_INVITED = "proxy.invited", _("Proxy invited")
+        PROXY_ACCEPTED = "proxy.accepted", _("Proxy access accepted")
+        PROXY_REVOKED = "proxy.revoked", _("Proxy access revoked")
+        PROXY_ENDED = "proxy.ended", _("Proxy access ended")
+        PROXY_LEVEL_CHANGED = "proxy.level_changed", _("Proxy access level changed")
+        PROXY_SIGNED_IN = "proxy.signed_in", _("Proxy signed in for the patient")
 
     class ActorKind(models.TextChoices):
-        STAFF = "staff", "Staff"
-        PATIENT = "patient", "Patient"
-        SYSTEM = "system", "System"
+        STAFF = "staff", _("Staff")
+        PATIENT = "patient", _("Patient")
+        SYSTEM = "system", _("System")
 
     class Outcome(models.TextChoices):
-        SUCCESS = "success", "Success"
-        FAILURE = "failure", "Failure"
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="access_events")
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="access_events")
@@ -247,11 +247,11 @@ class Attempt(models.Model):
     username is kept only as a hash: it is often an email address."""
 
     class Kind(models.TextChoices):
-        SIGN_IN = "sign_in", "Password sign-in"
-        IDENTITY = "identity", "Identity check"
-        PASSWORD_RESET = "password_reset", "Password reset request"
-        ACCESS_REQUEST = "access_request", "Request for portal access"
-        EMAIL_CODE = "email_code", "Email confirmation code sent"
+        SIGN_IN = "sign_in", _("Password sign-in")
+        IDENTITY = "identity", _("Identity check")
+        PASSWORD_RESET = "password_reset", _("Password reset request")
+        ACCESS_REQUEST = "access_request", _("Request for portal access")
+        EMAIL_CODE = "email_code", _("Email confirmation code sent")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     username_hash = models.CharField(max_length=64, blank=True)
@@ -275,8 +275,8 @@ class InvitationJob(models.Model):
     invites anyone twice. What it did: its `invitations` (Invitation.job) and its `skips`."""
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invitation_jobs")
     started_by = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -338,17 +338,21 @@ class AccessRequest(models.Model):
     decline; unanswered, it lapses after access.actions.requests.LAPSE_AFTER."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        LAPSED = "lapsed", "Lapsed"
+        OPEN = "open", _("Open")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        LAPSED = "lapsed", _("Lapsed")
 
     class DeclineReason(models.TextChoices):
         """Each label is also the sentence of the requester's email (translated into the request's language)."""
 
+        # Translators: patients read this.
         NOT_A_PATIENT = "not_a_patient", _("We could not find you among our patients")
+        # Translators: patients read this.
         DETAILS_DIFFER = "details_differ", _("The details did not match our records")
+        # Translators: patients read this.
         CONTACT_US = "contact_us", _("Please contact the practice")
+        # Translators: patients read this.
         DUPLICATE = "duplicate", _("You already have portal access or an invitation")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="access_requests")
@@ -425,10 +429,10 @@ class TextConsent(models.Model):
     to (access.actions.texting). The number's consent now is its latest step; no step, no consent."""
 
     class Source(models.TextChoices):
-        PATIENT_FORM = "patient_form", "The patient, on a form"
-        STAFF_SPOKEN = "staff_spoken", "Staff, recording the patient's spoken agreement"
-        IMPORT = "import", "An import column"
-        REPLY = "reply", "The patient's reply by text"
+        PATIENT_FORM = "patient_form", _("The patient, on a form")
+        STAFF_SPOKEN = "staff_spoken", _("Staff, recording the patient's spoken agreement")
+        IMPORT = "import", _("An import column")
+        REPLY = "reply", _("The patient's reply by text")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="text_consents")
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="text_consents")
@@ -455,34 +459,42 @@ class Proxy(models.Model):
     grant stays as the record of who could see what, and when. Written only by access.actions.proxies."""
 
     class Kind(models.TextChoices):
-        GUARDIAN = "guardian", "Parent or guardian"
-        CAREGIVER = "caregiver", "Caregiver"
+        GUARDIAN = "guardian", _("Parent or guardian")
+        CAREGIVER = "caregiver", _("Caregiver")
 
     class Relationship(models.TextChoices):
+        # Translators: patients read this.
         MOTHER = "mother", _("Mother")
+        # Translators: patients read this.
         FATHER = "father", _("Father")
+        # Translators: patients read this.
         PARENT = "parent", _("Parent")
+        # Translators: patients read this.
         GUARDIAN = "guardian", _("Legal guardian")
+        # Translators: patients read this.
         SPOUSE = "spouse", _("Spouse or partner")
+        # Translators: patients read this.
         CHILD = "child", _("Adult child")
+        # Translators: patients read this.
         RELATIVE = "relative", _("Other relative")
+        # Translators: patients read this.
         OTHER = "other", _("Other")
 
     class Level(models.TextChoices):
-        FULL = "full", "Full: what the patient would see"
-        LIMITED = "limited", "Limited: appointments and practice contact only"
+        FULL = "full", _("Full: what the patient would see")
+        LIMITED = "limited", _("Limited: appointments and practice contact only")
 
     class Status(models.TextChoices):
-        INVITED = "invited", "Invited"  # see its ProxyInvitation for pending / expired / locked / revoked
-        ACTIVE = "active", "Active"
-        REVOKED = "revoked", "Revoked"
-        ENDED = "ended", "Ended"
+        INVITED = "invited", _("Invited")  # see its ProxyInvitation for pending / expired / locked / revoked
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+        ENDED = "ended", _("Ended")
 
     class EndReason(models.TextChoices):
-        REVOKED_BY_STAFF = "revoked_by_staff", "Revoked by the practice"
-        REVOKED_BY_PATIENT = "revoked_by_patient", "Revoked by the patient"
-        WITHDRAWN = "withdrawn", "Given up by the proxy"
-        TURNED_18 = "turned_18", "The patient turned 18"
+        REVOKED_BY_STAFF = "revoked_by_staff", _("Revoked by the practice")
+        REVOKED_BY_PATIENT = "revoked_by_patient", _("Revoked by the patient")
+        WITHDRAWN = "withdrawn", _("Given up by the proxy")
+        TURNED_18 = "turned_18", _("The patient turned 18")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="proxies")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="proxies",
@@ -540,11 +552,11 @@ class ProxyInvitation(models.Model):
     Only hashes of its secrets are kept (access.tokens)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
-        EXPIRED = "expired", "Expired"
-        LOCKED = "locked", "Locked"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+        LOCKED = "locked", _("Locked")
 
     proxy = models.ForeignKey(Proxy, on_delete=models.CASCADE, related_name="invitations")
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")

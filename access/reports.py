@@ -32,6 +32,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from access import business_days, rules
 from access.eligibility import eligible, latest_birth_date
@@ -42,8 +43,8 @@ from portico import languages
 # --- the period -----------------------------------------------------------------------------------
 
 THIS_MONTH, LAST_MONTH, QUARTER, YEAR, DATES = "month", "last_month", "quarter", "year", "dates"
-PERIODS = [(THIS_MONTH, "This month"), (LAST_MONTH, "Last month"), (QUARTER, "This quarter"),
-           (YEAR, "This year"), (DATES, "Dates")]
+PERIODS = [(THIS_MONTH, gettext_lazy("This month")), (LAST_MONTH, gettext_lazy("Last month")),
+           (QUARTER, gettext_lazy("This quarter")), (YEAR, gettext_lazy("This year")), (DATES, gettext_lazy("Dates"))]
 LONGEST_PERIOD = datetime.timedelta(days=731)
 
 
@@ -83,9 +84,9 @@ def named_period(name: str, today: datetime.date, tz: datetime.tzinfo, *, first:
     dates given (DATES: `first` to `last`). ValueError for dates the wrong way round or too far apart."""
     if name == DATES:
         if first is None or last is None or first > last:
-            raise ValueError("Choose a first day on or before the last day.")
+            raise ValueError(gettext("Choose a first day on or before the last day."))
         if last - first > LONGEST_PERIOD:
-            raise ValueError("Choose a period of at most two years.")
+            raise ValueError(gettext("Choose a period of at most two years."))
         return Period(first, last, tz)
     if name == LAST_MONTH:
         end = today.replace(day=1) - datetime.timedelta(days=1)
@@ -146,17 +147,20 @@ class Stage:
 
     @property
     def note(self) -> str:
-        return FUNNEL_NOTES[self.key]
+        return gettext(FUNNEL_NOTES[self.key])
 
 
-FUNNEL = [("eligible", "Eligible"), ("invited", "Invited"), ("opened", "Link opened"),
-          ("confirmed", "Identity confirmed"), ("connected", "Connected")]
+# The words of the tables below are marked here and translated when a report is built (into the
+# active language: English on the staff pages); the keys and SQL values stay as they are.
+FUNNEL = [("eligible", gettext_noop("Eligible")), ("invited", gettext_noop("Invited")),
+          ("opened", gettext_noop("Link opened")), ("confirmed", gettext_noop("Identity confirmed")),
+          ("connected", gettext_noop("Connected"))]
 FUNNEL_NOTES = {
-    "eligible": "Email and identity details on file and old enough today, or invited in the period",
-    "invited": "Sent an invitation in the period",
-    "opened": "Answered the identity check at least once (right or wrong) on an invitation of the period",
-    "confirmed": "Passed the identity check on an invitation of the period",
-    "connected": "Connected through an invitation of the period",
+    "eligible": gettext_noop("Email and identity details on file and old enough today, or invited in the period"),
+    "invited": gettext_noop("Sent an invitation in the period"),
+    "opened": gettext_noop("Answered the identity check at least once (right or wrong) on an invitation of the period"),
+    "confirmed": gettext_noop("Passed the identity check on an invitation of the period"),
+    "connected": gettext_noop("Connected through an invitation of the period"),
 }
 
 OPENED = Q(failed_checks__gt=0) | Q(identity_verified_at__isnull=False)
@@ -167,18 +171,18 @@ def funnel(scope: Scope, period: Period, *, now: datetime.datetime | None = None
     """(patients in scope, the five stages), summed from the adoption counts (`counted`, or read now)."""
     total = (counted or adoption(scope, period, now=now)).total()
     return total.patients, [
-        Stage(key, label, getattr(total, key), _pct(getattr(total, key), total.patients if key == "eligible" else
+        Stage(key, gettext(label), getattr(total, key), _pct(getattr(total, key), total.patients if key == "eligible" else
                                                     total.eligible)) for key, label in FUNNEL]
 
 
 STOPS = [
-    ("email_failed", "Email could not be delivered"),
-    ("locked", "Locked after 3 failed identity checks"),
-    ("expired_unopened", "Expired, never opened"),
-    ("expired_opened", "Expired after the identity check was tried"),
-    ("revoked", "Revoked by staff"),
-    ("pending_unopened", "Still pending, not opened yet"),
-    ("pending_opened", "Still pending, identity check tried"),
+    ("email_failed", gettext_noop("Email could not be delivered")),
+    ("locked", gettext_noop("Locked after 3 failed identity checks")),
+    ("expired_unopened", gettext_noop("Expired, never opened")),
+    ("expired_opened", gettext_noop("Expired after the identity check was tried")),
+    ("revoked", gettext_noop("Revoked by staff")),
+    ("pending_unopened", gettext_noop("Still pending, not opened yet")),
+    ("pending_opened", gettext_noop("Still pending, identity check tried")),
 ]
 
 
@@ -207,7 +211,7 @@ def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None)
         .filter(place=1, connected=0).values("pk"))
     counts = dict(Invitation.objects.filter(pk__in=last).annotate(stop=stop).values("stop").annotate(n=Count("id"))
                   .order_by().values_list("stop", "n"))
-    return [(key, label, counts.get(key, 0)) for key, label in STOPS]
+    return [(key, gettext(label), counts.get(key, 0)) for key, label in STOPS]
 
 
 @dataclass(frozen=True)
@@ -229,14 +233,15 @@ def by_channel(scope: Scope, period: Period) -> list[ChannelRow]:
         confirmed=Count("patient_id", distinct=True, filter=Q(identity_verified_at__isnull=False)),
         connected=Count("patient_id", distinct=True, filter=Q(connection__isnull=False))))
     found = {row["channel"]: row for row in rows}
-    return [ChannelRow(value, label, **{k: found[value][k] for k in ("invited", "opened", "confirmed", "connected")})
+    return [ChannelRow(value, str(label), **{k: found[value][k] for k in ("invited", "opened", "confirmed", "connected")})
             for value, label in Channel.choices if value in found]
 
 
 # --- the adoption counts, split by the patients' doctor and age band (and any split added) -----------
 
-AGE_BANDS = [(65, "65 and over"), (50, "50–64"), (35, "35–49"), (18, "18–34"), (0, "0–17")]
-NO_BIRTH_DATE = "Date of birth not on file"
+# Their labels are values in SQL (the rows' keys): translated when a row is made (by_age).
+AGE_BANDS = [(65, gettext_noop("65 and over")), (50, "50–64"), (35, "35–49"), (18, "18–34"), (0, "0–17")]
+NO_BIRTH_DATE = gettext_noop("Date of birth not on file")
 
 
 def _age_band(prefix: str, period: Period) -> Case:
@@ -340,7 +345,7 @@ def by_doctor(scope: Scope, period: Period, *, now: datetime.datetime | None = N
     """The scope's patients by their doctor (Patient.doctor; "No doctor" last)."""
     rows = (counted or adoption(scope, period, now=now)).by("doctor")
     names = _names(set(rows))
-    return sorted((DoctorRow(pk, names.get(pk, "No doctor"), c.patients, c.eligible, c.invited, c.connected,
+    return sorted((DoctorRow(pk, names.get(pk, gettext("No doctor")), c.patients, c.eligible, c.invited, c.connected,
                              c.never_offered) for pk, c in rows.items()),
                   key=lambda r: (r.doctor_id is None, r.name, r.doctor_id or 0))
 
@@ -361,7 +366,7 @@ def by_age(scope: Scope, period: Period, *, now: datetime.datetime | None = None
     """The funnel by the patients' age band at the period's end (youngest first, "not on file" last)."""
     rows = (counted or adoption(scope, period, now=now)).by("age")
     order = [label for _, label in reversed(AGE_BANDS)] + [NO_BIRTH_DATE]
-    return [AgeRow(band, c.patients, c.eligible, c.invited, c.opened, c.confirmed, c.connected)
+    return [AgeRow(gettext(band), c.patients, c.eligible, c.invited, c.opened, c.confirmed, c.connected)
             for band in order if (c := rows.get(band)) is not None and c.patients]
 
 
@@ -475,10 +480,10 @@ def timely() -> Q:
 
 NO_EMAIL, NOT_ELIGIBLE, NOT_INVITED, WINDOW_OPEN = "no_email", "not_eligible", "not_invited", "window_open"
 MISS_LABELS = {
-    WINDOW_OPEN: "Window still open",
-    NO_EMAIL: "No email",
-    NOT_ELIGIBLE: "Not eligible",
-    NOT_INVITED: "Not invited within 4 business days",
+    WINDOW_OPEN: gettext_lazy("Window still open"),
+    NO_EMAIL: gettext_lazy("No email"),
+    NOT_ELIGIBLE: gettext_lazy("Not eligible"),
+    NOT_INVITED: gettext_lazy("Not invited within 4 business days"),
 }
 
 
@@ -497,7 +502,7 @@ class Missed:
 
     @property
     def reason_label(self) -> str:
-        return MISS_LABELS[self.reason] + (f" ({self.detail})" if self.detail else "")
+        return str(MISS_LABELS[self.reason]) + (f" ({self.detail})" if self.detail else "")
 
 
 @dataclass

@@ -5,10 +5,14 @@ many patients are loaded in a few set queries by access.selectors.invitation_fac
 import datetime
 from dataclasses import dataclass
 
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+
 from access import errors
 
-ADD_EMAIL = "Add an email address"
-ADD_IDENTITY = "Add a social security number, or a date of birth and a phone number"
+# What a patient still needs, in words staff act on: marked here, translated when missing() says them
+# (into the active language: English on staff pages, the API and workers).
+ADD_EMAIL = gettext_noop("Add an email address")
+ADD_IDENTITY = gettext_noop("Add a social security number, or a date of birth and a phone number")
 # Invitations one patient may be sent in a day, so the buttons cannot flood an inbox.
 MAX_INVITATIONS_PER_DAY = 5
 
@@ -32,7 +36,7 @@ class InvitationFacts:
 
 
 def too_young(minimum_age: int) -> str:
-    return f"Patients under {minimum_age} cannot have their own portal account"
+    return gettext("Patients under %(age)d cannot have their own portal account") % {"age": minimum_age}
 
 
 def age_on(today: datetime.date, born: datetime.date) -> int:
@@ -47,9 +51,9 @@ def missing(*, has_email: bool, has_ssn: bool, has_date_of_birth_and_phone: bool
     is on file must be at least the practice's minimum age (unknown: not refused for age)."""
     needed = []
     if not has_email:
-        needed.append(ADD_EMAIL)
+        needed.append(gettext(ADD_EMAIL))
     if not (has_ssn or has_date_of_birth_and_phone):
-        needed.append(ADD_IDENTITY)
+        needed.append(gettext(ADD_IDENTITY))
     if age is not None and age < minimum_age:
         needed.append(too_young(minimum_age))
     return needed
@@ -89,16 +93,16 @@ def print_refusal(facts: InvitationFacts) -> errors.InvitationError | None:
 
 # Skip reasons of a bulk invitation, as staff read them in previews and reports (codes: errors.*.code).
 SKIP_LABELS = {
-    errors.NotEligible.code: "Not eligible",
-    errors.AlreadyPending.code: "Already pending",
-    errors.AlreadyConnected.code: "Already connected",
-    errors.TooManyInvitations.code: "Invited too often today",
+    errors.NotEligible.code: gettext_lazy("Not eligible"),
+    errors.AlreadyPending.code: gettext_lazy("Already pending"),
+    errors.AlreadyConnected.code: gettext_lazy("Already connected"),
+    errors.TooManyInvitations.code: gettext_lazy("Invited too often today"),
 }
 
 
 def skip_label(error: errors.InvitationError) -> str:
     """The group a skipped patient is counted in: "Not eligible (Add an email address)" names what is missing."""
-    label = SKIP_LABELS[error.code]
+    label = str(SKIP_LABELS[error.code])
     if isinstance(error, errors.NotEligible):
-        return f"{label} ({'; '.join(error.missing)})"
+        return gettext("%(label)s (%(missing)s)") % {"label": label, "missing": "; ".join(error.missing)}
     return label

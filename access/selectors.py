@@ -23,6 +23,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from access import rules
 from access.eligibility import eligible, local_today
@@ -45,17 +46,22 @@ class PortalState:
     LOCKED = "locked"
     DISCONNECTED = "disconnected"
 
+    # Marked here, translated where shown (label()); the API's filter takes the keys.
     LABELS = {
-        NOT_ELIGIBLE: "Not eligible",
-        NOT_INVITED: "Not invited",
-        PENDING: "Pending",
-        CONNECTED: "Connected",
-        EXPIRED: "Expired",
-        REVOKED: "Revoked",
-        LOCKED: "Locked",
-        DISCONNECTED: "Disconnected",
+        NOT_ELIGIBLE: gettext_noop("Not eligible"),
+        NOT_INVITED: gettext_noop("Not invited"),
+        PENDING: gettext_noop("Pending"),
+        CONNECTED: gettext_noop("Connected"),
+        EXPIRED: gettext_noop("Expired"),
+        REVOKED: gettext_noop("Revoked"),
+        LOCKED: gettext_noop("Locked"),
+        DISCONNECTED: gettext_noop("Disconnected"),
     }
-    CHOICES = list(LABELS.items())
+    CHOICES = [(state, gettext_lazy(words)) for state, words in LABELS.items()]
+
+    @classmethod
+    def label(cls, state: str) -> str:
+        return gettext(cls.LABELS[state])
 
 
 def with_portal_state(
@@ -109,7 +115,7 @@ def in_portal_state(
 
 
 NEEDS_ATTENTION = "needs_attention"  # a filter of the patient list, not a state
-NEEDS_ATTENTION_LABEL = "Needs attention"
+NEEDS_ATTENTION_LABEL = gettext_noop("Needs attention")
 
 
 def needing_attention(
@@ -358,7 +364,7 @@ def appointments_between(
                   .values_list("pk", "portal_state"))
     for appointment in appointments:
         appointment.patient.portal_state = states.get(appointment.patient_id, PortalState.NOT_ELIGIBLE)
-        appointment.patient.portal_state_label = PortalState.LABELS[appointment.patient.portal_state]
+        appointment.patient.portal_state_label = PortalState.label(appointment.patient.portal_state)
     return appointments
 
 

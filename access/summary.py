@@ -5,6 +5,8 @@ appointment window and the API's portal_access endpoint."""
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.utils.translation import gettext
+
 from access import eligibility
 from access.actions.acceptance import MAX_IDENTITY_CHECKS
 from access.actions.sending import ACCESS, INVITATION
@@ -26,11 +28,11 @@ class StaffChoices:
 
 def staff_choices(state: str, missing: list[str]) -> StaffChoices:
     if missing:
-        blocked = "Not eligible yet: add the missing details listed below."
+        blocked = gettext("Not eligible yet: add the missing details listed below.")
     elif state == PortalState.PENDING:
-        blocked = "An invitation is already pending. Use Resend invitation to email a new link."
+        blocked = gettext("An invitation is already pending. Use Resend invitation to email a new link.")
     elif state == PortalState.CONNECTED:
-        blocked = "This patient is already connected to the portal."
+        blocked = gettext("This patient is already connected to the portal.")
     else:
         blocked = ""
     return StaffChoices(
@@ -58,7 +60,7 @@ class PortalAccess:
 
     @property
     def label(self) -> str:
-        return PortalState.LABELS[self.state]
+        return PortalState.label(self.state)
 
     @property
     def is_pending(self) -> bool:
@@ -87,9 +89,9 @@ class PortalAccess:
     def print_blocked(self) -> str:
         """Why Print invitation cannot work now, in words ("" if it can); the action still decides."""
         if self.print_missing:
-            return f"Cannot print yet: {'; '.join(self.print_missing)}."
+            return gettext("Cannot print yet: %(missing)s.") % {"missing": "; ".join(self.print_missing)}
         if self.state == PortalState.CONNECTED:
-            return "This patient is already connected to the portal."
+            return gettext("This patient is already connected to the portal.")
         return ""
 
     @cached_property

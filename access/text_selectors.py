@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, OuterRef, Q, Subquery
 from django.db.models.lookups import Exact
+from django.utils.translation import gettext_noop
 
 from access.models import Invitation, TextConsent
 from clinic.models import Patient
@@ -81,7 +82,7 @@ def unwanted_texts(texts: list[TextMessage]) -> list[int]:
             or not allowed[(t.practice_id, t.to)]]
 
 
-CAN_TEXT = "Can be invited by text: needs a mobile number with consent"
+CAN_TEXT = gettext_noop("Can be invited by text: needs a mobile number with consent")  # pages translate it
 
 
 @dataclass(frozen=True)

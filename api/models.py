@@ -1,6 +1,7 @@
 """API tokens, stored idempotent responses, rate-limit windows, and webhook endpoints with their outbox."""
 
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Practice, StaffMember
 from portico.crypto import EncryptedTextField
@@ -101,10 +102,10 @@ class WebhookDelivery(OutboxRow):
     access event, sent by the worker (api.webhooks.deliver_due) with retries and a lease."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     # The event id the receiver de-duplicates on: the same across retries and across endpoints.

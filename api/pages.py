@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from api import tokens, webhooks
@@ -18,7 +20,7 @@ RECENT_DELIVERIES = 20
 
 
 class NewTokenForm(forms.Form):
-    name = forms.CharField(label="What is it for?", max_length=100, help_text="For example “EHR sync”.")
+    name = forms.CharField(label=_("What is it for?"), max_length=100, help_text=_("For example “EHR sync”."))
 
 
 @login_required
@@ -44,13 +46,14 @@ def revoke_api_token(request, token_id: int):
     if token is None:
         raise Http404("No such token")  # someone else's token is as absent as a missing one
     if tokens.revoke_token(token):
-        messages.success(request, f"Token “{token.name}” revoked: requests made with it are refused from now on.")
+        messages.success(request, gettext("Token “%(name)s” revoked: requests made with it are refused from now on.")
+                         % {"name": token.name})
     return redirect("api-settings:tokens")
 
 
 class WebhookForm(forms.Form):
-    url = forms.URLField(label="URL", max_length=500, assume_scheme="https",
-                         help_text="Portico POSTs signed portal-access events here.")
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https",
+                         help_text=_("Portico POSTs signed portal-access events here."))
 
     def clean_url(self):
         url = self.cleaned_data["url"]
@@ -93,7 +96,8 @@ def set_webhook_enabled(request, endpoint_id: int):
     if enabled is None:
         return HttpResponseBadRequest("enabled must be 1 or 0")
     webhooks.set_enabled(endpoint, enabled)
-    messages.success(request, f"{endpoint.url} {'enabled' if enabled else 'disabled: it is sent nothing'}.")
+    messages.success(request, (gettext("%(url)s enabled.") if enabled else gettext("%(url)s disabled: it is sent nothing."))
+                     % {"url": endpoint.url})
     return redirect("webhooks:endpoints")
 
 
@@ -104,7 +108,7 @@ def set_webhook_enabled(request, endpoint_id: int):
 def delete_webhook(request, endpoint_id: int):
     endpoint = _practice_endpoint(request, endpoint_id)
     webhooks.delete_endpoint(endpoint)
-    messages.success(request, f"{endpoint.url} deleted, with its deliveries.")
+    messages.success(request, gettext("%(url)s deleted, with its deliveries.") % {"url": endpoint.url})
     return redirect("webhooks:endpoints")
 
 

@@ -5,6 +5,9 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from access.models import AccessRequest
 from access.selectors import NEEDS_ATTENTION, NEEDS_ATTENTION_LABEL, PortalState
@@ -27,29 +30,29 @@ class PatientDetailsForm(StaffForm):
     The social security number is never sent back to the browser: leave it blank to keep it."""
 
     email = forms.CharField(
-        label="Email", required=False, max_length=validation.MAX_EMAIL_LENGTH,
+        label=_("Email"), required=False, max_length=validation.MAX_EMAIL_LENGTH,
         error_messages={"max_length": validation.EMAIL_TOO_LONG},
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    date_of_birth = forms.DateField(label="Date of birth", required=False, widget=DATE_INPUT)
+    date_of_birth = forms.DateField(label=_("Date of birth"), required=False, widget=DATE_INPUT)
     phone = forms.CharField(
-        label="Phone", required=False, max_length=40, help_text="For example (555) 555-0123.",
+        label=_("Phone"), required=False, max_length=40, help_text=_("For example (555) 555-0123."),
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
     ssn = forms.CharField(
-        label="Social security number", required=False, max_length=20,
+        label=_("Social security number"), required=False, max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
     )
-    clear_ssn = forms.BooleanField(label="Remove the social security number on file", required=False)
+    clear_ssn = forms.BooleanField(label=_("Remove the social security number on file"), required=False)
 
     def __init__(self, *args, patient: Patient, **kwargs):
         kwargs.setdefault("initial", self.initial_for(patient))
         super().__init__(*args, **kwargs)
         self.patient = patient
         if patient.ssn_last4:
-            self.fields["ssn"].help_text = f"On file: {patient.masked_ssn}. Leave blank to keep it."
+            self.fields["ssn"].help_text = gettext("On file: %(ssn)s. Leave blank to keep it.") % {"ssn": patient.masked_ssn}
         else:
-            self.fields["ssn"].help_text = "For example 123-45-6789."
+            self.fields["ssn"].help_text = gettext("For example 123-45-6789.")
             del self.fields["clear_ssn"]
 
     @staticmethod
@@ -62,7 +65,7 @@ class PatientDetailsForm(StaffForm):
         except ValidationError as e:
             if e.code == "email_too_long":  # normalising can lengthen what was typed
                 raise
-            raise ValidationError("Enter an email address like name@example.com.", code="email") from None
+            raise ValidationError(gettext("Enter an email address like name@example.com."), code="email") from None
 
     def clean_date_of_birth(self) -> datetime.date | None:
         value = self.cleaned_data["date_of_birth"]
@@ -78,7 +81,7 @@ class PatientDetailsForm(StaffForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("ssn") and cleaned.get("clear_ssn"):
-            self.add_error("clear_ssn", "Either enter a new social security number or remove it, not both.")
+            self.add_error("clear_ssn", gettext("Either enter a new social security number or remove it, not both."))
         return cleaned
 
     def changes(self) -> dict:
@@ -100,13 +103,13 @@ class PatientDetailsForm(StaffForm):
 
 
 class DemographicsForm(PatientDetailsForm):
-    first_name = forms.CharField(label="First name", max_length=100)
-    last_name = forms.CharField(label="Last name", max_length=100)
-    doctor = forms.ModelChoiceField(label="Doctor", queryset=StaffMember.objects.none(), required=False,
-                                    empty_label="No doctor")
+    first_name = forms.CharField(label=_("First name"), max_length=100)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    doctor = forms.ModelChoiceField(label=_("Doctor"), queryset=StaffMember.objects.none(), required=False,
+                                    empty_label=_("No doctor"))
     preferred_language = forms.ChoiceField(
-        label="Preferred language", required=False, choices=languages.staff_choices(),
-        help_text="The language of the patient's portal invitation, emails and pages.")
+        label=_("Preferred language"), required=False, choices=languages.staff_choices(),
+        help_text=_("The language of the patient's portal invitation, emails and pages."))
 
     field_order = ["first_name", "last_name", "date_of_birth", "email", "phone", "ssn", "clear_ssn", "doctor",
                    "preferred_language"]
@@ -119,7 +122,8 @@ class DemographicsForm(PatientDetailsForm):
         super().__init__(*args, patient=patient, **kwargs)
         self.fields["doctor"].queryset = doctors
         default = languages.english_name(patient.practice.default_language)
-        self.fields["preferred_language"].choices = [("", f"The practice's default ({default})"),
+        self.fields["preferred_language"].choices = [("", gettext("The practice's default (%(language)s)")
+                                                          % {"language": default}),
                                                      *languages.staff_choices()]
 
     def clean_first_name(self) -> str:
@@ -130,30 +134,33 @@ class DemographicsForm(PatientDetailsForm):
 
 
 class PatientSearchForm(StaffForm):
-    q = forms.CharField(label="Search patients", required=False, max_length=100,
-                        help_text="Name, chart number, email or phone.",
+    q = forms.CharField(label=_("Search patients"), required=False, max_length=100,
+                        help_text=_("Name, chart number, email or phone."),
                         widget=forms.TextInput(attrs={"type": "search"}))
     status = forms.ChoiceField(
-        label="Portal status", required=False,
-        choices=[("", "Any status"), (NEEDS_ATTENTION, f"{NEEDS_ATTENTION_LABEL} (locked, expired, email failed)"),
+        label=_("Portal status"), required=False,
+        choices=[("", _("Any status")),
+                 (NEEDS_ATTENTION, format_lazy(_("{label} (locked, expired, email failed)"), label=_(NEEDS_ATTENTION_LABEL))),
                  *PortalState.CHOICES],
         # A stale bookmark or an edited URL: say so plainly, and show every status instead.
-        error_messages={"invalid_choice": "There is no portal status “%(value)s”, so patients of every status are shown."},
+        error_messages={"invalid_choice": _("There is no portal status “%(value)s”, so patients of every status are "
+                                            "shown.")},
     )
     language = forms.ChoiceField(
-        label="Language", required=False, choices=[("", "Any language"), *languages.staff_choices()],
-        help_text="The language of the patient's emails and invitation pages.",
-        error_messages={"invalid_choice": "Portico has no language “%(value)s”, so patients of every language are shown."},
+        label=_("Language"), required=False, choices=[("", _("Any language")), *languages.staff_choices()],
+        help_text=_("The language of the patient's emails and invitation pages."),
+        error_messages={"invalid_choice": _("Portico has no language “%(value)s”, so patients of every language are "
+                                            "shown.")},
     )
 
 
 class CalendarForm(StaffForm):
     DAY, WEEK = "day", "week"
 
-    view = forms.ChoiceField(label="View", choices=[(DAY, "Day"), (WEEK, "Week")], required=False)
-    date = forms.DateField(label="Date", required=False, widget=DATE_INPUT)
-    doctor = forms.ModelChoiceField(label="Doctor", queryset=StaffMember.objects.none(), required=False,
-                                    empty_label="All doctors")
+    view = forms.ChoiceField(label=_("View"), choices=[(DAY, _("Day")), (WEEK, _("Week"))], required=False)
+    date = forms.DateField(label=_("Date"), required=False, widget=DATE_INPUT)
+    doctor = forms.ModelChoiceField(label=_("Doctor"), queryset=StaffMember.objects.none(), required=False,
+                                    empty_label=_("All doctors"))
 
     def __init__(self, *args, doctors, **kwargs):
         super().__init__(*args, **kwargs)
@@ -165,18 +172,19 @@ class CalendarForm(StaffForm):
         # holds (years 1 and 9999) that would overflow, and no practice books appointments there.
         day = self.cleaned_data["date"]
         if day is not None and not CALENDAR_FIRST_DATE <= day <= CALENDAR_LAST_DATE:
-            raise ValidationError(f"Choose a date between {CALENDAR_FIRST_DATE.year} and {CALENDAR_LAST_DATE.year}.",
+            raise ValidationError(gettext("Choose a date between %(first)d and %(last)d.")
+                                  % {"first": CALENDAR_FIRST_DATE.year, "last": CALENDAR_LAST_DATE.year},
                                   code="date_out_of_range")
         return day
 
 
-CHART_NUMBER_IN_USE = "Chart number {number} is already in use."
+CHART_NUMBER_IN_USE = _("Chart number %(number)s is already in use.")
 
 
 class NewPatientForm(DemographicsForm):
     """Demographics, with the chart number a new patient is filed under (unique in the practice)."""
 
-    chart_number = forms.CharField(label="Chart number", max_length=32)
+    chart_number = forms.CharField(label=_("Chart number"), max_length=32)
 
     field_order = ["chart_number", *DemographicsForm.field_order]
 
@@ -188,7 +196,7 @@ class NewPatientForm(DemographicsForm):
         # Said with the other fields' problems; clinic.services.create_patient still decides (constraint).
         number = " ".join(self.cleaned_data["chart_number"].split())
         if Patient.objects.filter(practice=self.practice, chart_number=number).exists():
-            raise ValidationError(CHART_NUMBER_IN_USE.format(number=number), code="chart_number_in_use")
+            raise ValidationError(CHART_NUMBER_IN_USE % {"number": number}, code="chart_number_in_use")
         return number
 
     def changes(self) -> dict:
@@ -196,20 +204,20 @@ class NewPatientForm(DemographicsForm):
         return {name: value for name, value in super().changes().items() if name != "chart_number"}
 
 
-APPOINTMENT_LENGTHS = [(10, "10 minutes"), (15, "15 minutes"), (20, "20 minutes"), (30, "30 minutes"),
-                       (45, "45 minutes"), (60, "1 hour"), (90, "1 hour 30 minutes"), (120, "2 hours")]
+APPOINTMENT_LENGTHS = [(10, _("10 minutes")), (15, _("15 minutes")), (20, _("20 minutes")), (30, _("30 minutes")),
+                       (45, _("45 minutes")), (60, _("1 hour")), (90, _("1 hour 30 minutes")), (120, _("2 hours"))]
 
 
 class BookingForm(StaffForm):
     """An appointment: the patient (by chart number, unless booked from their chart), a doctor of the
     practice, the start in the practice's time zone, the length and the reason."""
 
-    chart_number = forms.CharField(label="Patient's chart number", max_length=32)
-    doctor = forms.ModelChoiceField(label="Doctor", queryset=StaffMember.objects.none())
-    date = forms.DateField(label="Date", widget=DATE_INPUT)
-    time = forms.TimeField(label="Start time", widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
-    minutes = forms.TypedChoiceField(label="Length", choices=APPOINTMENT_LENGTHS, coerce=int, initial=30)
-    reason = forms.CharField(label="Reason", max_length=200, required=False)
+    chart_number = forms.CharField(label=_("Patient's chart number"), max_length=32)
+    doctor = forms.ModelChoiceField(label=_("Doctor"), queryset=StaffMember.objects.none())
+    date = forms.DateField(label=_("Date"), widget=DATE_INPUT)
+    time = forms.TimeField(label=_("Start time"), widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
+    minutes = forms.TypedChoiceField(label=_("Length"), choices=APPOINTMENT_LENGTHS, coerce=int, initial=30)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
     def __init__(self, *args, practice, doctors, patient: Patient | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -223,13 +231,13 @@ class BookingForm(StaffForm):
         number = " ".join(self.cleaned_data["chart_number"].split())
         self.patient = Patient.objects.filter(practice=self.practice, chart_number=number).first()
         if self.patient is None:
-            raise ValidationError(f"No patient has the chart number {number}.")
+            raise ValidationError(gettext("No patient has the chart number %(number)s.") % {"number": number})
         return number
 
     def clean_date(self) -> datetime.date:
         day = self.cleaned_data["date"]
         if not CALENDAR_FIRST_DATE <= day <= CALENDAR_LAST_DATE:
-            raise ValidationError("Choose a real date.", code="date_out_of_range")
+            raise ValidationError(gettext("Choose a real date."), code="date_out_of_range")
         return day
 
     def booking(self) -> dict:
@@ -253,30 +261,33 @@ class PracticeSettingsForm(forms.ModelForm):
     """The practice's settings (access.actions.SETTINGS), for its admins."""
 
     reminder_days_before = forms.TypedChoiceField(
-        label="Reminder before expiry", required=False, coerce=int, empty_value=None,
-        choices=[("", "Off"), *[(n, f"{n} day{'' if n == 1 else 's'} before it expires") for n in range(1, 30)]],
-        help_text="One email with a fresh link (the earlier link stops working); the expiry stays the same.")
+        label=_("Reminder before expiry"), required=False, coerce=int, empty_value=None,
+        choices=[("", _("Off")), *[(n, ngettext_lazy("%(count)d day before it expires", "%(count)d days before it expires",
+                                                     "count") % {"count": n}) for n in range(1, 30)]],
+        help_text=_("One email with a fresh link (the earlier link stops working); the expiry stays the same."))
     reinvite_after_days = forms.TypedChoiceField(
-        label="Re-invite patients who did not accept", required=False, coerce=int, empty_value=None,
-        choices=[("", "Off"), *Practice.REINVITE_DAYS],
-        help_text="Counted from when the unanswered invitation was sent.")
+        label=_("Re-invite patients who did not accept"), required=False, coerce=int, empty_value=None,
+        choices=[("", _("Off")), *Practice.REINVITE_DAYS],
+        help_text=_("Counted from when the unanswered invitation was sent."))
     renewal_days = forms.TypedChoiceField(
-        label="Patients may renew an expired invitation", required=False, coerce=int, empty_value=None,
-        choices=[("", "Off"), *[(n, f"Up to {n} days after it expired") for n in (7, 14, 30, 60, 90, 180, 365)]],
-        help_text="From the expired link, by answering the identity check again; the new link goes to the "
-                  "email on file.")
-    phone = forms.CharField(label="Practice phone", required=False, max_length=40,
+        label=_("Patients may renew an expired invitation"), required=False, coerce=int, empty_value=None,
+        choices=[("", _("Off")), *[(n, ngettext_lazy("Up to %(count)d day after it expired",
+                                                     "Up to %(count)d days after it expired", "count") % {"count": n})
+                                   for n in (7, 14, 30, 60, 90, 180, 365)]],
+        help_text=_("From the expired link, by answering the identity check again; the new link goes to the "
+                    "email on file."))
+    phone = forms.CharField(label=_("Practice phone"), required=False, max_length=40,
                             widget=forms.TextInput(attrs={"type": "tel"}),
-                            help_text="Shown to patients with the sentence below. For example (555) 555-0123.")
+                            help_text=_("Shown to patients with the sentence below. For example (555) 555-0123."))
 
     default_language = forms.ChoiceField(
-        label="Patients' language", choices=languages.staff_choices(), required=False,
-        help_text="Invitations, emails and patient pages are in this language unless the patient's chart names "
-                  "another (Demographics).")
+        label=_("Patients' language"), choices=languages.staff_choices(), required=False,
+        help_text=_("Invitations, emails and patient pages are in this language unless the patient's chart names "
+                    "another (Demographics)."))
     holidays = forms.CharField(
-        label="Holidays", required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 20}),
-        help_text="Days the practice is closed, one a line (e.g. 2026-12-25): the electronic-access measure skips "
-                  "them with weekends when it counts 4 business days after a visit.")
+        label=_("Holidays"), required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 20}),
+        help_text=_("Days the practice is closed, one a line (e.g. 2026-12-25): the electronic-access measure skips "
+                    "them with weekends when it counts 4 business days after a visit."))
 
     class Meta:
         model = Practice
@@ -285,10 +296,10 @@ class PracticeSettingsForm(forms.ModelForm):
                   "default_language", "invite_by"]
         widgets = {"auto_invite": forms.RadioSelect, "invite_by": forms.RadioSelect}
         help_texts = {
-            "auto_invite": "Only patients never invited before, eligible, and not connected are invited.",
-            "reinvite_max": "Then the patient is left alone until staff send an invitation (1 to 5).",
-            "minimum_age": "Younger patients (by their date of birth) cannot be invited.",
-            "invite_ttl_days": "How long a new invitation link works: 1 to 30 days.",
+            "auto_invite": _("Only patients never invited before, eligible, and not connected are invited."),
+            "reinvite_max": _("Then the patient is left alone until staff send an invitation (1 to 5)."),
+            "minimum_age": _("Younger patients (by their date of birth) cannot be invited."),
+            "invite_ttl_days": _("How long a new invitation link works: 1 to 30 days."),
         }
 
     def __init__(self, *args, **kwargs):
@@ -311,7 +322,8 @@ class PracticeSettingsForm(forms.ModelForm):
             try:
                 days.add(datetime.date.fromisoformat(line.strip()).isoformat())
             except ValueError:
-                raise ValidationError(f"“{line.strip()}” is not a date like 2026-12-25.", code="holiday") from None
+                raise ValidationError(gettext("“%(line)s” is not a date like 2026-12-25.") % {"line": line.strip()},
+                                      code="holiday") from None
         return sorted(days)
 
 
@@ -322,9 +334,9 @@ class ApproveRequestForm(StaffForm):
 
     patient = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     email_choice = forms.ChoiceField(
-        label="The request's email differs from the chart's", required=False, widget=forms.RadioSelect,
-        choices=[(UPDATE, "Update the chart's email to the request's, then invite"),
-                 (KEEP, "Keep the chart's email and invite there")],
+        label=_("The request's email differs from the chart's"), required=False, widget=forms.RadioSelect,
+        choices=[(UPDATE, _("Update the chart's email to the request's, then invite")),
+                 (KEEP, _("Keep the chart's email and invite there"))],
     )
 
     def update_email(self) -> bool | None:
@@ -333,20 +345,20 @@ class ApproveRequestForm(StaffForm):
 
 
 class DeclineRequestForm(StaffForm):
-    reason = forms.ChoiceField(label="Reason (the requester is emailed these words)",
-                               choices=[("", "Choose a reason"), *AccessRequest.DeclineReason.choices])
+    reason = forms.ChoiceField(label=_("Reason (the requester is emailed these words)"),
+                               choices=[("", _("Choose a reason")), *AccessRequest.DeclineReason.choices])
 
 
 class TextConsentForm(StaffForm):
     """Staff record the patient's consent to texts (or its withdrawal) for their mobile number."""
 
-    mobile_phone = forms.CharField(label="Mobile number", max_length=40, widget=forms.TextInput(attrs={"type": "tel"}),
-                                   help_text="With the area code, e.g. (555) 555-0123. Texts go to this number only.")
+    mobile_phone = forms.CharField(label=_("Mobile number"), max_length=40, widget=forms.TextInput(attrs={"type": "tel"}),
+                                   help_text=_("With the area code, e.g. (555) 555-0123. Texts go to this number only."))
     consented = forms.TypedChoiceField(
-        label="Consent to texts", widget=forms.RadioSelect, coerce=lambda v: v == "yes",
-        choices=[("yes", "The patient agrees to texts from the practice"), ("no", "The patient does not agree")])
-    source = forms.ChoiceField(label="How the patient said so", choices=[
-        ("staff_spoken", "Told me (spoken agreement)"), ("patient_form", "On a signed form")])
+        label=_("Consent to texts"), widget=forms.RadioSelect, coerce=lambda v: v == "yes",
+        choices=[("yes", _("The patient agrees to texts from the practice")), ("no", _("The patient does not agree"))])
+    source = forms.ChoiceField(label=_("How the patient said so"), choices=[
+        ("staff_spoken", _("Told me (spoken agreement)")), ("patient_form", _("On a signed form"))])
 
     def clean_mobile_phone(self) -> str:
         return validation.normalize_phone(self.cleaned_data["mobile_phone"])

@@ -24,6 +24,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.forms.utils import ErrorDict
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from access.actions.texting import record_imported_consents
 from clinic import validation
@@ -61,21 +62,23 @@ class ImportRowForm(DemographicsForm):
     its one field (the form-wide `clean` still runs per row), so a value's answer is the same on any
     row; test_import_patients checks the messages against the Demographics form's."""
 
-    chart_number = forms.CharField(label="Chart number", max_length=32)
-    doctor = forms.CharField(label="Doctor", required=False)
+    chart_number = forms.CharField(label=gettext_lazy("Chart number"), max_length=32)
+    doctor = forms.CharField(label=gettext_lazy("Doctor"), required=False)
     COLUMN_OF = {"preferred_language": "language"}  # the file's column for a form field named otherwise
 
     def __init__(self, *, practice: Practice, doctors: dict[str, StaffMember]):
         self.doctors = doctors
         super().__init__({}, patient=Patient(practice=practice), doctors=StaffMember.objects.none())
         self.fields["preferred_language"].error_messages["invalid_choice"] = (
-            f"“%(value)s” is not a language Portico speaks: use one of {', '.join(languages.codes())}.")
+            gettext("“%(value)s” is not a language Portico speaks: use one of {codes}.").format(
+                codes=", ".join(languages.codes())))
         self._answers: dict[tuple[str, str], tuple[bool, object]] = {}
 
     def clean_doctor(self) -> StaffMember | None:
         username = self.cleaned_data["doctor"]
         if username and username not in self.doctors:
-            raise ValidationError(f"No doctor with the username {username!r} in this practice.")
+            raise ValidationError(gettext("No doctor with the username %(username)s in this practice.")
+                                  % {"username": repr(username)})
         return self.doctors.get(username)
 
     def check(self, values: dict[str, str]) -> list[str]:
@@ -225,9 +228,9 @@ def _texts_of(values: dict[str, str], on_file: dict | None) -> tuple[tuple[str, 
         except ValidationError as e:
             problems.append(f"mobile_phone: {' '.join(e.messages)}")
     if raw_consent and raw_consent not in CONSENT_WORDS:
-        problems.append("text_consent: write yes or no (or leave it blank).")
+        problems.append("text_consent: " + gettext("write yes or no (or leave it blank)."))
     elif raw_consent and not number and not problems:
-        problems.append("text_consent: consent to texts needs a mobile_phone.")
+        problems.append("text_consent: " + gettext("consent to texts needs a mobile_phone."))
     return (None if problems else (number, CONSENT_WORDS.get(raw_consent))), problems
 
 
@@ -237,17 +240,18 @@ def read_rows(file: Iterable[str] | io.TextIOBase) -> Iterator[tuple[int, dict[s
     try:
         header = [name.strip().lower() for name in reader.fieldnames or []]
     except UnicodeDecodeError:
-        raise ImportFileError("The file is not UTF-8 text: save it as 'CSV UTF-8' and try again.") from None
+        raise ImportFileError(gettext("The file is not UTF-8 text: save it as 'CSV UTF-8' and try again.")) from None
     if missing := [name for name in REQUIRED_COLUMNS if name not in header]:
-        raise ImportFileError(f"The header row has no {', '.join(missing)} column. "
-                              f"Columns are read by name: {', '.join(COLUMNS)}.")
+        raise ImportFileError(gettext("The header row has no %(missing)s column. Columns are read by name: %(columns)s.")
+                              % {"missing": ", ".join(missing), "columns": ", ".join(COLUMNS)})
     reader.fieldnames = header
     try:
         for record in reader:
             values = {name: (record.get(name) or "").strip() for name in COLUMNS}
             yield reader.line_num, values
     except (csv.Error, UnicodeDecodeError) as e:
-        raise ImportFileError(f"Line {reader.line_num} cannot be read as CSV ({e}).") from None
+        raise ImportFileError(gettext("Line %(line)d cannot be read as CSV (%(error)s).")
+                              % {"line": reader.line_num, "error": e}) from None
 
 
 def rejected_rows_csv(rejected: list[RejectedRow]) -> str:
@@ -300,7 +304,8 @@ def _check_rows(
         problems = []
         chart_number = values["chart_number"]
         if chart_number in first_line:
-            problems.append(f"chart_number: {chart_number} is already on line {first_line[chart_number]}")
+            problems.append("chart_number: " + gettext("%(number)s is already on line %(line)d")
+                            % {"number": chart_number, "line": first_line[chart_number]})
         elif chart_number:
             first_line[chart_number] = line
         problems += form.check(values)  # the form reads its own fields: the text columns are not among them
@@ -342,8 +347,9 @@ def _create(practice: Practice, rows: list[_CheckedRow]) -> None:
     try:
         insert_rows(Patient, patients)
     except IntegrityError:
-        raise ImportFileError("A patient with one of these chart numbers was added while the file was "
-                              "being imported: nothing from this batch was saved. Import the file again.") from None
+        raise ImportFileError(gettext("A patient with one of these chart numbers was added while the file was "
+                                      "being imported: nothing from this batch was saved. Import the file again.")
+                              ) from None
 
 
 def _by_attname(values: dict) -> dict:

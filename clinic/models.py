@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from clinic import validation
 from portico.crypto import EncryptedTextField
@@ -16,24 +17,24 @@ from portico.languages import validate_language
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not a time zone name such as America/New_York.")
+        raise ValidationError(_("%(value)s is not a time zone name such as America/New_York.") % {"value": repr(value)})
 
 
 def validate_e164(value: str) -> None:
     if value and validation.normalize_phone(value) != value:
-        raise ValidationError("Enter the phone number in E.164 form, like +15555550123.")
+        raise ValidationError(_("Enter the phone number in E.164 form, like +15555550123."))
 
 
 def validate_holidays(value) -> None:
     """A practice's holidays: a list of distinct ISO dates (YYYY-MM-DD), at most MAX_HOLIDAYS."""
     if not isinstance(value, list) or len(value) > MAX_HOLIDAYS:
-        raise ValidationError(f"Enter at most {MAX_HOLIDAYS} holidays.")
+        raise ValidationError(_("Enter at most %(limit)d holidays.") % {"limit": MAX_HOLIDAYS})
     try:
         days = [datetime.date.fromisoformat(day) for day in value]
     except (TypeError, ValueError):
-        raise ValidationError("Enter each holiday as a date like 2026-12-25.") from None
+        raise ValidationError(_("Enter each holiday as a date like 2026-12-25.")) from None
     if len(set(days)) != len(days):
-        raise ValidationError("Each holiday once, please.")
+        raise ValidationError(_("Each holiday once, please."))
 
 
 MAX_HOLIDAYS = 200  # a few years of a practice's closed days
@@ -53,62 +54,62 @@ class Practice(models.Model):
     access.actions.change_practice_settings, which records each change in the access history)."""
 
     class AutoInvite(models.TextChoices):
-        OFF = "off", "Off"
-        BOOKED = "booked", "When an appointment is booked"
-        COMPLETED = "completed", "After the patient's first completed appointment"
+        OFF = "off", _("Off")
+        BOOKED = "booked", _("When an appointment is booked")
+        COMPLETED = "completed", _("After the patient's first completed appointment")
 
     class InviteBy(models.TextChoices):
-        EMAIL = "email", "Email"
-        EMAIL_AND_TEXT = "email_and_text", "Email and text"
-        TEXT_WITHOUT_EMAIL = "text_without_email", "Text when there is no email"
+        EMAIL = "email", _("Email")
+        EMAIL_AND_TEXT = "email_and_text", _("Email and text")
+        TEXT_WITHOUT_EMAIL = "text_without_email", _("Text when there is no email")
 
-    REINVITE_DAYS = [(30, "After 30 days"), (60, "After 60 days"), (90, "After 90 days")]
+    REINVITE_DAYS = [(30, _("After 30 days")), (60, _("After 60 days")), (90, _("After 90 days"))]
     MAX_REINVITES = 5
 
     name = models.CharField(max_length=200)
     time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
     # Shown to patients whose invitation or access has ended, so they know how to reach the practice.
-    phone = models.CharField(max_length=20, blank=True, validators=[validate_e164], help_text="E.164, e.g. +15555550123")
+    phone = models.CharField(max_length=20, blank=True, validators=[validate_e164], help_text=_("E.164, e.g. +15555550123"))
     patient_contact_note = models.CharField(
-        "Sentence for patients", max_length=200, blank=True,
-        help_text="Shown with the phone number wherever patients are told to ask the practice, and in emails.")
-    auto_invite = models.CharField("Invite automatically", max_length=16, choices=AutoInvite.choices,
+        _("Sentence for patients"), max_length=200, blank=True,
+        help_text=_("Shown with the phone number wherever patients are told to ask the practice, and in emails."))
+    auto_invite = models.CharField(_("Invite automatically"), max_length=16, choices=AutoInvite.choices,
                                    default=AutoInvite.OFF)
     invite_by = models.CharField(
-        "Invite by", max_length=24, choices=InviteBy.choices, default=InviteBy.EMAIL,
-        help_text="A text goes only to a mobile number with the patient's consent; reminders and renewals follow.")
+        _("Invite by"), max_length=24, choices=InviteBy.choices, default=InviteBy.EMAIL,
+        help_text=_("A text goes only to a mobile number with the patient's consent; reminders and renewals follow."))
     reminder_days_before = models.PositiveSmallIntegerField(
-        "Reminder before expiry", null=True, blank=True, default=2, validators=_between(1, 29),
-        help_text="Days before a pending invitation expires; empty: no reminder.")
+        _("Reminder before expiry"), null=True, blank=True, default=2, validators=_between(1, 29),
+        help_text=_("Days before a pending invitation expires; empty: no reminder."))
     reinvite_after_days = models.PositiveSmallIntegerField(
-        "Re-invite patients who did not accept", null=True, blank=True, choices=REINVITE_DAYS,
-        help_text="Days after the unanswered invitation was sent; empty: never.")
-    reinvite_max = models.PositiveSmallIntegerField("Re-invites at most", default=3,
+        _("Re-invite patients who did not accept"), null=True, blank=True, choices=REINVITE_DAYS,
+        help_text=_("Days after the unanswered invitation was sent; empty: never."))
+    reinvite_max = models.PositiveSmallIntegerField(_("Re-invites at most"), default=3,
                                                     validators=_between(1, MAX_REINVITES))
-    minimum_age = models.PositiveSmallIntegerField("Minimum age for an invitation", default=13,
+    minimum_age = models.PositiveSmallIntegerField(_("Minimum age for an invitation"), default=13,
                                                    validators=_between(0, 21))
     # Proxy access (access.Proxy): a guardian's default level by the child's age, and when it ends.
     proxy_limited_from_age = models.PositiveSmallIntegerField(
-        "Guardians' access is limited from age", default=12, validators=_between(1, 17),
-        help_text="Below it a parent or guardian sees what the patient would; from it, appointments and practice "
-                  "contact only, unless staff record the teen's agreement to full access.")
+        _("Guardians' access is limited from age"), default=12, validators=_between(1, 17),
+        help_text=_("Below it a parent or guardian sees what the patient would; from it, appointments and practice "
+                    "contact only, unless staff record the teen's agreement to full access."))
     proxy_ends_at_age = models.PositiveSmallIntegerField(
-        "Guardians' access ends at age", default=18, validators=_between(16, 21),
-        help_text="On this birthday every parent's or guardian's access ends by itself.")
-    invite_ttl_days = models.PositiveSmallIntegerField("Invitation lifetime (days)", default=default_invite_ttl_days,
+        _("Guardians' access ends at age"), default=18, validators=_between(16, 21),
+        help_text=_("On this birthday every parent's or guardian's access ends by itself."))
+    invite_ttl_days = models.PositiveSmallIntegerField(_("Invitation lifetime (days)"), default=default_invite_ttl_days,
                                                        validators=_between(1, 30))
     renewal_days = models.PositiveSmallIntegerField(
-        "Patients may renew an expired invitation", null=True, blank=True, default=90, validators=_between(1, 365),
-        help_text="Up to this many days after it expired, by answering the identity check again; empty: never.")
+        _("Patients may renew an expired invitation"), null=True, blank=True, default=90, validators=_between(1, 365),
+        help_text=_("Up to this many days after it expired, by answering the identity check again; empty: never."))
     # The language of patients' emails and pages when the chart names none (portico.languages).
-    default_language = models.CharField("Patients' language unless their chart says otherwise", max_length=8,
+    default_language = models.CharField(_("Patients' language unless their chart says otherwise"), max_length=8,
                                         default="en", validators=[validate_language])
     # Days the practice is closed (ISO dates), skipped with weekends when counting the business days
     # of the electronic-access measure (access.business_days); changed on Settings, recorded.
-    holidays = models.JSONField("Holidays", default=list, blank=True, validators=[validate_holidays])
+    holidays = models.JSONField(_("Holidays"), default=list, blank=True, validators=[validate_holidays])
     worklist_bell = models.BooleanField(
-        "Tell doctors each morning how many visits are due for portal access", default=False,
-        help_text="A bell notification to each doctor with visits whose 4-business-day window closes that day.")
+        _("Tell doctors each morning how many visits are due for portal access"), default=False,
+        help_text=_("A bell notification to each doctor with visits whose 4-business-day window closes that day."))
     # The practice's date the morning bell above last went out (access.actions.worklist), once a day.
     worklist_notified_on = models.DateField(null=True, blank=True, editable=False)
     # Hash of the newest access event: the anchor that lets verify_history notice a removed tail.
@@ -119,8 +120,8 @@ class Practice(models.Model):
 
     def clean(self) -> None:
         if self.reminder_days_before is not None and self.reminder_days_before >= (self.invite_ttl_days or 0):
-            raise ValidationError({"reminder_days_before": "The reminder must come before the invitation expires: "
-                                                           "choose fewer days than its lifetime."})
+            raise ValidationError({"reminder_days_before": _("The reminder must come before the invitation expires: "
+                                                             "choose fewer days than its lifetime.")})
 
     @cached_property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
@@ -139,15 +140,15 @@ class StaffMember(models.Model):
     """Ties a staff login to exactly one practice. Users without one are patients."""
 
     class Role(models.TextChoices):
-        DOCTOR = "doctor", "Doctor"
-        STAFF = "staff", "Staff"
-        ADMIN = "admin", "Practice admin"
+        DOCTOR = "doctor", _("Doctor")
+        STAFF = "staff", _("Staff")
+        ADMIN = "admin", _("Practice admin")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="staff")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
     # At most one email a day listing the notifications not yet in a digest (access.actions.send_digests).
-    daily_digest = models.BooleanField("Email me a daily digest of my notifications", default=False)
+    daily_digest = models.BooleanField(_("Email me a daily digest of my notifications"), default=False)
     last_digest_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
@@ -166,15 +167,15 @@ class Patient(models.Model):
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True, max_length=validation.MAX_EMAIL_LENGTH)
     # Bound to the chart (portico.crypto): its practice and chart number, known before an import inserts it.
-    ssn = EncryptedTextField(blank=True, verbose_name="social security number", bound_to=("practice_id", "chart_number"))
+    ssn = EncryptedTextField(blank=True, verbose_name=_("social security number"), bound_to=("practice_id", "chart_number"))
     # Kept beside the encrypted SSN (set in save) so lists can show it masked and filter on "SSN on
     # file" without decrypting every row.
     ssn_last4 = models.CharField(max_length=4, blank=True, editable=False)
     date_of_birth = models.DateField(null=True, blank=True, validators=[validation.validate_date_of_birth])
-    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +15555550123")
+    phone = models.CharField(max_length=20, blank=True, help_text=_("E.164, e.g. +15555550123"))
     # The number texts may go to (the only one), with its consent kept as a ledger (access.TextConsent).
-    mobile_phone = models.CharField("Mobile number", max_length=20, blank=True, validators=[validate_e164],
-                                    help_text="E.164, e.g. +15555550123")
+    mobile_phone = models.CharField(_("Mobile number"), max_length=20, blank=True, validators=[validate_e164],
+                                    help_text=_("E.164, e.g. +15555550123"))
     doctor = models.ForeignKey(
         StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="patients",
         limit_choices_to={"role": StaffMember.Role.DOCTOR},
@@ -232,11 +233,11 @@ class Patient(models.Model):
 
 class Appointment(models.Model):
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CHECKED_IN = "checked_in", "Checked in"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        NO_SHOW = "no_show", "No-show"
+        SCHEDULED = "scheduled", _("Scheduled")
+        CHECKED_IN = "checked_in", _("Checked in")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("No-show")
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="appointments")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="appointments")
@@ -268,7 +269,7 @@ class Appointment(models.Model):
         for field in ("patient", "doctor"):
             related = getattr(self, field, None) if getattr(self, f"{field}_id") else None
             if related is not None and related.practice_id != self.practice_id:
-                raise ValidationError({field: f"This {field} belongs to another practice."})
+                raise ValidationError({field: _("This %(field)s belongs to another practice.") % {"field": field}})
 
 
 class Notification(models.Model):
@@ -302,7 +303,7 @@ class PatientImport(models.Model):
     started_by = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField()
     file_name = models.CharField(max_length=200)
-    imported = models.BooleanField(help_text="False when invalid rows stopped the whole file.")
+    imported = models.BooleanField(help_text=_("False when invalid rows stopped the whole file."))
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)

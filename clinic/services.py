@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext
 
 from access.actions import automatic, sending, visit_access
 from clinic import validation
@@ -91,13 +92,14 @@ def create_patient(practice: Practice, *, by: StaffMember | None, client: Client
     patient = Patient(practice=practice, chart_number=" ".join(chart_number.split()), **fields)
     if patient.doctor is not None and (patient.doctor.practice_id != practice.pk
                                        or patient.doctor.role != StaffMember.Role.DOCTOR):
-        raise ValidationError({"doctor": "Choose one of this practice's doctors."})
+        raise ValidationError({"doctor": gettext("Choose one of this practice's doctors.")})
     patient.full_clean(exclude=["practice"], validate_constraints=False)
     try:
         with transaction.atomic():
             patient.save(force_insert=True)
     except IntegrityError:  # the constraint decides, so two people adding one chart number get one patient
-        raise ValidationError({"chart_number": f"Chart number {patient.chart_number} is already in use."}) from None
+        raise ValidationError({"chart_number": gettext("Chart number %(number)s is already in use.")
+                                               % {"number": patient.chart_number}}) from None
     return patient
 
 
@@ -162,11 +164,12 @@ def _invite_automatically(patient_id: int, trigger: str) -> None:
 def _book(*, patient: Patient, doctor: StaffMember, starts_at: datetime.datetime, minutes: int,
           reason: str) -> Appointment:
     if starts_at.tzinfo is None:
-        raise ValidationError({"starts_at": "Give the start time with its time zone."})
+        raise ValidationError({"starts_at": gettext("Give the start time with its time zone.")})
     if not MIN_MINUTES <= minutes <= MAX_MINUTES:
-        raise ValidationError({"minutes": f"An appointment lasts {MIN_MINUTES} to {MAX_MINUTES} minutes."})
+        raise ValidationError({"minutes": gettext("An appointment lasts %(shortest)d to %(longest)d minutes.")
+                                          % {"shortest": MIN_MINUTES, "longest": MAX_MINUTES}})
     if doctor.role != StaffMember.Role.DOCTOR or doctor.practice_id != patient.practice_id:
-        raise ValidationError({"doctor": "Choose one of this practice's doctors."})
+        raise ValidationError({"doctor": gettext("Choose one of this practice's doctors.")})
     # One booking per doctor at a time: their row is the lock, so two bookings racing for an hour queue
     # up here and the second sees the first.
     StaffMember.objects.select_for_update(no_key=True).filter(pk=doctor.pk).get()
@@ -175,9 +178,10 @@ def _book(*, patient: Patient, doctor: StaffMember, starts_at: datetime.datetime
                                        ends_at__gt=starts_at).select_related("patient").first()
     if clash is not None:
         tz = patient.practice.tzinfo
-        raise ValidationError({"starts_at": f"{doctor.display_name} already has an appointment then "
-                                            f"({clash.starts_at.astimezone(tz):%-I:%M %p} to "
-                                            f"{clash.ends_at.astimezone(tz):%-I:%M %p})."})
+        raise ValidationError({"starts_at": gettext("%(doctor)s already has an appointment then (%(start)s to %(end)s).")
+                                            % {"doctor": doctor.display_name,
+                                               "start": f"{clash.starts_at.astimezone(tz):%-I:%M %p}",
+                                               "end": f"{clash.ends_at.astimezone(tz):%-I:%M %p}"}})
     appointment = Appointment(practice_id=patient.practice_id, patient=patient, doctor=doctor, starts_at=starts_at,
                               ends_at=ends_at, reason=" ".join(reason.split()))
     appointment.full_clean()
@@ -194,6 +198,7 @@ def _close(appointment: Appointment, status: str, by: StaffMember | None) -> App
     people at once change it once; anything else is refused."""
     if not Appointment.objects.filter(pk=appointment.pk, status__in=_OPEN).update(status=status):
         current = Appointment.objects.get(pk=appointment.pk).get_status_display().lower()
-        raise ValidationError(f"This appointment is already {current}.", code="appointment_closed")
+        raise ValidationError(gettext("This appointment is already %(status)s.") % {"status": current},
+                              code="appointment_closed")
     log.info("appointment %s %s by %s", appointment.pk, status, by.pk if by else "system")
     return Appointment.objects.select_related("patient", "doctor__user", "practice").get(pk=appointment.pk)

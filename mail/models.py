@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portico.crypto import EncryptedTextField
 from portico.outbox import OutboxRow
@@ -18,25 +19,25 @@ class Message(OutboxRow):
         """Every email Portico sends, one function each in mail.messages; the value names the templates
         (mail/<value>-subject.txt, -body.txt, -body.html)."""
 
-        INVITATION = "invitation", "Invitation"
-        REMINDER = "reminder", "Reminder before expiry"  # the invitation's link, reissued
-        CONNECTED = "connected", "Connected confirmation"
-        ACCESS_REVOKED = "access-revoked", "Access revoked"
-        PASSWORD_RESET = "password-reset", "Password reset"
-        DIGEST = "digest", "Staff daily digest"
-        REQUEST_DECLINED = "request-declined", "Access request declined"
-        REQUEST_LAPSED = "request-lapsed", "Access request lapsed"
+        INVITATION = "invitation", _("Invitation")
+        REMINDER = "reminder", _("Reminder before expiry")  # the invitation's link, reissued
+        CONNECTED = "connected", _("Connected confirmation")
+        ACCESS_REVOKED = "access-revoked", _("Access revoked")
+        PASSWORD_RESET = "password-reset", _("Password reset")
+        DIGEST = "digest", _("Staff daily digest")
+        REQUEST_DECLINED = "request-declined", _("Access request declined")
+        REQUEST_LAPSED = "request-lapsed", _("Access request lapsed")
         # A code confirming an address before a portal account exists (its secret_link holds the code).
-        EMAIL_CODE = "email-code", "Email confirmation code"
+        EMAIL_CODE = "email-code", _("Email confirmation code")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
         # Not sent because what it was about ended first (an invitation no longer pending): see
         # mail.signals.before_send.
-        SKIPPED = "skipped", "Not sent (no longer needed)"
+        SKIPPED = "skipped", _("Not sent (no longer needed)")
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     # The invitation whose link this message carries (Kind.INVITATION and Kind.REMINDER), else null.

@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from portico.crypto import EncryptedTextField
 from portico.outbox import OutboxRow
@@ -13,21 +14,21 @@ class TextMessage(OutboxRow):
     provider has taken the text or it is given up."""
 
     class Kind(models.TextChoices):
-        INVITATION = "invitation", "Invitation"
-        REMINDER = "reminder", "Reminder before expiry"
-        OPTED_OUT = "opted-out", "Opt-out confirmation"
-        OPTED_IN = "opted-in", "Opt-in confirmation"
-        HELP = "help", "Help reply"
+        INVITATION = "invitation", _("Invitation")
+        REMINDER = "reminder", _("Reminder before expiry")
+        OPTED_OUT = "opted-out", _("Opt-out confirmation")
+        OPTED_IN = "opted-in", _("Opt-in confirmation")
+        HELP = "help", _("Help reply")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        ACCEPTED = "accepted", "Accepted by the provider"  # it has a provider sid: never sent again
-        SENT = "sent", "Sent to the carrier"
-        DELIVERED = "delivered", "Delivered"
-        UNDELIVERED = "undelivered", "Not delivered"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "Not sent (no longer allowed or needed)"
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        ACCEPTED = "accepted", _("Accepted by the provider")  # it has a provider sid: never sent again
+        SENT = "sent", _("Sent to the carrier")
+        DELIVERED = "delivered", _("Delivered")
+        UNDELIVERED = "undelivered", _("Not delivered")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Not sent (no longer allowed or needed)")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     practice_id = models.BigIntegerField(db_index=True)

@@ -40,10 +40,10 @@
     var field = document.getElementById(id);
     var status = document.querySelector('[data-copy-status="' + id + '"]');
     navigator.clipboard.writeText(field.value).then(function () {
-      if (status) { status.textContent = "Copied."; }
+      if (status) { status.textContent = status.dataset.copied; }
     }, function () {
       field.select();
-      if (status) { status.textContent = "Press Ctrl+C (or Cmd+C) to copy the selected address."; }
+      if (status) { status.textContent = status.dataset.copyFailed; }
     });
   });
 })();
@@ -83,7 +83,7 @@
       target.value = option.getAttribute("data-chart");
       input.value = option.textContent.trim();
       close();
-      status.textContent = "Chosen: " + input.value + ".";
+      status.textContent = status.dataset.chosen.replace("{name}", input.value);
     }
     function search() {
       var q = input.value.trim(), mine = ++asked;
@@ -97,9 +97,9 @@
           list.hidden = count === 0;
           input.setAttribute("aria-expanded", count ? "true" : "false");
           input.removeAttribute("aria-activedescendant");
-          status.textContent = count ? count + (count === 1 ? " patient" : " patients") +
-            " found: use the up and down arrow keys, then Enter." : "No patient matches.";
-        }, function () { status.textContent = "The search failed: press Find to search again."; });
+          var said = count === 1 ? status.dataset.foundOne : status.dataset.foundMany;
+          status.textContent = count ? said.replace("{count}", count) : status.dataset.none;
+        }, function () { status.textContent = status.dataset.failed; });
     }
 
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, DELAY_MS); });

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from access import attempts, errors, tokens
 from access.actions import visit_access
@@ -133,7 +134,7 @@ def disconnect_practice(connection: Connection, *, client: Client = NO_CLIENT) -
         visit_access.access_changed([connection.patient_id])
         record(connection.practice, Action.ACCESS_DISCONNECTED, actor=Actor.patient(connection.account),
                patient=connection.patient, invitation=connection.invitation, channel=Channel.PORTAL, client=client)
-        notify_staff(connection.invitation, f"{connection.patient.full_name} disconnected from the portal.")
+        notify_staff(connection.invitation, gettext_noop("{name} disconnected from the portal."))
         log.info("connection %s disconnected by patient", connection.pk)
 
 
@@ -209,8 +210,8 @@ def count_failed_check(invitation: Invitation, client: Client, *, channel: str =
         close_invitation(invitation, Invitation.Status.LOCKED, was=invitation.status)
         record_invitation_event(invitation, Action.INVITATION_LOCKED, actor=Actor.system(),
                                 reason=f"{MAX_IDENTITY_CHECKS} failed identity checks", client=client)
-        notify_staff(invitation, f"{invitation.patient.full_name}'s portal invitation locked after "
-                                  f"{MAX_IDENTITY_CHECKS} failed identity checks.")
+        notify_staff(invitation, gettext_noop("{name}'s portal invitation locked after {count} failed identity checks."),
+                     count=MAX_IDENTITY_CHECKS)
         return errors.LinkNotUsable("locked")
     return errors.IdentityNotConfirmed(MAX_IDENTITY_CHECKS - invitation.failed_checks)
 
@@ -243,7 +244,7 @@ def _connect(
     )
     visit_access.access_changed([invitation.patient_id], now=now)
     record_invitation_event(invitation, Action.ACCESS_GRANTED, actor=Actor.patient(account), client=client)
-    notify_staff(invitation, f"{invitation.patient.full_name} accepted the portal invitation.")
+    notify_staff(invitation, gettext_noop("{name} accepted the portal invitation."))
     mail.queue_connected(invitation)
     log.info("invitation %s accepted; connection %s", invitation.pk, connection.pk)
     return connection

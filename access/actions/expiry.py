@@ -8,6 +8,7 @@ import logging
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from access import history
 from access.actions.notifications import notify_many
@@ -54,8 +55,8 @@ def expire_where(which: Q, now: datetime.datetime, *, chain_now: bool = False) -
                                       patient=i.patient_id, invitation=i.pk, channel=i.channel) for i in lapsed],
                    chain_now=chain_now)
     notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in lapsed],
-                "{name}'s portal invitation expired without being accepted.", now,
-                summary="{count} portal invitations expired without being accepted. The patient list's "
-                        "Expired filter shows them.")
+                gettext_noop("{name}'s portal invitation expired without being accepted."), now,
+                summary=gettext_noop("{count} portal invitations expired without being accepted. The patient list's "
+                                     "Expired filter shows them."))
     log.info("%s invitation(s) expired (first: %s)", len(lapsed), lapsed[0].pk)
     return len(lapsed)

@@ -3,9 +3,11 @@ and the daily digest email of those not yet read."""
 
 import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from access.models import Invitation
 from clinic.models import Notification, Patient, StaffMember
@@ -13,9 +15,18 @@ from mail import messages as mail
 from portico.bulk import among
 
 
-def notify_staff(invitation: Invitation, text: str) -> None:
+def staff_words(text: str, **words) -> str:
+    """A notification's text (marked with gettext_noop, naming its words as {name}, {count}...) in the
+    staff pages' language, settings.LANGUAGE_CODE: it is stored as written, and the event may come from
+    a patient's page in another language (a Spanish page accepting an invitation)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return gettext(text).format(**words)
+
+
+def notify_staff(invitation: Invitation, text: str, **words) -> None:
     """Tell whoever sent the invitation and the patient's doctor (once each); if neither (sent by
-    Portico itself, no doctor), the practice's admins."""
+    Portico itself, no doctor), the practice's admins. `text` names the patient as {name} (staff_words)."""
+    text = staff_words(text, name=invitation.patient.full_name, **words)
     recipients = {m for m in (invitation.sent_by_id, invitation.patient.doctor_id) if m is not None}
     if not recipients:
         recipients = set(_admins_of([invitation.practice_id]).get(invitation.practice_id, []))
@@ -33,7 +44,9 @@ NOTIFY_ONE_BY_ONE_UP_TO = 5
 def notify_many(about: list[tuple[int, int, int | None]], text: str, now: datetime.datetime, *, summary: str) -> None:
     """notify_staff for many (practice id, patient id, sender id) at once, `text` naming the patient as
     {name}; a recipient concerned by more than NOTIFY_ONE_BY_ONE_UP_TO of them gets one `summary`
-    instead ({count} patients). Three queries however many."""
+    instead ({count} patients). Both marked with gettext_noop (staff_words). Three queries however many."""
+    with translation.override(settings.LANGUAGE_CODE):
+        text, summary = gettext(text), gettext(summary)
     patients = {pk: (f"{first} {last}", doctor) for pk, first, last, doctor in Patient.objects.filter(
         pk__in=among({patient for _, patient, _ in about})).values_list("pk", "first_name", "last_name", "doctor_id")}
     admins = _admins_of(sorted({practice for practice, patient, sender in about

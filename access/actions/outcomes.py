@@ -3,6 +3,7 @@ because the invitation was no longer pending."""
 
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from access import history
 from access.actions.notifications import notify_many
@@ -33,9 +34,9 @@ def record_email_outcomes(invitation_ids: list[int], *, delivered: bool) -> None
                    chain_now=True)  # the mail worker, in the background
     if not delivered:
         notify_many([(i.practice_id, i.patient_id, i.sent_by_id) for i in invitations],
-                    "The portal invitation email to {name} could not be delivered.", timezone.now(),
-                    summary="{count} portal invitation emails could not be delivered. The patient list "
-                            "marks them “Email failed”.")
+                    gettext_noop("The portal invitation email to {name} could not be delivered."), timezone.now(),
+                    summary=gettext_noop("{count} portal invitation emails could not be delivered. The patient list "
+                                         "marks them “Email failed”."))
 
 
 def record_email_skipped(invitation_id: int) -> None:
@@ -58,8 +59,8 @@ def record_text_outcome(invitation_id: int, *, delivered: bool, error_code: str 
                                       reason=f"Provider error {error_code}" if error_code else "")])
     if not delivered:
         notify_many([(i.practice_id, i.patient_id, i.sent_by_id)],
-                    "The portal invitation text to {name} could not be delivered.", timezone.now(),
-                    summary="{count} portal invitation texts could not be delivered.")
+                    gettext_noop("The portal invitation text to {name} could not be delivered."), timezone.now(),
+                    summary=gettext_noop("{count} portal invitation texts could not be delivered."))
 
 
 def record_text_skipped(invitation_id: int, reason: str) -> None:

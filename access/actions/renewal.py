@@ -9,6 +9,7 @@ import logging
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from access import attempts, errors
 from access.actions import sending
@@ -98,7 +99,7 @@ def _renew(invitation: Invitation, client: Client) -> sending.SentInvitation:
                             channel=Channel.RENEWAL)
     record_invitation_event(invitation, Action.INVITATION_RENEWED, actor=Actor.patient(None), client=client,
                             channel=Channel.RENEWAL, reason=f"New invitation {outcome.sent.invitation.pk}")
-    notify_staff(invitation, f"{patient.full_name} renewed their expired portal invitation; "
-                             "a new link was emailed to the address on file.")
+    notify_staff(invitation, gettext_noop("{name} renewed their expired portal invitation; a new link was emailed to "
+                                          "the address on file."))
     log.info("invitation %s renewed by the patient as invitation %s", invitation.pk, outcome.sent.invitation.pk)
     return outcome.sent

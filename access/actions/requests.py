@@ -10,10 +10,13 @@ who is a patient."""
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop, ngettext
 
 from access import attempts, errors, history
+from access.actions.notifications import staff_words
 from access.actions.sending import SentInvitation, revoke_pending_after_email_change, send_many
 from access.actions.steps import lock_patient
 from access.history import Actor, record
@@ -72,7 +75,8 @@ def request_access(
         else:
             record(practice, Action.REQUEST_RECEIVED, actor=_requester(), channel=Channel.REQUEST,
                    reason=_details(access_request), client=client)
-            _tell_front_desk(practice, f"New request for portal access: {access_request.full_name}.", now)
+            _tell_front_desk(practice, staff_words(gettext_noop("New request for portal access: {name}."),
+                                                  name=access_request.full_name), now)
             access_requested.send(AccessRequest, access_request=access_request)
             log.info("access request %s received for practice %s", access_request.pk, practice.pk)
             return access_request
@@ -173,8 +177,10 @@ def _lapse_batch(batch: int) -> int:
     for r in due:
         by_practice[r.practice] = by_practice.get(r.practice, 0) + 1
     for practice, count in by_practice.items():
-        _tell_front_desk(practice, f"{count} request{'' if count == 1 else 's'} for portal access lapsed "
-                                   f"unanswered after {LAPSE_AFTER.days} days.", now)
+        with translation.override(settings.LANGUAGE_CODE):  # the staff pages' language (notifications.staff_words)
+            text = ngettext("{count} request for portal access lapsed unanswered after {days} days.",
+                            "{count} requests for portal access lapsed unanswered after {days} days.", count)
+        _tell_front_desk(practice, text.format(count=count, days=LAPSE_AFTER.days), now)
     log.info("%s access request(s) lapsed", len(due))
     return len(due)
 

@@ -5,9 +5,11 @@ access given (access.reports.due_visits)."""
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from access.reports import due_today_by_doctor
 from clinic.models import Notification, Practice
@@ -37,10 +39,12 @@ def _notify(practice: Practice, today: datetime.date, now: datetime.datetime) ->
                                    pk=practice.pk, worklist_bell=True).update(worklist_notified_on=today):
         return 0
     due = due_today_by_doctor(practice, now=now)
-    Notification.objects.bulk_create(
-        Notification(recipient_id=doctor, created_at=now,
-                     text=f"{n} visit{' is' if n == 1 else 's are'} due for portal access today (see Reports → Worklist).")
-        for doctor, n in sorted(due.items()))
+    with translation.override(settings.LANGUAGE_CODE):  # the staff pages' language (notifications.staff_words)
+        texts = {n: ngettext("{count} visit is due for portal access today (see Reports → Worklist).",
+                             "{count} visits are due for portal access today (see Reports → Worklist).", n)
+                 .format(count=n) for n in set(due.values())}
+    Notification.objects.bulk_create(Notification(recipient_id=doctor, created_at=now, text=texts[n])
+                                      for doctor, n in sorted(due.items()))
     if due:
         log.info("practice %s: worklist bell to %s doctor(s)", practice.pk, len(due))
     return len(due)

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from access.models import AccessEvent, Invitation
-from clinic.models import Appointment
+from clinic.models import Appointment, Patient, Practice
+from portal.tests.spanish import english_left
 
 CODE = re.compile(r'data-testid="activation-code">([A-Z2-9]{5}-[A-Z2-9]{5})<')
 
@@ -96,3 +97,34 @@ def test_a_pending_printed_invitation_is_described_as_printed(client, cast):
     page = client.get(reverse("clinic:portal-access", args=[cast.pat.pk])).content.decode()
     assert "The patient was handed a printed invitation and has not used its code yet." in page
     assert "Last invitation printed" in page and "has been emailed" not in page
+
+
+LETTER = re.compile(r'<article class="letter".*?</article>', re.S)
+
+
+@pytest.mark.parametrize("spanish_by", ["chart", "practice default"])
+def test_the_letter_is_in_the_patients_language_and_the_page_around_it_in_english(client, cast, spanish_by):
+    """The letter is handed to the patient: the chart's language, else the practice's (Settings)."""
+    if spanish_by == "chart":
+        Patient.objects.filter(pk=cast.pat.pk).update(preferred_language="es")
+    else:
+        Practice.objects.filter(pk=cast.practice.pk).update(default_language="es", phone="+15555550100")
+    client.force_login(cast.alice.user)
+    page = client.post(_print_url(Patient.objects.get(pk=cast.pat.pk))).content.decode()
+    letter = LETTER.search(page).group(0)
+    assert '<article class="letter" lang="es"' in letter and english_left(letter) == []
+    assert "Su invitación a nuestro portal del paciente" in letter and "Hola, Pat Jones:" in letter
+    assert "<title>Código QR del enlace de su invitación</title>" in letter and CODE.search(letter)
+    # When the code stops working, as the patient's Spanish emails say a time (portico.humantime).
+    assert re.search(r"hasta el <strong>\w+, \d+ de \w+ a las \d+:\d\d [ap]\. m\., hora del Este</strong>", letter)
+    if spanish_by == "practice default":
+        assert "¿Preguntas? Llámenos al (555) 555-0100." in letter
+    around = page.replace(letter, "")
+    assert '<html lang="en' in around and "Print this letter" in around and "Log out" in around
+
+
+def test_an_english_letter_is_found_english_by_the_same_check(client, cast):
+    client.force_login(cast.alice.user)
+    letter = LETTER.search(client.post(_print_url(cast.pat)).content.decode()).group(0)
+    assert '<article class="letter" lang="en"' in letter and english_left(letter)
+    assert "Your invitation to our patient portal" in letter and "Dear Pat Jones," in letter

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -76,9 +77,9 @@ def appointment_details(request, appointment_id: int):
         except ValidationError as e:
             form.add_service_errors(e)
         else:
-            messages.success(request, f"Saved {appt.patient.full_name}'s details.")
+            messages.success(request, gettext("Saved %(name)s's details.") % {"name": appt.patient.full_name})
             return done_in_window(request, appt)
-    messages.error(request, "Nothing was saved: please correct the fields marked below.")
+    messages.error(request, gettext("Nothing was saved: please correct the fields marked below."))
     return _window(request, appt, form)
 
 

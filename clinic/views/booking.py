@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST, require_safe
 
@@ -44,12 +45,13 @@ def new_patient(request):
         except ValidationError as e:
             form.add_service_errors(e)
         else:
-            messages.success(request, f"Added {patient.full_name} (chart {patient.chart_number}).")
+            messages.success(request, gettext("Added %(name)s (chart %(chart)s).")
+                             % {"name": patient.full_name, "chart": patient.chart_number})
             if (from_request := request.GET.get("from_request", "")).isdigit():  # back to the access request
                 return redirect(f"{reverse('clinic:access-request', args=[int(from_request)])}?patient={patient.pk}")
             return redirect("clinic:chart", patient.pk)
     if form.errors:
-        messages.error(request, "Nothing was saved: please correct the fields marked below.")
+        messages.error(request, gettext("Nothing was saved: please correct the fields marked below."))
     return render(request, "clinic/new_patient.html", {"form": form, "section": "patients"})
 
 
@@ -70,11 +72,12 @@ def book_appointment(request):
         except ValidationError as e:
             form.add_service_errors(e)
         else:
-            messages.success(request, f"Booked {appointment.patient.full_name} with {appointment.doctor.display_name}, "
-                                      f"{local_time(appointment.starts_at, practice)}.")
+            messages.success(request, gettext("Booked %(name)s with %(doctor)s, %(when)s.") % {
+                "name": appointment.patient.full_name, "doctor": appointment.doctor.display_name,
+                "when": local_time(appointment.starts_at, practice)})
             return redirect(f"{reverse('clinic:calendar')}?date={appointment.starts_at.astimezone(practice.tzinfo):%Y-%m-%d}")
     if form.errors:
-        messages.error(request, "Nothing was booked: please correct the fields marked below.")
+        messages.error(request, gettext("Nothing was booked: please correct the fields marked below."))
     return render(request, "clinic/book_appointment.html", {
         "form": form, "patient": patient, "q": q, "date": str(initial["date"]),
         "found": selectors.patients_to_choose(request.staff, q) if q and patient is None else [],
@@ -91,9 +94,9 @@ def patient_choices(request):
 
 
 CLOSING = {
-    "completed": (services.complete_appointment, "Marked completed"),
-    "no_show": (services.mark_no_show, "Marked as a no-show"),
-    "cancelled": (services.cancel_appointment, "Cancelled"),
+    "completed": (services.complete_appointment, gettext_lazy("Marked completed")),
+    "no_show": (services.mark_no_show, gettext_lazy("Marked as a no-show")),
+    "cancelled": (services.cancel_appointment, gettext_lazy("Cancelled")),
 }
 
 
@@ -103,7 +106,7 @@ CLOSING = {
 def appointment_status(request, appointment_id: int):
     appt = load_appointment(request, appointment_id)
     if (step := CLOSING.get(request.POST.get("status", ""))) is None:
-        messages.error(request, "Choose completed, no-show or cancelled.")
+        messages.error(request, gettext("Choose completed, no-show or cancelled."))
         return done_in_window(request, appt)
     service, said = step
     try:
@@ -111,5 +114,6 @@ def appointment_status(request, appointment_id: int):
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
-        messages.success(request, f"{said}: {appt.patient.full_name}, {local_time(appt.starts_at, appt.practice)}.")
+        messages.success(request, gettext("%(done)s: %(name)s, %(when)s.") % {
+            "done": said, "name": appt.patient.full_name, "when": local_time(appt.starts_at, appt.practice)})
     return done_in_window(request, appt)

@@ -15,6 +15,7 @@ from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST, require_safe
 
 from access import errors
@@ -70,14 +71,14 @@ class Selection:
     def label(self) -> str:
         """In words, as the job list shows it (e.g. "Status: Not invited")."""
         if self.ids:
-            return f"Selected patients ({len(self.ids)})"
-        parts = [f"Search: “{self.q}”"] if self.q else []
+            return gettext("Selected patients (%(count)d)") % {"count": len(self.ids)}
+        parts = [gettext("Search: “%(words)s”") % {"words": self.q}] if self.q else []
         if self.status:
-            status = NEEDS_ATTENTION_LABEL if self.status == NEEDS_ATTENTION else PortalState.LABELS[self.status]
-            parts.append(f"Status: {status}")
+            status = gettext(NEEDS_ATTENTION_LABEL) if self.status == NEEDS_ATTENTION else PortalState.label(self.status)
+            parts.append(gettext("Status: %(status)s") % {"status": status})
         if self.language:
-            parts.append(f"Language: {languages.english_name(self.language)}")
-        return ", ".join(parts) or "All patients"
+            parts.append(gettext("Language: %(language)s") % {"language": languages.english_name(self.language)})
+        return ", ".join(parts) or gettext("All patients")
 
 
 class SelectionError(ValueError):
@@ -90,14 +91,14 @@ def parse_selection(query: QueryDict) -> Selection:
         form = PatientSearchForm(query)
         if not form.is_valid():
             # Never widen a filter that cannot be read to "every patient".
-            raise SelectionError("That filter cannot be used. Choose it again on the patient list.")
+            raise SelectionError(gettext("That filter cannot be used. Choose it again on the patient list."))
         return Selection(q=form.cleaned_data["q"], status=form.cleaned_data["status"],
                          language=form.cleaned_data["language"])
     values = query.getlist("patient")
     if not values:
-        raise SelectionError("Select at least one patient to invite.")
+        raise SelectionError(gettext("Select at least one patient to invite."))
     if len(values) > MAX_SELECTED or not all(v.isdigit() for v in values):
-        raise SelectionError("That selection cannot be used. Select the patients again.")
+        raise SelectionError(gettext("That selection cannot be used. Select the patients again."))
     return Selection(ids=tuple(sorted({int(v) for v in values})))
 
 
@@ -134,14 +135,14 @@ def confirm(request):
     token = request.POST.get("preview", "")
     selection = _take_preview(request.session, token)
     if selection is None:
-        messages.info(request, "That preview was already confirmed, or is out of date: nothing new was started. "
-                               "Its job, if it started, is listed below.")
+        messages.info(request, gettext("That preview was already confirmed, or is out of date: nothing new was started. "
+                                       "Its job, if it started, is listed below."))
         return redirect("clinic:bulk-jobs")
     try:
         job = jobs.start_invitation_job(request.staff.practice, selection.patients(request.staff),
                                            by=request.staff, selection=selection.label, key=token)
     except errors.JobAlreadyStarted as already:  # the same Confirm, sent twice at once (two tabs, a double click)
-        messages.info(request, "That preview was already confirmed: nothing new was started. This is its job.")
+        messages.info(request, gettext("That preview was already confirmed: nothing new was started. This is its job."))
         return redirect("clinic:bulk-job", already.job.pk)
     return redirect("clinic:bulk-job", job.pk)
 

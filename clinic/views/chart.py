@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,7 +24,8 @@ from clinic.views import letters, portal_buttons
 from clinic.views.common import PAGE_SIZE, client_of, load_patient
 from sms.provider import enabled as texts_enabled
 
-# Where on the Demographics page each missing requirement can be added.
+# Where on the Demographics page each missing requirement can be added (by its marked words: the page
+# lists them translated).
 ADD_LINKS = {ADD_EMAIL: "id_email", ADD_IDENTITY: "id_ssn"}
 
 
@@ -55,11 +57,16 @@ def demographics(request, patient_id: int):
         except ValidationError as e:
             form.add_service_errors(e)
         else:
-            messages.success(request, f"Saved {form.cleaned_data['first_name']} {form.cleaned_data['last_name']}'s details.")
+            name = f"{form.cleaned_data['first_name']} {form.cleaned_data['last_name']}"
+            messages.success(request, gettext("Saved %(name)s's details.") % {"name": name})
             return redirect("clinic:demographics", patient.pk)
     if form.errors:
-        messages.error(request, "Nothing was saved: please correct the fields marked below.")
+        messages.error(request, gettext("Nothing was saved: please correct the fields marked below."))
     return _chart(request, patient, "demographics", "clinic/demographics.html", form=form)
+
+
+def _field_to_add(text: str) -> str:
+    return next((field for words, field in ADD_LINKS.items() if gettext(words) == text), "")
 
 
 @login_required
@@ -77,9 +84,9 @@ def portal_access(request, patient_id: int):
     portal = summary.portal_access(patient)
     return _chart(
         request, patient, "portal-access", "clinic/portal_access.html", portal=portal,
-        missing_links=[(text, ADD_LINKS.get(text, "")) for text in portal.missing],
+        missing_links=[(text, _field_to_add(text)) for text in portal.missing],
         history=Paginator(access_history(patient), PAGE_SIZE).get_page(request.GET.get("page")),
-        texting=texting_summary(patient), texts_enabled=texts_enabled(), can_text=CAN_TEXT,
+        texting=texting_summary(patient), texts_enabled=texts_enabled(), can_text=gettext(CAN_TEXT),
         consent_form=TextConsentForm(initial={"mobile_phone": patient.mobile_phone and patient.mobile_phone_display}),
     )
 

@@ -5,6 +5,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from clinic import importing, selectors
@@ -15,17 +17,17 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="UTF-8, with a header row. At most 20 MB.",
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, with a header row. At most 20 MB."),
                            widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
     skip_invalid = forms.BooleanField(
-        label="Import the valid rows even if some rows are invalid", required=False,
-        help_text="Otherwise a file with an invalid row imports nothing.",
+        label=_("Import the valid rows even if some rows are invalid"), required=False,
+        help_text=_("Otherwise a file with an invalid row imports nothing."),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("This file is larger than 20 MB: split it into smaller files.")
+            raise forms.ValidationError(_("This file is larger than 20 MB: split it into smaller files."))
         return upload
 
 
@@ -43,7 +45,7 @@ def import_patients(request):
         else:
             return redirect("clinic:import-report", result.pk)
     if form.errors:
-        messages.error(request, "Nothing was imported: please correct the problem marked below.")
+        messages.error(request, gettext("Nothing was imported: please correct the problem marked below."))
     return render(request, "clinic/import_patients.html", {
         "form": form, "imports": selectors.recent_imports(request.staff), "columns": importing.COLUMNS, "section": "patients",
     })

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from clinic import selectors
@@ -31,7 +32,7 @@ def mark_read(request, notification_id: int):
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
-    messages.success(request, "Marked as read.")
+    messages.success(request, gettext("Marked as read."))
     return redirect("clinic:notifications")
 
 
@@ -40,7 +41,8 @@ def mark_read(request, notification_id: int):
 @require_POST
 def mark_all_read(request):
     count = request.staff.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
-    messages.success(request, f"Marked {count} notification{'' if count == 1 else 's'} as read.")
+    messages.success(request, ngettext("Marked %(count)d notification as read.", "Marked %(count)d notifications as read.",
+                                       count) % {"count": count})
     return redirect("clinic:notifications")
 
 
@@ -48,7 +50,7 @@ class DigestForm(forms.ModelForm):
     class Meta:
         model = StaffMember
         fields = ["daily_digest"]
-        help_texts = {"daily_digest": "At most one email a day, listing what is new since the last one."}
+        help_texts = {"daily_digest": gettext_lazy("At most one email a day, listing what is new since the last one.")}
 
 
 @login_required
@@ -60,5 +62,6 @@ def digest(request):
     wanted = form.cleaned_data["daily_digest"]
     # This column alone: the periodic job may be stamping last_digest_at on the same row.
     StaffMember.objects.filter(pk=request.staff.pk).update(daily_digest=wanted)
-    messages.success(request, "You will get a daily digest by email." if wanted else "Daily digest emails are off.")
+    messages.success(request, gettext("You will get a daily digest by email.") if wanted
+                     else gettext("Daily digest emails are off."))
     return redirect("clinic:notifications")

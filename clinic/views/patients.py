@@ -28,7 +28,7 @@ def patient_list(request):
     )
     for patient in page:
         patient.days_left = days_left(patient.invitation_expires_at)
-        patient.portal_state_label = PortalState.LABELS[patient.portal_state]
+        patient.portal_state_label = PortalState.label(patient.portal_state)
         if patient.portal_state == PortalState.NOT_ELIGIBLE:  # say why, e.g. why an automatic invitation skipped them
             patient.practice = request.staff.practice  # (the list is this practice's: no query per row)
             patient.needs = eligibility.missing_requirements(patient)

@@ -3,6 +3,7 @@ revoke (after a confirmation that names what will end). Each calls one access ac
 happened as a message; the caller redirects or redraws."""
 
 from django.contrib import messages
+from django.utils.translation import gettext, gettext_lazy
 
 from access.actions import sending
 from access.actions.sending import SentInvitation
@@ -12,8 +13,8 @@ from clinic.models import Patient, Practice
 from clinic.views.common import client_of, local_time
 
 REVOKED_TEXT = {
-    sending.INVITATION: "Invitation revoked: {name}'s invitation link no longer works.",
-    sending.ACCESS: "Portal access revoked: {name} can no longer reach this practice in the portal.",
+    sending.INVITATION: gettext_lazy("Invitation revoked: %(name)s's invitation link no longer works."),
+    sending.ACCESS: gettext_lazy("Portal access revoked: %(name)s can no longer reach this practice in the portal."),
 }
 
 
@@ -35,7 +36,7 @@ def revoke(request, patient: Patient) -> None:
     except InvitationError as e:
         messages.error(request, e.message)
     else:
-        messages.success(request, REVOKED_TEXT[revoked].format(name=patient.full_name))
+        messages.success(request, REVOKED_TEXT[revoked] % {"name": patient.full_name})
 
 
 def revoke_target(request, portal: PortalAccess) -> str | None:
@@ -52,6 +53,8 @@ def _confirmed_target(request) -> str | None:
 
 def sent_text(sent: SentInvitation, practice: Practice, *, resent: bool = False) -> str:
     invitation = sent.invitation
-    start = "A new invitation was sent" if resent else "Invitation sent"
-    end = " The previous link no longer works." if resent else ""
-    return f"{start} to {invitation.email}. It expires {local_time(invitation.expires_at, practice)}.{end}"
+    words = {"email": invitation.email, "when": local_time(invitation.expires_at, practice)}
+    if resent:
+        return gettext("A new invitation was sent to %(email)s. It expires %(when)s. The previous link no longer "
+                       "works.") % words
+    return gettext("Invitation sent to %(email)s. It expires %(when)s.") % words

@@ -5,6 +5,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from django.utils.translation import gettext, gettext_noop
+
 from access import reports
 from access.reports import MISS_LABELS, Period, Scope
 from portico.spreadsheet import SafeWriter
@@ -48,8 +50,13 @@ class Report:
     measure: list[reports.ClinicianMeasure]
 
 
-MISSED_TITLE = "Patients in the denominator not in the numerator"
-MISSED_HEADERS = ["Clinician", "Chart", "Patient", "Last visit", "Window closes", "Why"]
+MISSED_TITLE = gettext_noop("Patients in the denominator not in the numerator")
+MISSED_HEADERS = [gettext_noop("Clinician"), gettext_noop("Chart"), gettext_noop("Patient"), gettext_noop("Last visit"),
+                  gettext_noop("Window closes"), gettext_noop("Why")]
+
+
+def missed_headers() -> list[str]:
+    return [gettext(header) for header in MISSED_HEADERS]
 
 
 def missed_row(clinician: str, p: reports.Missed, tz: datetime.tzinfo) -> list[str]:
@@ -71,7 +78,7 @@ def stream_missed(scope: Scope, period: Period):
     names = dict(reports.clinicians_seen(scope, period))
     tz, lines = scope.practice.tzinfo, _Lines()
     writer = SafeWriter(lines)
-    writer.writerow(MISSED_HEADERS)
+    writer.writerow(missed_headers())
     for n, p in enumerate(reports.missed_patients(scope, period, list(names)), 1):
         writer.writerow(missed_row(names[p.doctor_id], p, tz))
         if n % 2000 == 0:
@@ -87,36 +94,44 @@ def build(scope: Scope, period: Period, *, with_doctors: bool) -> Report:
     measure = reports.measure(scope, period)
     tz = scope.practice.tzinfo
     tables = {
-        "funnel": Table("funnel", "The funnel", ["Stage", "Patients", "Percentage"],
+        "funnel": Table("funnel", gettext("The funnel"), [gettext("Stage"), gettext("Patients"), gettext("Percentage")],
                         [[s.label, str(s.count), percent(s.percent)] for s in stages]),
-        "stops": Table("stops", "Where invited patients stopped", ["Where they stopped", "Patients"],
+        "stops": Table("stops", gettext("Where invited patients stopped"), [gettext("Where they stopped"),
+                                                                           gettext("Patients")],
                        [[label, str(n)] for _, label, n in reports.stops(scope, period)]),
-        "channels": Table("channels", "By channel", ["Channel", "Invited", "Link opened", "Identity confirmed",
-                                                     "Connected"],
+        "channels": Table("channels", gettext("By channel"),
+                          [gettext("Channel"), gettext("Invited"), gettext("Link opened"), gettext("Identity confirmed"),
+                           gettext("Connected")],
                           [[row.label, str(row.invited), str(row.opened), str(row.confirmed), str(row.connected)]
                            for row in reports.by_channel(scope, period)]),
-        "ages": Table("ages", "By age band (age on the last day)",
-                      ["Age band", "Patients", "Eligible", "Invited", "Link opened", "Identity confirmed", "Connected"],
+        "ages": Table("ages", gettext("By age band (age on the last day)"),
+                      [gettext("Age band"), gettext("Patients"), gettext("Eligible"), gettext("Invited"),
+                       gettext("Link opened"), gettext("Identity confirmed"), gettext("Connected")],
                       [[row.band, *(str(n) for n in (row.patients, row.eligible, row.invited, row.opened, row.confirmed,
                                                      row.connected))] for row in reports.by_age(scope, period, counted=counted)]),
-        "languages": Table("languages", "By preferred language",
-                           ["Language", "Patients", "Eligible", "Never offered", "Invited", "Connected"],
+        "languages": Table("languages", gettext("By preferred language"),
+                           [gettext("Language"), gettext("Patients"), gettext("Eligible"), gettext("Never offered"),
+                            gettext("Invited"), gettext("Connected")],
                            [[row.name, *(str(n) for n in (row.patients, row.eligible, row.never_offered, row.invited,
                                                          row.connected))]
                             for row in reports.by_language(scope, period, counted=counted)]),
-        "connected": Table("connected", "Connected patients over time", ["Date", "Connected patients"],
+        "connected": Table("connected", gettext("Connected patients over time"),
+                           [gettext("Date"), gettext("Connected patients")],
                            [[day(d), str(n)] for d, n in connected]),
-        "measure": Table("measure", "Electronic access within 4 business days (PI_PEA_1), per clinician",
-                         ["Clinician", "Numerator", "Denominator", "Percentage", *MISS_LABELS.values()],
+        "measure": Table("measure", gettext("Electronic access within 4 business days (PI_PEA_1), per clinician"),
+                         [gettext("Clinician"), gettext("Numerator"), gettext("Denominator"), gettext("Percentage"),
+                          *(str(label) for label in MISS_LABELS.values())],
                          [[m.name, str(m.numerator), str(m.denominator), percent(m.percent),
                            *(str(m.missed_by_reason.get(key, 0)) for key in MISS_LABELS)] for m in measure]),
-        "missed": Table("missed", MISSED_TITLE, MISSED_HEADERS,
+        "missed": Table("missed", gettext(MISSED_TITLE), missed_headers(),
                         [missed_row(m.name, p, tz) for m in measure for p in m.missed],
-                        [f"{m.name}: {m.missed_not_shown:,} more not shown" for m in measure if m.missed_not_shown]),
+                        [gettext("%(name)s: %(count)s more not shown") % {"name": m.name, "count": f"{m.missed_not_shown:,}"}
+                         for m in measure if m.missed_not_shown]),
     }
     if with_doctors:
-        tables["doctors"] = Table("doctors", "By doctor (the patient's doctor on file)",
-                                  ["Doctor", "Patients", "Eligible", "Invited", "Connected", "Never offered"],
+        tables["doctors"] = Table("doctors", gettext("By doctor (the patient's doctor on file)"),
+                                  [gettext("Doctor"), gettext("Patients"), gettext("Eligible"), gettext("Invited"),
+                                   gettext("Connected"), gettext("Never offered")],
                                   [[r.name, str(r.patients), str(r.eligible), str(r.invited), str(r.connected),
                                     str(r.never_offered)] for r in reports.by_doctor(scope, period, counted=counted)])
     return Report(scope, period, patients, stages, connected, tables, measure)

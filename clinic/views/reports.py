@@ -14,6 +14,8 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
 from access import errors, reports, rules
@@ -48,15 +50,15 @@ class DoctorChoice(forms.ChoiceField):
 
 
 class ReportForm(StaffForm):
-    period = forms.ChoiceField(label="Period", choices=reports.PERIODS, required=False)
-    first = forms.DateField(label="From", required=False, widget=DATE_INPUT,
-                            help_text="With the period “Dates”.")
-    last = forms.DateField(label="To", required=False, widget=DATE_INPUT)
-    doctor = DoctorChoice(label="Doctor", required=False)
+    period = forms.ChoiceField(label=_("Period"), choices=reports.PERIODS, required=False)
+    first = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT,
+                            help_text=_("With the period “Dates”."))
+    last = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+    doctor = DoctorChoice(label=_("Doctor"), required=False)
 
     def __init__(self, *args, doctors, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["doctor"].choices = [("", "The whole practice"), *((str(d.pk), d.display_name) for d in doctors)]
+        self.fields["doctor"].choices = [("", gettext("The whole practice")), *((str(d.pk), d.display_name) for d in doctors)]
 
 
 def _doctor_param(request) -> int | None:
@@ -178,14 +180,16 @@ def worklist(request):
 def worklist_invite(request, appointment_id: int):
     appointment = load_appointment(request, appointment_id)
     if not any(v.appointment_id == appointment.pk for v in reports.worklist(_worklist_scope(request))):
-        messages.warning(request, f"{appointment.patient.full_name} is no longer on the worklist: nothing was sent.")
+        messages.warning(request, gettext("%(name)s is no longer on the worklist: nothing was sent.")
+                         % {"name": appointment.patient.full_name})
         return redirect("clinic:worklist")
     try:
         sending.send_invitation(appointment.patient, by=request.staff, channel=Channel.CHART, client=client_of(request))
     except errors.InvitationError as e:
-        messages.error(request, f"{appointment.patient.full_name} was not invited: {e.message}")
+        messages.error(request, gettext("%(name)s was not invited: %(why)s")
+                       % {"name": appointment.patient.full_name, "why": e.message})
     else:
-        messages.success(request, f"Invitation sent to {appointment.patient.full_name}.")
+        messages.success(request, gettext("Invitation sent to %(name)s.") % {"name": appointment.patient.full_name})
     return redirect("clinic:worklist")
 
 
@@ -196,7 +200,7 @@ def worklist_invite(request, appointment_id: int):
 def worklist_invite_all(request):
     visits = [v for v in reports.worklist(_worklist_scope(request)) if v.eligible]
     if not visits:
-        messages.info(request, "No eligible patient is on the worklist: nothing was sent.")
+        messages.info(request, gettext("No eligible patient is on the worklist: nothing was sent."))
         return redirect("clinic:worklist")
     outcomes = sending.send_invitations(sorted({v.patient_id for v in visits}), by=request.staff,
                                         channel=Channel.CHART, client=client_of(request))
@@ -205,8 +209,9 @@ def worklist_invite_all(request):
     for o in outcomes:
         if o.refusal is not None:
             skipped[rules.skip_label(o.refusal)] = skipped.get(rules.skip_label(o.refusal), 0) + 1
-    text = f"Invited {sent} patient{'' if sent == 1 else 's'}."
+    text = ngettext("Invited %(count)d patient.", "Invited %(count)d patients.", sent) % {"count": sent}
     if skipped:
-        text += " Not invited: " + "; ".join(f"{label}: {n}" for label, n in skipped.items()) + "."
+        text += " " + gettext("Not invited: %(reasons)s.") % {
+            "reasons": "; ".join(f"{label}: {n}" for label, n in skipped.items())}
     (messages.success if sent else messages.warning)(request, text)
     return redirect(reverse("clinic:worklist"))

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST, require_safe
 
 from access import errors
@@ -58,7 +59,7 @@ def approve(request, request_id: int):
     access_request = request_for(request.staff, request_id)
     form = ApproveRequestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the chart to approve the request for.")
+        messages.error(request, gettext("Choose the chart to approve the request for."))
         return redirect("clinic:access-request", access_request.pk)
     patient = load_patient(request, form.cleaned_data["patient"])
     try:
@@ -67,8 +68,8 @@ def approve(request, request_id: int):
     except (errors.Refusal, ValidationError) as e:
         messages.error(request, getattr(e, "message", None) or " ".join(e.messages))
         return redirect(f"{reverse('clinic:access-request', args=[access_request.pk])}?{urlencode({'patient': patient.pk})}")
-    messages.success(request, f"Approved: {patient.full_name} (chart {patient.chart_number}) was sent a portal "
-                              f"invitation at {sent.invitation.email}.")
+    messages.success(request, gettext("Approved: %(name)s (chart %(chart)s) was sent a portal invitation at %(email)s.")
+                     % {"name": patient.full_name, "chart": patient.chart_number, "email": sent.invitation.email})
     return redirect("clinic:access-requests")
 
 
@@ -79,7 +80,7 @@ def decline(request, request_id: int):
     access_request = request_for(request.staff, request_id)
     form = DeclineRequestForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a reason to decline the request.")
+        messages.error(request, gettext("Choose a reason to decline the request."))
         return redirect("clinic:access-request", access_request.pk)
     try:
         requests.decline_request(access_request, reason=form.cleaned_data["reason"], by=request.staff,
@@ -87,7 +88,8 @@ def decline(request, request_id: int):
     except errors.Refusal as e:
         messages.error(request, e.message)
         return redirect("clinic:access-request", access_request.pk)
-    messages.success(request, f"Declined {access_request.full_name}'s request; they were emailed the reason.")
+    messages.success(request, gettext("Declined %(name)s's request; they were emailed the reason.")
+                     % {"name": access_request.full_name})
     return redirect("clinic:access-requests")
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from access.actions.practice_settings import change_practice_settings
 from clinic.decorators import practice_admin_required, staff_required
@@ -28,10 +29,11 @@ def practice_settings(request):
         except ValidationError as e:
             form.add_error(None, e)
         else:
-            messages.success(request, f"Saved: {'; '.join(changed)}." if changed else "Nothing was changed.")
+            messages.success(request, gettext("Saved: %(changes)s.") % {"changes": "; ".join(changed)} if changed
+                             else gettext("Nothing was changed."))
             return redirect("clinic:settings")
     if form.errors:
-        messages.error(request, "Nothing was saved: please correct the fields marked below.")
+        messages.error(request, gettext("Nothing was saved: please correct the fields marked below."))
     return render(request, "clinic/settings.html", {"form": form, "section": "settings",
                                                     "request_access_url": request_access_url(request.staff.practice),
                                                     "texts_enabled": texts_enabled()})

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from access import errors
@@ -26,7 +27,8 @@ def text_consent(request, patient_id: int):
     patient = load_patient(request, patient_id)
     form = TextConsentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Nothing was recorded: " + " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, gettext("Nothing was recorded: %(problems)s")
+                       % {"problems": " ".join(e for errs in form.errors.values() for e in errs)})
         return redirect("clinic:portal-access", patient.pk)
     try:
         record_text_consent(patient, number=form.cleaned_data["mobile_phone"], consented=form.cleaned_data["consented"],
@@ -34,8 +36,8 @@ def text_consent(request, patient_id: int):
     except (errors.Refusal, ValidationError) as e:
         messages.error(request, getattr(e, "message", None) or " ".join(e.messages))
     else:
-        messages.success(request, "Consent to texts recorded." if form.cleaned_data["consented"]
-                         else "Recorded: no consent to texts.")
+        messages.success(request, gettext("Consent to texts recorded.") if form.cleaned_data["consented"]
+                         else gettext("Recorded: no consent to texts."))
     return redirect("clinic:portal-access", patient.pk)
 
 
