@@ -67,9 +67,11 @@ def answer_text(inbound: InboundText) -> str:
     if reply is texting.Reply.OTHER or not known:
         return ""
     practices = Practice.objects.in_bulk(list(known))
+    language = _language_of(known, practices)
     if reply is texting.Reply.HELP:
         contacts = [(practices[p].name, practices[p].phone_display) for p in sorted(known)]
-        return _reply(TextMessage.Kind.HELP, known, number, texts.help_reply(contacts=contacts), inbound)
+        return _reply(TextMessage.Kind.HELP, known, number, texts.help_reply(contacts=contacts, language=language),
+                      inbound)
     latest, now = latest_steps(number), timezone.now()
     if reply is texting.Reply.STOP:
         changing = [p for p in sorted(known) if p not in latest or latest[p].consented]
@@ -89,8 +91,15 @@ def answer_text(inbound: InboundText) -> str:
                     for p in changing])
     names = [practices[p].name for p in changing]
     kind = TextMessage.Kind.OPTED_IN if consented else TextMessage.Kind.OPTED_OUT
-    body = texts.opted_in(practices=names) if consented else texts.opted_out(practices=names)
+    body = (texts.opted_in if consented else texts.opted_out)(practices=names, language=language)
     return _reply(kind, {p: known[p] for p in changing}, number, body, inbound)
+
+
+def _language_of(known: dict[int, Patient | None], practices: dict[int, Practice]) -> str:
+    """The language of a reply to a number: its patient's (the first practice's that has a chart on it),
+    else the first practice's default."""
+    patients = [known[p] for p in sorted(known) if known[p] is not None]
+    return patients[0].language if patients else practices[min(known)].default_language
 
 
 def _reply(kind: str, known: dict, number: str, body: str, inbound: InboundText) -> str:
