@@ -35,14 +35,22 @@ def record_text_consent(patient: Patient, *, consented: bool, source: str, by: S
     """A step in the ledger of the patient's mobile number at their practice: consent given or withdrawn,
     from `source` (TextConsent.Source), by whom. `number`, if given, becomes the chart's mobile number
     first (checked like every phone). Refused without a mobile number (NoMobileNumber)."""
-    if source not in TextConsent.Source.values or source == TextConsent.Source.REPLY:
-        raise ValueError(f"not a source staff can record: {source!r}")
+    _check_source(source)
     patient = lock_patient(patient)
     if number is not None:
         number = validation.normalize_phone(number)  # ValidationError: nothing changed
         if number != patient.mobile_phone:
-            patient.mobile_phone = number
+            old, patient.mobile_phone = patient.mobile_phone, number
             patient.save(update_fields=["mobile_phone"])
+            mobile_number_changed(patient, old, by=by, client=client)
+    return record_consent_step(patient, consented=consented, source=source, by=by, client=client)
+
+
+def record_consent_step(patient: Patient, *, consented: bool, source: str, by: StaffMember | None,
+                        client: Client = NO_CLIENT) -> TextConsent:
+    """record_text_consent inside the caller's transaction, the patient already locked and saved with
+    the number (the Demographics page and the appointment window save details and consent at once)."""
+    _check_source(source)
     if not patient.mobile_phone:
         raise errors.NoMobileNumber()
     step = TextConsent.objects.create(practice_id=patient.practice_id, patient=patient, number=patient.mobile_phone,
@@ -52,6 +60,28 @@ def record_text_consent(patient: Patient, *, consented: bool, source: str, by: S
            reason=f"{TextConsent.Source(source).label}, for {validation.format_phone(patient.mobile_phone)}")
     log.info("text consent %s for patient %s (%s)", "given" if consented else "withdrawn", patient.pk, source)
     return step
+
+
+def mobile_number_changed(patient: Patient, old: str, *, by: StaffMember | None, client: Client = NO_CLIENT) -> None:
+    """Inside the caller's transaction, the patient locked and saved with the new number: the consent
+    given for the old number ends with it (a withdrawal step, recorded), so a number that comes back
+    later has none until it is recorded again. Not when another chart of the practice still has the
+    old number (a shared family phone keeps its consent). The new number has no consent of its own
+    until a step says so."""
+    if not old or not consents([(patient.practice_id, old)])[(patient.practice_id, old)]:
+        return
+    if Patient.objects.filter(practice_id=patient.practice_id, mobile_phone=old).exclude(pk=patient.pk).exists():
+        return
+    TextConsent.objects.create(practice_id=patient.practice_id, patient=patient, number=old, consented=False,
+                               source=TextConsent.Source.NUMBER_CHANGED, recorded_by=by, at=timezone.now())
+    record(patient.practice, Action.TEXT_CONSENT_WITHDRAWN, actor=staff_actor(by), patient=patient,
+           channel=Channel.TEXT, client=client,
+           reason=f"{TextConsent.Source.NUMBER_CHANGED.label}, for {validation.format_phone(old)}")
+
+
+def _check_source(source: str) -> None:
+    if source not in TextConsent.Source.values or source in (TextConsent.Source.REPLY, TextConsent.Source.NUMBER_CHANGED):
+        raise ValueError(f"not a source staff can record: {source!r}")
 
 
 # --- the patient's replies -------------------------------------------------------------------------

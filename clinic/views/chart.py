@@ -53,7 +53,8 @@ def demographics(request, patient_id: int):
     form = DemographicsForm(request.POST or None, patient=patient, doctors=doctors)
     if request.method == "POST" and form.is_valid():
         try:
-            update_patient(patient, by=request.staff, client=client_of(request), **form.changes())
+            update_patient(patient, by=request.staff, client=client_of(request), text_consent=form.consent_to_texts(),
+                           **form.changes())
         except ValidationError as e:
             form.add_service_errors(e)
         else:
