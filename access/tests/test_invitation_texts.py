@@ -215,6 +215,34 @@ def test_an_undelivered_text_rings_the_bell_and_needs_attention(texting_practice
         pk=texting_practice.pat.pk).exists()
 
 
+def test_a_failed_text_says_text_failed_not_email_failed(texting_practice, sms_provider, client):
+    """In Needs attention, on the chart, in the API and in the report's stops: the text failed, the email did not."""
+    from access import reports
+    from access.reports import Scope
+    from access.summary import portal_access
+
+    cast = texting_practice
+    invite(cast, T0)
+    deliver()
+    status(sms_provider, client, texts_to()[0].provider_sid, "undelivered", ErrorCode="30003")
+
+    [flagged] = needing_attention(Patient.objects.filter(pk=cast.pat.pk), practice_id=cast.practice.pk)
+    assert (flagged.email_failed, flagged.text_failed) == (False, True)
+    portal = portal_access(cast.pat)
+    assert (portal.email_failed, portal.text_failed) == (False, True)
+    client.force_login(cast.alice.user)
+    with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
+        listed = client.get("/patients/?status=needs_attention").content.decode()
+        chart = client.get(f"/patients/{cast.pat.pk}/portal-access/").content.decode()
+    assert "Text failed</span>" in listed and "Email failed</span>" not in listed
+    assert "The invitation text could not be delivered. Check the mobile number" in chart
+    assert "The invitation email could not be delivered" not in chart
+    period = reports.Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30), cast.practice.tzinfo)
+    with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
+        stops = {key: n for key, _, n in reports.stops(Scope(cast.practice), period) if n}
+    assert stops == {"text_failed": 1}
+
+
 def test_an_invalid_number_fails_without_retry_and_rings_the_bell(texting_practice, sms_provider):
     record_text_consent(texting_practice.pat, number="+15005550001", consented=True,
                         source=TextConsent.Source.STAFF_SPOKEN, by=texting_practice.alice)
@@ -270,7 +298,8 @@ def test_a_patient_without_email_is_invited_by_text_alone(no_email_patient, sms_
     from mail.models import Message
 
     cast = no_email_patient
-    assert missing_requirements(cast.ned) == ["Add an email address"]
+    assert missing_requirements(cast.ned) == [
+        "Add an email address (or: can be invited by text: needs a mobile number with consent)"]
     record_text_consent(cast.ned, number=MOBILE, consented=True, source=TextConsent.Source.PATIENT_FORM, by=cast.alice)
     cast.ned.refresh_from_db()
     assert missing_requirements(cast.ned) == []
