@@ -350,3 +350,18 @@ def test_a_patient_who_prefers_spanish_gets_the_text_and_reminder_in_spanish(tex
     assert reminder.body.startswith("Recordatorio: Clinica Familiar") and "(vence el 9 de noviembre)" in reminder.body
     assert [segments.encoding(t.body) for t in (invitation, reminder)] == ["GSM-7", "GSM-7"]
     assert (invitation.segments, reminder.segments) == (2, 2)
+
+
+def test_a_patient_invited_by_text_alone_gets_the_reminder_by_text(no_email_patient):
+    from access.actions.automatic import send_reminders
+
+    cast = no_email_patient
+    record_text_consent(cast.ned, number=MOBILE, consented=True, source=TextConsent.Source.PATIENT_FORM, by=cast.alice)
+    cast.ned.refresh_from_db()
+    with time_machine.travel(T0, tick=False):
+        sent = sending.send_invitation(cast.ned, by=cast.alice, channel=Channel.CHART)
+    with time_machine.travel(sent.invitation.expires_at - datetime.timedelta(days=2), tick=False):
+        send_reminders()
+
+    assert [t.kind for t in texts_to()] == ["invitation", "reminder"]
+    assert texts_to()[1].invitation_id == sent.invitation.pk
