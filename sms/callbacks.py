@@ -85,12 +85,15 @@ def apply_early_statuses(sids: list[str] | None = None) -> int:
     early = EarlyStatus.objects.select_for_update()
     if sids is not None:
         early = early.filter(provider_sid__in=sids)
+    if not early.exists():  # nearly always: a worker's round costs one indexed read
+        return 0
     known = set(TextMessage.objects.filter(provider_sid__in=early.values("provider_sid"))
                 .values_list("provider_sid", flat=True))
     ready = sorted((e for e in early if e.provider_sid in known), key=lambda e: (e.provider_sid, _RANK[e.status]))
     moved = sum(record_status(e.provider_sid, e.status, e.error_code) for e in ready)
     EarlyStatus.objects.filter(pk__in=[e.pk for e in ready]).delete()
-    EarlyStatus.objects.filter(received_at__lt=timezone.now() - EARLY_KEPT).delete()
+    if sids is None:
+        EarlyStatus.objects.filter(received_at__lt=timezone.now() - EARLY_KEPT).delete()
     return moved
 
 

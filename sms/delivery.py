@@ -62,11 +62,15 @@ def send_batch(size: int = BATCH_SIZE, *, worker: str) -> int:
         return 0
     api, started = provider.client(), time.monotonic()
     wanted = _hold_in_quiet_hours(_skip_unwanted(texts, worker, claimed_at), worker, claimed_at)
+    accepted = []
     for i, text in enumerate(wanted):
         if time.monotonic() - started > lease().total_seconds() / 2:  # a slow provider: keep the rest ours
             _release(wanted[i:], worker, claimed_at)
             break
-        _send_one(api, text, worker, claimed_at)
+        if sid := _send_one(api, text, worker, claimed_at):
+            accepted.append(sid)
+    if accepted:
+        callbacks.apply_early_statuses(accepted)  # the provider may have called back already
     return len(texts)
 
 
@@ -98,7 +102,8 @@ def _hold_in_quiet_hours(texts: list[TextMessage], worker: str, claimed_at: date
     return [t for t in texts if t.pk not in held]
 
 
-def _send_one(api, text: TextMessage, worker: str, claimed_at: datetime.datetime) -> None:
+def _send_one(api, text: TextMessage, worker: str, claimed_at: datetime.datetime) -> str:
+    """Post one text; the provider's sid once it is recorded accepted, else ""."""
     try:
         accepted = provider.send(api, to=text.to, body=text.body)
     except provider.Refused as e:
@@ -112,7 +117,8 @@ def _send_one(api, text: TextMessage, worker: str, claimed_at: datetime.datetime
             log.warning("text %s was accepted after its lease ran out", text.pk)
             TextMessage.objects.filter(pk=text.pk, provider_sid=None).update(provider_sid=accepted.sid)
         log.info("text %s (%s) accepted by the provider", text.pk, text.kind)
-        callbacks.apply_early_statuses([accepted.sid])  # the provider may have called back already
+        return accepted.sid
+    return ""
 
 
 @transaction.atomic

@@ -71,6 +71,22 @@ def test_a_new_number_has_no_consent_until_given(cast):
     assert consents([(cast.other_practice.pk, MOBILE)]) == {(cast.other_practice.pk, MOBILE): False}
 
 
+def test_recording_consent_for_a_new_number_ends_the_old_numbers(cast):
+    record_text_consent(cast.pat, number=MOBILE, consented=True, source=Source.STAFF_SPOKEN, by=cast.alice)
+
+    record_text_consent(cast.pat, number="+15555550199", consented=True, source=Source.PATIENT_FORM, by=cast.alice)
+
+    found = consents([(cast.practice.pk, MOBILE), (cast.practice.pk, "+15555550199")])
+    assert found == {(cast.practice.pk, MOBILE): False, (cast.practice.pk, "+15555550199"): True}
+    assert TextConsent.objects.filter(number=MOBILE).latest("id").source == Source.NUMBER_CHANGED
+    assert actions_of(cast.pat) == ["text.consent_given", "text.consent_withdrawn", "text.consent_given"]
+
+
+def test_staff_cannot_record_a_number_change_as_a_source(cast):
+    with pytest.raises(ValueError):
+        record_text_consent(cast.pat, number=MOBILE, consented=False, source=Source.NUMBER_CHANGED, by=cast.alice)
+
+
 def test_without_a_mobile_number_it_is_refused_and_nothing_changes(cast):
     before = snapshot()
 
