@@ -68,15 +68,31 @@ def mobile_number_changed(patient: Patient, old: str, *, by: StaffMember | None,
     later has none until it is recorded again. Not when another chart of the practice still has the
     old number (a shared family phone keeps its consent). The new number has no consent of its own
     until a step says so."""
-    if not old or not consents([(patient.practice_id, old)])[(patient.practice_id, old)]:
-        return
-    if Patient.objects.filter(practice_id=patient.practice_id, mobile_phone=old).exclude(pk=patient.pk).exists():
-        return
-    TextConsent.objects.create(practice_id=patient.practice_id, patient=patient, number=old, consented=False,
-                               source=TextConsent.Source.NUMBER_CHANGED, recorded_by=by, at=timezone.now())
-    record(patient.practice, Action.TEXT_CONSENT_WITHDRAWN, actor=staff_actor(by), patient=patient,
-           channel=Channel.TEXT, client=client,
-           reason=f"{TextConsent.Source.NUMBER_CHANGED.label}, for {validation.format_phone(old)}")
+    for _patient, number in _end_old_numbers(patient.practice_id, [(patient, old)], by=by, at=timezone.now()):
+        record(patient.practice, Action.TEXT_CONSENT_WITHDRAWN, actor=staff_actor(by), patient=patient,
+               channel=Channel.TEXT, client=client, reason=_number_changed(number))
+
+
+def _end_old_numbers(practice_id: int, moved: list[tuple[Patient, str]], *, by: StaffMember | None,
+                     at: datetime.datetime) -> list[tuple[Patient, str]]:
+    """For (patient, old number) of charts already saved with a new number: a withdrawal step for each
+    old number that had consent at the practice and that no chart of it has now, in two reads and one
+    INSERT however many. Returns the (patient, number) pairs whose consent ended, for their history."""
+    olds = {old: patient for patient, old in moved if old}
+    if not olds:
+        return []
+    had = consents((practice_id, old) for old in olds)
+    kept = set(Patient.objects.filter(practice_id=practice_id, mobile_phone__in=among(olds))
+               .values_list("mobile_phone", flat=True))
+    ending = [(patient, old) for old, patient in olds.items() if had[(practice_id, old)] and old not in kept]
+    TextConsent.objects.bulk_create(
+        TextConsent(practice_id=practice_id, patient=patient, number=old, consented=False,
+                    source=TextConsent.Source.NUMBER_CHANGED, recorded_by=by, at=at) for patient, old in ending)
+    return ending
+
+
+def _number_changed(number: str) -> str:
+    return f"{TextConsent.Source.NUMBER_CHANGED.label}, for {validation.format_phone(number)}"
 
 
 def _check_source(source: str) -> None:
@@ -189,25 +205,29 @@ def record_imported_consents(practice: Practice, rows: list[tuple[int, str, bool
     """An import's mobile numbers and consent to texts, for (patient id, E.164 number, consent or None:
     the column left blank) rows of the practice: the chart's mobile number set where it differs, and a
     ledger step (source: import) where the file's consent differs from the number's consent now, so
-    importing the same file again changes nothing. Returns how many steps were recorded."""
+    importing the same file again changes nothing. A number replaced on a chart loses its consent, as on
+    Demographics (mobile_number_changed). Returns how many import steps were recorded."""
     ids = sorted({pk for pk, _, _ in rows})
     patients = {p.pk: p for p in Patient.objects.select_for_update(of=("self",), no_key=True)
                 .filter(practice=practice, pk__in=among(ids)).order_by("pk")}
-    moved = []
+    moved, now = [], timezone.now()
     for pk, number, _ in rows:
         if patients[pk].mobile_phone != number:
+            moved.append((patients[pk], patients[pk].mobile_phone))
             patients[pk].mobile_phone = number
-            moved.append(patients[pk])
-    Patient.objects.bulk_update(moved, ["mobile_phone"])
+    Patient.objects.bulk_update([patient for patient, _ in moved], ["mobile_phone"])
+    ended = _end_old_numbers(practice.pk, moved, by=by, at=now)  # as on Demographics: the old number's consent ends
     now_consent = consents((practice.pk, number) for _, number, _ in rows)
     changing = [(patients[pk], number, consented) for pk, number, consented in rows
                 if consented is not None and now_consent[(practice.pk, number)] != consented]
-    now = timezone.now()
     TextConsent.objects.bulk_create(
         TextConsent(practice=practice, patient=patient, number=number, consented=consented,
                     source=TextConsent.Source.IMPORT, recorded_by=by, at=now) for patient, number, consented in changing)
     history.append([history.new_event(practice, Action.TEXT_CONSENT_GIVEN if consented else Action.TEXT_CONSENT_WITHDRAWN,
                                       actor=staff_actor(by), patient=patient, channel=Channel.TEXT, at=now,
                                       reason=f"{TextConsent.Source.IMPORT.label}, for {validation.format_phone(number)}")
-                    for patient, number, consented in changing])
+                    for patient, number, consented in changing]
+                   + [history.new_event(practice, Action.TEXT_CONSENT_WITHDRAWN, actor=staff_actor(by), patient=patient,
+                                        channel=Channel.TEXT, at=now, reason=_number_changed(old))
+                      for patient, old in ended])
     return len(changing)
