@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from access import rules
-from access.rules import ADD_EMAIL, ADD_IDENTITY  # noqa: F401  (pages name the fields to add by these)
+from access.rules import ADD_EMAIL, ADD_EMAIL_OR_TEXT, ADD_IDENTITY  # noqa: F401  (pages name the fields to add by these)
 from access.text_selectors import consented_now, textable_without_email
 from clinic.models import Patient, Practice
 
@@ -62,15 +62,15 @@ def missing_requirements(patient: Patient) -> list[str]:
     age = rules.age_on(local_today(practice), patient.date_of_birth) if patient.date_of_birth else None
     # ssn_last4 says whether an SSN is on file without decrypting it (lists load it; see Patient.save).
     # The ledger is read only when a text could stand in for the email (lists show many patients).
-    reachable = bool(patient.email) or (practice.invite_by == Practice.InviteBy.TEXT_WITHOUT_EMAIL
-                                        and bool(patient.mobile_phone)
+    texts_instead = practice.invite_by == Practice.InviteBy.TEXT_WITHOUT_EMAIL
+    reachable = bool(patient.email) or (texts_instead and bool(patient.mobile_phone)
                                         and patient.pk in textable_without_email([patient.pk]))
     return rules.missing(has_email=reachable, has_ssn=bool(patient.ssn_last4),
                          has_date_of_birth_and_phone=bool(patient.date_of_birth and patient.phone),
-                         age=age, minimum_age=practice.minimum_age)
+                         age=age, minimum_age=practice.minimum_age, text_instead=texts_instead)
 
 
 
 def missing_for_print(patient: Patient) -> list[str]:
     """What stands between this patient and a printed invitation (no email needed), in words."""
-    return [text for text in missing_requirements(patient) if text != gettext(ADD_EMAIL)]
+    return [text for text in missing_requirements(patient) if text not in (gettext(ADD_EMAIL), gettext(ADD_EMAIL_OR_TEXT))]

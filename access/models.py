@@ -433,6 +433,7 @@ class TextConsent(models.Model):
         STAFF_SPOKEN = "staff_spoken", _("Staff, recording the patient's spoken agreement")
         IMPORT = "import", _("An import column")
         REPLY = "reply", _("The patient's reply by text")
+        NUMBER_CHANGED = "number_changed", _("The chart's mobile number changed")  # the old number's consent ends
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="text_consents")
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="text_consents")

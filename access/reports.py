@@ -177,6 +177,7 @@ def funnel(scope: Scope, period: Period, *, now: datetime.datetime | None = None
 
 STOPS = [
     ("email_failed", gettext_noop("Email could not be delivered")),
+    ("text_failed", gettext_noop("Text could not be delivered")),
     ("locked", gettext_noop("Locked after 3 failed identity checks")),
     ("expired_unopened", gettext_noop("Expired, never opened")),
     ("expired_opened", gettext_noop("Expired after the identity check was tried")),
@@ -193,9 +194,11 @@ def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None)
     now = now or timezone.now()
     S = Invitation.Status
     failed = AccessEvent.objects.filter(invitation_id=OuterRef("pk"), action=AccessEvent.Action.EMAIL_FAILED)
+    text_failed = AccessEvent.objects.filter(invitation_id=OuterRef("pk"), action=AccessEvent.Action.TEXT_FAILED)
     lapsed = Q(status=S.EXPIRED) | Q(status=S.PENDING, expires_at__lte=now)
     stop = Case(
         When(Q(Exists(failed)) & ~OPENED, then=Value("email_failed")),
+        When(Q(Exists(text_failed)) & ~OPENED, then=Value("text_failed")),
         When(status=S.LOCKED, then=Value("locked")),
         When(lapsed & ~OPENED, then=Value("expired_unopened")),
         When(lapsed, then=Value("expired_opened")),

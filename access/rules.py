@@ -12,6 +12,8 @@ from access import errors
 # What a patient still needs, in words staff act on: marked here, translated when missing() says them
 # (into the active language: English on staff pages, the API and workers).
 ADD_EMAIL = gettext_noop("Add an email address")
+# Where the practice texts a patient who has no email (Invite by: text when there is no email).
+ADD_EMAIL_OR_TEXT = gettext_noop("Add an email address (or: can be invited by text: needs a mobile number with consent)")
 ADD_IDENTITY = gettext_noop("Add a social security number, or a date of birth and a phone number")
 # Invitations one patient may be sent in a day, so the buttons cannot flood an inbox.
 MAX_INVITATIONS_PER_DAY = 5
@@ -45,13 +47,14 @@ def age_on(today: datetime.date, born: datetime.date) -> int:
 
 
 def missing(*, has_email: bool, has_ssn: bool, has_date_of_birth_and_phone: bool, age: int | None = None,
-            minimum_age: int = 0) -> list[str]:
+            minimum_age: int = 0, text_instead: bool = False) -> list[str]:
     """Why a patient cannot be invited, in words staff can act on: an email address AND (a social
     security number OR a date of birth and a phone) must be on file, and a patient whose date of birth
-    is on file must be at least the practice's minimum age (unknown: not refused for age)."""
+    is on file must be at least the practice's minimum age (unknown: not refused for age). With
+    `text_instead` (the practice texts a patient without email) the missing email says so."""
     needed = []
     if not has_email:
-        needed.append(gettext(ADD_EMAIL))
+        needed.append(gettext(ADD_EMAIL_OR_TEXT if text_instead else ADD_EMAIL))
     if not (has_ssn or has_date_of_birth_and_phone):
         needed.append(gettext(ADD_IDENTITY))
     if age is not None and age < minimum_age:

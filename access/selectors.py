@@ -68,7 +68,8 @@ def with_portal_state(
     patients: QuerySet[Patient], *, today: datetime.date | None = None, minimum_age: int | None = None,
 ) -> QuerySet[Patient]:
     """Annotate `portal_state` (a PortalState value), `invitation_expires_at` and `last_invited_at`
-    (of the latest invitation) and `email_failed` (a pending invitation's email failed for good).
+    (of the latest invitation), `email_failed` and `text_failed` (a pending invitation's email, or text,
+    failed for good)
     `today` is the date at the practice (for the minimum age; default: the server's), `minimum_age`
     the practice's when the patients share one (see eligibility.eligible; lists of a practice pass it)."""
     now = timezone.now()
@@ -80,7 +81,8 @@ def with_portal_state(
         latest_status=Subquery(latest.values("status")[:1]),
         invitation_expires_at=Subquery(latest.values("expires_at")[:1]),
         last_invited_at=Subquery(latest.values("sent_at")[:1]),
-        email_failed=Exists(_failed_emails().filter(patient=OuterRef("pk"))),
+        email_failed=Exists(_failed(AccessEvent.Action.EMAIL_FAILED).filter(patient=OuterRef("pk"))),
+        text_failed=Exists(_failed(AccessEvent.Action.TEXT_FAILED).filter(patient=OuterRef("pk"))),
         is_connected=Exists(Connection.objects.filter(patient=OuterRef("pk"), ended_at__isnull=True)),
         last_end_reason=Subquery(latest_connection.values("end_reason")[:1]),
     ).annotate(
@@ -123,20 +125,21 @@ def needing_attention(
     minimum_age: int | None = None,
 ) -> QuerySet[Patient]:
     """`with_portal_state(patients)` narrowed to those staff should act on: a locked or expired link,
-    or a pending invitation whose email could not be delivered. Narrowed first through the
+    or a pending invitation whose email or text could not be delivered. Narrowed first through the
     practice's invitations, as in_portal_state is."""
-    failed = _failed_emails().filter(practice_id=practice_id).values("patient_id")
+    failed = _failed(AccessEvent.Action.EMAIL_FAILED, AccessEvent.Action.TEXT_FAILED).filter(
+        practice_id=practice_id).values("patient_id")
     candidates = _could_be_in(PortalState.LOCKED, practice_id) | _could_be_in(PortalState.EXPIRED, practice_id)
     return with_portal_state(patients.filter(candidates | Q(pk__in=failed)), today=today,
                              minimum_age=minimum_age).filter(
-        Q(portal_state__in=[PortalState.LOCKED, PortalState.EXPIRED]) | Q(portal_state=PortalState.PENDING,
-                                                                          email_failed=True))
+        Q(portal_state__in=[PortalState.LOCKED, PortalState.EXPIRED])
+        | Q(portal_state=PortalState.PENDING) & (Q(email_failed=True) | Q(text_failed=True)))
 
 
-def _failed_emails() -> QuerySet[Invitation]:
-    """Pending invitations whose email failed for good (mail.delivery gave up; history says so)."""
-    return Invitation.objects.filter(status=Invitation.Status.PENDING, events__action__in=[
-        AccessEvent.Action.EMAIL_FAILED, AccessEvent.Action.TEXT_FAILED])  # a text, like an email (sms)
+def _failed(*actions: str) -> QuerySet[Invitation]:
+    """Pending invitations whose email or text (EMAIL_FAILED, TEXT_FAILED) failed for good (mail.delivery
+    or the SMS provider gave up; history says so)."""
+    return Invitation.objects.filter(status=Invitation.Status.PENDING, events__action__in=actions)
 
 
 # States the candidate condition alone decides: a live connection and a pending invitation never

@@ -53,10 +53,10 @@ class PortalAccess:
 
     def __init__(self, patient: Patient):
         self.patient = patient
-        self.state, self.expires_at, self.email_failed = (
+        self.state, self.expires_at, self.email_failed, self.text_failed = (
             with_portal_state(Patient.objects.filter(pk=patient.pk), **practice_day(patient.practice))
-            .values_list("portal_state", "invitation_expires_at", "email_failed").get()
-        )  # expires_at: of the latest invitation, whatever its state; email_failed: a pending one's
+            .values_list("portal_state", "invitation_expires_at", "email_failed", "text_failed").get()
+        )  # expires_at: of the latest invitation, whatever its state; email/text_failed: a pending one's
 
     @property
     def label(self) -> str:

@@ -7,8 +7,8 @@ import datetime
 import enum
 import unicodedata
 
-# Never between 21:00 and 08:00 at the practice: a text due then waits for 08:00.
-QUIET_FROM, QUIET_UNTIL = datetime.time(21), datetime.time(8)
+from sms import quiet_hours
+
 MAX_PER_DAY, MAX_PER_WEEK = 1, 3
 DAY, WEEK = datetime.timedelta(days=1), datetime.timedelta(days=7)
 
@@ -22,9 +22,11 @@ class Reply(enum.Enum):
 
 # Each keyword as it is compared: case folded, letters only (so "Opt-out", "OPT OUT" and "optout" are one).
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout", "stopplease",
-              "pleasestop", "unsub", "stoptexting", "stopmessages", "stopmessaging"}
+              "pleasestop", "unsub", "stoptexting", "stopmessages", "stopmessaging",
+              # Spanish, for the patients texted in Spanish: reasonable words they may answer with.
+              "alto", "pare", "parar", "baja", "cancelar", "detener"}
 START_WORDS = {"start", "unstop"}
-HELP_WORDS = {"help", "info"}
+HELP_WORDS = {"help", "info", "ayuda"}
 
 
 def classify(body: str) -> Reply:
@@ -41,15 +43,9 @@ def classify(body: str) -> Reply:
     return Reply.OTHER
 
 
-
-
-def send_at(now: datetime.datetime, tz: datetime.tzinfo) -> datetime.datetime:
-    """When a text asked for `now` may go: now, or 08:00 at the practice if it is 21:00-07:59 there."""
-    local = now.astimezone(tz)
-    if QUIET_UNTIL <= local.time() < QUIET_FROM:
-        return now
-    day = local.date() if local.time() < QUIET_UNTIL else local.date() + datetime.timedelta(days=1)
-    return datetime.datetime.combine(day, QUIET_UNTIL, tzinfo=tz)
+# Never between 21:00 and 08:00 at the practice: a text due then waits for 08:00 (sms applies the same
+# rule again to a retry, so it lives there).
+send_at = quiet_hours.next_allowed
 
 
 def over_cap(recent: list[datetime.datetime], now: datetime.datetime) -> str:

@@ -122,6 +122,7 @@ class PortalAccessOut(Schema):
     eligible: bool
     missing: list[str]
     email_failed: bool
+    text_failed: bool = Field(description="A pending invitation's text could not be delivered.")
     invitation: InvitationOut | None = Field(description="The latest invitation, whatever its status.")
     connection: ConnectionOut | None = Field(description="The live connection, if connected.")
     actions: PossibleActions

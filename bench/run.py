@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Row, setup
 
-CASES = ["import_patients", "patient_list", "bulk_invite", "delivery", "portal_access", "reports"]
+CASES = ["import_patients", "patient_list", "bulk_invite", "delivery", "text_delivery", "portal_access", "reports"]
 
 
 def main() -> None:

@@ -44,6 +44,19 @@ class PatientDetailsForm(StaffForm):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
     )
     clear_ssn = forms.BooleanField(label=_("Remove the social security number on file"), required=False)
+    # Texts: the number they go to, and staff recording the patient's spoken agreement (or refusal) to
+    # them; a changed number has no consent until it is recorded again (access.actions.texting).
+    mobile_phone = forms.CharField(
+        label=_("Mobile number"), required=False, max_length=40,
+        help_text=_("Texts go to this number only. A new number needs the patient's consent again."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    text_consent = forms.TypedChoiceField(
+        label=_("Consent to texts"), required=False, coerce=lambda v: v == "yes", empty_value=None,
+        choices=[("", _("No change")),
+                 ("yes", _("The patient agrees to texts (said so to me)")),
+                 ("no", _("The patient does not agree to texts"))],
+    )
 
     def __init__(self, *args, patient: Patient, **kwargs):
         kwargs.setdefault("initial", self.initial_for(patient))
@@ -57,7 +70,8 @@ class PatientDetailsForm(StaffForm):
 
     @staticmethod
     def initial_for(patient: Patient) -> dict:
-        return {"email": patient.email, "date_of_birth": patient.date_of_birth, "phone": patient.phone_display}
+        return {"email": patient.email, "date_of_birth": patient.date_of_birth, "phone": patient.phone_display,
+                "mobile_phone": patient.mobile_phone_display}
 
     def clean_email(self) -> str:
         try:
@@ -78,20 +92,30 @@ class PatientDetailsForm(StaffForm):
     def clean_ssn(self) -> str:
         return validation.normalize_ssn(self.cleaned_data["ssn"])
 
+    def clean_mobile_phone(self) -> str:
+        return validation.normalize_phone(self.cleaned_data["mobile_phone"])
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("ssn") and cleaned.get("clear_ssn"):
             self.add_error("clear_ssn", gettext("Either enter a new social security number or remove it, not both."))
+        if cleaned.get("text_consent") is not None and "mobile_phone" in cleaned and not cleaned["mobile_phone"]:
+            self.add_error("text_consent", gettext("Consent to texts is about a mobile number: enter it first."))
         return cleaned
 
     def changes(self) -> dict:
-        """The cleaned values for clinic.services.update_patient."""
-        data = {name: self.cleaned_data[name] for name in self.fields if name not in ("ssn", "clear_ssn")}
+        """The cleaned values for clinic.services.update_patient (text_consent: None for no change)."""
+        data = {name: self.cleaned_data[name] for name in self.fields
+                if name not in ("ssn", "clear_ssn", "text_consent")}
         if self.cleaned_data.get("ssn"):
             data["ssn"] = self.cleaned_data["ssn"]
         elif self.cleaned_data.get("clear_ssn"):
             data["ssn"] = ""
         return data
+
+    def consent_to_texts(self) -> bool | None:
+        """Staff recorded the patient's spoken agreement (True) or refusal (False) to texts; None: no change."""
+        return self.cleaned_data.get("text_consent")
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show a ValidationError raised while saving next to the field it is about."""
@@ -111,8 +135,8 @@ class DemographicsForm(PatientDetailsForm):
         label=_("Preferred language"), required=False, choices=languages.staff_choices(),
         help_text=_("The language of the patient's portal invitation, emails and pages."))
 
-    field_order = ["first_name", "last_name", "date_of_birth", "email", "phone", "ssn", "clear_ssn", "doctor",
-                   "preferred_language"]
+    field_order = ["first_name", "last_name", "date_of_birth", "email", "phone", "mobile_phone", "text_consent", "ssn",
+                   "clear_ssn", "doctor", "preferred_language"]
 
     def __init__(self, *args, patient: Patient, doctors, **kwargs):
         kwargs.setdefault("initial", {
@@ -191,6 +215,8 @@ class NewPatientForm(DemographicsForm):
     def __init__(self, *args, practice, doctors, **kwargs):
         super().__init__(*args, patient=Patient(practice=practice), doctors=doctors, **kwargs)
         self.practice = practice
+        # A new chart's mobile number and consent are recorded once it exists (Demographics, Portal Access).
+        del self.fields["mobile_phone"], self.fields["text_consent"]
 
     def clean_chart_number(self) -> str:
         # Said with the other fields' problems; clinic.services.create_patient still decides (constraint).

@@ -69,6 +69,8 @@ class ImportRowForm(DemographicsForm):
     def __init__(self, *, practice: Practice, doctors: dict[str, StaffMember]):
         self.doctors = doctors
         super().__init__({}, patient=Patient(practice=practice), doctors=StaffMember.objects.none())
+        # The file's mobile_phone and text_consent columns follow the consent ledger's rule (_texts_of).
+        del self.fields["mobile_phone"], self.fields["text_consent"]
         self.fields["preferred_language"].error_messages["invalid_choice"] = (
             gettext("“%(value)s” is not a language Portico speaks: use one of {codes}.").format(
                 codes=", ".join(languages.codes())))

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext
 
-from access.actions import automatic, sending, visit_access
+from access.actions import automatic, sending, texting, visit_access
+from access.models import TextConsent
 from clinic import validation
 from clinic.models import Appointment, Patient, Practice, StaffMember
 from portico.bulk import among, loaded, relate, update_rows
@@ -19,7 +20,7 @@ from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.clinic")
 
-CONTACT_FIELDS = ("email", "ssn", "date_of_birth", "phone")
+CONTACT_FIELDS = ("email", "ssn", "date_of_birth", "phone", "mobile_phone")
 # The lengths an appointment may have, in minutes.
 MIN_MINUTES, MAX_MINUTES = 5, 8 * 60
 # Appointments that hold their doctor's time (a cancelled or missed one frees it).
@@ -27,20 +28,28 @@ HOLDS_THE_DOCTOR = (Appointment.Status.SCHEDULED, Appointment.Status.CHECKED_IN,
 
 
 @transaction.atomic(durable=True)
-def update_patient(patient: Patient, *, by: StaffMember | None, client: Client = NO_CLIENT, **changes) -> Patient:
+def update_patient(patient: Patient, *, by: StaffMember | None, client: Client = NO_CLIENT,
+                   text_consent: bool | None = None, **changes) -> Patient:
     """Save new demographics. A changed email revokes a pending invitation (recorded), so access
-    never goes to an old address. `changes` must already be clean (see clinic.forms)."""
+    never goes to an old address; a changed mobile number ends the old number's consent to texts
+    (recorded). `text_consent` (None: unchanged) records staff taking the patient's spoken agreement, or
+    refusal, for the mobile number now on the chart. `changes` must already be clean (see clinic.forms)."""
     # The same lock as every access action takes first (access.actions._lock): patient row, then
     # invitation, then practice; FOR NO KEY UPDATE lets rows pointing at the patient be inserted meanwhile.
     locked = Patient.objects.select_for_update(of=("self",), no_key=True).select_related("practice").get(
         pk=patient.pk)
-    email_changed = _email_changes(locked, changes)
+    email_changed, old_mobile = _email_changes(locked, changes), locked.mobile_phone
     for field, value in changes.items():
         setattr(locked, field, value)
     locked.full_clean(exclude=["practice", "doctor"])
     locked.save()
     if email_changed:
         sending.revoke_pending_after_email_change(locked, by=by, client=client)
+    if locked.mobile_phone != old_mobile:
+        texting.mobile_number_changed(locked, old_mobile, by=by, client=client)
+    if text_consent is not None:
+        texting.record_consent_step(locked, consented=text_consent, source=TextConsent.Source.STAFF_SPOKEN, by=by,
+                                    client=client)
     visit_access.patient_changed(locked)  # the Reports' summary carries the name and details
     return locked
 

@@ -54,10 +54,11 @@ def expired_link(session: SessionBase) -> str:
     return _unseal(session.get(EXPIRED_LINK))
 
 
-def note_renewed(session: SessionBase, masked_email: str, practice_id: int) -> None:
-    """The renewal is done: the expired link is no longer needed; the next page says where the new one went."""
+def note_renewed(session: SessionBase, masked_to: str, practice_id: int, *, by_text: bool = False) -> None:
+    """The renewal is done: the expired link is no longer needed; the next page says where the new one
+    went (a masked email address, or a masked mobile number `by_text`)."""
     session.pop(EXPIRED_LINK, None)
-    session[RENEWED] = {"to": masked_email, "practice": practice_id}
+    session[RENEWED] = {"to": masked_to, "practice": practice_id, "by_text": by_text}
 
 
 def renewed(session: SessionBase) -> dict:

@@ -75,21 +75,24 @@ def landing(request, token: str):
 @never_cache
 def link_problem(request):
     reason, practice_id = accepting.link_problem(request.session)
-    return problem_page(request, reason, selectors.practice(practice_id), renewal=_renewal(request, reason))
+    practice, renewable = selectors.practice(practice_id), _renewal(request, reason)
+    if isinstance(renewable, errors.CannotRenew) or renewable is None:
+        return problem_page(request, reason, practice, renewal=renewable or False)
+    return problem_page(request, reason, practice, renewal=True, renew_by_text=renewal.by_text(renewable))
 
 
-def _renewal(request, reason: str) -> errors.CannotRenew | bool:
-    """For an expired link: True if its patient may renew it here, else why not (CannotRenew)."""
+def _renewal(request, reason: str):
+    """For an expired link: its invitation if its patient may renew it here, else why not (CannotRenew),
+    or None when there is nothing to renew."""
     token = accepting.expired_link(request.session) if reason == "expired" else ""
     if not token:
-        return False
+        return None
     try:
-        renewal.renewable_invitation(token)
+        return renewal.renewable_invitation(token)
     except errors.CannotRenew as e:
         return e
     except errors.LinkNotUsable:
-        return False
-    return True
+        return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -177,7 +180,8 @@ def renew(request):
     if invitation is None:
         return redirect("portal:link-problem")
     if request.method == "GET":
-        return _identity_page(request, invitation, step="renew", template="portal/renew.html")
+        return _identity_page(request, invitation, step="renew", template="portal/renew.html",
+                              by_text=renewal.by_text(invitation))
     form = _identity_form(invitation, request.POST)
     if not form.is_valid():
         return _retry(request, "renew", retry.Retry(errors=kept_errors(form), typed=_typed(request)))
@@ -195,7 +199,11 @@ def renew(request):
     except errors.InvitationError as e:  # the send itself refused (the daily cap, not eligible any more)
         return render(request, "portal/renew_refused.html", {"practice": invitation.practice, "code": e.code},
                       status=409)
-    accepting.note_renewed(request.session, mask_email(sent.invitation.email), invitation.practice_id)
+    if renewal.by_text(invitation):  # the new link went by text to the mobile number on file
+        accepting.note_renewed(request.session, mask_phone(invitation.patient.mobile_phone), invitation.practice_id,
+                               by_text=True)
+    else:
+        accepting.note_renewed(request.session, mask_email(sent.invitation.email), invitation.practice_id)
     return redirect("portal:renewed")
 
 
@@ -205,7 +213,13 @@ def renewed(request):
     done = accepting.renewed(request.session)
     if not done:
         return redirect("portal:link-problem")
-    return render(request, "portal/renewed.html", {"to": done["to"], "practice": selectors.practice(done["practice"])})
+    return render(request, "portal/renewed.html", {"to": done["to"], "by_text": done.get("by_text", False),
+                                                   "practice": selectors.practice(done["practice"])})
+
+
+def mask_phone(e164: str) -> str:
+    """(•••) •••-0188: the last four digits, enough for the patient to recognise their number."""
+    return f"(•••) •••-{e164[-4:]}"
 
 
 def mask_email(email: str) -> str:
@@ -292,12 +306,13 @@ def _identity_form(invitation, data=None, **kwargs) -> IdentityForm:
                         offer_dob_phone=bool(patient.date_of_birth and patient.phone), **kwargs)
 
 
-def _identity_page(request, invitation, *, step: str = "identity", template: str = "portal/identity.html"):
+def _identity_page(request, invitation, *, step: str = "identity", template: str = "portal/identity.html", **extra):
     """The identity check (accepting, or renewing: `step`), with the failed attempt it was redirected from."""
     kept = retry.take(request.session, step)
     form = show_kept_errors(_identity_form(invitation, initial=kept.typed), kept.errors)
     return render(request, template, {
         "invitation": invitation, "form": form, "error": kept.message, "max_tries": acceptance.MAX_IDENTITY_CHECKS,
+        **extra,
     })
 
 
@@ -353,9 +368,12 @@ def _practice_id(token: str) -> int | None:
     return practice.pk if practice else None
 
 
-def problem_page(request, reason: str, practice, *, renewal: errors.CannotRenew | bool = False):
-    """Why a link cannot be used and what to do instead (for an expired one: renew it, when allowed)."""
-    return render(request, "portal/link_problem.html", {"reason": reason, "practice": practice, "renewal": renewal},
+def problem_page(request, reason: str, practice, *, renewal: errors.CannotRenew | bool = False,
+                 renew_by_text: bool = False):
+    """Why a link cannot be used and what to do instead (for an expired one: renew it, when allowed;
+    `renew_by_text`: the new link would go by text)."""
+    return render(request, "portal/link_problem.html", {"reason": reason, "practice": practice, "renewal": renewal,
+                                                         "renew_by_text": renew_by_text},
                   status=PROBLEM_STATUS.get(reason, 410))
 
 

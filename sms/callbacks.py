@@ -1,8 +1,10 @@
 """The provider's callbacks: a text's status (/sms/status/) and a text a patient sent (/sms/inbound/).
 Each is refused (403) unless X-Twilio-Signature verifies over the URL under PORTICO_BASE_URL and the
 form parameters; each changes nothing the second time (a status only moves forward; an inbound text is
-kept once per provider sid)."""
+kept once per provider sid). A status for a sid no text has yet (the provider called back before the
+worker committed the sid) is kept (EarlyStatus) and applied once the sid is recorded."""
 
+import datetime
 import logging
 from functools import wraps
 
@@ -13,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from sms import provider
-from sms.models import InboundText, TextMessage
+from sms.models import EarlyStatus, InboundText, TextMessage
 from sms.signals import text_delivered, text_failed, text_received
 
 log = logging.getLogger("portico.sms")
@@ -26,6 +28,10 @@ _AFTER = {
     "undelivered": (Status.SENDING, Status.ACCEPTED, Status.SENT),
     "failed": (Status.SENDING, Status.ACCEPTED, Status.SENT),
 }
+# The order statuses are applied in when several came early (forward only: "sent" before the rest).
+_RANK = {"sent": 0, "delivered": 1, "undelivered": 1, "failed": 1}
+# An early status whose sid never shows up (not one of our texts) is dropped after this long.
+EARLY_KEPT = datetime.timedelta(days=2)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -59,6 +65,9 @@ def record_status(sid: str, reported: str, error_code: str = "") -> bool:
     now, final = timezone.now(), reported != "sent"
     changes = {"status": reported, **({"finished_at": now, "error_code": error_code[:16]} if final else {})}
     if not TextMessage.objects.filter(provider_sid=sid, status__in=_AFTER[reported]).update(**changes):
+        if not TextMessage.objects.filter(provider_sid=sid).exists():  # early: the worker has not recorded it yet
+            EarlyStatus.objects.bulk_create([EarlyStatus(provider_sid=sid, status=reported, error_code=error_code[:16],
+                                                         received_at=now)], ignore_conflicts=True)
         return False
     text = TextMessage.objects.get(provider_sid=sid)
     if reported == Status.DELIVERED:
@@ -66,6 +75,26 @@ def record_status(sid: str, reported: str, error_code: str = "") -> bool:
     elif final:
         text_failed.send(TextMessage, text=text)
     return True
+
+
+@transaction.atomic
+def apply_early_statuses(sids: list[str] | None = None) -> int:
+    """Apply the statuses that came before their text's sid was recorded, for `sids` (all: None) whose
+    text now has it, in the order the provider moves (sent, then the outcome); each applied once, then
+    deleted. Returns how many moved a text."""
+    early = EarlyStatus.objects.select_for_update()
+    if sids is not None:
+        early = early.filter(provider_sid__in=sids)
+    if not early.exists():  # nearly always: a worker's round costs one indexed read
+        return 0
+    known = set(TextMessage.objects.filter(provider_sid__in=early.values("provider_sid"))
+                .values_list("provider_sid", flat=True))
+    ready = sorted((e for e in early if e.provider_sid in known), key=lambda e: (e.provider_sid, _RANK[e.status]))
+    moved = sum(record_status(e.provider_sid, e.status, e.error_code) for e in ready)
+    EarlyStatus.objects.filter(pk__in=[e.pk for e in ready]).delete()
+    if sids is None:
+        EarlyStatus.objects.filter(received_at__lt=timezone.now() - EARLY_KEPT).delete()
+    return moved
 
 
 @signed_by_provider("sms:inbound")

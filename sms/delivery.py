@@ -9,7 +9,11 @@ One step (`send_batch`), the same claim and lease as mail (portico.outbox):
    provider had taken but that was not yet recorded (the provider's API has no idempotency key), never
    one recorded. A 5xx, 429 or timeout retries on the one schedule of every outbox (portico.outbox.RETRY);
    a refusal (an invalid number...) fails at once, without retry; out of tries fails too. A failure is told (text_failed).
-What happens after acceptance (sent, delivered, undelivered) comes by the status callback (sms.callbacks)."""
+A text the practice starts (an invitation, a reminder) never goes in the quiet hours at the practice
+(sms.quiet_hours): a retry that would fall in them, or a claimed text whose time came in them (a worker
+behind), waits for 08:00 there.
+What happens after acceptance (sent, delivered, undelivered) comes by the status callback (sms.callbacks);
+one that came before its sid was recorded is applied once it is (callbacks.apply_early_statuses)."""
 
 import datetime
 import logging
@@ -22,7 +26,7 @@ from django.utils import timezone
 
 from portico import outbox
 from portico.text import storable
-from sms import provider
+from sms import callbacks, provider, quiet_hours
 from sms.models import TextMessage
 from sms.signals import before_send, text_failed, text_skipped
 
@@ -42,6 +46,7 @@ def deliver_due(*, worker: str, limit: int = 500, batch_size: int = BATCH_SIZE) 
     Without SMS settings nothing is sent (the rows wait, and the pages say texts are off)."""
     if not provider.enabled():
         return 0
+    callbacks.apply_early_statuses()  # any a worker's race left (see _send_one)
     tried = 0
     while tried < limit:
         count = send_batch(min(batch_size, limit - tried), worker=worker)
@@ -56,12 +61,16 @@ def send_batch(size: int = BATCH_SIZE, *, worker: str) -> int:
     if not texts:
         return 0
     api, started = provider.client(), time.monotonic()
-    wanted = _skip_unwanted(texts, worker, claimed_at)
+    wanted = _hold_in_quiet_hours(_skip_unwanted(texts, worker, claimed_at), worker, claimed_at)
+    accepted = []
     for i, text in enumerate(wanted):
         if time.monotonic() - started > lease().total_seconds() / 2:  # a slow provider: keep the rest ours
             _release(wanted[i:], worker, claimed_at)
             break
-        _send_one(api, text, worker, claimed_at)
+        if sid := _send_one(api, text, worker, claimed_at):
+            accepted.append(sid)
+    if accepted:
+        callbacks.apply_early_statuses(accepted)  # the provider may have called back already
     return len(texts)
 
 
@@ -82,7 +91,19 @@ def _skip_unwanted(texts: list[TextMessage], worker: str, claimed_at: datetime.d
     return [t for t in texts if t.pk not in unwanted]
 
 
-def _send_one(api, text: TextMessage, worker: str, claimed_at: datetime.datetime) -> None:
+def _hold_in_quiet_hours(texts: list[TextMessage], worker: str, claimed_at: datetime.datetime) -> list[TextMessage]:
+    """Give back, due at 08:00 at the practice and the try not counted, the texts it is now quiet hours for."""
+    now, held = timezone.now(), []
+    for text in texts:
+        if text.quiet_hours_zone and (morning := quiet_hours.next_allowed(now, text.quiet_hours_zone)) > now:
+            _ours([text.pk], worker, claimed_at).update(status=Status.QUEUED, next_attempt_at=morning,
+                                                        attempts=F("attempts") - 1)
+            held.append(text.pk)
+    return [t for t in texts if t.pk not in held]
+
+
+def _send_one(api, text: TextMessage, worker: str, claimed_at: datetime.datetime) -> str:
+    """Post one text; the provider's sid once it is recorded accepted, else ""."""
     try:
         accepted = provider.send(api, to=text.to, body=text.body)
     except provider.Refused as e:
@@ -96,6 +117,8 @@ def _send_one(api, text: TextMessage, worker: str, claimed_at: datetime.datetime
             log.warning("text %s was accepted after its lease ran out", text.pk)
             TextMessage.objects.filter(pk=text.pk, provider_sid=None).update(provider_sid=accepted.sid)
         log.info("text %s (%s) accepted by the provider", text.pk, text.kind)
+        return accepted.sid
+    return ""
 
 
 @transaction.atomic
@@ -113,6 +136,8 @@ def _failed_try(text: TextMessage, reason: str, worker: str, claimed_at: datetim
         _fail(text, reason, worker, claimed_at)
         return
     retry_at = timezone.now() + wait
+    if text.quiet_hours_zone:
+        retry_at = quiet_hours.next_allowed(retry_at, text.quiet_hours_zone)
     _ours([text.pk], worker, claimed_at).update(status=Status.QUEUED, next_attempt_at=retry_at,
                                                 last_error=storable(reason)[:300])
     log.info("text %s try %s failed (%s); next at %s", text.pk, text.attempts, reason, retry_at.isoformat())

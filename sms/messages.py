@@ -2,8 +2,6 @@
 body built now (so its length is known) and kept encrypted until the provider takes it;
 sms.delivery sends it when `send_at` comes."""
 
-import datetime
-
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -20,11 +18,13 @@ def queue_invitation_texts(planned: list[tuple]) -> int:
     for invitation, token, number, send_at, kind in planned:
         practice = invitation.practice
         build = texts.invitation if kind == TextMessage.Kind.INVITATION else texts.reminder
-        body = build(practice=practice.name, link=link(token), expires=_expiry(invitation.expires_at, practice.tzinfo))
+        body = build(practice=practice.name, link=link(token), language=_language_of(invitation),
+                     expires=invitation.expires_at.astimezone(practice.tzinfo).date())
         key = f"{kind}:{invitation.pk}:{now:%Y%m%d%H%M%S%f}"
         rows.append({"kind": kind, "practice_id": practice.pk, "invitation_id": invitation.pk, "to": number,
                      "dedupe_key": key, "body": seal(TextMessage, "body", body, dedupe_key=key),
-                     "segments": segments.count(body), "next_attempt_at": send_at, "created_at": now})
+                     "segments": segments.count(body), "next_attempt_at": send_at, "created_at": now,
+                     "quiet_hours_zone": practice.time_zone})
     return insert_dicts(TextMessage, rows)
 
 
@@ -37,9 +37,9 @@ def queue_reply(kind: str, *, practice_id: int, to: str, body: str, inbound_pk: 
                                       next_attempt_at=now, created_at=now)
 
 
-def _expiry(at: datetime.datetime, tz) -> str:
-    """Short, and the same in every language's digits: "Nov 9" style is worded by the builder's locale."""
-    return at.astimezone(tz).strftime("%b %-d")
+def _language_of(invitation) -> str:
+    """The patient's language (the chart's, else the practice's default), as their emails are in."""
+    return invitation.patient.preferred_language or invitation.practice.default_language
 
 
 def _landing_link():

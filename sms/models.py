@@ -40,6 +40,9 @@ class TextMessage(OutboxRow):
     # Bound to dedupe_key (portico.crypto), as mail's secret_link: known before the bulk insert.
     body = EncryptedTextField(blank=True, bound_to=("dedupe_key",))
     segments = models.PositiveSmallIntegerField(default=1)
+    # The practice's time zone for a text the practice starts (invitation, reminder): its tries, the
+    # first and every retry, wait out the quiet hours there (sms.quiet_hours). Empty for a reply.
+    quiet_hours_zone = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     # attempts, next_attempt_at and the lease (claimed_by, claimed_at): OutboxRow
     provider_sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
@@ -65,6 +68,24 @@ FINAL = (TextMessage.Status.DELIVERED, TextMessage.Status.UNDELIVERED, TextMessa
          TextMessage.Status.SKIPPED)
 # Texts that count against a number's caps: every one not given up before it went out.
 COUNTED = ~Q(status__in=[TextMessage.Status.SKIPPED, TextMessage.Status.FAILED]) | Q(provider_sid__isnull=False)
+
+
+class EarlyStatus(models.Model):
+    """A status callback that came before the worker recorded the provider's sid of its text (the
+    provider may call back while the worker is still between the provider's answer and its commit).
+    Kept once per (sid, status) and applied as soon as a text with that sid is recorded
+    (sms.callbacks.apply_early_statuses), then deleted."""
+
+    provider_sid = models.CharField(max_length=64)
+    status = models.CharField(max_length=16)
+    error_code = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider_sid", "status"], name="early_status_once")]
+
+    def __str__(self) -> str:
+        return f"Early {self.status} for {self.provider_sid}"
 
 
 class InboundText(models.Model):

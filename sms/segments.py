@@ -51,3 +51,9 @@ def to_gsm7(text: str) -> str:
         bare = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
         out.append(bare if bare and all(c in GSM7_BASIC for c in bare) else ch)
     return "".join(out)
+
+
+def gsm7_only(text: str) -> str:
+    """to_gsm7(text) without the characters GSM-7 still cannot say (an emoji, another script): for a
+    name that must fit in a text whose own words are GSM-7."""
+    return "".join(ch for ch in to_gsm7(text) if ch in GSM7_BASIC or ch in GSM7_EXTENSION)

@@ -27,6 +27,7 @@ from access.actions.steps import lock_patients, record_invitation_event, unusabl
 from access.history import Actor
 from access.models import AccessEvent, Channel, Invitation
 from access.selectors import live_connection
+from access.text_selectors import textable_without_email
 from clinic import validation
 from portico.client import NO_CLIENT, Client
 
@@ -81,12 +82,24 @@ def _check_renewable(invitation: Invitation, now: datetime.datetime) -> None:
         raise errors.CannotRenew("connected")
     if patient.invitations.filter(sent_at__gt=invitation.sent_at).exists():
         raise errors.CannotRenew("newer")
-    if not invitation.email:
+    if not invitation.email and not _textable_without_email(patient):
         raise errors.CannotRenew("no_email")  # a printed invitation: there is no address to send a new link to
     if not validation.same_email(patient.email, invitation.email):
         raise errors.CannotRenew("email_changed")
     if not (patient.ssn_last4 or (patient.date_of_birth and patient.phone)):
         raise errors.CannotRenew("no_details")  # no identity check could be answered
+
+
+def by_text(invitation: Invitation) -> bool:
+    """Whether a renewable invitation's new link goes by text: it went to no email, and (checked by
+    _check_renewable) the patient still has none and the practice texts such patients with consent."""
+    return not invitation.email
+
+
+def _textable_without_email(patient) -> bool:
+    """The practice's Invite by texts this patient, who has no email, at a mobile number with consent:
+    a renewal follows the setting as the first invitation did (the link goes by text)."""
+    return not patient.email and patient.pk in textable_without_email([patient.pk])
 
 
 def _renew(invitation: Invitation, client: Client) -> sending.SentInvitation:

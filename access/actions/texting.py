@@ -35,14 +35,22 @@ def record_text_consent(patient: Patient, *, consented: bool, source: str, by: S
     """A step in the ledger of the patient's mobile number at their practice: consent given or withdrawn,
     from `source` (TextConsent.Source), by whom. `number`, if given, becomes the chart's mobile number
     first (checked like every phone). Refused without a mobile number (NoMobileNumber)."""
-    if source not in TextConsent.Source.values or source == TextConsent.Source.REPLY:
-        raise ValueError(f"not a source staff can record: {source!r}")
+    _check_source(source)
     patient = lock_patient(patient)
     if number is not None:
         number = validation.normalize_phone(number)  # ValidationError: nothing changed
         if number != patient.mobile_phone:
-            patient.mobile_phone = number
+            old, patient.mobile_phone = patient.mobile_phone, number
             patient.save(update_fields=["mobile_phone"])
+            mobile_number_changed(patient, old, by=by, client=client)
+    return record_consent_step(patient, consented=consented, source=source, by=by, client=client)
+
+
+def record_consent_step(patient: Patient, *, consented: bool, source: str, by: StaffMember | None,
+                        client: Client = NO_CLIENT) -> TextConsent:
+    """record_text_consent inside the caller's transaction, the patient already locked and saved with
+    the number (the Demographics page and the appointment window save details and consent at once)."""
+    _check_source(source)
     if not patient.mobile_phone:
         raise errors.NoMobileNumber()
     step = TextConsent.objects.create(practice_id=patient.practice_id, patient=patient, number=patient.mobile_phone,
@@ -52,6 +60,44 @@ def record_text_consent(patient: Patient, *, consented: bool, source: str, by: S
            reason=f"{TextConsent.Source(source).label}, for {validation.format_phone(patient.mobile_phone)}")
     log.info("text consent %s for patient %s (%s)", "given" if consented else "withdrawn", patient.pk, source)
     return step
+
+
+def mobile_number_changed(patient: Patient, old: str, *, by: StaffMember | None, client: Client = NO_CLIENT) -> None:
+    """Inside the caller's transaction, the patient locked and saved with the new number: the consent
+    given for the old number ends with it (a withdrawal step, recorded), so a number that comes back
+    later has none until it is recorded again. Not when another chart of the practice still has the
+    old number (a shared family phone keeps its consent). The new number has no consent of its own
+    until a step says so."""
+    for _patient, number in _end_old_numbers(patient.practice_id, [(patient, old)], by=by, at=timezone.now()):
+        record(patient.practice, Action.TEXT_CONSENT_WITHDRAWN, actor=staff_actor(by), patient=patient,
+               channel=Channel.TEXT, client=client, reason=_number_changed(number))
+
+
+def _end_old_numbers(practice_id: int, moved: list[tuple[Patient, str]], *, by: StaffMember | None,
+                     at: datetime.datetime) -> list[tuple[Patient, str]]:
+    """For (patient, old number) of charts already saved with a new number: a withdrawal step for each
+    old number that had consent at the practice and that no chart of it has now, in two reads and one
+    INSERT however many. Returns the (patient, number) pairs whose consent ended, for their history."""
+    olds = {old: patient for patient, old in moved if old}
+    if not olds:
+        return []
+    had = consents((practice_id, old) for old in olds)
+    kept = set(Patient.objects.filter(practice_id=practice_id, mobile_phone__in=among(olds))
+               .values_list("mobile_phone", flat=True))
+    ending = [(patient, old) for old, patient in olds.items() if had[(practice_id, old)] and old not in kept]
+    TextConsent.objects.bulk_create(
+        TextConsent(practice_id=practice_id, patient=patient, number=old, consented=False,
+                    source=TextConsent.Source.NUMBER_CHANGED, recorded_by=by, at=at) for patient, old in ending)
+    return ending
+
+
+def _number_changed(number: str) -> str:
+    return f"{TextConsent.Source.NUMBER_CHANGED.label}, for {validation.format_phone(number)}"
+
+
+def _check_source(source: str) -> None:
+    if source not in TextConsent.Source.values or source in (TextConsent.Source.REPLY, TextConsent.Source.NUMBER_CHANGED):
+        raise ValueError(f"not a source staff can record: {source!r}")
 
 
 # --- the patient's replies -------------------------------------------------------------------------
@@ -67,9 +113,11 @@ def answer_text(inbound: InboundText) -> str:
     if reply is texting.Reply.OTHER or not known:
         return ""
     practices = Practice.objects.in_bulk(list(known))
+    language = _language_of(known, practices)
     if reply is texting.Reply.HELP:
         contacts = [(practices[p].name, practices[p].phone_display) for p in sorted(known)]
-        return _reply(TextMessage.Kind.HELP, known, number, texts.help_reply(contacts=contacts), inbound)
+        return _reply(TextMessage.Kind.HELP, known, number, texts.help_reply(contacts=contacts, language=language),
+                      inbound)
     latest, now = latest_steps(number), timezone.now()
     if reply is texting.Reply.STOP:
         changing = [p for p in sorted(known) if p not in latest or latest[p].consented]
@@ -89,8 +137,15 @@ def answer_text(inbound: InboundText) -> str:
                     for p in changing])
     names = [practices[p].name for p in changing]
     kind = TextMessage.Kind.OPTED_IN if consented else TextMessage.Kind.OPTED_OUT
-    body = texts.opted_in(practices=names) if consented else texts.opted_out(practices=names)
+    body = (texts.opted_in if consented else texts.opted_out)(practices=names, language=language)
     return _reply(kind, {p: known[p] for p in changing}, number, body, inbound)
+
+
+def _language_of(known: dict[int, Patient | None], practices: dict[int, Practice]) -> str:
+    """The language of a reply to a number: its patient's (the first practice's that has a chart on it),
+    else the first practice's default."""
+    patients = [known[p] for p in sorted(known) if known[p] is not None]
+    return patients[0].language if patients else practices[min(known)].default_language
 
 
 def _reply(kind: str, known: dict, number: str, body: str, inbound: InboundText) -> str:
@@ -150,25 +205,29 @@ def record_imported_consents(practice: Practice, rows: list[tuple[int, str, bool
     """An import's mobile numbers and consent to texts, for (patient id, E.164 number, consent or None:
     the column left blank) rows of the practice: the chart's mobile number set where it differs, and a
     ledger step (source: import) where the file's consent differs from the number's consent now, so
-    importing the same file again changes nothing. Returns how many steps were recorded."""
+    importing the same file again changes nothing. A number replaced on a chart loses its consent, as on
+    Demographics (mobile_number_changed). Returns how many import steps were recorded."""
     ids = sorted({pk for pk, _, _ in rows})
     patients = {p.pk: p for p in Patient.objects.select_for_update(of=("self",), no_key=True)
                 .filter(practice=practice, pk__in=among(ids)).order_by("pk")}
-    moved = []
+    moved, now = [], timezone.now()
     for pk, number, _ in rows:
         if patients[pk].mobile_phone != number:
+            moved.append((patients[pk], patients[pk].mobile_phone))
             patients[pk].mobile_phone = number
-            moved.append(patients[pk])
-    Patient.objects.bulk_update(moved, ["mobile_phone"])
+    Patient.objects.bulk_update([patient for patient, _ in moved], ["mobile_phone"])
+    ended = _end_old_numbers(practice.pk, moved, by=by, at=now)  # as on Demographics: the old number's consent ends
     now_consent = consents((practice.pk, number) for _, number, _ in rows)
     changing = [(patients[pk], number, consented) for pk, number, consented in rows
                 if consented is not None and now_consent[(practice.pk, number)] != consented]
-    now = timezone.now()
     TextConsent.objects.bulk_create(
         TextConsent(practice=practice, patient=patient, number=number, consented=consented,
                     source=TextConsent.Source.IMPORT, recorded_by=by, at=now) for patient, number, consented in changing)
     history.append([history.new_event(practice, Action.TEXT_CONSENT_GIVEN if consented else Action.TEXT_CONSENT_WITHDRAWN,
                                       actor=staff_actor(by), patient=patient, channel=Channel.TEXT, at=now,
                                       reason=f"{TextConsent.Source.IMPORT.label}, for {validation.format_phone(number)}")
-                    for patient, number, consented in changing])
+                    for patient, number, consented in changing]
+                   + [history.new_event(practice, Action.TEXT_CONSENT_WITHDRAWN, actor=staff_actor(by), patient=patient,
+                                        channel=Channel.TEXT, at=now, reason=_number_changed(old))
+                      for patient, old in ended])
     return len(changing)

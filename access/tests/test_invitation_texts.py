@@ -14,7 +14,7 @@ from access.models import AccessEvent, Channel, TextConsent
 from access.selectors import needing_attention
 from access.tests.helpers import actions_of
 from clinic.models import Notification, Patient, Practice
-from sms import callbacks, delivery, segments, texts
+from sms import callbacks, delivery, segments
 from sms.models import TextMessage
 
 MOBILE = "+15555550188"
@@ -40,6 +40,12 @@ def invite(cast, at: datetime.datetime):
         return sending.resend_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)
 
 
+def deliver(at: datetime.datetime = T0 + datetime.timedelta(seconds=1)) -> None:
+    """The worker's round at `at` (by day at the practice: a text is held in its quiet hours)."""
+    with time_machine.travel(at, tick=False):
+        delivery.deliver_due(worker="w1")
+
+
 def texts_to(number=MOBILE):
     return list(TextMessage.objects.filter(to=number).order_by("pk"))
 
@@ -55,7 +61,7 @@ def test_email_and_text_sends_both_and_the_text_carries_the_link(texting_practic
     assert posted["to"] == MOBILE
     assert posted["body"].startswith("Maple Street Clinic invites you to its patient portal: https://portal.example.test/portal/i/")
     assert sent.token in posted["body"] and "Reply STOP to opt out." in posted["body"]
-    assert "(link expires Nov 9)" in posted["body"]
+    assert "(link expires November 9)" in posted["body"]
     [text] = texts_to()
     assert (text.kind, text.invitation_id, text.status, text.segments) == ("invitation", sent.invitation.pk, "accepted", 2)
     assert "text.queued" in actions_of(cast.pat)
@@ -186,7 +192,7 @@ def status(sms_provider, client, sid, value, **extra):
 
 def test_delivered_is_in_the_history(texting_practice, sms_provider, client):
     invite(texting_practice, T0)
-    delivery.deliver_due(worker="w1")
+    deliver()
     sid = texts_to()[0].provider_sid
 
     status(sms_provider, client, sid, "delivered")
@@ -197,7 +203,7 @@ def test_delivered_is_in_the_history(texting_practice, sms_provider, client):
 
 def test_an_undelivered_text_rings_the_bell_and_needs_attention(texting_practice, sms_provider, client):
     invite(texting_practice, T0)
-    delivery.deliver_due(worker="w1")
+    deliver()
 
     status(sms_provider, client, texts_to()[0].provider_sid, "undelivered", ErrorCode="30003")
 
@@ -209,11 +215,39 @@ def test_an_undelivered_text_rings_the_bell_and_needs_attention(texting_practice
         pk=texting_practice.pat.pk).exists()
 
 
+def test_a_failed_text_says_text_failed_not_email_failed(texting_practice, sms_provider, client):
+    """In Needs attention, on the chart, in the API and in the report's stops: the text failed, the email did not."""
+    from access import reports
+    from access.reports import Scope
+    from access.summary import portal_access
+
+    cast = texting_practice
+    invite(cast, T0)
+    deliver()
+    status(sms_provider, client, texts_to()[0].provider_sid, "undelivered", ErrorCode="30003")
+
+    [flagged] = needing_attention(Patient.objects.filter(pk=cast.pat.pk), practice_id=cast.practice.pk)
+    assert (flagged.email_failed, flagged.text_failed) == (False, True)
+    portal = portal_access(cast.pat)
+    assert (portal.email_failed, portal.text_failed) == (False, True)
+    client.force_login(cast.alice.user)
+    with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
+        listed = client.get("/patients/?status=needs_attention").content.decode()
+        chart = client.get(f"/patients/{cast.pat.pk}/portal-access/").content.decode()
+    assert "Text failed</span>" in listed and "Email failed</span>" not in listed
+    assert "The invitation text could not be delivered. Check the mobile number" in chart
+    assert "The invitation email could not be delivered" not in chart
+    period = reports.Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30), cast.practice.tzinfo)
+    with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
+        stops = {key: n for key, _, n in reports.stops(Scope(cast.practice), period) if n}
+    assert stops == {"text_failed": 1}
+
+
 def test_an_invalid_number_fails_without_retry_and_rings_the_bell(texting_practice, sms_provider):
     record_text_consent(texting_practice.pat, number="+15005550001", consented=True,
                         source=TextConsent.Source.STAFF_SPOKEN, by=texting_practice.alice)
     invite(texting_practice, T0)
-    delivery.deliver_due(worker="w1")
+    deliver()
 
     [text] = texts_to("+15005550001")
     assert (text.status, text.error_code) == ("failed", "21211")
@@ -231,52 +265,6 @@ def test_reminders_follow_the_setting(texting_practice):
     kinds = [t.kind for t in texts_to()]
     assert kinds == ["invitation", "reminder"]
     assert "Reminder: Maple Street Clinic" in texts_to()[1].body
-
-
-# --- the words -----------------------------------------------------------------------------------
-
-LINK = "https://portal.example.test/portal/i/" + "x" * 43 + "/"
-
-
-def test_an_invitation_fits_two_segments_with_a_long_practice_name():
-    body = texts.invitation(practice="The Very Long Name of a Family Practice " * 5, link=LINK, expires="Nov 9")
-
-    assert segments.count(body) == 2
-    assert body.startswith("The Very Long Name of a Family") and "..." in body and body.endswith("Reply STOP to opt out.")
-
-
-def test_a_short_name_outside_gsm7_stays_as_written_in_ucs2():
-    body = texts.invitation(practice="Río", link="https://p.test/i/x/", expires="Nov 9")
-
-    assert segments.encoding(body) == "UCS-2" and segments.count(body) == 2 and body.startswith("Río invites")
-
-
-def test_accents_gsm7_lacks_are_left_off_rather_than_go_to_three_ucs2_segments():
-    body = texts.invitation(practice="Clínica Familiar del Río, Servicios de Salud para Toda la Comunidad",
-                            link=LINK, expires="Nov 9")
-
-    assert segments.encoding(body) == "GSM-7" and segments.count(body) == 2
-    assert body.startswith("Clinica Familiar del Rio, Servicios de Salud para Toda la Comunidad invites you")
-
-
-def test_a_spanish_invitation_fits_two_segments():
-    spanish = (f"La Clínica del Río le invita a su portal de pacientes: {LINK} (el enlace vence el 9 de nov.). "
-               "Responda STOP para no recibir más mensajes.")
-    assert segments.count(spanish) == 4  # in UCS-2, for its accents
-
-    fitted = segments.to_gsm7(spanish)
-    assert segments.count(fitted) == 2 and "Clinica del Rio" in fitted and "más" not in fitted and "mas" in fitted
-
-
-@pytest.mark.parametrize(("text", "parts"), [
-    ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3),  # GSM-7: 160 alone, 153 a part
-    ("€" * 80, 1), ("€" * 81, 2), ("a" * 305 + "€", 3),  # the extension table takes two septets
-    ("ñ¿¡éü" * 32, 1), ("¿Cómo?" + "a" * 64, 1), ("¿Cómo?" + "a" * 65, 2),  # ñ ¿ ¡ é ü are GSM-7, ó is not
-    ("á" * 70, 1), ("á" * 71, 2), ("á" * 134, 2), ("á" * 135, 3),  # UCS-2: 70 alone, 67 a part
-    ("😀" * 35, 1), ("😀" * 36, 2), ("a" * 66 + "😀", 1), ("a" * 67 + "😀" + "a" * 66, 3),  # an emoji takes two units
-])
-def test_segment_counts_for_english_and_spanish(text, parts):
-    assert segments.count(text) == parts
 
 
 def test_no_health_information_only_the_practice_and_the_link(texting_practice):
@@ -310,7 +298,8 @@ def test_a_patient_without_email_is_invited_by_text_alone(no_email_patient, sms_
     from mail.models import Message
 
     cast = no_email_patient
-    assert missing_requirements(cast.ned) == ["Add an email address"]
+    assert missing_requirements(cast.ned) == [
+        "Add an email address (or: can be invited by text: needs a mobile number with consent)"]
     record_text_consent(cast.ned, number=MOBILE, consented=True, source=TextConsent.Source.PATIENT_FORM, by=cast.alice)
     cast.ned.refresh_from_db()
     assert missing_requirements(cast.ned) == []
@@ -337,3 +326,42 @@ def test_without_consent_a_patient_without_email_is_not_eligible(no_email_patien
         sending.send_invitation(cast.ned, by=cast.alice, channel=Channel.CHART)
     assert not Patient.objects.filter(eligible(datetime.date(2026, 11, 2)), pk=cast.ned.pk).exists()
     assert texts_to() == []
+
+
+def test_a_patient_who_prefers_spanish_gets_the_text_and_reminder_in_spanish(texting_practice):
+    """A long practice name with accents (81 characters) and the real link: Spanish, two GSM-7 segments."""
+    from access.actions.automatic import send_reminders
+
+    cast = texting_practice
+    Practice.objects.filter(pk=cast.practice.pk).update(
+        name="Clínica Familiar y Pediátrica del Río Grande, Servicios de Salud para la Comunidad")
+    Patient.objects.filter(pk=cast.pat.pk).update(preferred_language="es")
+    cast.pat.refresh_from_db()
+    sent = invite(cast, T0)
+    with time_machine.travel(sent.invitation.expires_at - datetime.timedelta(days=2), tick=False):
+        send_reminders()
+
+    invitation, reminder = texts_to()
+    link = sent.token
+    assert invitation.body.startswith("Clinica Familiar y Pediatrica del Rio Grande, Servicios de Salud para la "
+                                      "Comunidad le invita a su portal del paciente: https://portal.example.test/")
+    assert link in invitation.body
+    assert invitation.body.endswith("(el enlace vence el 9 de noviembre). Responda STOP para no recibir mensajes.")
+    assert reminder.body.startswith("Recordatorio: Clinica Familiar") and "(vence el 9 de noviembre)" in reminder.body
+    assert [segments.encoding(t.body) for t in (invitation, reminder)] == ["GSM-7", "GSM-7"]
+    assert (invitation.segments, reminder.segments) == (2, 2)
+
+
+def test_a_patient_invited_by_text_alone_gets_the_reminder_by_text(no_email_patient):
+    from access.actions.automatic import send_reminders
+
+    cast = no_email_patient
+    record_text_consent(cast.ned, number=MOBILE, consented=True, source=TextConsent.Source.PATIENT_FORM, by=cast.alice)
+    cast.ned.refresh_from_db()
+    with time_machine.travel(T0, tick=False):
+        sent = sending.send_invitation(cast.ned, by=cast.alice, channel=Channel.CHART)
+    with time_machine.travel(sent.invitation.expires_at - datetime.timedelta(days=2), tick=False):
+        send_reminders()
+
+    assert [t.kind for t in texts_to()] == ["invitation", "reminder"]
+    assert texts_to()[1].invitation_id == sent.invitation.pk

@@ -21,7 +21,7 @@ SENDER = "+15005550006"
     "STOP", "stop", "Stop", "sToP", " stop ", "STOP.", "Stop!", "stop\n", "STOPALL", "stop all", "Stop All",
     "UNSUBSCRIBE", "Unsubscribe", "CANCEL", "cancel", "END", "end", "QUIT", "Quit.", "REVOKE", "revoke",
     "OPT OUT", "opt out", "Opt-out", "OPTOUT", "opt_out", "Opt Out!", "\u00a0STOP\u00a0", "ＳＴＯＰ", "🛑 STOP",
-    "stop please", "Please stop", "unsub",
+    "stop please", "Please stop", "unsub", "ALTO", "Pare", "parar", "Baja", "cancelar", "Detener.",
 ])
 def test_every_opt_out_word_and_its_close_variants_is_read_as_stop(body):
     assert texting.classify(body) is Reply.STOP
@@ -35,7 +35,7 @@ def test_a_word_inside_a_sentence_is_not_an_opt_out(body):
 
 @pytest.mark.parametrize(("body", "reply"), [("START", Reply.START), ("start", Reply.START), ("Unstop", Reply.START),
                                              ("UNSTOP!", Reply.START), ("HELP", Reply.HELP), ("help?", Reply.HELP),
-                                             ("Info", Reply.HELP)])
+                                             ("Info", Reply.HELP), ("Ayuda", Reply.HELP)])
 def test_start_and_help(body, reply):
     assert texting.classify(body) is reply
 
@@ -69,6 +69,22 @@ def test_a_new_number_has_no_consent_until_given(cast):
 
     assert consents([(cast.practice.pk, "+15555550199")]) == {(cast.practice.pk, "+15555550199"): False}
     assert consents([(cast.other_practice.pk, MOBILE)]) == {(cast.other_practice.pk, MOBILE): False}
+
+
+def test_recording_consent_for_a_new_number_ends_the_old_numbers(cast):
+    record_text_consent(cast.pat, number=MOBILE, consented=True, source=Source.STAFF_SPOKEN, by=cast.alice)
+
+    record_text_consent(cast.pat, number="+15555550199", consented=True, source=Source.PATIENT_FORM, by=cast.alice)
+
+    found = consents([(cast.practice.pk, MOBILE), (cast.practice.pk, "+15555550199")])
+    assert found == {(cast.practice.pk, MOBILE): False, (cast.practice.pk, "+15555550199"): True}
+    assert TextConsent.objects.filter(number=MOBILE).latest("id").source == Source.NUMBER_CHANGED
+    assert actions_of(cast.pat) == ["text.consent_given", "text.consent_withdrawn", "text.consent_given"]
+
+
+def test_staff_cannot_record_a_number_change_as_a_source(cast):
+    with pytest.raises(ValueError):
+        record_text_consent(cast.pat, number=MOBILE, consented=False, source=Source.NUMBER_CHANGED, by=cast.alice)
 
 
 def test_without_a_mobile_number_it_is_refused_and_nothing_changes(cast):
@@ -176,3 +192,30 @@ def test_a_reply_from_an_unknown_number_or_other_words_change_nothing(consented_
     reply("Thanks, see you Tuesday", "SM2")
 
     assert snapshot() == before
+
+
+def test_replies_are_in_the_language_of_the_numbers_patient(consented_at_two_practices):
+    """Pat (Maple Street, the first practice) prefers Spanish: STOP, START and HELP are answered in Spanish."""
+    cast = consented_at_two_practices
+    Patient.objects.filter(pk=cast.pat.pk).update(preferred_language="es")
+
+    reply("ALTO", "SM1")
+    reply("START", "SM2")
+    reply("Ayuda", "SM3")
+
+    stopped, started, helped = TextMessage.objects.order_by("pk")
+    assert stopped.body == ("Maple Street Clinic, Harbor Health: dejaremos de enviarle mensajes de texto a este "
+                            "teléfono. Responda START para recibirlos de nuevo.")
+    assert started.body.startswith("Maple Street Clinic, Harbor Health: le enviaremos mensajes de texto de nuevo")
+    assert helped.body.startswith("Invitaciones al portal del paciente por mensaje de texto. Maple Street Clinic: "
+                                  "llame al (555) 555-0100; Harbor Health")
+
+
+def test_a_number_no_chart_has_now_is_answered_in_the_practices_language(consented_at_two_practices):
+    cast = consented_at_two_practices
+    Patient.objects.filter(mobile_phone=MOBILE).update(mobile_phone="")
+    type(cast.practice).objects.filter(pk=cast.practice.pk).update(default_language="es")
+
+    reply("help", "SM1")
+
+    assert TextMessage.objects.get().body.startswith("Invitaciones al portal")

@@ -37,6 +37,7 @@ def get_portal_access(request: HttpRequest, patient_id: int):
     return {
         "status": portal.state, "status_label": portal.label, "eligible": not portal.missing,
         "missing": portal.missing, "email_failed": portal.email_failed,
+        "text_failed": portal.text_failed,
         "invitation": invitation_out(portal.invitation) if portal.invitation else None,
         "connection": {"connected_at": portal.connection.connected_at} if portal.connection else None,
         "actions": {"can_invite": not choices.enable_blocked, "invite_blocked_reason": choices.enable_blocked,

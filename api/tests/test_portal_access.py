@@ -23,7 +23,7 @@ def book(cast, patient) -> Appointment:
 def test_it_summarises_a_patient_who_can_be_invited(api, cast):
     assert api.get(url(cast.pat)).json() == {
         "status": "not_invited", "status_label": "Not invited", "eligible": True, "missing": [],
-        "email_failed": False, "invitation": None, "connection": None,
+        "email_failed": False, "text_failed": False, "invitation": None, "connection": None,
         "actions": {"can_invite": True, "invite_blocked_reason": "", "can_revoke_invitation": False,
                     "can_revoke_access": False, "can_resend": False},
     }

@@ -60,3 +60,20 @@ def test_a_bad_value_is_a_bad_row_and_nothing_is_imported(cast, csv_file, row, p
 
     assert not report.imported and problem in report.rejected[0].describe()
     assert not Patient.objects.filter(chart_number="C-1").exists() and not TextConsent.objects.exists()
+
+
+def test_a_new_number_in_the_file_ends_the_old_numbers_consent(cast, csv_file):
+    run("--practice", "Maple Street Clinic", csv_file("C-1,Ada,Lovelace,ada@example.test,(555) 555-0188,yes"))
+
+    run("--practice", "Maple Street Clinic", csv_file("C-1,Ada,Lovelace,ada@example.test,(555) 555-0177,"))
+
+    p = cast.practice.pk
+    assert consents([(p, "+15555550188"), (p, "+15555550177")]) == {(p, "+15555550188"): False,
+                                                                    (p, "+15555550177"): False}
+    assert list(TextConsent.objects.order_by("id").values_list("number", "consented", "source")) == [
+        ("+15555550188", True, "import"), ("+15555550188", False, "number_changed")]
+    ada = rows_of(cast.practice)["C-1"]
+    assert list(AccessEvent.objects.filter(patient=ada, action__startswith="text.").order_by("id")
+                .values_list("action", "reason")) == [
+        ("text.consent_given", "An import column, for (555) 555-0188"),
+        ("text.consent_withdrawn", "The chart's mobile number changed, for (555) 555-0188")]

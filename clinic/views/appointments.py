@@ -73,7 +73,8 @@ def appointment_details(request, appointment_id: int):
     form = PatientDetailsForm(request.POST, patient=appt.patient)
     if form.is_valid():
         try:
-            appt.patient = update_patient(appt.patient, by=request.staff, client=client_of(request), **form.changes())
+            appt.patient = update_patient(appt.patient, by=request.staff, client=client_of(request),
+                                          text_consent=form.consent_to_texts(), **form.changes())
         except ValidationError as e:
             form.add_service_errors(e)
         else:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from access import summary
 from access.actions import sending
 from access.models import Channel
-from access.rules import ADD_EMAIL, ADD_IDENTITY
+from access.rules import ADD_EMAIL, ADD_EMAIL_OR_TEXT, ADD_IDENTITY
 from access.selectors import access_history
 from access.text_selectors import CAN_TEXT, texting_summary
 from clinic import selectors
@@ -26,7 +26,7 @@ from sms.provider import enabled as texts_enabled
 
 # Where on the Demographics page each missing requirement can be added (by its marked words: the page
 # lists them translated).
-ADD_LINKS = {ADD_EMAIL: "id_email", ADD_IDENTITY: "id_ssn"}
+ADD_LINKS = {ADD_EMAIL: "id_email", ADD_EMAIL_OR_TEXT: "id_email", ADD_IDENTITY: "id_ssn"}
 
 
 def _chart(request, patient, tab: str, template: str, **context):
@@ -53,7 +53,8 @@ def demographics(request, patient_id: int):
     form = DemographicsForm(request.POST or None, patient=patient, doctors=doctors)
     if request.method == "POST" and form.is_valid():
         try:
-            update_patient(patient, by=request.staff, client=client_of(request), **form.changes())
+            update_patient(patient, by=request.staff, client=client_of(request), text_consent=form.consent_to_texts(),
+                           **form.changes())
         except ValidationError as e:
             form.add_service_errors(e)
         else:

@@ -55,3 +55,37 @@ def test_a_patient_invited_by_text_confirms_an_email_and_connects(client, cast, 
     assert events(invitation) == ["text.queued", "invitation.sent", "identity.passed", "email.confirmed",
                                   "account.created", "access.granted"]
     assert EmailConfirmation.objects.get().used_at is not None
+
+
+def test_an_expired_text_invitation_is_renewed_by_text_to_the_number_on_file(client, cast, texted, clock):
+    """Renewals follow Invite by: a patient invited by text alone (no email) renews by text."""
+    clock.move_to(texted.invitation.expires_at + datetime.timedelta(seconds=1))
+    open_link(client, texted.token)
+
+    problem = client.get(reverse("portal:link-problem")).content.decode()
+    assert "we will text a new invitation to the mobile number Maple Street Clinic has on file" in problem
+    assert "Send me a new link" in problem
+    page = client.get(reverse("portal:renew")).content.decode()
+    assert "We will then text a new link to the mobile number Maple Street Clinic has on file." in page
+    response = client.post(reverse("portal:renew"), {"date_of_birth": "1975-03-04", "phone": "(555) 555-0111"})
+
+    assert response["Location"] == reverse("portal:renewed")
+    new = cast.ned.invitations.get(channel=Channel.RENEWAL)
+    [text] = TextMessage.objects.filter(invitation_id=new.pk)
+    assert (text.to, text.kind) == ("+15555550188", TextMessage.Kind.INVITATION)
+    assert not Message.objects.filter(invitation_id=new.pk).exists()
+    done = client.get(response["Location"]).content.decode()
+    assert "We texted a new invitation link to <strong>(•••) •••-0188</strong>" in done and "555-0188" not in done
+
+
+def test_without_consent_any_more_a_text_invitation_is_not_renewed(client, cast, texted, clock):
+    record_text_consent(cast.ned, consented=False, source=TextConsent.Source.STAFF_SPOKEN, by=cast.alice)
+    clock.move_to(texted.invitation.expires_at + datetime.timedelta(seconds=1))
+    open_link(client, texted.token)
+
+    problem = client.get(reverse("portal:link-problem")).content.decode()
+
+    assert "Send me a new link" not in problem and "This link cannot be renewed online." in problem
+    assert client.post(reverse("portal:renew"), {"date_of_birth": "1975-03-04", "phone": "(555) 555-0111"})[
+        "Location"] == reverse("portal:link-problem")
+    assert not cast.ned.invitations.filter(channel=Channel.RENEWAL).exists()

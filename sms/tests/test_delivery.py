@@ -1,6 +1,7 @@
 """Texts go out through the provider's API (the loopback stand-in), once each."""
 
 import datetime
+import zoneinfo
 from unittest import mock
 
 import pytest
@@ -164,3 +165,134 @@ def test_a_lost_lease_records_nothing_twice(sms_provider):
 
     text.refresh_from_db()
     assert (text.status, text.claimed_by) == (Status.SENDING, "w2")
+
+
+# --- quiet hours at the practice, again on every try ------------------------------------------------
+
+NEW_YORK = "America/New_York"  # November: UTC-5
+
+
+def new_york(day: int, hour: int, minute: int, second: int = 0) -> datetime.datetime:
+    return datetime.datetime(2026, 11, day, hour, minute, second, tzinfo=zoneinfo.ZoneInfo(NEW_YORK))
+
+
+def failed_once_at(sms_provider, at: datetime.datetime) -> TextMessage:
+    """A practice's text (quiet hours in New York) whose first try, at `at`, got a 503: retried 30 s later."""
+    sms_provider.fail_next = [503]
+    with time_machine.travel(at, tick=False):
+        text = queue_text(quiet_hours_zone=NEW_YORK)
+        delivery.deliver_due(worker="w1")
+    text.refresh_from_db()
+    return text
+
+
+def test_a_retry_due_before_nine_pm_keeps_its_time(sms_provider):
+    text = failed_once_at(sms_provider, new_york(2, 20, 59, 29))
+
+    assert (text.status, text.attempts, text.next_attempt_at) == (Status.QUEUED, 1, new_york(2, 20, 59, 59))
+
+
+def test_a_retry_falling_at_nine_pm_waits_until_eight_am(sms_provider):
+    text = failed_once_at(sms_provider, new_york(2, 20, 59, 30))
+
+    assert (text.status, text.attempts, text.next_attempt_at) == (Status.QUEUED, 1, new_york(3, 8, 0))
+    with time_machine.travel(new_york(3, 7, 59, 59), tick=False):
+        assert delivery.deliver_due(worker="w1") == 0
+    with time_machine.travel(new_york(3, 8, 0), tick=False):
+        assert delivery.deliver_due(worker="w1") == 1
+    text.refresh_from_db()
+    assert (text.status, text.attempts) == (Status.ACCEPTED, 2)
+    assert len(sms_provider.texts) == 1
+
+
+def test_a_reply_to_the_patient_is_not_held_at_night(sms_provider):
+    text = queue_text(at=new_york(2, 20, 59, 30))  # a STOP confirmation: no zone
+    sms_provider.fail_next = [503]
+    with time_machine.travel(new_york(2, 20, 59, 30), tick=False):
+        delivery.deliver_due(worker="w1")
+
+    text.refresh_from_db()
+    assert text.next_attempt_at == new_york(2, 21, 0)
+
+
+@pytest.mark.parametrize(("claimed", "sent"), [((2, 20, 59, 59), True), ((2, 21, 0, 0), False),
+                                                ((3, 7, 59, 59), False), ((3, 8, 0, 0), True)])
+def test_a_text_a_worker_reaches_in_the_night_is_given_back_until_eight_untried(sms_provider, claimed, sent):
+    """A worker behind (or a text due just before nine) must not send at night: held, the try not counted."""
+    text = queue_text(quiet_hours_zone=NEW_YORK, at=new_york(2, 20, 59, 59))
+
+    with time_machine.travel(new_york(*claimed), tick=False):
+        delivery.deliver_due(worker="w1")
+
+    text.refresh_from_db()
+    if sent:
+        assert (text.status, text.attempts, len(sms_provider.texts)) == (Status.ACCEPTED, 1, 1)
+    else:
+        assert (text.status, text.attempts, text.next_attempt_at) == (Status.QUEUED, 0, new_york(3, 8, 0))
+        assert sms_provider.requests == 0
+
+
+# --- a status callback before the worker recorded the sid ------------------------------------------
+
+def test_a_status_that_comes_before_the_sid_is_recorded_is_applied_once_it_is(sms_provider):
+    from sms import callbacks
+    from sms.models import EarlyStatus
+    from sms.signals import text_delivered
+
+    text, told, real_send = queue_text(), mock.Mock(), provider.send
+
+    def provider_calls_back_at_once(api, **kwargs):
+        accepted = real_send(api, **kwargs)
+        # The provider's callbacks, between its answer and the worker's commit: no text has the sid yet.
+        assert callbacks.record_status(accepted.sid, "sent") is False
+        assert callbacks.record_status(accepted.sid, "delivered") is False
+        assert callbacks.record_status(accepted.sid, "delivered") is False  # a repeat
+        assert EarlyStatus.objects.count() == 2
+        return accepted
+
+    text_delivered.connect(told)
+    try:
+        with mock.patch.object(provider, "send", provider_calls_back_at_once):
+            delivery.deliver_due(worker="w1")
+        assert callbacks.record_status(sms_provider.texts[0]["sid"], "delivered") is False  # after: nothing twice
+    finally:
+        text_delivered.disconnect(told)
+
+    text.refresh_from_db()
+    assert (text.status, text.body) == (Status.DELIVERED, "") and text.finished_at is not None
+    assert told.call_count == 1
+    assert not EarlyStatus.objects.exists()
+
+
+def test_an_early_status_left_by_a_race_is_applied_by_the_next_round(sms_provider, client):
+    """The callback's row committed just after the worker looked: the next round finds it."""
+    from sms import callbacks
+    from sms.models import EarlyStatus
+
+    sid = "SM" + "c" * 32
+    params = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    url = "https://portal.example.test/sms/status/"
+    assert client.post("/sms/status/", params, HTTP_X_TWILIO_SIGNATURE=sms_provider.signature(url, params)).status_code == 204
+    assert EarlyStatus.objects.get().status == "undelivered"
+    text = queue_text(status=Status.ACCEPTED, provider_sid=sid, body="")
+
+    delivery.deliver_due(worker="w1")
+
+    text.refresh_from_db()
+    assert (text.status, text.error_code) == (Status.UNDELIVERED, "30003")
+    assert not EarlyStatus.objects.exists()
+    assert callbacks.apply_early_statuses() == 0
+
+
+def test_an_early_status_no_text_ever_claims_is_dropped_after_two_days(sms_provider):
+    from sms import callbacks
+    from sms.models import EarlyStatus
+
+    with time_machine.travel(T0, tick=False):
+        callbacks.record_status("SM" + "d" * 32, "delivered")
+    with time_machine.travel(T0 + datetime.timedelta(days=2), tick=False):
+        callbacks.apply_early_statuses()
+        assert EarlyStatus.objects.count() == 1
+    with time_machine.travel(T0 + datetime.timedelta(days=2, seconds=1), tick=False):
+        callbacks.apply_early_statuses()
+        assert not EarlyStatus.objects.exists()

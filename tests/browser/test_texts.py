@@ -82,3 +82,22 @@ def test_staff_record_consent_and_the_phone_page_shows_the_text(page, live_serve
     page.goto(f"{live_server.url}{reverse('clinic:portal-access', args=[cast.pat.pk])}")
     expect(page.get_by_test_id("latest-texts")).to_contain_text("Invitation, delivered")
     expect(page.get_by_test_id("history")).to_contain_text("Text delivered")
+
+
+def test_staff_enter_the_mobile_number_and_spoken_consent_on_demographics(page, live_server, cast, artifacts_dir):
+    log_in_staff(page, live_server, "alice")
+    page.goto(f"{live_server.url}{reverse('clinic:demographics', args=[cast.pat.pk])}")
+
+    page.get_by_label("Mobile number").fill("(555) 555-0188")
+    page.get_by_label("Consent to texts").select_option(label="The patient agrees to texts (said so to me)")
+    check_page(page, artifacts_dir, "demographics-texts")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("button", name="Save demographics").press("Enter")
+
+    expect(page.get_by_text("Saved Pat Jones's details.")).to_be_visible()
+    step = TextConsent.objects.get()
+    assert (step.number, step.consented, step.source, step.recorded_by) == (
+        "+15555550188", True, TextConsent.Source.STAFF_SPOKEN, cast.alice)
+    expect(page.get_by_label("Mobile number")).to_have_value("(555) 555-0188")
+    expect(page.get_by_label("Consent to texts")).to_have_value("")  # no change, until staff record another step
