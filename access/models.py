@@ -570,6 +570,8 @@ class ProxyInvitation(models.Model):
     expires_at = models.DateTimeField()
     failed_checks = models.PositiveSmallIntegerField(default=0)
     identity_verified_at = models.DateTimeField(null=True, blank=True)
+    # Whoever passed the identity check holds the proof (tokens.PROXY_IDENTITY_PROOF); accepting needs it.
+    identity_proof_hash = models.CharField(max_length=64, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
 
