@@ -457,7 +457,8 @@ class Proxy(models.Model):
     """Someone who acts for a patient on the portal (issue 21): a parent or guardian of a minor, invited
     by staff from the chart, or a caregiver of an adult, invited by the patient from My account. One
     portal account may act for many people (and be a patient itself). Never deleted: a revoked or ended
-    grant stays as the record of who could see what, and when. Written only by access.actions.proxies."""
+    grant stays as the record of who could see what, and when. Written only by access.actions: proxies
+    (staff), proxy_acceptance (the proxy accepting) and caregivers (the patient inviting and revoking)."""
 
     class Kind(models.TextChoices):
         GUARDIAN = "guardian", _("Parent or guardian")
