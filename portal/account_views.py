@@ -86,7 +86,8 @@ def my_account(request):
     return render(request, "portal/my_account.html", {
         "connections": selectors.live_connections(request.user),
         "my_records": proxy_selectors.grants_on_my_records(request.user),
-        "caregiver_form": show_kept_errors(caregiver_views.caregiver_form(request), kept_invite.errors),
+        "caregiver_form": show_kept_errors(caregiver_views.caregiver_form(request, typed=kept_invite.typed),
+                                           kept_invite.errors),
         "caregiver_error": kept_invite.message,
         "password_form": show_kept_errors(password_form, retry.take(request.session, "change-password").errors),
         "sessions_form": show_kept_errors(sessions_form, retry.take(request.session, "sign-out-everywhere").errors),

@@ -18,12 +18,14 @@ from portal.forms import CaregiverForm, kept_errors
 from portico.client import Client
 
 STEP = "invite-caregiver"
+KEPT_FIELDS = ("first_name", "last_name", "email", "relationship", "level")
 
 
-def caregiver_form(request, data=None) -> CaregiverForm:
-    """The invite form, offering the account's records old enough to have a caregiver."""
+def caregiver_form(request, data=None, *, typed: dict | None = None) -> CaregiverForm:
+    """The invite form, offering the account's records old enough to have a caregiver (`typed`: what a
+    refused attempt typed, shown again: names and an address the patient gave, nothing secret)."""
     adults = [c for c in proxy_selectors.grants_on_my_records(request.user) if proxy_selectors.is_adult(c.patient)]
-    return CaregiverForm(data, connections=adults)
+    return CaregiverForm(data, connections=adults, initial=typed or {})
 
 
 @patient_required
@@ -31,14 +33,14 @@ def caregiver_form(request, data=None) -> CaregiverForm:
 def invite(request):
     form = caregiver_form(request, request.POST)
     if not form.is_valid():
-        return _retry(request, retry.Retry(errors=kept_errors(form)))
+        return _retry(request, retry.Retry(errors=kept_errors(form), typed=_typed(request)))
     connection = proxy_selectors.my_connection(request.user, form.cleaned_data["connection"])
     if connection is None:
         raise Http404("No such connection")
     try:
         invited = caregivers.invite_caregiver(connection, form.caregiver(), client=Client.from_request(request))
     except (errors.NotAnAdult, errors.ProxyAlreadyInvited, errors.NoSuchProxy) as e:
-        return _retry(request, retry.Retry(message=e.message))
+        return _retry(request, retry.Retry(message=e.message, typed=_typed(request)))
     proxy_accepting.keep_new_code(request.session, invited.proxy.pk, invited.code)
     return redirect("portal:caregiver-code")
 
@@ -71,6 +73,10 @@ def revoke(request):
         raise Http404("No such access") from None
     messages.success(request, _("%(name)s can no longer use your portal.") % {"name": proxy.full_name})
     return redirect(reverse("portal:my-account") + "#people-title")
+
+
+def _typed(request) -> dict[str, str]:
+    return {name: request.POST[name][:200] for name in KEPT_FIELDS if request.POST.get(name)}
 
 
 def _retry(request, kept: retry.Retry):

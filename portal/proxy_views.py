@@ -45,9 +45,8 @@ def landing(request, token: str):
     try:
         proxy_acceptance.proxy_invitation_for_token(token)
     except errors.LinkNotUsable as e:
-        if e.reason == "used" and (grant := proxy_selectors.grant_from_link(request.user, token_hash)):
-            proxy_accepting.choose(request.session, grant.pk)
-            return redirect("portal:home")  # the proxy who used it, back again
+        if e.reason == "used" and proxy_selectors.grant_from_link(request.user, token_hash):
+            return redirect("portal:home")  # the proxy who used it, back again: choose there
         return _dead_link(request, e.reason, token)
     proxy_accepting.open_link(request.session, token)
     return redirect("portal:proxy-accept")

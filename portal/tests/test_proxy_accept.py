@@ -83,3 +83,38 @@ def test_an_existing_account_signs_in_to_accept(client, cast, guardian_invited):
     response = client.post(reverse("portal:proxy-account"), {"password": PASSWORD})
     assert response["Location"] == reverse("portal:home")
     assert Proxy.objects.get(pk=guardian_invited.proxy.pk).account.username == "jordan@example.test"
+
+
+def test_dead_links_say_why_on_the_patients_dead_link_pages(client, guardian_invited, clock):
+    import datetime
+
+    response = open_proxy_link(client, "x" * 43)
+    assert "This link is not valid" in client.get(response["Location"]).content.decode()
+    ProxyInvitation.objects.filter(pk=guardian_invited.invitation.pk).update(status="revoked")
+    open_proxy_link(client, guardian_invited.token)
+    page = client.get(reverse("portal:link-problem")).content.decode()
+    assert "This invitation is no longer valid" in page and "Maple Street Clinic" in page
+    ProxyInvitation.objects.filter(pk=guardian_invited.invitation.pk).update(status="pending")
+    clock.move_to(guardian_invited.invitation.expires_at + datetime.timedelta(seconds=1))
+    open_proxy_link(client, guardian_invited.token)
+    page = client.get(reverse("portal:link-problem")).content.decode()
+    assert "This invitation has expired" in page and 'data-testid="renew"' not in page  # no patient renewal here
+
+
+def test_someone_else_signed_in_is_asked_to_sign_out_first(client, cast, guardian_invited):
+    client.force_login(cast.alice.user)
+    open_proxy_link(client, guardian_invited.token)
+    response = client.get(reverse("portal:proxy-accept"))
+    assert response.status_code == 409 and "Someone else is signed in" in response.content.decode()
+    assert reverse("portal:proxy-sign-out-and-continue") in response.content.decode()
+    response = client.post(reverse("portal:proxy-sign-out-and-continue"))
+    assert response["Location"] == reverse("portal:proxy-accept")
+    assert "Confirm your identity" in client.get(response["Location"]).content.decode()
+
+
+def test_a_refused_caregiver_invite_keeps_what_was_typed(client, connected):
+    client.post(reverse("portal:invite-caregiver"), {"first_name": "Robin", "last_name": "Jones", "email": "nope",
+                                                     "relationship": "spouse", "level": "full",
+                                                     "connection": connected.pk})
+    page = client.get(reverse("portal:my-account")).content.decode()
+    assert 'value="Robin"' in page and 'value="nope"' in page
