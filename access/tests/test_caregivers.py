@@ -129,3 +129,17 @@ def _token_of(invited) -> str:
     """The link's token, as the caregiver reads it in the email."""
     link = Message.objects.get(kind=Message.Kind.CAREGIVER_INVITATION).secret_link
     return link.rstrip("/").rsplit("/", 1)[1]
+
+
+def test_a_code_shown_before_a_key_rotation_still_works_until_the_old_key_is_dropped(cast, pats_connection):
+    from django.test import override_settings
+
+    old, new = "the-key-the-code-was-shown-under-" + "o" * 20, "the-key-after-rotation-" + "n" * 30
+    with override_settings(SECRET_KEY=old, SECRET_KEY_FALLBACKS=[]):
+        invited = _invite(pats_connection)
+    token = _token_of(invited)
+    with time_machine.travel(SENT, tick=False):
+        with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]), pytest.raises(errors.IdentityNotConfirmed):
+            proxy_acceptance.verify_proxy_identity(token, ProxyAnswers(code=invited.code))
+        with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[old]):
+            assert proxy_acceptance.verify_proxy_identity(token, ProxyAnswers(code=invited.code)).proof
