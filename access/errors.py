@@ -273,6 +273,17 @@ class ProxyAlreadyInvited(Refusal):
                                  "Revoke it first to invite them again."))
 
 
+class TooManyCaregiverInvitations(Refusal):
+    """A patient's caregiver invitations are capped per day, so the form cannot flood strangers' inboxes."""
+
+    code = "too_many_caregiver_invitations"
+
+    def __init__(self, limit: int):
+        super().__init__(ngettext("You have invited %(count)d caregiver in the last 24 hours. Please try again tomorrow.",
+                                  "You have invited %(count)d caregivers in the last 24 hours. Please try again "
+                                  "tomorrow.", limit) % {"count": limit})
+
+
 class NoSuchProxy(Refusal):
     """Not one of the caller's own (another person's id looks missing), or no longer live."""
 

@@ -39,7 +39,7 @@ def invite(request):
         raise Http404("No such connection")
     try:
         invited = caregivers.invite_caregiver(connection, form.caregiver(), client=Client.from_request(request))
-    except (errors.NotAnAdult, errors.ProxyAlreadyInvited, errors.NoSuchProxy) as e:
+    except (errors.NotAnAdult, errors.ProxyAlreadyInvited, errors.TooManyCaregiverInvitations, errors.NoSuchProxy) as e:
         return _retry(request, retry.Retry(message=e.message, typed=_typed(request)))
     proxy_accepting.keep_new_code(request.session, invited.proxy.pk, invited.code)
     return redirect("portal:caregiver-code")

@@ -24,6 +24,8 @@ log = logging.getLogger("portico.access")
 Action = AccessEvent.Action
 
 CODE_VALID_FOR = datetime.timedelta(days=7)
+# Caregiver invitations one patient may send in 24 hours (as staff may send a patient 5 invitations a day).
+MAX_INVITATIONS_A_DAY = 5
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def invite_caregiver(connection: Connection, caregiver: Caregiver, *, client: Cl
     """The patient of `connection` (one of the signed-in account's live connections) invites a caregiver:
     a Proxy and its ProxyInvitation (link and code, valid CODE_VALID_FOR), history, and the email with
     the link (not the code). Refused for a patient under the practice's adult age, or when the address
-    already has a live grant for this patient."""
+    already has a live grant for this patient, or after MAX_INVITATIONS_A_DAY in 24 hours."""
     with transaction.atomic(durable=True):
         patient = lock_patient(connection.patient)
         _check_live(connection)
@@ -58,6 +60,9 @@ def invite_caregiver(connection: Connection, caregiver: Caregiver, *, client: Cl
                                 status__in=[Proxy.Status.INVITED, Proxy.Status.ACTIVE]).exists():
             raise errors.ProxyAlreadyInvited()
         now, token, code = timezone.now(), tokens.new_token(), tokens.new_activation_code()
+        if Proxy.objects.filter(patient=patient, kind=Proxy.Kind.CAREGIVER,
+                                created_at__gt=now - datetime.timedelta(hours=24)).count() >= MAX_INVITATIONS_A_DAY:
+            raise errors.TooManyCaregiverInvitations(MAX_INVITATIONS_A_DAY)
         try:
             with transaction.atomic():  # a savepoint: a grant made at the same moment is a refusal, not a 500
                 proxy = Proxy.objects.create(

@@ -143,3 +143,22 @@ def test_a_code_shown_before_a_key_rotation_still_works_until_the_old_key_is_dro
             proxy_acceptance.verify_proxy_identity(token, ProxyAnswers(code=invited.code))
         with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[old]):
             assert proxy_acceptance.verify_proxy_identity(token, ProxyAnswers(code=invited.code)).proof
+
+
+def test_a_patient_invites_at_most_5_caregivers_in_24_hours(cast, pats_connection):
+    def robin(n):
+        return Caregiver(**{**ROBIN.__dict__, "email": f"robin{n}@example.test"})
+
+    with time_machine.travel(SENT, tick=False) as clock:
+        for n in range(5):
+            caregivers.invite_caregiver(pats_connection, robin(n))
+            caregivers.revoke_proxy_by_patient(pats_connection, Proxy.objects.latest("pk"))  # revoking frees nothing
+        before = proxy_snapshot()
+        with pytest.raises(errors.TooManyCaregiverInvitations):
+            caregivers.invite_caregiver(pats_connection, robin(5))
+        assert proxy_snapshot() == before
+        clock.move_to(datetime.datetime(2026, 11, 3, 14, 59, 59, tzinfo=UTC))
+        with pytest.raises(errors.TooManyCaregiverInvitations):
+            caregivers.invite_caregiver(pats_connection, robin(5))
+        clock.move_to(datetime.datetime(2026, 11, 3, 15, 0, tzinfo=UTC))  # 24 hours after the five
+        caregivers.invite_caregiver(pats_connection, robin(5))
