@@ -250,6 +250,7 @@ class ProxyAgeEnded(Refusal):
     code = "proxy_age_ended"
 
     def __init__(self):
+        # Translators: patients read this.
         super().__init__(gettext("This invitation can no longer be accepted: the patient is now old enough to have "
                                  "their own portal account. Please contact the practice."))
 
@@ -260,6 +261,7 @@ class NotAnAdult(Refusal):
     code = "not_an_adult"
 
     def __init__(self):
+        # Translators: patients read this.
         super().__init__(gettext("Only adult patients can invite a caregiver."))
 
 
@@ -269,6 +271,7 @@ class ProxyAlreadyInvited(Refusal):
     code = "proxy_already_invited"
 
     def __init__(self):
+        # Translators: patients read this.
         super().__init__(gettext("This person already has access to your portal, or an invitation waiting. "
                                  "Revoke it first to invite them again."))
 
@@ -279,6 +282,7 @@ class TooManyCaregiverInvitations(Refusal):
     code = "too_many_caregiver_invitations"
 
     def __init__(self, limit: int):
+        # Translators: patients read this.
         super().__init__(ngettext("You have invited %(count)d caregiver in the last 24 hours. Please try again tomorrow.",
                                   "You have invited %(count)d caregivers in the last 24 hours. Please try again "
                                   "tomorrow.", limit) % {"count": limit})
@@ -290,4 +294,5 @@ class NoSuchProxy(Refusal):
     code = "not_found"
 
     def __init__(self):
+        # Translators: patients read this.
         super().__init__(gettext("There is no such access to change."))
