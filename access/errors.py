@@ -239,3 +239,60 @@ class NoMobileNumber(Refusal):
 
     def __init__(self):
         super().__init__(gettext("Add the patient's mobile number first: consent to texts is about that number."))
+
+
+# --- proxy access, the proxy's and the patient's side (access.actions.proxy_acceptance, caregivers) ----
+
+class ProxyAgeEnded(Refusal):
+    """A parent's or guardian's access cannot start: the patient has reached the practice's age at which
+    it ends (Practice.proxy_ends_at_age), on the practice's date."""
+
+    code = "proxy_age_ended"
+
+    def __init__(self):
+        # Translators: patients read this.
+        super().__init__(gettext("This invitation can no longer be accepted: the patient is now old enough to have "
+                                 "their own portal account. Please contact the practice."))
+
+
+class NotAnAdult(Refusal):
+    """Only an adult patient (of the age at which a guardian's access ends) may invite a caregiver."""
+
+    code = "not_an_adult"
+
+    def __init__(self):
+        # Translators: patients read this.
+        super().__init__(gettext("Only adult patients can invite a caregiver."))
+
+
+class ProxyAlreadyInvited(Refusal):
+    """That address already has a live grant (invited or active) for this patient."""
+
+    code = "proxy_already_invited"
+
+    def __init__(self):
+        # Translators: patients read this.
+        super().__init__(gettext("This person already has access to your portal, or an invitation waiting. "
+                                 "Revoke it first to invite them again."))
+
+
+class TooManyCaregiverInvitations(Refusal):
+    """A patient's caregiver invitations are capped per day, so the form cannot flood strangers' inboxes."""
+
+    code = "too_many_caregiver_invitations"
+
+    def __init__(self, limit: int):
+        # Translators: patients read this.
+        super().__init__(ngettext("You have invited %(count)d caregiver in the last 24 hours. Please try again tomorrow.",
+                                  "You have invited %(count)d caregivers in the last 24 hours. Please try again "
+                                  "tomorrow.", limit) % {"count": limit})
+
+
+class NoSuchProxy(Refusal):
+    """Not one of the caller's own (another person's id looks missing), or no longer live."""
+
+    code = "not_found"
+
+    def __init__(self):
+        # Translators: patients read this.
+        super().__init__(gettext("There is no such access to change."))

@@ -457,7 +457,8 @@ class Proxy(models.Model):
     """Someone who acts for a patient on the portal (issue 21): a parent or guardian of a minor, invited
     by staff from the chart, or a caregiver of an adult, invited by the patient from My account. One
     portal account may act for many people (and be a patient itself). Never deleted: a revoked or ended
-    grant stays as the record of who could see what, and when. Written only by access.actions.proxies."""
+    grant stays as the record of who could see what, and when. Written only by access.actions: proxies
+    (staff), proxy_acceptance (the proxy accepting) and caregivers (the patient inviting and revoking)."""
 
     class Kind(models.TextChoices):
         GUARDIAN = "guardian", _("Parent or guardian")
@@ -570,6 +571,8 @@ class ProxyInvitation(models.Model):
     expires_at = models.DateTimeField()
     failed_checks = models.PositiveSmallIntegerField(default=0)
     identity_verified_at = models.DateTimeField(null=True, blank=True)
+    # Whoever passed the identity check holds the proof (tokens.PROXY_IDENTITY_PROOF); accepting needs it.
+    identity_proof_hash = models.CharField(max_length=64, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,6 +13,10 @@ from django.utils.crypto import salted_hmac
 INVITATION = "portico.access.invitation"
 # Handed to whoever passed the identity check; only they can then accept (see accept_invitation).
 IDENTITY_PROOF = "portico.access.identity-proof"
+# A proxy's invitation link (access.ProxyInvitation: a guardian's, emailed by staff, or a caregiver's,
+# emailed when the patient invites them) and the proof handed to whoever passed a proxy's identity check.
+PROXY_INVITATION = "portico.access.proxy-invitation"
+PROXY_IDENTITY_PROOF = "portico.access.proxy-identity-proof"
 TOKEN_BYTES = 32  # 256 bits
 
 
@@ -37,6 +41,8 @@ def looks_like_token(value: str) -> bool:
 
 ACTIVATION_CODE = "portico.access.activation-code"
 EMAIL_CODE = "portico.access.email-code"
+# A caregiver's one-time code: shown once to the patient who invited them, passed on by hand.
+CAREGIVER_CODE = "portico.access.caregiver-code"
 # Digits and capitals without the look-alikes 0/O, 1/I/L, and U (read as V): 30 symbols.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 ACTIVATION_CODE_LENGTH = 10  # about 49 bits; guesses are throttled like identity checks

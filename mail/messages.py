@@ -145,6 +145,28 @@ def queue_email_code(confirmation, code: str, practice, *, language: str = "en")
     )
 
 
+def queue_caregiver_invitation(invitation, token: str, *, language: str) -> Message:
+    """A caregiver's invitation (access.ProxyInvitation), sent when a patient invites them: the link,
+    whose person it is for, and that the code comes from that person, not from this email. The link is
+    kept sealed like a patient's invitation link and wiped once sent."""
+    proxy = invitation.proxy
+    return _queue(
+        Message.Kind.CAREGIVER_INVITATION, proxy.email, f"caregiver-invitation:{invitation.pk}",
+        {**_practice(invitation.practice), "patient": proxy.patient.full_name, "language": language,
+         "expires": _in(language, human_time, invitation.expires_at, invitation.practice.time_zone)},
+        secret_link=_url("portal:proxy-landing", token),
+    )
+
+
+def queue_proxy_connected(proxy, *, language: str) -> Message:
+    """A proxy accepted: confirmation to their address, naming whose portal, and what to do if it wasn't them."""
+    return _queue(
+        Message.Kind.PROXY_CONNECTED, proxy.email, f"proxy-connected:{proxy.pk}",
+        {**_practice(proxy.practice), "patient": proxy.patient.full_name, "portal_url": _url("portal:home"),
+         "language": language},
+    )
+
+
 def _queue(kind: Message.Kind, to: str, dedupe_key: str, context: dict, *, secret_link: str = "") -> Message:
     now = timezone.now()
     message = Message.objects.create(

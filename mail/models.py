@@ -29,6 +29,10 @@ class Message(OutboxRow):
         REQUEST_LAPSED = "request-lapsed", _("Access request lapsed")
         # A code confirming an address before a portal account exists (its secret_link holds the code).
         EMAIL_CODE = "email-code", _("Email confirmation code")
+        # Proxy access (issue 21), the proxy's side: a caregiver's invitation link (the patient invited
+        # them; its secret_link holds the link) and the confirmation once a proxy has accepted.
+        CAREGIVER_INVITATION = "caregiver-invitation", _("Caregiver invitation")
+        PROXY_CONNECTED = "proxy-connected", _("Proxy access confirmed")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST, require_safe
 
-from access import errors
-from portal import retry, selectors
+from access import errors, proxy_selectors
+from portal import caregiver_views, retry, selectors
 from portal.decorators import patient_required
 from portal.forms import (
     ChangePasswordForm,
@@ -82,8 +82,13 @@ password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
 def my_account(request):
     password_form = ChangePasswordForm(request.user, request=request)
     sessions_form = SignOutEverywhereForm(request=request)
+    kept_invite = retry.take(request.session, caregiver_views.STEP)
     return render(request, "portal/my_account.html", {
         "connections": selectors.live_connections(request.user),
+        "my_records": proxy_selectors.grants_on_my_records(request.user),
+        "caregiver_form": show_kept_errors(caregiver_views.caregiver_form(request, typed=kept_invite.typed),
+                                           kept_invite.errors),
+        "caregiver_error": kept_invite.message,
         "password_form": show_kept_errors(password_form, retry.take(request.session, "change-password").errors),
         "sessions_form": show_kept_errors(sessions_form, retry.take(request.session, "sign-out-everywhere").errors),
     })

@@ -10,6 +10,9 @@ from django.views.decorators.debug import sensitive_variables
 from access import attempts, signins
 from access.actions import passwords
 from access.actions.acceptance import IdentityAnswers
+from access.actions.caregivers import Caregiver
+from access.actions.proxy_acceptance import ProxyAnswers
+from access.models import Proxy
 from access.signins import ThrottledAuthenticationForm
 from clinic import validation
 from portal import tasks
@@ -363,3 +366,113 @@ class RequestAccessForm(forms.Form):
     def request(self) -> dict:
         """The keyword arguments of access.actions.requests.request_access."""
         return {name: self.cleaned_data[name] for name in self.KEPT}
+
+
+# --- proxy access: a parent's, guardian's or caregiver's identity check, account, and the patient's caregivers ---
+
+class GuardianIdentityForm(forms.Form):
+    """A parent's or guardian's identity check: the child's date of birth and their own mobile phone as
+    the practice entered it. Only the shape is checked here; whether it matches is access's business."""
+
+    date_of_birth = forms.DateField(
+        label=_("Their date of birth"), input_formats=IdentityForm.base_fields["date_of_birth"].input_formats,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"}),
+        help_text=_("Month, day and year, like 05/17/2015."),
+        error_messages={"invalid": _("Enter the date of birth as month/day/year, like 05/17/2015."),
+                        "required": _("Enter their date of birth.")},
+    )
+    phone = forms.CharField(
+        label=_("Your mobile phone number"), max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        help_text=_("The number you gave the practice, like (555) 555-0123."),
+        error_messages={"required": _("Enter your mobile phone number.")},
+    )
+
+    def __init__(self, *args, child: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if child:
+            self.fields["date_of_birth"].label = _("%(name)s's date of birth") % {"name": child}
+
+    @sensitive_variables()
+    def clean_phone(self):
+        return validation.normalize_phone(self.cleaned_data["phone"])
+
+    def answers(self):
+        return ProxyAnswers(date_of_birth=self.cleaned_data["date_of_birth"], phone=self.cleaned_data["phone"])
+
+
+class CaregiverCodeForm(forms.Form):
+    """A caregiver's identity check: the one-time code the patient passed on, typed however."""
+
+    code = forms.CharField(
+        label=_("One-time code"), max_length=40,
+        help_text=_("The 10 letters and numbers the patient gave you, for example ABCDE-FGH23."),
+        error_messages={"required": _("Enter the code.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}))
+
+    def answers(self):
+        return ProxyAnswers(code=self.cleaned_data["code"])
+
+
+class ProxyCreateAccountForm(PlainPasswordRules, forms.Form):
+    """A new portal account for a proxy's invited address (never one taken from the request)."""
+
+    password1, password2 = PlainPasswordRules.password_fields(_("Choose a password"), _("Enter the password again"))
+
+    def __init__(self, *args, proxy, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.proxy = proxy
+
+    def clean(self):
+        would_be = get_user_model()(username=self.proxy.email, email=self.proxy.email,
+                                    first_name=self.proxy.first_name, last_name=self.proxy.last_name)
+        self.check_new_password(would_be, "password1", "password2")
+        return super().clean()
+
+
+class CaregiverForm(forms.Form):
+    """Who a patient invites as their caregiver (access.actions.caregivers.invite_caregiver)."""
+
+    RELATIONSHIPS = ("spouse", "child", "parent", "relative", "other")
+    LEVELS = (("full", _("Full: everything you see on your portal")),
+              ("limited", _("Limited: your appointments and how to contact the practice")))
+
+    first_name = forms.CharField(label=_("Their first name"), max_length=100,
+                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    last_name = forms.CharField(label=_("Their last name"), max_length=100,
+                                widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    email = forms.CharField(label=_("Their email address"), max_length=validation.MAX_EMAIL_LENGTH,
+                            error_messages={"max_length": validation.EMAIL_TOO_LONG},
+                            widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                            help_text=_("We email them a link to accept."))
+    relationship = forms.ChoiceField(label=_("They are your"), choices=())
+    level = forms.ChoiceField(label=_("What they can see"), choices=LEVELS, widget=forms.RadioSelect, initial="limited")
+    connection = forms.TypedChoiceField(label=_("At which practice"), coerce=int, choices=())
+
+    def __init__(self, *args, connections=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(Proxy.Relationship.choices)
+        self.fields["relationship"].choices = [("", _("Choose…"))] + [(r, labels[r]) for r in self.RELATIONSHIPS]
+        self.fields["connection"].choices = [(c.pk, c.practice.name) for c in connections]
+        if len(connections) == 1:
+            self.fields["connection"].widget = forms.HiddenInput()
+            self.fields["connection"].initial = connections[0].pk
+
+    def clean_first_name(self) -> str:
+        return " ".join(self.cleaned_data["first_name"].split())
+
+    def clean_last_name(self) -> str:
+        return " ".join(self.cleaned_data["last_name"].split())
+
+    def clean_email(self) -> str:
+        try:
+            return validation.normalize_email(self.cleaned_data["email"])
+        except ValidationError as e:
+            if e.code == "email_too_long":
+                raise
+            raise ValidationError(_("Enter an email address like name@example.com."), code="email") from None
+
+    def caregiver(self):
+        data = self.cleaned_data
+        return Caregiver(first_name=data["first_name"], last_name=data["last_name"], email=data["email"],
+                         relationship=data["relationship"], level=data["level"])

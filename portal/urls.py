@@ -1,11 +1,19 @@
 from django.urls import path
 
-from portal import account_views, code_views, language, proxy_views, request_views, views
+from portal import account_views, caregiver_views, code_views, language, proxy_views, request_views, views
 
 app_name = "portal"
 urlpatterns = [
     path("i/<str:token>/", views.landing, name="landing"),
+    # Proxy access (issue 21), the proxy's and the patient's side: before proxy/<token>/, which would match them.
+    path("proxy/accept/", proxy_views.accept, name="proxy-accept"),
+    path("proxy/accept/account/", proxy_views.account, name="proxy-account"),
+    path("proxy/accept/sign-out/", proxy_views.sign_out_and_continue, name="proxy-sign-out-and-continue"),
     path("proxy/<str:token>/", proxy_views.landing, name="proxy-landing"),
+    path("people/choose/", proxy_views.choose_person, name="choose-person"),
+    path("my-account/caregivers/", caregiver_views.invite, name="invite-caregiver"),
+    path("my-account/caregivers/code/", caregiver_views.new_code, name="caregiver-code"),
+    path("my-account/caregivers/revoke/", caregiver_views.revoke, name="revoke-proxy"),
     path("link/", views.link_problem, name="link-problem"),
     path("link/renew/", views.renew, name="renew"),
     path("link/renewed/", views.renewed, name="renewed"),

@@ -24,10 +24,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from access import errors, signins, tokens
+from access import errors, proxy_selectors, signins, tokens
 from access.actions import acceptance, renewal
 from clinic import validation
-from portal import accepting, retry, selectors
+from portal import accepting, acting, retry, selectors
 from portal.decorators import no_referrer, patient_required
 from portal.forms import (
     CreateAccountForm,
@@ -190,7 +190,7 @@ def renew(request):
     except errors.TooManyAttempts as e:
         return _retry(request, "renew", retry.Retry(message=e.message, typed=_typed(request)))
     except errors.IdentityNotConfirmed as e:
-        return _retry(request, "renew", _not_confirmed(e.attempts_left, _typed(request)))
+        return _retry(request, "renew", not_confirmed(e.attempts_left, _typed(request)))
     except errors.LinkNotUsable as e:  # locked by this answer
         accepting.note_link_problem(request.session, e.reason, invitation.practice_id)
         return redirect("portal:link-problem")
@@ -317,10 +317,10 @@ def _identity_page(request, invitation, *, step: str = "identity", template: str
 
 
 def _identity_not_confirmed(request, *, attempts_left: int | None):
-    return _retry(request, "identity", _not_confirmed(attempts_left, _typed(request)))
+    return _retry(request, "identity", not_confirmed(attempts_left, _typed(request)))
 
 
-def _not_confirmed(attempts_left: int | None, typed: dict[str, str]) -> retry.Retry:
+def not_confirmed(attempts_left: int | None, typed: dict[str, str]) -> retry.Retry:
     """The same page whichever answer was wrong; only the date of birth and phone are shown again."""
     message = errors.IdentityNotConfirmed(0).message + " " + _("Check them and try again.")
     if attempts_left == 1:
@@ -400,7 +400,17 @@ logout_view = auth_views.LogoutView.as_view(next_page="portal:login")
 @patient_required
 @require_safe
 def home(request):
-    return render(request, "portal/home.html", {"connections": selectors.practices_for(request.user)})
+    """The account's own practices; or, for an account that acts for others, the people it may choose
+    (a plain form) and the chosen person's practice and appointments (all of them for a full grant,
+    the appointments and the practice's contact for a limited one)."""
+    people, grant = acting.people(request), acting.acting_for(request)
+    context = {"people": people, "grant": grant, "chose_self": acting.chose_self(request) or not people.grants}
+    if grant is not None:
+        context["upcoming"] = proxy_selectors.upcoming_appointments(grant.patient)
+    elif people.self_connected or not people.grants:
+        context["connections"] = selectors.practices_for(request.user)
+        context["chose_self"] = True
+    return render(request, "portal/home.html", context)
 
 
 @patient_required

@@ -6,6 +6,9 @@ scope, parse, call one of them and show the result, importing it from the module
 - jobs: bulk invitation jobs, run by the task worker in chunks
 - automatic: invitations after a booking, reminders, re-invites
 - acceptance: the patient's link, identity check, connection, disconnection
+- proxy_acceptance: a proxy's link (a parent's, guardian's or caregiver's), identity check, accepting,
+  and choosing whom to act for
+- caregivers: a connected adult patient invites a caregiver (a one-time code) and revokes grants on them
 - printing: printed invitations (a QR code of the link and an activation code), and the typed code
 - email_confirmation: an address confirmed with an emailed code before a portal account exists
 - passwords: patient account password reset and change

@@ -9,7 +9,16 @@ import time_machine
 from django.contrib.auth import get_user_model
 
 import mail
-from access.actions import acceptance, automatic, email_confirmation, printing, requests, sending
+from access.actions import (
+    acceptance,
+    automatic,
+    caregivers,
+    email_confirmation,
+    printing,
+    proxy_acceptance,
+    requests,
+    sending,
+)
 from access.tests.helpers import connect, right_answers, send
 from conftest import NOW
 from mail import messages
@@ -38,6 +47,11 @@ def test_an_invitation_email_and_its_reminder_name_their_invitation_in_a_typed_c
 
 def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
     sent, connection = connect(cast)  # the invitation, then the connected confirmation
+    invited = caregivers.invite_caregiver(connection, caregivers.Caregiver(  # the caregiver-invitation
+        first_name="Robin", last_name="Jones", email="robin@example.test", relationship="spouse", level="full"))
+    token = Message.objects.get(kind=Message.Kind.CAREGIVER_INVITATION).secret_link.rstrip("/").rsplit("/", 1)[1]
+    proof = proxy_acceptance.verify_proxy_identity(token, proxy_acceptance.ProxyAnswers(code=invited.code)).proof
+    proxy_acceptance.accept_proxy_invitation(token, proof=proof, password="a-long-enough-password")  # proxy-connected
     sending.revoke_invitation(cast.pat, by=cast.alice)  # the access-revoked notice
     messages.queue_digests([(cast.dora, [])])
     messages.queue_password_reset(get_user_model().objects.get(pk=connection.account_id), "set-password-token")
@@ -51,5 +65,6 @@ def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
     email_confirmation.send_email_code(printed, proof=proof, email="bea.new@example.test")  # the email-code
     named = dict(Message.objects.values_list("kind", "invitation_id"))
     assert named == {"invitation": sent.invitation.pk, "connected": None, "access-revoked": None, "digest": None,
-                     "password-reset": None, "request-declined": None, "request-lapsed": None, "email-code": None}
+                     "password-reset": None, "request-declined": None, "request-lapsed": None, "email-code": None,
+                     "caregiver-invitation": None, "proxy-connected": None}
     assert set(named) == set(Message.Kind.values) - {Message.Kind.REMINDER}  # every other kind, queued for real

@@ -64,3 +64,45 @@ def field_hint(body: str, field_id: str) -> str:
     """The hint shown above one field, before anything is typed (tags stripped)."""
     found = re.search(rf'<div class="hint" id="{field_id}_helptext">(.*?)</div>', body, re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))) if found else ""
+
+
+# --- proxy access: a child of the practice and a parent's pending invitation ---------------------
+
+ALEX_BORN = "2016-04-09"
+
+
+@pytest.fixture
+def alex(cast):
+    """A child of 10 at NOW, at Pat's practice."""
+    import datetime
+
+    from clinic.models import Patient
+
+    return Patient.objects.create(practice=cast.practice, doctor=cast.dora, chart_number="A-300", first_name="Alex",
+                                  last_name="Rivera", email="jordan@example.test",
+                                  date_of_birth=datetime.date(2016, 4, 9))
+
+
+@pytest.fixture
+def guardian_invited(cast, alex, clock):
+    """Jordan Rivera (Alex's mother) invited by Alice at NOW: `.token` is the link's secret."""
+    from access.tests.proxies import invite_guardian
+
+    return invite_guardian(alex, by=cast.alice)
+
+
+GUARDIAN_ANSWERS = {"date_of_birth": "04/09/2016", "phone": "(555) 555-0199"}
+
+
+def open_proxy_link(client, token):
+    return client.get(reverse("portal:proxy-landing", args=[token]))
+
+
+def confirm_guardian(client, token, answers=None):
+    open_proxy_link(client, token)
+    return client.post(reverse("portal:proxy-accept"), answers or GUARDIAN_ANSWERS)
+
+
+def accept_as_new_account(client, token, password=PASSWORD, answers=None):
+    confirm_guardian(client, token, answers)
+    return client.post(reverse("portal:proxy-account"), {"password1": password, "password2": password})

@@ -146,3 +146,29 @@ def test_the_email_code_is_in_the_language_of_the_page_it_was_asked_from(cast, s
     assert "Funciona durante 15 minutos." in text and "Funciona durante 15 minutos." in html
     assert english_left(subject) == [] and english_left(text) == [] and english_left(html) == []
     assert '<html lang="es">' in html
+
+
+def test_the_proxy_emails_arrive_in_the_patients_language(cast, smtp_server, clock):
+    """A caregiver's invitation (sent when Pat invites them) and the confirmation a proxy gets once they
+    accepted, in the language of the patient they are about; nothing left in English, and no code."""
+    from access.actions import caregivers, proxy_acceptance
+    from access.actions.caregivers import Caregiver
+
+    prefers(cast.pat, "es")
+    _, connection = connect(cast)
+    invited = caregivers.invite_caregiver(connection, Caregiver(first_name="Robin", last_name="Jones",
+                                                                email="robin@example.test", relationship="spouse",
+                                                                level="full"))
+    token = Message.objects.get(kind=Message.Kind.CAREGIVER_INVITATION).secret_link.rstrip("/").rsplit("/", 1)[1]
+    proof = proxy_acceptance.verify_proxy_identity(token, proxy_acceptance.ProxyAnswers(code=invited.code)).proof
+    proxy_acceptance.accept_proxy_invitation(token, proof=proof, password="a-long-enough-password")
+    run_worker()
+    to_robin = {str(m["Subject"]): m for m in smtp_server.messages() if str(m["To"]) == "robin@example.test"}
+    assert sorted(to_robin) == ["Pat Jones le invita a ayudarle con su portal del paciente",
+                                "Ya puede usar el portal del paciente de Pat Jones"]
+    subject, text, html = parts(to_robin["Pat Jones le invita a ayudarle con su portal del paciente"])
+    assert "/portal/proxy/" in text and invited.code not in text and invited.code not in html
+    assert "Se le pedirá un código de un solo uso." in text
+    for message in to_robin.values():
+        for part in parts(message):
+            assert english_left(part) == [], part

@@ -223,3 +223,105 @@ def test_a_recognised_code_opens_its_patients_language_as_a_link_does(cast, cloc
     client.post(reverse("activate"), {"code": printed.code})
     page = client.get(reverse("portal:accept")).content.decode()
     assert '<html lang="es">' in page and "Confirme su identidad" in page
+
+
+# --- proxy access (issue 21): a parent's and a caregiver's pages, and the patient's caregivers ---------
+
+def proxy_walk(client: Client, cast, guardian, language: str) -> dict[str, str]:
+    """Every page of proxy access, as `client` (a parent) and a second browser (Pat, then a caregiver)
+    see them, in `language`: the parent's link, identity check (refused twice), account, the people
+    list and a child's portal; Pat's My account with caregivers (the invite refused), the code page;
+    the caregiver's identity check; a refused accept (the child turned 18) and a dead proxy link."""
+    from access.models import Proxy
+    from access.tests.proxies import invite_guardian
+    from portal.tests.conftest import GUARDIAN_ANSWERS
+
+    pages: dict[str, str] = {}
+
+    def keep(name, response):
+        assert response.status_code in (200, 404, 409, 410), (name, response.status_code)
+        pages[name] = response.content.decode()
+
+    def after_post(name, browser, url, data):
+        response = browser.post(url, data)
+        keep(name, browser.get(response["Location"]) if response.status_code == 302 else response)
+
+    accept, account = reverse("portal:proxy-accept"), reverse("portal:proxy-account")
+    client.get(reverse("portal:proxy-landing", args=[guardian.token]))
+    keep("proxy identity", client.get(accept))
+    after_post("proxy identity incomplete", client, accept, {"date_of_birth": "13/45/2016"})
+    after_post("proxy identity wrong once", client, accept, {**GUARDIAN_ANSWERS, "phone": "(555) 555-0100"})
+    client.post(accept, GUARDIAN_ANSWERS)
+    keep("proxy create account", client.get(account))
+    after_post("proxy create account refused", client, account, {"password1": "12345678", "password2": "x"})
+    response = client.post(account, {"password1": PASSWORD, "password2": PASSWORD})
+    keep("proxy home, just accepted", client.get(response["Location"]))
+    client.post(reverse("portal:choose-person"), {"person": "999"})
+    keep("proxy my account", client.get(reverse("portal:my-account")))
+    limited = Proxy.objects.get(pk=guardian.proxy.pk)
+    Proxy.objects.filter(pk=limited.pk).update(level="limited")
+    keep("proxy home, limited", client.get(reverse("portal:home")))
+    client.post(reverse("portal:choose-person"), {"person": "nobody"})
+    keep("choose refused", client.post(reverse("portal:choose-person"), {"person": "0"}))
+
+    pat = Client(HTTP_ACCEPT_LANGUAGE=language)
+    pat.force_login(_pat_account(cast))
+    mine = reverse("portal:my-account")
+    after_post("my account, invite refused", pat, reverse("portal:invite-caregiver"),
+               {"first_name": "", "email": "nope", "relationship": "boss", "level": "full",
+                "connection": cast.pat.connections.get().pk})
+    response = pat.post(reverse("portal:invite-caregiver"), {
+        "first_name": "Robin", "last_name": "Jones", "email": "robin@example.test", "relationship": "spouse",
+        "level": "full", "connection": cast.pat.connections.get().pk})
+    keep("caregiver code", pat.get(response["Location"]))
+    keep("my account, with a caregiver", pat.get(mine))
+    link = Message.objects.get(kind=Message.Kind.CAREGIVER_INVITATION).secret_link
+    robin = Client(HTTP_ACCEPT_LANGUAGE=language)
+    robin.get(link.replace("https://portal.example.test", ""))
+    keep("caregiver identity", robin.get(accept))
+    after_post("caregiver identity wrong", robin, accept, {"code": "22222-2222Z"})
+
+    teen = Patient.objects.create(practice=cast.practice, chart_number="A-399", first_name="Sam", last_name="Rivera",
+                                  date_of_birth=datetime.date(2008, 11, 2), preferred_language=language)  # 18 today
+    late = invite_guardian(teen, email="casey@example.test", mobile="+15555550177")
+    casey = Client(HTTP_ACCEPT_LANGUAGE=language)
+    casey.get(reverse("portal:proxy-landing", args=[late.token]))
+    casey.post(accept, {"date_of_birth": "11/02/2008", "phone": "(555) 555-0177"})
+    keep("proxy accept refused at 18", casey.post(account, {"password1": PASSWORD, "password2": PASSWORD}))
+    dead = Client(HTTP_ACCEPT_LANGUAGE=language)
+    response = dead.get(reverse("portal:proxy-landing", args=["x" * 43]))
+    keep("dead proxy link", dead.get(response["Location"]))
+    return pages
+
+
+def _pat_account(cast):
+    return cast.pat.connections.get().account
+
+
+@pytest.fixture
+def family_to_walk(cast, spanish_pat, alex):
+    """Pat (connected, prefers Spanish), Alex (prefers Spanish) and Jordan's pending invitation for Alex."""
+    from access.actions import acceptance
+    from access.tests.proxies import invite_guardian
+
+    proof = acceptance.verify_identity(spanish_pat.token, acceptance.IdentityAnswers(ssn=PAT_SSN)).proof
+    acceptance.accept_invitation(spanish_pat.token, proof=proof, password=PASSWORD)
+    Patient.objects.filter(pk=alex.pk).update(preferred_language="es")
+    return invite_guardian(alex, by=cast.alice)
+
+
+def test_every_proxy_page_is_in_spanish_with_nothing_left_in_english(cast, family_to_walk):
+    pages = proxy_walk(Client(HTTP_ACCEPT_LANGUAGE="es"), cast, family_to_walk, "es")
+    left = {name: english_left(page) for name, page in pages.items()}
+    assert {name: texts for name, texts in left.items() if texts} == {}
+    assert all('<html lang="es">' in page for page in pages.values())
+    assert "como padre, madre o tutor legal" in pages["proxy identity"]
+    assert "En nombre de <strong>Alex Rivera</strong>" in pages["proxy home, just accepted"]
+    assert "Esta página muestra el código una sola vez." in pages["caregiver code"]
+
+
+def test_the_same_proxy_walk_in_english_is_found_to_be_english(cast, family_to_walk):
+    Patient.objects.filter(preferred_language="es").update(preferred_language="")
+    pages = proxy_walk(Client(HTTP_ACCEPT_LANGUAGE="en"), cast, family_to_walk, "en")
+    assert {name for name, page in pages.items() if not english_left(page)} == set()
+    assert all('<html lang="en">' in page for page in pages.values())

@@ -1,0 +1,91 @@
+"""What proxy access reads (issue 21): the people a portal account acts for, and the grants on a
+patient's own record. Everything starts from the account, and from ACTIVE grants only, read on every
+request: a grant revoked or ended is gone from the very next page."""
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from access import rules
+from access.eligibility import local_today
+from access.models import Connection, Proxy, ProxyInvitation
+from clinic.models import Appointment
+
+LIVE = (Proxy.Status.INVITED, Proxy.Status.ACTIVE)
+
+
+def active_grants_of(account) -> QuerySet[Proxy]:
+    """The people `account` acts for, by first name."""
+    return (Proxy.objects.filter(account=account, status=Proxy.Status.ACTIVE)
+            .select_related("patient", "practice").order_by("patient__first_name", "patient__last_name", "pk"))
+
+
+def active_grant(account, proxy_id) -> Proxy | None:
+    """One of the account's own active grants, or None (another account's id, or a revoked one, looks missing)."""
+    if not str(proxy_id).isdigit() or len(str(proxy_id)) > 18:
+        return None
+    return active_grants_of(account).filter(pk=int(proxy_id)).first()
+
+
+def upcoming_appointments(patient, *, now=None) -> QuerySet[Appointment]:
+    """A patient's appointments from now on, not cancelled, soonest first (what a proxy sees of them)."""
+    return (Appointment.objects.filter(patient=patient, starts_at__gte=now or timezone.now())
+            .exclude(status=Appointment.Status.CANCELLED).select_related("doctor__user").order_by("starts_at"))
+
+
+def grants_on_my_records(account) -> QuerySet[Connection]:
+    """The account's live connections (its own patient records), each with `grants`: the live grants on
+    that patient (invited or active), each with `pending`, its pending invitation if any."""
+    pending = ProxyInvitation.objects.filter(status=ProxyInvitation.Status.PENDING)
+    grants = (Proxy.objects.filter(status__in=LIVE).order_by("created_at", "pk")
+              .prefetch_related(Prefetch("invitations", queryset=pending, to_attr="pending")))
+    return (Connection.objects.filter(account=account, ended_at__isnull=True).select_related("practice", "patient")
+            .order_by("connected_at", "pk").prefetch_related(Prefetch("patient__proxies", queryset=grants,
+                                                                       to_attr="grants")))
+
+
+def grant_on_my_record(account, proxy_id) -> tuple[Connection, Proxy] | None:
+    """A live grant on one of the account's own records, with that connection; None for anything else
+    (another patient's grant, an ended one, a made-up id): the page then says nothing about it."""
+    if not str(proxy_id).isdigit() or len(str(proxy_id)) > 18:
+        return None
+    proxy = Proxy.objects.filter(pk=int(proxy_id), status__in=LIVE).select_related("patient").first()
+    if proxy is None:
+        return None
+    connection = (Connection.objects.filter(account=account, patient_id=proxy.patient_id, ended_at__isnull=True)
+                  .select_related("practice", "patient", "account").first())
+    return (connection, proxy) if connection else None
+
+
+def my_connection(account, connection_id) -> Connection | None:
+    """One of the account's own live connections (another's id looks missing)."""
+    if not str(connection_id).isdigit() or len(str(connection_id)) > 18:
+        return None
+    return (Connection.objects.filter(pk=int(connection_id), account=account, ended_at__isnull=True)
+            .select_related("practice", "patient", "account").first())
+
+
+def language_for_proxy_link(token_hash: str) -> str:
+    """The language of the patient a proxy link is about (the chart's, else the practice's), or ""."""
+    invitation = ProxyInvitation.objects.filter(token_hash=token_hash).select_related(
+        "proxy__patient__practice").first()
+    return invitation.proxy.patient.language if invitation else ""
+
+
+def practice_id_for_proxy_link(token_hash: str) -> int | None:
+    return ProxyInvitation.objects.filter(token_hash=token_hash).values_list("practice_id", flat=True).first()
+
+
+def grant_from_link(account, token_hash: str) -> Proxy | None:
+    """The account's active grant accepted with this link, if it is the one that used it."""
+    if not account.is_authenticated:
+        return None
+    return Proxy.objects.filter(account=account, status=Proxy.Status.ACTIVE,
+                                invitations__token_hash=token_hash).first()
+
+
+def is_adult(patient) -> bool:
+    """Old enough to invite a caregiver: the practice's age at which a guardian's access ends, on its
+    date (the same rule access.actions.caregivers applies)."""
+    practice = patient.practice
+    born = patient.date_of_birth
+    return born is not None and rules.age_on(local_today(practice), born) >= practice.proxy_ends_at_age
