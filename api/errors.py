@@ -59,9 +59,11 @@ def for_refusal(error: errors.Refusal) -> HttpResponse:
     extra = {}
     if isinstance(error, errors.NotEligible):
         extra["missing"] = error.missing
-    if isinstance(error, errors.AlreadyPending):
+    if isinstance(error, errors.AlreadyPending) and error.expires_at is not None:
         extra["expires_at"] = error.expires_at.isoformat()
-    return problem_response(STATUS.get(type(error), 400), error.code, error.message, **extra)
+    # By the nearest listed class: a proxy's refusals (errors.Guardian*) answer as their patient's kind.
+    status = next((STATUS[kind] for kind in type(error).__mro__ if kind in STATUS), 400)
+    return problem_response(status, error.code, error.message, **extra)
 
 
 def for_validation(error: DjangoValidationError | dict) -> HttpResponse:
