@@ -58,7 +58,7 @@ def _expire_batch(batch: int) -> int:
 
 def send_proxy_reminders(*, batch: int = SCHEDULED_BATCH) -> int:
     """One reminder per pending proxy link, the practice's N days before it expires, reissuing the link
-    (the earlier one dies, recorded); never past the daily cap. Returns how many were sent."""
+    (the earlier one dies, recorded). Returns how many were sent."""
     return _in_batches(_remind_batch, batch)
 
 
@@ -81,9 +81,9 @@ def _remind_batch(size: int, after: int) -> tuple[int, int | None]:
     invitations = list(ProxyInvitation.objects.select_for_update(of=("self",), no_key=True)
                        .filter(_reminder_due(now), pk__in=among(pk for pk, _ in due))
                        .select_related("practice", "proxy__patient", "proxy__practice").order_by("pk"))
-    sent_today = _sent_in_last_day({(i.proxy.patient_id, i.proxy.email.lower()) for i in invitations}, now)
-    chosen = [i for i in invitations
-              if proxy_rules.email_refusal(sent_today.get((i.proxy.patient_id, i.proxy.email.lower()), 0)) is None]
+    # No cap check: a reminder is due a whole day or more after its link was sent (N < the lifetime, both
+    # in days), and one address has one live grant per patient, so 5 links in 24 hours cannot precede it.
+    chosen = invitations
     links = {i.pk: tokens.new_token() for i in chosen}
     update_rows(ProxyInvitation, ["token_hash"],
                 [(tokens.hash_token(links[i.pk], tokens.PROXY_INVITATION), i.pk) for i in chosen])
@@ -93,18 +93,6 @@ def _remind_batch(size: int, after: int) -> tuple[int, int | None]:
                     for i in chosen])
     mail.queue_proxy_invitations([(i, links[i.pk]) for i in chosen], reminder=True)
     return len(chosen), due[-1][0] if len(due) == size else None
-
-
-def _sent_in_last_day(pairs: set[tuple[int, str]], now: datetime.datetime) -> dict[tuple[int, str], int]:
-    """(patient id, lower-cased address) -> links and reminders sent there in 24 hours, in one query."""
-    counts: dict[tuple[int, str], int] = {}
-    rows = ProxyInvitation.objects.filter(proxy__patient__in=among(p for p, _ in pairs)).filter(
-        Q(sent_at__gt=now - DAY) | Q(reminded_at__gt=now - DAY)).values_list(
-        "proxy__patient_id", "proxy__email", "sent_at", "reminded_at")
-    for patient, email, sent_at, reminded_at in rows:
-        key = (patient, email.lower())
-        counts[key] = counts.get(key, 0) + (sent_at > now - DAY) + bool(reminded_at and reminded_at > now - DAY)
-    return counts
 
 
 # --- birthdays ------------------------------------------------------------------------------------------
