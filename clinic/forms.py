@@ -319,7 +319,7 @@ class PracticeSettingsForm(forms.ModelForm):
         model = Practice
         fields = ["auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
                   "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell",
-                  "default_language", "invite_by"]
+                  "default_language", "invite_by", "proxy_limited_from_age", "proxy_ends_at_age"]
         widgets = {"auto_invite": forms.RadioSelect, "invite_by": forms.RadioSelect}
         help_texts = {
             "auto_invite": _("Only patients never invited before, eligible, and not connected are invited."),
