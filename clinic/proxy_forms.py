@@ -30,6 +30,8 @@ class GuardianForm(StaffForm):
                                                  "this age is limited to appointments and practice contact."))
 
     def __init__(self, *args, teen: bool = False, **kwargs):
+        # Prefixed: Portal Access has other forms (texts' consent has its own mobile_phone), ids stay unique.
+        kwargs.setdefault("prefix", "guardian")
         super().__init__(*args, **kwargs)
         if not teen:  # younger children: full access is the default, there is nothing to agree to
             del self.fields["teen_agreed"]

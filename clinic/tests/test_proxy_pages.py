@@ -15,8 +15,8 @@ from access.tests.proxy_helpers import JORDAN, accept, child, proxy_snapshot
 from clinic.models import StaffMember
 from conftest import NOW
 
-FORM = {"first_name": "Jordan", "last_name": "Rivera", "relationship": "mother", "email": "jordan@example.test",
-        "mobile_phone": "(555) 555-0177"}
+FORM = {"guardian-first_name": "Jordan", "guardian-last_name": "Rivera", "guardian-relationship": "mother",
+        "guardian-email": "jordan@example.test", "guardian-mobile_phone": "(555) 555-0177"}
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_inviting_from_the_page(staff, cast, alex):
 def test_a_refused_invitation_says_what_is_missing_and_keeps_what_was_typed(staff, cast, alex):
     before = proxy_snapshot()
     with time_machine.travel(NOW, tick=False):
-        response = staff.post(reverse("clinic:invite-guardian", args=[alex.pk]), {**FORM, "mobile_phone": ""})
+        response = staff.post(reverse("clinic:invite-guardian", args=[alex.pk]), {**FORM, "guardian-mobile_phone": ""})
     html = response.content.decode()
     assert response.status_code == 400
     assert "Enter the parent&#x27;s or guardian&#x27;s mobile phone number" in html
@@ -72,7 +72,7 @@ def test_a_refused_invitation_says_what_is_missing_and_keeps_what_was_typed(staf
 
 def test_a_bad_phone_is_refused_on_its_field(staff, cast, alex):
     before = proxy_snapshot()
-    response = staff.post(reverse("clinic:invite-guardian", args=[alex.pk]), {**FORM, "mobile_phone": "555-0177"})
+    response = staff.post(reverse("clinic:invite-guardian", args=[alex.pk]), {**FORM, "guardian-mobile_phone": "555-0177"})
     assert "Include the area code" in response.content.decode()
     assert proxy_snapshot() == before
 
