@@ -6,12 +6,14 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from access import proxy_rules, rules
 from access.eligibility import local_today
 from access.models import Connection, Proxy, ProxyInvitation
-from clinic.models import Appointment, Patient
+from clinic.models import Appointment, Patient, StaffMember
+from clinic.selectors import OtherPractice
 
 LIVE = (Proxy.Status.INVITED, Proxy.Status.ACTIVE)
 
@@ -152,6 +154,12 @@ def guardians_allowed(patient: Patient) -> tuple[bool, int | None]:
     return age is None or age < patient.practice.proxy_ends_at_age, age
 
 
-def proxy_for(patient: Patient, proxy_id: int) -> Proxy | None:
-    """The patient's proxy with this id, or None (another patient's, or another practice's)."""
-    return Proxy.objects.select_related("practice", "patient__practice").filter(pk=proxy_id, patient=patient).first()
+def proxy_for(staff: StaffMember, patient: Patient, proxy_id: int) -> Proxy:
+    """The patient's proxy with this id (the patient already checked to be of the staff member's
+    practice); otherwise 404, and another practice's proxy id recorded (OtherPractice) like its other ids."""
+    if proxy := Proxy.objects.select_related("practice", "patient__practice").filter(pk=proxy_id, patient=patient).first():
+        return proxy
+    practice_id = Proxy.objects.filter(pk=proxy_id).values_list("practice_id", flat=True).first()
+    if practice_id is not None and practice_id != staff.practice_id:
+        raise OtherPractice(staff, "proxy", proxy_id)
+    raise Http404("No such proxy")

@@ -5,18 +5,15 @@ action and says what happened; a refused invitation redraws the page with what w
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access import errors
 from access.actions import proxies
-from access.models import Proxy
 from access.proxy_selectors import proxy_for
 from clinic.decorators import staff_required
 from clinic.proxy_forms import GuardianForm
-from clinic.selectors import OtherPractice
 from clinic.views.chart import _chart, portal_access_page
 from clinic.views.common import client_of, load_patient, local_time
 from clinic.views.proxy_panel import proxies_context
@@ -51,7 +48,7 @@ def invite_guardian(request, patient_id: int):
 @require_POST
 def resend_proxy(request, patient_id: int, proxy_id: int):
     patient = load_patient(request, patient_id)
-    proxy = _proxy(request, patient, proxy_id)
+    proxy = proxy_for(request.staff, patient, proxy_id)
     try:
         sent = proxies.resend_proxy_invitation(proxy, by=request.staff, client=client_of(request))
     except errors.InvitationError as e:
@@ -68,7 +65,7 @@ def resend_proxy(request, patient_id: int, proxy_id: int):
 def revoke_proxy(request, patient_id: int, proxy_id: int):
     """GET asks for confirmation (a page, so it works without JavaScript); POST revokes."""
     patient = load_patient(request, patient_id)
-    proxy = _proxy(request, patient, proxy_id)
+    proxy = proxy_for(request.staff, patient, proxy_id)
     if request.method == "GET":
         return _chart(request, patient, "portal-access", "clinic/confirm_revoke_proxy.html", proxy=proxy)
     try:
@@ -79,13 +76,3 @@ def revoke_proxy(request, patient_id: int, proxy_id: int):
         messages.success(request, _("%(name)s can no longer act for %(patient)s in the portal.")
                          % {"name": proxy.full_name, "patient": patient.full_name})
     return redirect("clinic:portal-access", patient.pk)
-
-
-def _proxy(request, patient, proxy_id: int) -> Proxy:
-    """The patient's proxy, or 404; another practice's proxy is recorded like any other foreign id."""
-    if (proxy := proxy_for(patient, proxy_id)) is not None:
-        return proxy
-    practice_id = Proxy.objects.filter(pk=proxy_id).values_list("practice_id", flat=True).first()
-    if practice_id is not None and practice_id != request.staff.practice_id:
-        raise OtherPractice(request.staff, "proxy", proxy_id)
-    raise Http404("No such proxy")
