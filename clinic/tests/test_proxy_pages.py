@@ -14,6 +14,7 @@ from access.models import AccessEvent, Proxy
 from access.tests.proxy_helpers import JORDAN, accept, child, proxy_snapshot
 from clinic.models import StaffMember
 from conftest import NOW
+from mail.models import Message
 
 FORM = {"guardian-first_name": "Jordan", "guardian-last_name": "Rivera", "guardian-relationship": "mother",
         "guardian-email": "jordan@example.test", "guardian-mobile_phone": "(555) 555-0177"}
@@ -136,3 +137,13 @@ def test_the_ages_are_practice_settings_recorded(client, cast):
     assert "Choose an age below the age guardians" in response.content.decode()
     cast.practice.refresh_from_db()
     assert cast.practice.proxy_limited_from_age == 13
+
+
+def test_the_guardians_email_is_in_its_practices_mailbox_only(client, cast, alex, settings, tmp_path):
+    from clinic.tests.test_mailbox import catching, delivered, listed, opened
+
+    with catching(settings, tmp_path):
+        proxies.invite_guardian(alex, JORDAN, by=cast.alice)
+        key = delivered(Message.objects.get(kind="proxy-invitation"))
+        assert "Access to Alex Rivera&#x27;s portal at Maple Street Clinic" in listed(client, cast.alice)
+        assert (opened(client, cast.alice, key), opened(client, cast.bob, key)) == (200, 404)
