@@ -163,3 +163,21 @@ def proxy_for(staff: StaffMember, patient: Patient, proxy_id: int) -> Proxy:
     if practice_id is not None and practice_id != staff.practice_id:
         raise OtherPractice(staff, "proxy", proxy_id)
     raise Http404("No such proxy")
+
+
+PROXY_LINK_MAIL = ("proxy-invitation", "proxy-reminder")  # mail.Message kinds carrying a proxy's link
+
+
+def unwanted_proxy_mail(messages: list) -> list[int]:
+    """Of messages the mail worker is about to send, the ids of proxy links that must no longer go: the
+    link is no longer pending (revoked by a resend, accepted, lapsed, ended at 18), or, for the first
+    email, a reminder since reissued it. The link's id is in the dedupe key ("proxy-invitation:<id>"). One query."""
+    about = {m.pk: (m.kind, int(m.dedupe_key.split(":")[1])) for m in messages if m.kind in PROXY_LINK_MAIL}
+    if not about:
+        return []
+    now = timezone.now()
+    live = dict(ProxyInvitation.objects.filter(pk__in={pk for _, pk in about.values()},
+                                               status=ProxyInvitation.Status.PENDING, expires_at__gt=now)
+                .values_list("pk", "reminded_at"))
+    return [message for message, (kind, link) in about.items()
+            if link not in live or (kind == "proxy-invitation" and live[link] is not None)]

@@ -14,7 +14,7 @@ from access import errors, tokens
 from access.actions import proxies
 from access.models import AccessEvent, Proxy, ProxyInvitation
 from access.tests.proxy_helpers import JORDAN, accept, child, proxy_events, proxy_snapshot
-from conftest import NOW, run_worker
+from conftest import NOW, SOON, run_worker
 from mail.models import Message
 
 Action = AccessEvent.Action
@@ -55,7 +55,8 @@ def test_the_email_says_whose_record_in_the_childs_language_and_carries_no_healt
     with time_machine.travel(NOW, tick=False):
         invite(cast, alex)
         invite(cast, sofia)
-    run_worker()
+    with time_machine.travel(SOON, tick=False):  # the links still live when the worker sends them
+        run_worker()
     english, spanish = sorted(smtp_server.messages(), key=lambda m: "Sofia" in m["Subject"])
     text = english.get_body(("plain",)).get_content()
     assert english["Subject"] == "Access to Alex Rivera's portal at Maple Street Clinic"
@@ -249,3 +250,11 @@ def test_acceptance_rings_the_bell_of_the_sender_and_the_doctor(cast, alex):
     told = sorted((n.recipient_id, n.text) for n in cast.alice.notifications.all() | cast.dora.notifications.all())
     assert told == [(cast.alice.pk, "Jordan Rivera (mother) accepted access to Alex Rivera's portal."),
                     (cast.dora.pk, "Jordan Rivera (mother) accepted access to Alex Rivera's portal.")]
+
+
+def test_a_link_that_died_before_its_email_went_is_not_sent(cast, alex, smtp_server):
+    first = invite(cast, alex)
+    proxies.resend_proxy_invitation(first.proxy, by=cast.alice)  # the first link dies before the worker runs
+    run_worker()
+    assert [m["To"] for m in smtp_server.messages()] == ["jordan@example.test"]
+    assert list(Message.objects.order_by("pk").values_list("status", flat=True)) == ["skipped", "sent"]

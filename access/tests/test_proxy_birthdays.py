@@ -69,6 +69,9 @@ def test_on_the_18th_birthday_every_guardians_access_ends_by_itself(cast, turnin
     before = proxy_snapshot()
     assert at(moment, proxy_periodic.run_proxy_birthdays)["ended"] == 0  # once
     assert proxy_snapshot() == before
+    # A guardian's mail names no patient's invitation (mail.Message.invitation_id is for those).
+    assert set(Message.objects.values_list("kind", "invitation_id")) == {("proxy-invitation", None),
+                                                                         ("proxy-ended", None)}
 
 
 def test_the_patient_gets_their_own_invitation_when_the_practice_invites_automatically(cast, turning_18):
