@@ -49,6 +49,8 @@ urlpatterns = [
          name="resend-proxy"),
     path("patients/<int:patient_id>/portal-access/proxies/<int:proxy_id>/revoke/", proxies.revoke_proxy,
          name="revoke-proxy"),
+    path("patients/<int:patient_id>/portal-access/proxies/<int:proxy_id>/teen-agreement/", proxies.teen_agreement,
+         name="proxy-teen-agreement"),
     path("calendar/", appointments.calendar, name="calendar"),
     path("appointments/book/", booking.book_appointment, name="book-appointment"),
     path("appointments/book/patients/", booking.patient_choices, name="book-patient-choices"),

@@ -147,3 +147,13 @@ def test_the_guardians_email_is_in_its_practices_mailbox_only(client, cast, alex
         key = delivered(Message.objects.get(kind="proxy-invitation"))
         assert "Access to Alex Rivera&#x27;s portal at Maple Street Clinic" in listed(client, cast.alice)
         assert (opened(client, cast.alice, key), opened(client, cast.bob, key)) == (200, 404)
+
+
+def test_staff_record_a_teens_agreement_to_full_access(staff, cast):
+    teen = child(cast, datetime.date(2012, 1, 15))
+    with time_machine.travel(NOW, tick=False):
+        proxy = proxies.invite_guardian(teen, JORDAN, by=cast.alice).proxy
+        assert "Record the patient's agreement to full access" in page(staff, teen)
+        staff.post(reverse("clinic:proxy-teen-agreement", args=[teen.pk, proxy.pk]))
+    proxy.refresh_from_db()
+    assert (proxy.level, proxy.teen_agreement_by, proxy.teen_agreement_at) == ("full", cast.alice, NOW)

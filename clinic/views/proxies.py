@@ -76,3 +76,20 @@ def revoke_proxy(request, patient_id: int, proxy_id: int):
         messages.success(request, _("%(name)s can no longer act for %(patient)s in the portal.")
                          % {"name": proxy.full_name, "patient": patient.full_name})
     return redirect("clinic:portal-access", patient.pk)
+
+
+@login_required
+@staff_required
+@require_POST
+def teen_agreement(request, patient_id: int, proxy_id: int):
+    """Staff record the teen's agreement to a limited guardian's full access (who and when)."""
+    patient = load_patient(request, patient_id)
+    proxy = proxy_for(request.staff, patient, proxy_id)
+    try:
+        proxies.record_teen_agreement(proxy, by=request.staff, client=client_of(request))
+    except errors.InvitationError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("%(name)s now has full access, with the patient's agreement recorded.")
+                         % {"name": proxy.full_name})
+    return redirect("clinic:portal-access", patient.pk)
