@@ -29,6 +29,10 @@ def adult(ends_at_age: int) -> str:
              "invited") % {"age": ends_at_age}
 
 
+def not_a_teen(limited_from_age: int) -> str:
+    return _("The patient's agreement to full access is recorded from age %(age)d") % {"age": limited_from_age}
+
+
 def add_guardian_email() -> str:
     return _("Enter the parent's or guardian's email address")
 

@@ -151,9 +151,13 @@ def revoke_proxy(proxy: Proxy, *, by: StaffMember, reason: str = "", client: Cli
 @transaction.atomic(durable=True)
 def record_teen_agreement(proxy: Proxy, *, by: StaffMember, client: Client = NO_CLIENT) -> Proxy:
     """Staff note the teen's agreement to a guardian's full access (who and when): a limited guardian
-    becomes full, recorded. Refused once the access ended."""
-    lock_patient(proxy.patient)
+    becomes full, recorded. Refused once the access ended, and before the practice's limited-from age
+    (a younger child's guardian is full anyway; an agreement noted then would outlast the birthday)."""
+    patient = lock_patient(proxy.patient)
     now = timezone.now()
+    age = proxy_rules.age_of(patient.date_of_birth, local_today(patient.practice))
+    if age is None or age < patient.practice.proxy_limited_from_age:
+        raise errors.GuardianNotEligible([proxy_rules.not_a_teen(patient.practice.proxy_limited_from_age)])
     if not Proxy.objects.filter(pk=proxy.pk, status__in=LIVE, kind=Proxy.Kind.GUARDIAN).update(
             level=Proxy.Level.FULL, teen_agreement_by=by, teen_agreement_at=now):
         raise errors.ProxyNotLive()

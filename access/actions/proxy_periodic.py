@@ -136,17 +136,19 @@ def end_at_age(practice: Practice, today: datetime.date) -> int:
         status=Proxy.Status.ENDED, ended_at=now, end_reason=Proxy.EndReason.TURNED_18)
     ProxyInvitation.objects.filter(proxy__in=among(p.pk for p in proxies), status=ProxyInvitation.Status.PENDING
                                    ).update(status=ProxyInvitation.Status.REVOKED, closed_at=now)
+    # The patients whose grants ended here (one revoked meanwhile is not news, nor a reason to invite).
+    ended = sorted({p.patient_id for p in proxies})
     age = practice.proxy_ends_at_age
     history.append([history.new_event(practice, Action.PROXY_ENDED, actor=Actor.system(), patient=p.patient_id,
                                       proxy=p.pk, at=now, reason=f"{described(p)}; the patient turned {age}")
                     for p in proxies])
     mail.queue_proxy_ending([p for p in proxies if p.status == Proxy.Status.ACTIVE], ends_on={}, ended=True)
-    notify_many([(practice.pk, pk, None) for pk in patient_ids],
+    notify_many([(practice.pk, pk, None) for pk in ended],
                 _("{name} is now %(age)d: parents' and guardians' access ended by itself.") % {"age": age}, now,
                 summary=_("{count} patients are now %(age)d: their parents' and guardians' access ended by itself.")
                 % {"age": age})
     if practice.auto_invite != Practice.AutoInvite.OFF:
-        send_many(patients, by=None, channel=Channel.AUTOMATIC, client=NO_CLIENT,
+        send_many([p for p in patients if p.pk in ended], by=None, channel=Channel.AUTOMATIC, client=NO_CLIENT,
                   reason=f"Automatic: turned {age}")
     log.info("practice %s: %s guardian grant(s) ended at %s", practice.pk, len(proxies), age)
     return len(proxies)

@@ -258,3 +258,13 @@ def test_a_link_that_died_before_its_email_went_is_not_sent(cast, alex, smtp_ser
     run_worker()
     assert [m["To"] for m in smtp_server.messages()] == ["jordan@example.test"]
     assert list(Message.objects.order_by("pk").values_list("status", flat=True)) == ["skipped", "sent"]
+
+
+def test_no_teen_agreement_before_12(cast, alex):
+    with time_machine.travel(NOW, tick=False):
+        proxy = invite(cast, alex).proxy
+        before = proxy_snapshot()
+        with pytest.raises(errors.GuardianNotEligible) as refusal:
+            proxies.record_teen_agreement(proxy, by=cast.alice)
+    assert refusal.value.missing == ["The patient's agreement to full access is recorded from age 12"]
+    assert proxy_snapshot() == before

@@ -130,15 +130,18 @@ def test_on_the_12th_birthday_a_full_guardian_without_the_teens_agreement_turns_
     invited = datetime.datetime(2026, 10, 30, 15, 0, tzinfo=UTC)
     mother = guardian_of(cast, kid, invited=invited)
     father = guardian_of(cast, kid, SAM, invited=invited)
-    at(invited, proxies.record_teen_agreement, father, by=cast.dora)  # recorded before the birthday: stays full
     assert (mother.level, at(datetime.datetime(2026, 11, 3, 4, 59, tzinfo=UTC), proxy_periodic.run_proxy_birthdays)
             ["limited"]) == ("full", 0)
-    assert at(datetime.datetime(2026, 11, 3, 5, 0, tzinfo=UTC), proxy_periodic.run_proxy_birthdays)["limited"] == 1
+    birthday = datetime.datetime(2026, 11, 3, 5, 0, tzinfo=UTC)
+    assert at(birthday, proxy_periodic.run_proxy_birthdays)["limited"] == 2
     mother.refresh_from_db()
-    father.refresh_from_db()
-    assert (mother.level, father.level) == ("limited", "full")
+    assert mother.level == "limited"
     assert proxy_events(mother)[-1] == (Action.PROXY_LEVEL_CHANGED,
                                         "Jordan Rivera (mother); full → limited: the patient turned 12")
+    at(birthday + datetime.timedelta(hours=1), proxies.record_teen_agreement, father, by=cast.dora)
+    assert at(birthday + datetime.timedelta(days=1), proxy_periodic.run_proxy_birthdays)["limited"] == 0
+    father.refresh_from_db()
+    assert (father.level, father.teen_agreement_by) == ("full", cast.dora)  # the agreement holds
 
 
 def test_the_ages_are_the_practices_settings(cast):

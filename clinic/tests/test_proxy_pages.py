@@ -129,14 +129,14 @@ def test_the_ages_are_practice_settings_recorded(client, cast):
     data.update({"proxy_limited_from_age": 13, "proxy_ends_at_age": 18, "holidays": ""})
     client.post(reverse("clinic:settings"), data)
     cast.practice.refresh_from_db()
-    assert cast.practice.proxy_limited_from_age == 13
+    assert (cast.practice.proxy_limited_from_age, cast.practice.proxy_ends_at_age) == (13, 18)
     assert AccessEvent.objects.get(action="practice.settings_changed").reason == \
         "Guardians' access is limited from age: 12 → 13"
-    data["proxy_limited_from_age"] = 18
+    data.update({"proxy_limited_from_age": 17, "proxy_ends_at_age": 16})
     response = client.post(reverse("clinic:settings"), data)
     assert "Choose an age below the age guardians" in response.content.decode()
     cast.practice.refresh_from_db()
-    assert cast.practice.proxy_limited_from_age == 13
+    assert (cast.practice.proxy_limited_from_age, cast.practice.proxy_ends_at_age) == (13, 18)
 
 
 def test_the_guardians_email_is_in_its_practices_mailbox_only(client, cast, alex, settings, tmp_path):
