@@ -9,11 +9,12 @@ import datetime
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from access import errors, history, proxy_rules, tokens
 from access.actions.notifications import notify_many
@@ -71,7 +72,7 @@ def invite_guardian(patient: Patient, guardian: Guardian, *, by: StaffMember, te
     age (proxy_rules.default_level); `teen_agreed` records who and when staff noted the teen's agreement
     to full access (only from the limited-from age: younger, full is the default)."""
     if guardian.relationship not in proxy_rules.GUARDIAN_RELATIONSHIPS:
-        raise ValidationError({"relationship": _("Choose the parent's or guardian's relationship to the patient.")},
+        raise ValidationError({"relationship": gettext("Choose the parent's or guardian's relationship to the patient.")},
                               code="relationship")
     patient = lock_patient(patient)
     now = timezone.now()
@@ -215,8 +216,8 @@ def expire_proxy_links(which: Q, now: datetime.datetime, *, chain_now: bool = Fa
                                       patient=i.proxy__patient_id, proxy=i.proxy_id) for i in lapsed],
                    chain_now=chain_now)
     notify_many([(i.practice_id, i.proxy__patient_id, i.sent_by_id) for i in lapsed],
-                _("A parent's or guardian's invitation for {name} expired without being accepted."), now,
-                summary=_("{count} parent or guardian invitations expired without being accepted."))
+                gettext_noop("A parent's or guardian's invitation for {name} expired without being accepted."), now,
+                summary=gettext_noop("{count} parent or guardian invitations expired without being accepted."))
     return len(lapsed)
 
 
@@ -226,6 +227,9 @@ def notify_proxy_accepted(proxy_ids: list[int]) -> None:
     accepting transaction: the proxy's side only has to record that event (with `proxy=`)."""
     now = timezone.now()
     for proxy in Proxy.objects.filter(pk__in=among(proxy_ids)).order_by("pk"):
-        # The proxy's name is formatted in first; notify_many fills in the patient's ({name}).
-        text = _("%(proxy)s accepted access to {name}'s portal.") % {"proxy": described(proxy)}
+        # In the staff pages' language (notifications.staff_words); the proxy's name goes in first, braces
+        # kept literal, and notify_many fills in the patient's ({name}).
+        with translation.override(settings.LANGUAGE_CODE):
+            text = gettext(gettext_noop("{proxy} accepted access to {name}'s portal.")).replace(
+                "{proxy}", described(proxy).replace("{", "{{").replace("}", "}}"))
         notify_many([(proxy.practice_id, proxy.patient_id, proxy.invited_by_id)], text, now, summary=text)

@@ -18,7 +18,7 @@ import logging
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from access import history, proxy_rules, tokens
 from access.actions.automatic import SCHEDULED_BATCH, _in_batches
@@ -144,9 +144,9 @@ def end_at_age(practice: Practice, today: datetime.date) -> int:
                     for p in proxies])
     mail.queue_proxy_ending([p for p in proxies if p.status == Proxy.Status.ACTIVE], ends_on={}, ended=True)
     notify_many([(practice.pk, pk, None) for pk in ended],
-                _("{name} is now %(age)d: parents' and guardians' access ended by itself.") % {"age": age}, now,
-                summary=_("{count} patients are now %(age)d: their parents' and guardians' access ended by itself.")
-                % {"age": age})
+                gettext_noop("{name} came of age: parents' and guardians' access to their portal ended by itself."), now,
+                summary=gettext_noop("{count} patients came of age: their parents' and guardians' access ended by "
+                                     "itself."))
     if practice.auto_invite != Practice.AutoInvite.OFF:
         send_many([p for p in patients if p.pk in ended], by=None, channel=Channel.AUTOMATIC, client=NO_CLIENT,
                   reason=f"Automatic: turned {age}")

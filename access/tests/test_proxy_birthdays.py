@@ -64,7 +64,7 @@ def test_on_the_18th_birthday_every_guardians_access_ends_by_itself(cast, turnin
     # The guardian who had access is emailed; the one who never accepted is not.
     assert list(Message.objects.filter(kind="proxy-ended").values_list("to", flat=True)) == ["jordan@example.test"]
     assert list(Notification.objects.filter(created_at=moment).values_list("recipient", "text")) == [
-        (cast.dora.pk, "Alex Rivera is now 18: parents' and guardians' access ended by itself.")]
+        (cast.dora.pk, "Alex Rivera came of age: parents' and guardians' access to their portal ended by itself.")]
     assert not Invitation.objects.exists()  # the practice does not invite automatically
     before = proxy_snapshot()
     assert at(moment, proxy_periodic.run_proxy_birthdays)["ended"] == 0  # once
