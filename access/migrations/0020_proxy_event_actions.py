@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0018_proxies'),
+        ('access', '0019_text_consent_number_changed'),
     ]
 
     operations = [
