@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0019_text_consent_number_changed'),
+        ('access', '0020_proxy_identity_proof'),
     ]
 
     operations = [
