@@ -296,3 +296,48 @@ class NoSuchProxy(Refusal):
     def __init__(self):
         # Translators: patients read this.
         super().__init__(gettext("There is no such access to change."))
+
+
+# --- parents and guardians (access.actions.proxies); codes shared with patients' invitations ---------
+
+class GuardianNotEligible(NotEligible):
+    """A parent or guardian cannot be invited for this patient: what is missing, in words (proxy_rules)."""
+
+    def __init__(self, missing: list[str]):
+        super().__init__(missing)
+        self.message = gettext("A parent or guardian cannot be invited for this patient: %(missing)s.") % {
+            "missing": "; ".join(missing)}
+        self.args = (self.message,)
+
+
+class GuardianAlreadyInvited(AlreadyPending):
+    def __init__(self):
+        InvitationError.__init__(self, gettext(
+            "This address already has a pending invitation for this patient: use Resend to send a new link."))
+        self.expires_at = None
+
+
+class GuardianAlreadyActive(AlreadyConnected):
+    def __init__(self):
+        InvitationError.__init__(self, gettext("This address already has access to this patient's portal."))
+
+
+class TooManyGuardianInvitations(TooManyInvitations):
+    def __init__(self, limit: int):
+        InvitationError.__init__(self, gettext(
+            "This address has been sent %(limit)d invitations for this patient in the last 24 hours. Please try "
+            "again tomorrow.") % {"limit": limit})
+
+
+class ProxyNotLive(NothingToRevoke):
+    """The proxy's access already ended (revoked, or the patient came of age): nothing to revoke or resend."""
+
+    def __init__(self):
+        InvitationError.__init__(self, gettext("This access has already ended, so nothing was changed."))
+
+
+class ProxyAlreadyActive(AlreadyConnected):
+    """Resend asked for a proxy who has accepted meanwhile."""
+
+    def __init__(self):
+        InvitationError.__init__(self, gettext("This person has already accepted: there is no link to resend."))

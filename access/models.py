@@ -189,6 +189,9 @@ class AccessEvent(models.Model):
         PROXY_ENDED = "proxy.ended", _("Proxy access ended")
         PROXY_LEVEL_CHANGED = "proxy.level_changed", _("Proxy access level changed")
         PROXY_SIGNED_IN = "proxy.signed_in", _("Proxy signed in for the patient")
+        PROXY_LINK_EXPIRED = "proxy.link_expired", _("Parent or guardian invitation expired")
+        PROXY_LINK_REISSUED = "proxy.link_reissued", _("Parent or guardian link reissued for a reminder")
+        PROXY_ENDING_NOTICE = "proxy.ending_notice", _("Parent or guardian told their access ends soon")
 
     class ActorKind(models.TextChoices):
         STAFF = "staff", _("Staff")

@@ -2,13 +2,18 @@
 patient's own record. Everything starts from the account, and from ACTIVE grants only, read on every
 request: a grant revoked or ended is gone from the very next page."""
 
+import datetime
+from dataclasses import dataclass
+
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
-from access import rules
+from access import proxy_rules, rules
 from access.eligibility import local_today
 from access.models import Connection, Proxy, ProxyInvitation
-from clinic.models import Appointment
+from clinic.models import Appointment, Patient, StaffMember
+from clinic.selectors import OtherPractice
 
 LIVE = (Proxy.Status.INVITED, Proxy.Status.ACTIVE)
 
@@ -89,3 +94,90 @@ def is_adult(patient) -> bool:
     practice = patient.practice
     born = patient.date_of_birth
     return born is not None and rules.age_on(local_today(practice), born) >= practice.proxy_ends_at_age
+
+
+# --- the staff side: Portal Access and the API list a patient's proxies -------------------------------
+
+# What staff read for a proxy, as for a patient's invitation: a link pending, expired or locked,
+# access active, revoked, or ended (the patient came of age).
+PENDING, EXPIRED, LOCKED, ACTIVE, REVOKED, ENDED = "pending", "expired", "locked", "active", "revoked", "ended"
+
+
+@dataclass(frozen=True)
+class ProxyRow:
+    proxy: Proxy
+    state: str
+    since: datetime.datetime  # accepted, else invited; for an ended grant, when it ended
+    link: ProxyInvitation | None  # the newest link
+
+    @property
+    def can_revoke(self) -> bool:
+        return self.state in (PENDING, EXPIRED, LOCKED, ACTIVE)
+
+    @property
+    def can_resend(self) -> bool:
+        return self.state in (PENDING, EXPIRED, LOCKED)
+
+
+def proxy_rows(patient: Patient, *, kind: str | None = None) -> list[ProxyRow]:
+    """The patient's proxies (of `kind`), live ones first, then newest first, with each one's state
+    (two queries)."""
+    now = timezone.now()
+    proxies = Proxy.objects.filter(patient=patient).prefetch_related(
+        Prefetch("invitations", queryset=ProxyInvitation.objects.order_by("-sent_at", "-pk"))).order_by("-created_at", "-pk")
+    if kind:
+        proxies = proxies.filter(kind=kind)
+    rows = [_row(p, now) for p in proxies]
+    return sorted(rows, key=lambda r: not (r.can_revoke))  # stable: newest first within each group
+
+
+def _row(proxy: Proxy, now: datetime.datetime) -> ProxyRow:
+    links = list(proxy.invitations.all())
+    link = links[0] if links else None
+    if proxy.status == Proxy.Status.ACTIVE:
+        return ProxyRow(proxy, ACTIVE, proxy.accepted_at or proxy.created_at, link)
+    if proxy.status in (Proxy.Status.REVOKED, Proxy.Status.ENDED):
+        return ProxyRow(proxy, REVOKED if proxy.status == Proxy.Status.REVOKED else ENDED,
+                        proxy.ended_at or proxy.created_at, link)
+    if link is not None and link.status == ProxyInvitation.Status.LOCKED:
+        state = LOCKED
+    elif link is not None and link.status == ProxyInvitation.Status.PENDING and link.expires_at > now:
+        state = PENDING
+    else:  # lapsed (swept or not yet)
+        state = EXPIRED
+    return ProxyRow(proxy, state, proxy.created_at, link)
+
+
+def guardians_allowed(patient: Patient) -> tuple[bool, int | None]:
+    """(whether the patient is of an age to have parents or guardians invited, their age or None)."""
+    age = proxy_rules.age_of(patient.date_of_birth, local_today(patient.practice))
+    return age is None or age < patient.practice.proxy_ends_at_age, age
+
+
+def proxy_for(staff: StaffMember, patient: Patient, proxy_id: int) -> Proxy:
+    """The patient's proxy with this id (the patient already checked to be of the staff member's
+    practice); otherwise 404, and another practice's proxy id recorded (OtherPractice) like its other ids."""
+    if proxy := Proxy.objects.select_related("practice", "patient__practice").filter(pk=proxy_id, patient=patient).first():
+        return proxy
+    practice_id = Proxy.objects.filter(pk=proxy_id).values_list("practice_id", flat=True).first()
+    if practice_id is not None and practice_id != staff.practice_id:
+        raise OtherPractice(staff, "proxy", proxy_id)
+    raise Http404("No such proxy")
+
+
+PROXY_LINK_MAIL = ("proxy-invitation", "proxy-reminder")  # mail.Message kinds carrying a proxy's link
+
+
+def unwanted_proxy_mail(messages: list) -> list[int]:
+    """Of messages the mail worker is about to send, the ids of proxy links that must no longer go: the
+    link is no longer pending (revoked by a resend, accepted, lapsed, ended at 18), or, for the first
+    email, a reminder since reissued it. The link's id is in the dedupe key ("proxy-invitation:<id>"). One query."""
+    about = {m.pk: (m.kind, int(m.dedupe_key.split(":")[1])) for m in messages if m.kind in PROXY_LINK_MAIL}
+    if not about:
+        return []
+    now = timezone.now()
+    live = dict(ProxyInvitation.objects.filter(pk__in={pk for _, pk in about.values()},
+                                               status=ProxyInvitation.Status.PENDING, expires_at__gt=now)
+                .values_list("pk", "reminded_at"))
+    return [message for message, (kind, link) in about.items()
+            if link not in live or (kind == "proxy-invitation" and live[link] is not None)]

@@ -4,8 +4,10 @@ sign-ins are counted by access.signins itself, before the password is checked.)"
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
-from access import selectors, text_selectors
-from access.actions import audit, outcomes, texting
+from access import proxy_selectors, selectors, text_selectors
+from access.actions import audit, outcomes, proxies, texting
+from access.models import AccessEvent
+from access.signals import events_recorded
 from mail.signals import before_send, message_failed, message_skipped, messages_delivered
 from portico.client import Client
 from sms import signals as sms
@@ -81,3 +83,17 @@ def record_text_skipped(sender, text, **kwargs) -> None:
 @receiver(sms.text_received)
 def answer_text(sender, inbound, **kwargs) -> None:
     texting.answer_text(inbound)
+
+
+# --- proxies (issue 21) ----------------------------------------------------------------------------
+
+@receiver(events_recorded, dispatch_uid="access.receivers.proxy_accepted")
+def tell_staff_proxy_accepted(sender, events, **kwargs) -> None:
+    """Whichever code accepted (access.actions.proxy_acceptance), the bell rings from its history event."""
+    if ids := [e.proxy_id for e in events if e.action == AccessEvent.Action.PROXY_ACCEPTED and e.proxy_id]:
+        proxies.notify_proxy_accepted(ids)
+
+
+@receiver(before_send, dispatch_uid="access.receivers.unwanted_proxy_mail")
+def unwanted_proxy_mail(sender, messages, **kwargs) -> list[int]:
+    return proxy_selectors.unwanted_proxy_mail(messages)

@@ -185,7 +185,7 @@ def live_connections_of(account) -> QuerySet[Connection]:
 
 def access_history(patient: Patient) -> QuerySet[AccessEvent]:
     """Newest first, with the actor and a staff actor's membership loaded (one query however many events)."""
-    return patient.access_events.select_related("actor__staff").order_by("-at", "-id")
+    return patient.access_events.select_related("actor__staff", "proxy").order_by("-at", "-id")
 
 
 # The mail carrying an invitation's link, its invitation in Message.invitation_id (mail.messages writes

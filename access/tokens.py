@@ -11,6 +11,8 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 INVITATION = "portico.access.invitation"
+# A parent's or guardian's link (access.ProxyInvitation): never matches a patient's invitation, nor back.
+PROXY_INVITATION = "portico.access.proxy-invitation"
 # Handed to whoever passed the identity check; only they can then accept (see accept_invitation).
 IDENTITY_PROOF = "portico.access.identity-proof"
 # A proxy's invitation link (access.ProxyInvitation: a guardian's, emailed by staff, or a caregiver's,

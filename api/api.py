@@ -5,7 +5,7 @@ from ninja import NinjaAPI
 
 from api import errors
 from api.auth import bearer
-from api.endpoints import access_requests, appointments, jobs, patients, portal_access, texts
+from api.endpoints import access_requests, appointments, jobs, patients, portal_access, proxies, texts
 from api.errors import PROBLEM_CONTENT_TYPE
 from api.guard import guard
 
@@ -35,3 +35,4 @@ api.add_router("/appointments", appointments.router)
 api.add_router("/invitation_jobs", jobs.router)
 api.add_router("/access_requests", access_requests.router)
 api.add_router("/patients", texts.router)
+api.add_router("/patients", proxies.router)  # issue 21

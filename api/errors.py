@@ -28,6 +28,13 @@ STATUS: dict[type[errors.Refusal], int] = {
     errors.ChartOfAnotherPractice: 404,
     errors.UnknownDeclineReason: 422,
     errors.NoMobileNumber: 422,
+    # A parent's or guardian's invitation (issue 21): as the patient's of the same kind.
+    errors.GuardianNotEligible: 422,
+    errors.GuardianAlreadyInvited: 409,
+    errors.GuardianAlreadyActive: 409,
+    errors.TooManyGuardianInvitations: 409,
+    errors.ProxyNotLive: 404,
+    errors.ProxyAlreadyActive: 409,
 }
 
 # ValidationErrors (clinic.services) whose code means a conflict with the record's state, not bad input.
@@ -59,7 +66,7 @@ def for_refusal(error: errors.Refusal) -> HttpResponse:
     extra = {}
     if isinstance(error, errors.NotEligible):
         extra["missing"] = error.missing
-    if isinstance(error, errors.AlreadyPending):
+    if isinstance(error, errors.AlreadyPending) and error.expires_at is not None:
         extra["expires_at"] = error.expires_at.isoformat()
     return problem_response(STATUS.get(type(error), 400), error.code, error.message, **extra)
 

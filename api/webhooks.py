@@ -57,6 +57,14 @@ EVENT_TYPES = {
     Action.TEXT_DELIVERED: "portal_access.text_delivered",
     Action.TEXT_FAILED: "portal_access.text_failed",
 }
+# A proxy's access (issue 21), whichever side wrote the event (staff's actions, the proxy accepting, the
+# birthday job): the event's `proxy` says whose. Other events about a proxy (a link expired) are not told.
+PROXY_EVENT_TYPES = {
+    Action.PROXY_INVITED: "proxy.invited",
+    Action.PROXY_ACCEPTED: "proxy.accepted",
+    Action.PROXY_REVOKED: "proxy.revoked",
+    Action.PROXY_ENDED: "proxy.ended",
+}
 ACCESS_REQUEST_CREATED = "access_request.created"  # someone asked for portal access (access_requested)
 REMINDED = "portal_access.reminded"  # a link reissued for a reminder (other reissues are not news outside)
 
@@ -206,6 +214,8 @@ def queue_access_request(sender, access_request: AccessRequest, **kwargs) -> Non
 
 
 def event_type(event: AccessEvent) -> str | None:
+    if event.proxy_id is not None:
+        return PROXY_EVENT_TYPES.get(event.action)
     if event.action == Action.LINK_REISSUED:
         return REMINDED if event.reason == REMINDER_REASON else None
     return EVENT_TYPES.get(event.action)
@@ -214,10 +224,13 @@ def event_type(event: AccessEvent) -> str | None:
 def _payload(event: AccessEvent, kind: str) -> dict:
     # Ids and a time only: never the invitation token, the email or any demographics (the receiver
     # asks the API for what it needs, with its own token).
-    return {
+    payload = {
         "id": str(uuid.uuid4()), "type": kind, "occurred_at": event.at.isoformat(),
         "practice": event.practice_id, "patient": event.patient_id, "invitation": event.invitation_id,
     }
+    if event.proxy_id is not None:  # the patient is the person acted for
+        payload["proxy"] = event.proxy_id
+    return payload
 
 
 # --- signing -------------------------------------------------------------------------------------

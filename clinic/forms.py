@@ -315,11 +315,25 @@ class PracticeSettingsForm(forms.ModelForm):
         help_text=_("Days the practice is closed, one a line (e.g. 2026-12-25): the electronic-access measure skips "
                     "them with weekends when it counts 4 business days after a visit."))
 
+    # Guardians' ages (issue 21): a form posted without them (a page from before they existed) keeps them.
+    proxy_limited_from_age = forms.IntegerField(
+        label=Practice._meta.get_field("proxy_limited_from_age").verbose_name, required=False, min_value=1,
+        max_value=17, help_text=Practice._meta.get_field("proxy_limited_from_age").help_text)
+    proxy_ends_at_age = forms.IntegerField(
+        label=Practice._meta.get_field("proxy_ends_at_age").verbose_name, required=False, min_value=16, max_value=21,
+        help_text=Practice._meta.get_field("proxy_ends_at_age").help_text)
+
+    def clean_proxy_limited_from_age(self) -> int:
+        return _or_current(self, "proxy_limited_from_age")
+
+    def clean_proxy_ends_at_age(self) -> int:
+        return _or_current(self, "proxy_ends_at_age")
+
     class Meta:
         model = Practice
         fields = ["auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
                   "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell",
-                  "default_language", "invite_by"]
+                  "default_language", "invite_by", "proxy_limited_from_age", "proxy_ends_at_age"]
         widgets = {"auto_invite": forms.RadioSelect, "invite_by": forms.RadioSelect}
         help_texts = {
             "auto_invite": _("Only patients never invited before, eligible, and not connected are invited."),
@@ -388,3 +402,9 @@ class TextConsentForm(StaffForm):
 
     def clean_mobile_phone(self) -> str:
         return validation.normalize_phone(self.cleaned_data["mobile_phone"])
+
+
+def _or_current(form: forms.ModelForm, name: str):
+    """The value posted, or the instance's when the field was left out or blank."""
+    value = form.cleaned_data.get(name)
+    return getattr(form.instance, name) if value is None else value

@@ -122,6 +122,9 @@ class Practice(models.Model):
         if self.reminder_days_before is not None and self.reminder_days_before >= (self.invite_ttl_days or 0):
             raise ValidationError({"reminder_days_before": _("The reminder must come before the invitation expires: "
                                                              "choose fewer days than its lifetime.")})
+        # Proxy access (issue 21): a guardian's access is limited for some years before it ends.
+        if (self.proxy_limited_from_age or 0) >= (self.proxy_ends_at_age or 0):
+            raise ValidationError({"proxy_limited_from_age": _("Choose an age below the age guardians' access ends at.")})
 
     @cached_property
     def tzinfo(self) -> zoneinfo.ZoneInfo:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
+from django.utils.formats import date_format
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import ngettext, override
 
@@ -207,3 +208,51 @@ def _duration(seconds: int) -> str:
         return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
     minutes = seconds // 60
     return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+# --- parents and guardians (access.Proxy; issue 21) ----------------------------------------------------
+# To the proxy's own address, in the language of the person acted for (their chart's, else the
+# practice's), naming that person: the proxy must know whose record it is. No health information.
+
+def queue_proxy_invitations(sent: list[tuple], *, reminder: bool = False) -> int:
+    """For (proxy invitation, token) pairs, their proxy, patient and practice loaded: the link (or, with
+    `reminder`, the reissued link of the reminder before expiry), built from PORTICO_BASE_URL."""
+    now, link = timezone.now(), _proxy_link()
+    kind = Message.Kind.PROXY_REMINDER if reminder else Message.Kind.PROXY_INVITATION
+    rows = []
+    for invitation, token in sent:
+        proxy, key = invitation.proxy, f"{kind.value}:{invitation.pk}"
+        language = _language_of(proxy)
+        rows.append({"kind": kind, "to": proxy.email, "dedupe_key": key, "next_attempt_at": now, "created_at": now,
+                     "context": {**_proxy_context(proxy, language),
+                                 "expires": _in(language, human_time, invitation.expires_at,
+                                                invitation.practice.time_zone)},
+                     "secret_link": seal(Message, "secret_link", link(token), dedupe_key=key)})
+    return insert_dicts(Message, rows)
+
+
+def queue_proxy_ending(proxies: list, *, ends_on, ended: bool = False) -> int:
+    """The notice before a guardian's access ends (`ends_on`: proxy pk -> the date), or with `ended`
+    the email on the day it ended, for proxies with their patient and practice loaded. One INSERT."""
+    now = timezone.now()
+    kind = Message.Kind.PROXY_ENDED if ended else Message.Kind.PROXY_ENDING
+    rows = []
+    for proxy in proxies:
+        language = _language_of(proxy)
+        context = _proxy_context(proxy, language)
+        if not ended:
+            with override(language):
+                context["ends_on"] = date_format(ends_on[proxy.pk], "DATE_FORMAT")
+        rows.append({"kind": kind, "to": proxy.email, "dedupe_key": f"{kind.value}:{proxy.pk}", "context": context,
+                     "secret_link": "", "next_attempt_at": now, "created_at": now})
+    return insert_dicts(Message, rows)
+
+
+def _proxy_link() -> Callable[[str], str]:
+    before, after = (settings.PORTICO_BASE_URL + reverse("portal:proxy-landing", args=["TOKEN"])).split("TOKEN")
+    return lambda token: f"{before}{token}{after}"
+
+
+def _proxy_context(proxy, language: str) -> dict:
+    return {**_practice(proxy.practice), "language": language, "name": proxy.full_name,
+            "patient_name": proxy.patient.full_name, "age": proxy.practice.proxy_ends_at_age, "portal_url": _url("portal:home")}

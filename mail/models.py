@@ -33,6 +33,12 @@ class Message(OutboxRow):
         # them; its secret_link holds the link) and the confirmation once a proxy has accepted.
         CAREGIVER_INVITATION = "caregiver-invitation", _("Caregiver invitation")
         PROXY_CONNECTED = "proxy-connected", _("Proxy access confirmed")
+        # A parent's or guardian's access (access.Proxy): the link, its reminder, the notice before the
+        # patient comes of age and the day it ends. About the proxy's own invitation: invitation_id stays null.
+        PROXY_INVITATION = "proxy-invitation", _("Parent or guardian invitation")
+        PROXY_REMINDER = "proxy-reminder", _("Parent or guardian reminder before expiry")
+        PROXY_ENDING = "proxy-ending", _("Parent or guardian access ends soon")
+        PROXY_ENDED = "proxy-ended", _("Parent or guardian access ended")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

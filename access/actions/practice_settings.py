@@ -21,7 +21,7 @@ Action = AccessEvent.Action
 # What change_practice_settings may change (Practice fields; the Settings page shows them all).
 SETTINGS = ("auto_invite", "reminder_days_before", "reinvite_after_days", "reinvite_max", "minimum_age",
             "invite_ttl_days", "renewal_days", "phone", "patient_contact_note", "holidays", "worklist_bell",
-            "default_language", "invite_by")
+            "default_language", "invite_by", "proxy_limited_from_age", "proxy_ends_at_age")
 
 
 @transaction.atomic(durable=True)

@@ -17,6 +17,8 @@ def test_each_staff_refusal_has_its_status_in_one_place():
         "NotEligible": 422, "AlreadyPending": 409, "AlreadyConnected": 409, "TooManyInvitations": 409,
         "NothingToRevoke": 404, "RequestNotOpen": 409, "EmailChoiceNeeded": 422, "ChartOfAnotherPractice": 404,
         "UnknownDeclineReason": 422, "NoMobileNumber": 422,
+        "GuardianNotEligible": 422, "GuardianAlreadyInvited": 409, "GuardianAlreadyActive": 409,
+        "TooManyGuardianInvitations": 409, "ProxyNotLive": 404, "ProxyAlreadyActive": 409,
     }
 
 
@@ -24,9 +26,9 @@ def test_every_refusal_becomes_a_problem_with_its_code_and_page_message():
     for cls in refusals():
         error = cls.__new__(cls)
         errors.Refusal.__init__(error, f"message of {cls.__name__}")
-        if cls is errors.NotEligible:
+        if issubclass(cls, errors.NotEligible):
             error.missing = ["Add an email address"]
-        if cls is errors.AlreadyPending:
+        if issubclass(cls, errors.AlreadyPending):
             error.expires_at = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
         response = for_refusal(error)
         body = json.loads(response.content)

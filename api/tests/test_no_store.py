@@ -7,6 +7,7 @@ import re
 import pytest
 
 from access.actions import requests
+from access.models import Proxy
 from api import tokens
 from api.api import api as portico_api
 from api.tests.conftest import ApiClient
@@ -40,12 +41,15 @@ def ids(cast, api) -> dict[str, int]:
     assert job.status_code == 202, job.content
     access_request = requests.request_access(cast.practice, first_name="Pat", last_name="Jones", phone="+15555550123",
                                              date_of_birth=datetime.date(1980, 5, 17), email="pat@example.test")
+    caregiver = Proxy.objects.create(practice=cast.practice, patient=cast.pat, kind="caregiver", first_name="Kim",
+                                     last_name="Jones", relationship="spouse", email="kim@example.test", level="full",
+                                     status="active", created_at=start)
     return {"patient_id": cast.pat.pk, "appointment_id": appointment.pk, "job_id": job.json()["id"],
-            "request_id": access_request.pk}
+            "request_id": access_request.pk, "proxy_id": caregiver.pk}
 
 
 def test_it_knows_every_operation():
-    assert len(operations()) == 20  # a new operation is covered by the tests below without a change here
+    assert len(operations()) == 23  # a new operation is covered by the tests below without a change here
 
 
 @pytest.mark.parametrize("method, path", operations())

@@ -2,6 +2,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
+from access.models import Proxy
 from access.selectors import PortalState, with_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
 from mail.models import Message
@@ -35,6 +36,10 @@ def test_seed_demo_loads_every_state_once_and_prints_the_logins(db, django_captu
     spanish = Patient.objects.get(practice=demo, preferred_language="es")
     assert f"a patient who prefers Spanish: {spanish.full_name} (chart {spanish.chart_number})" in first
     assert Message.objects.get(invitation_id=spanish.invitations.get(status="pending").pk).context["language"] == "es"
+    # The family (issue 21): the parent invited as guardian of a child of 8 and of one 18 next week.
+    family = Proxy.objects.filter(email="jordan.rivera@example.test", status="invited").order_by("patient__date_of_birth")
+    assert [(p.patient.first_name, p.level) for p in family] == [("Casey", "limited"), ("Alex", "full")]
+    assert "a family: Jordan Rivera (patient, jordan.rivera@example.test) is invited as parent of Casey Rivera" in first
     counts = (Patient.objects.count(), Appointment.objects.count())
     again = run("seed_demo")
     assert again.startswith("Demo data already loaded; nothing changed.")

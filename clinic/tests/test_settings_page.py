@@ -21,7 +21,7 @@ def admin(cast, django_user_model):
 def form(**changes) -> dict:
     data = {"auto_invite": "off", "reminder_days_before": "2", "reinvite_after_days": "", "reinvite_max": "3",
             "minimum_age": "13", "invite_ttl_days": "7", "renewal_days": "90", "phone": "",
-            "patient_contact_note": "", "invite_by": "email"}
+            "patient_contact_note": "", "invite_by": "email", "proxy_limited_from_age": "12", "proxy_ends_at_age": "18"}
     return {**data, **changes}
 
 

@@ -22,6 +22,7 @@ from clinic.forms import DemographicsForm, TextConsentForm
 from clinic.services import CONTACT_FIELDS, update_patient
 from clinic.views import letters, portal_buttons
 from clinic.views.common import PAGE_SIZE, client_of, load_patient
+from clinic.views.proxy_panel import proxies_context
 from sms.provider import enabled as texts_enabled
 
 # Where on the Demographics page each missing requirement can be added (by its marked words: the page
@@ -81,15 +82,22 @@ def chart_appointments(request, patient_id: int):
 @login_required
 @staff_required
 def portal_access(request, patient_id: int):
-    patient = load_patient(request, patient_id)
+    return portal_access_page(request, load_patient(request, patient_id))
+
+
+def portal_access_page(request, patient, *, guardian_form=None, status: int = 200):
+    """The Portal Access tab; `guardian_form` redraws a refused Invite a parent or guardian as typed."""
     portal = summary.portal_access(patient)
-    return _chart(
+    response = _chart(
         request, patient, "portal-access", "clinic/portal_access.html", portal=portal,
         missing_links=[(text, _field_to_add(text)) for text in portal.missing],
         history=Paginator(access_history(patient), PAGE_SIZE).get_page(request.GET.get("page")),
         texting=texting_summary(patient), texts_enabled=texts_enabled(), can_text=gettext(CAN_TEXT),
         consent_form=TextConsentForm(initial={"mobile_phone": patient.mobile_phone and patient.mobile_phone_display}),
+        **proxies_context(patient, guardian_form),
     )
+    response.status_code = status
+    return response
 
 
 @login_required

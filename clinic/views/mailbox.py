@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from access.models import Connection, Invitation
+from access.models import Connection, Invitation, Proxy, ProxyInvitation
 from clinic.decorators import staff_required
 from clinic.models import Patient, StaffMember
 from mail import mailbox
@@ -51,7 +51,8 @@ def _practice_addresses(staff: StaffMember) -> set[str]:
     """The staff member's own practice: its patients' and its staff's addresses, nobody else's."""
     patients = Patient.objects.filter(practice=staff.practice_id).values_list("email", flat=True)
     colleagues = StaffMember.objects.filter(practice=staff.practice_id).values_list("user__email", flat=True)
-    return {*patients, *colleagues}
+    proxies = Proxy.objects.filter(practice=staff.practice_id).values_list("email", flat=True)  # issue 21
+    return {*patients, *colleagues, *proxies}
 
 
 # What each kind of message is about: the object whose pk its dedupe key carries ("kind:pk[:stamp]",
@@ -60,11 +61,16 @@ def _practice_addresses(staff: StaffMember) -> set[str]:
 _ABOUT = {
     "invitation": "invitation", "reminder": "invitation", "connected": "invitation",
     "access-revoked": "connection", "digest": "staff", "password-reset": "account",
+    "proxy-invitation": "proxy_invitation", "proxy-reminder": "proxy_invitation", "proxy-ending": "proxy",
+    "proxy-ended": "proxy",
 }
 # For each: of these pks, the ones of a practice.
 _OURS = {
     "invitation": lambda practice, pks: Invitation.objects.filter(practice=practice, pk__in=pks).values_list("pk"),
     "connection": lambda practice, pks: Connection.objects.filter(practice=practice, pk__in=pks).values_list("pk"),
+    "proxy_invitation": lambda practice, pks: ProxyInvitation.objects.filter(practice=practice, pk__in=pks
+                                                                             ).values_list("pk"),
+    "proxy": lambda practice, pks: Proxy.objects.filter(practice=practice, pk__in=pks).values_list("pk"),
     "staff": lambda practice, pks: StaffMember.objects.filter(practice=practice, pk__in=pks).values_list("pk"),
     "account": lambda practice, pks: Connection.objects.filter(practice=practice, account__in=pks,
                                                                ended_at=None).values_list("account"),

@@ -67,4 +67,8 @@ def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
     assert named == {"invitation": sent.invitation.pk, "connected": None, "access-revoked": None, "digest": None,
                      "password-reset": None, "request-declined": None, "request-lapsed": None, "email-code": None,
                      "caregiver-invitation": None, "proxy-connected": None}
-    assert set(named) == set(Message.Kind.values) - {Message.Kind.REMINDER}  # every other kind, queued for real
+    # Every other kind, queued for real; a guardian's mail (the staff side of issue 21) names no invitation
+    # either (each of its kinds is queued in access/tests/test_proxy_birthdays.py).
+    proxy_mail = {Message.Kind.PROXY_INVITATION, Message.Kind.PROXY_REMINDER, Message.Kind.PROXY_ENDING,
+                  Message.Kind.PROXY_ENDED}
+    assert set(named) == set(Message.Kind.values) - {Message.Kind.REMINDER} - proxy_mail

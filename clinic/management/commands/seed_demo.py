@@ -10,8 +10,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from access import errors, tokens
-from access.actions import acceptance, expiry, requests, sending, texting, visit_access
+from access import errors, proxy_rules, tokens
+from access.actions import acceptance, expiry, proxies, requests, sending, texting, visit_access
 from access.models import Channel, Invitation, TextConsent
 from access.selectors import PortalState, in_portal_state
 from clinic.models import Appointment, Patient, Practice, StaffMember
@@ -102,6 +102,7 @@ class Command(BaseCommand):
         _past_visits(patients[0].practice, patients, by)
         expiry.expire_invitations()
         _access_requests(patients[0].practice, patients[:2])
+        _family(patients[0].practice, patients[0].doctor, by)
 
     def _print_logins(self) -> None:
         # A live connection, not merely "no ended one": patients never connected must not match.
@@ -126,6 +127,39 @@ class Command(BaseCommand):
                               f"the Mailbox has their invitation in Spanish, its link opens Spanish pages")
         if link := _expired_link(demo):
             self.stdout.write(f"  an expired invitation link, to renew: {link}")
+        self.stdout.write(_family_line())
+
+
+FAMILY_EMAIL = "jordan.rivera@example.test"
+
+
+def _family(practice: Practice, doctor: StaffMember, by: StaffMember) -> None:
+    """Proxy access (issue 21): a parent who is a patient too, a child of 8 and one who turns 18 next
+    week (the guardian's access then ends by itself, and the practice invites them: it invites when
+    booked), with the parent invited as guardian for both children (the Mailbox has both emails)."""
+    today = timezone.localdate(timezone=practice.tzinfo)
+    parent = Patient.objects.create(practice=practice, doctor=doctor, chart_number=f"{practice.pk:02d}-2000",
+                                    first_name="Jordan", last_name="Rivera", email=FAMILY_EMAIL, ssn="123452000",
+                                    date_of_birth=datetime.date(1986, 4, 12), phone="+15555552000")
+    born_8 = today.replace(year=today.year - 8, day=min(today.day, 28))
+    almost_18 = proxy_rules.turns(today + datetime.timedelta(days=7), -18)  # 18 a week from today
+    children = [
+        Patient.objects.create(practice=practice, doctor=doctor, chart_number=f"{practice.pk:02d}-2001",
+                               first_name="Alex", last_name="Rivera", date_of_birth=born_8),
+        Patient.objects.create(practice=practice, doctor=doctor, chart_number=f"{practice.pk:02d}-2002",
+                               first_name="Casey", last_name="Rivera", date_of_birth=almost_18,
+                               email="casey.rivera@example.test", ssn="123452002", phone="+15555552002"),
+    ]
+    guardian = proxies.Guardian(first_name=parent.first_name, last_name=parent.last_name, relationship="mother",
+                                email=parent.email, mobile_phone="+15555552000")
+    for child in children:
+        proxies.invite_guardian(child, guardian, by=by)
+
+
+def _family_line() -> str:
+    children = Patient.objects.filter(proxies__email=FAMILY_EMAIL).distinct().order_by("date_of_birth")
+    named = ", ".join(f"{c.full_name} (born {c.date_of_birth:%Y-%m-%d})" for c in children)
+    return f"  a family: Jordan Rivera (patient, {FAMILY_EMAIL}) is invited as parent of {named}"
 
 
 def _expired_link(practice: Practice) -> str:
