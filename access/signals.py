@@ -11,7 +11,3 @@ events_recorded = Signal()
 # sender=AccessRequest, access_request=AccessRequest: a new request for portal access (not a repeat merged
 # into an open one), sent inside the transaction that writes it (api.webhooks: access_request.created).
 access_requested = Signal()
-
-# sender=Proxy, proxy=Proxy: a proxy accepted their invitation (access.actions.proxy_acceptance), sent
-# inside the accepting transaction. The staff side's bell and the `proxy.accepted` webhook answer it.
-proxy_accepted = Signal()

@@ -22,7 +22,6 @@ from access.actions.acceptance import IDENTITY_CHECK_VALID_FOR, MAX_IDENTITY_CHE
 from access.actions.steps import lock_patient
 from access.history import Actor, record
 from access.models import AccessEvent, Channel, Connection, Proxy, ProxyInvitation
-from access.signals import proxy_accepted
 from clinic import validation
 from clinic.models import Notification, Patient, StaffMember
 from mail import messages as mail
@@ -221,15 +220,8 @@ def _grant(proxy: Proxy, *, account, password, client: Client, now: datetime.dat
     proxy.refresh_from_db()
     _record(proxy, Action.PROXY_ACCEPTED, actor=proxy_actor(account), client=client)
     mail.queue_proxy_connected(proxy, language=proxy.patient.language)
-    _tell_staff_and_systems(proxy)
     log.info("proxy %s accepted by account %s", proxy.pk, account.pk)
     return proxy
-
-
-def _tell_staff_and_systems(proxy: Proxy) -> None:
-    """The hook for the staff bell and the `proxy.accepted` webhook: whoever answers
-    access.signals.proxy_accepted (the staff side) does it, inside this transaction."""
-    proxy_accepted.send(Proxy, proxy=proxy)
 
 
 def _create_account(proxy: Proxy, password: str | None, client: Client) -> AbstractBaseUser:

@@ -2,7 +2,7 @@
 
 import datetime
 
-from access.actions import proxies
+from access.actions import proxies, proxy_acceptance
 from access.models import AccessEvent, Proxy, ProxyInvitation
 from access.tests.helpers import snapshot
 from clinic.models import Notification, Patient
@@ -28,21 +28,10 @@ def proxy_events(proxy) -> list[tuple[str, str]]:
     return list(AccessEvent.objects.filter(proxy=proxy).order_by("id").values_list("action", "reason"))
 
 
-def accept(proxy: Proxy, account) -> bool:
-    """A stand-in for the proxy's side accepting (access.actions.proxy_acceptance, built in parallel):
-    what it must do to the rows, one conditional UPDATE of an invited grant and its pending link."""
-    from django.db import transaction
-    from django.utils import timezone
-
-    from access.history import Actor, record
-
-    with transaction.atomic():
-        now = timezone.now()
-        if not Proxy.objects.filter(pk=proxy.pk, status=Proxy.Status.INVITED).update(
-                status=Proxy.Status.ACTIVE, account=account, accepted_at=now):
-            return False
-        ProxyInvitation.objects.filter(proxy=proxy, status=ProxyInvitation.Status.PENDING).update(
-            status=ProxyInvitation.Status.ACCEPTED, closed_at=now)
-        record(proxy.practice, AccessEvent.Action.PROXY_ACCEPTED, actor=Actor.patient(account),
-               patient=proxy.patient, proxy=proxy)
-        return True
+def accept(sent: proxies.SentProxyInvitation, account) -> Proxy:
+    """The guardian's side, as they go through it (access.actions.proxy_acceptance): the identity check
+    with the child's date of birth and their own mobile number, then accepting with their account."""
+    answers = proxy_acceptance.ProxyAnswers(date_of_birth=sent.proxy.patient.date_of_birth,
+                                            phone=sent.proxy.mobile_phone)
+    verified = proxy_acceptance.verify_proxy_identity(sent.token, answers)
+    return proxy_acceptance.accept_proxy_invitation(sent.token, proof=verified.proof, account=account)

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 
+from access import errors
 from access.actions import proxies, proxy_periodic
 from access.models import AccessEvent, Invitation, Proxy, ProxyInvitation
 from access.tests.proxy_helpers import JORDAN, accept, child, proxy_events, proxy_snapshot
@@ -30,11 +31,11 @@ def at(moment: datetime.datetime, call, *args, **kwargs):
 
 
 def guardian_of(cast, patient, guardian=JORDAN, *, invited: datetime.datetime, accepted: bool = True) -> Proxy:
-    proxy = at(invited, proxies.invite_guardian, patient, guardian, by=cast.alice).proxy
+    sent = at(invited, proxies.invite_guardian, patient, guardian, by=cast.alice)
     if accepted:
-        at(invited, accept, proxy, get_user_model().objects.create_user(guardian.email))
-    proxy.refresh_from_db()
-    return proxy
+        at(invited, accept, sent, get_user_model().objects.create_user(guardian.email))
+    sent.proxy.refresh_from_db()
+    return sent.proxy
 
 
 @pytest.fixture
@@ -70,8 +71,8 @@ def test_on_the_18th_birthday_every_guardians_access_ends_by_itself(cast, turnin
     assert at(moment, proxy_periodic.run_proxy_birthdays)["ended"] == 0  # once
     assert proxy_snapshot() == before
     # A guardian's mail names no patient's invitation (mail.Message.invitation_id is for those).
-    assert set(Message.objects.values_list("kind", "invitation_id")) == {("proxy-invitation", None),
-                                                                         ("proxy-ended", None)}
+    assert set(Message.objects.values_list("kind", "invitation_id")) == {
+        ("proxy-invitation", None), ("proxy-connected", None), ("proxy-ended", None)}
 
 
 def test_the_patient_gets_their_own_invitation_when_the_practice_invites_automatically(cast, turning_18):
@@ -183,16 +184,21 @@ def test_the_periodic_round_expires_lapsed_links_and_reminds_n_days_before(cast)
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_accepting_while_the_birthday_job_runs_leaves_no_active_proxy_on_an_adult(cast):
-    birthday = datetime.datetime(2026, 11, 3, 5, 0, tzinfo=UTC)
+    """The guardian accepts a second before midnight on the eve of the 18th birthday, while the round
+    that began at midnight ends the grants: whichever locks the patient first, no access is left."""
+    eve = datetime.datetime(2026, 11, 3, 4, 59, 59, tzinfo=UTC)  # 23:59:59 in New York
     for round_ in range(4):
         alex = child(cast, datetime.date(2008, 11, 3), chart=f"A-4{round_}")
-        proxy = guardian_of(cast, alex, proxies.Guardian("Jordan", "Rivera", "mother", f"j{round_}@example.test",
-                                                         "+15555550177"),
-                            invited=datetime.datetime(2026, 10, 30, 15, 0, tzinfo=UTC), accepted=False)
+        guardian = proxies.Guardian("Jordan", "Rivera", "mother", f"j{round_}@example.test", "+15555550177")
+        sent = at(datetime.datetime(2026, 10, 30, 15, 0, tzinfo=UTC), proxies.invite_guardian, alex, guardian,
+                  by=cast.alice)
         account = get_user_model().objects.create_user(f"j{round_}@example.test")
-        with time_machine.travel(birthday, tick=False):
-            accepted, done = at_once(partial(accept, proxy, account), proxy_periodic.run_proxy_birthdays)
-        assert not isinstance(accepted, Exception) and not isinstance(done, Exception), (accepted, done)
-        proxy.refresh_from_db()
-        assert (proxy.status, proxy.end_reason) == ("ended", "turned_18")
+        with time_machine.travel(eve, tick=False):
+            accepted, ended = at_once(partial(accept, sent, account),
+                                      partial(proxy_periodic.end_at_age, cast.practice, datetime.date(2026, 11, 3)))
+        assert ended == 1, ended
+        # Accepted, then ended by the round; or refused, the round having ended the grant first.
+        assert not isinstance(accepted, Exception) or isinstance(accepted, errors.LinkNotUsable), accepted
+        sent.proxy.refresh_from_db()
+        assert (sent.proxy.status, sent.proxy.end_reason) == ("ended", "turned_18")
         assert not Proxy.objects.filter(patient=alex, status="active").exists()
