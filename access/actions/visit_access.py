@@ -101,6 +101,8 @@ def refresh(practice: Practice, visits: QuerySet[Appointment]) -> int:
     """Work the rows of these appointments (of `practice`) out again, with every other visit of their
     patients (the chained columns): three statements. Returns the rows written."""
     patient_ids = sorted(set(visits.values_list("patient_id", flat=True)))
+    if not patient_ids:
+        return 0  # (no visit: nothing to write, and no statement to build)
     VisitAccess.objects.filter(patient_id__in=among(patient_ids)).delete()
     return _write(practice, Appointment.objects.filter(practice_id=practice.pk, patient_id__in=among(patient_ids)))
 

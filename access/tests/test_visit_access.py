@@ -151,6 +151,13 @@ def test_a_connection_counts_and_its_end_before_a_visit_takes_it_back(cast, end)
     assert_kept_equals_rebuilt()
 
 
+def test_a_patient_without_visits_changes_nothing(cast):
+    complete(cast, at(6))
+    before = kept()
+    services.update_patient(cast.ned, by=cast.alice, last_name="Stoner")
+    assert kept() == before
+
+
 def test_a_patients_new_name_and_details_are_copied(cast):
     visit = complete(cast, at(6))
     services.update_patient(cast.pat, by=cast.alice, last_name="Smith", email="", ssn="", phone="")
