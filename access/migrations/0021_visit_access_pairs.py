@@ -17,7 +17,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0019_text_consent_number_changed'),
+        ('access', '0020_proxy_identity_proof'),
         ('clinic', '0011_proxies'),
     ]
 
