@@ -5,8 +5,8 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Moved to 0021_visit_access_pairs: the rows are filled by the live code's rebuild, which writes
-    columns this migration's table does not have yet; 0021 fills them once the table has them all."""
+    """Moved to 0022_visit_access_pairs: the rows are filled by the live code's rebuild, which writes
+    columns this migration's table does not have yet; 0022 fills them once the table has them all."""
 
 
 class Migration(migrations.Migration):

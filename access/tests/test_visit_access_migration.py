@@ -1,4 +1,4 @@
-"""The summary's backfill (access 0021, which fills the table 0012 made, with the pairs' chained
+"""The summary's backfill (access 0022, which fills the table 0012 made, with the pairs' chained
 columns): the completed visits already on file get their summary rows, the same as the actions would
 have kept (run by Django's migration executor, forwards and back)."""
 
@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 BEFORE = [("access", "0011_access_request_attempts"), ("clinic", "0007_practice_holidays_and_reports")]
-AFTER = [("access", "0021_visit_access_pairs")]
+AFTER = [("access", "0022_visit_access_pairs")]
 VISIT = datetime.datetime(2026, 11, 6, 15, 0, tzinfo=datetime.UTC)  # Friday, 10 AM in New York
 
 

@@ -17,7 +17,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0020_proxy_identity_proof'),
+        ('access', '0021_proxy_event_actions'),
         ('clinic', '0011_proxies'),
     ]
 
