@@ -126,14 +126,23 @@ class VisitAccess(models.Model):
     has_email = models.BooleanField()
     has_identity = models.BooleanField(help_text="An SSN, or a date of birth and a phone, on file.")
     date_of_birth = models.DateField(null=True)
+    # Chained along the visits of one patient with this clinician (a "pair"), ordered by start then
+    # appointment id: the next visit's start (NULL: the last), and the latest start of a timely visit
+    # up to this one (NULL: none). A report counts a pair at its last visit in the period (next start
+    # NULL or after the period), in the numerator when that latest timely start is in the period.
+    next_starts_at = models.DateTimeField(null=True)
+    last_timely_at = models.DateTimeField(null=True)
 
     class Meta:
         indexes = [
-            # The measure: each clinician's patients in name order, everything read from the index
-            # (per clinician a GROUP BY without a sort, and the first 100 missed without sorting all).
-            models.Index(fields=["practice", "doctor", "last_name", "first_name", "patient", "has_email", "has_identity",
-                                 "date_of_birth", "starts_at", "deadline", "timely"],
-                         name="visit_access_measure_idx"),
+            # The measure's counts: per clinician, the period's visits, everything read from the index.
+            models.Index(fields=["practice", "doctor", "starts_at", "next_starts_at", "last_timely_at", "deadline",
+                                 "has_email", "has_identity", "date_of_birth"], name="visit_access_period_idx"),
+            # The missed list: each clinician's patients in name order, read from the index, stopping
+            # after the first rows wanted instead of sorting every missed patient.
+            models.Index(fields=["practice", "doctor", "last_name", "first_name", "patient", "starts_at",
+                                 "next_starts_at", "last_timely_at", "deadline", "has_email", "has_identity",
+                                 "date_of_birth"], name="visit_access_names_idx"),
             # The actions' refreshes: a patient's visits whose window is open.
             models.Index(fields=["patient", "deadline"], name="visit_access_patient_idx"),
         ]

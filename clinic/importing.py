@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.forms.utils import ErrorDict
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
@@ -276,17 +277,69 @@ def write_rejected_csv(result: PatientImport, out) -> None:
 
 
 def import_upload(practice: Practice, upload: UploadedFile, *, by: StaffMember, skip_invalid: bool) -> PatientImport:
-    """Import a file uploaded on the staff page and keep its report."""
+    """Import a file uploaded on the staff page and keep its report: at once for a small file, by the
+    task worker for a file over BACKGROUND_BYTES (start_background_import)."""
+    if upload.size > BACKGROUND_BYTES:
+        return start_background_import(practice, upload, by=by, skip_invalid=skip_invalid)
     try:
         report = import_patients(practice, io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""),
                                  by=by, skip_invalid=skip_invalid)
     finally:
         upload.close()
     return PatientImport.objects.create(
-        practice=practice, started_by=by, at=timezone.now(), file_name=upload.name[:200],
-        imported=report.imported, created=report.created, updated=report.updated, unchanged=report.unchanged,
-        invalid=len(report.rejected), rejected_csv=rejected_rows_csv(report.rejected) if report.rejected else "",
-    )
+        practice=practice, started_by=by, at=timezone.now(), file_name=upload.name[:200], **_outcome(report))
+
+
+def _outcome(report: ImportReport) -> dict:
+    """The PatientImport columns that keep an import's report."""
+    return {"imported": report.imported, "created": report.created, "updated": report.updated,
+            "unchanged": report.unchanged, "invalid": len(report.rejected),
+            "rejected_csv": rejected_rows_csv(report.rejected) if report.rejected else ""}
+
+
+# A file larger than this (about 2,000 rows) is imported by the task worker, so the page can show its
+# progress instead of waiting on one long request.
+BACKGROUND_BYTES = 200 * 1024
+
+
+def start_background_import(practice: Practice, upload: UploadedFile, *, by: StaffMember,
+                            skip_invalid: bool) -> PatientImport:
+    """Keep the file with a RUNNING import and queue its task. A file that cannot be read at all (not
+    UTF-8, a required column missing) is refused here, at once, as a small file would be."""
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFileError(gettext("The file is not UTF-8 text: save it as 'CSV UTF-8' and try again.")) from None
+    finally:
+        upload.close()
+    next(read_rows(io.StringIO(text, newline="")), None)  # the header's columns, checked now
+    with transaction.atomic():  # the task is a row of the same database: queued with the import, or neither
+        result = PatientImport.objects.create(
+            practice=practice, started_by=by, at=timezone.now(), file_name=upload.name[:200], imported=False,
+            status=PatientImport.Status.RUNNING, source=storable(text), skip_invalid=skip_invalid)
+        run_background_import.enqueue(result.pk)
+    return result
+
+
+@task(queue_name="default")
+def run_background_import(import_id: int) -> None:
+    """The task worker's run of a kept file: its steps written on the import as they are done (each
+    its own short UPDATE, seen by the page at once), then the report, and the file let go."""
+    result = PatientImport.objects.select_related("practice", "started_by").get(pk=import_id)
+    if result.status != PatientImport.Status.RUNNING:
+        return  # (a task run twice: the first run finished it)
+    rows = PatientImport.objects.filter(pk=import_id)
+
+    def progress(done: int, total: int) -> None:
+        rows.update(steps_done=done, steps=total)
+
+    try:
+        report = import_patients(result.practice, io.StringIO(result.source, newline=""), by=result.started_by,
+                                 skip_invalid=result.skip_invalid, progress=progress)
+    except ImportFileError as e:
+        rows.update(status=PatientImport.Status.FAILED, failure=str(e)[:300], source="")
+        return
+    rows.update(status=PatientImport.Status.DONE, source="", **_outcome(report))
 
 
 def _mask(ssn: str) -> str:

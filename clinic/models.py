@@ -312,6 +312,19 @@ class PatientImport(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
     rejected_csv = models.TextField(blank=True)
+    # A large file is imported by the task worker (clinic.importing.start_background_import): the
+    # page shows its progress until it is done. A file imported at once is DONE from the start.
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DONE)
+    steps_done = models.PositiveIntegerField(default=0)  # checking a row is a step, writing it another
+    steps = models.PositiveIntegerField(default=0)  # 0: not started yet
+    source = models.TextField(blank=True, help_text="The file, kept until the worker has imported it.")
+    skip_invalid = models.BooleanField(default=False)
+    failure = models.CharField(max_length=300, blank=True)  # why a background import read nothing
 
     class Meta:
         ordering = ["-at", "-id"]

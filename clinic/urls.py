@@ -27,6 +27,7 @@ urlpatterns = [
     path("patients/", patients.patient_list, name="patients"),
     path("patients/import/", imports.import_patients, name="import-patients"),
     path("patients/import/<int:import_id>/", imports.import_report, name="import-report"),
+    path("patients/import/<int:import_id>/progress/", imports.import_progress, name="import-progress"),
     path("patients/import/<int:import_id>/rejected.csv", imports.rejected_rows, name="import-rejected-rows"),
     path("patients/invite/", bulk.preview, name="bulk-preview"),
     path("patients/invite/confirm/", bulk.confirm, name="bulk-confirm"),

@@ -130,3 +130,37 @@
     document.querySelectorAll("[data-patient-search] input[data-choices-url]").forEach(setUp);
   });
 })();
+
+// An import run by the task worker (clinic/import_report.html): its progress bar follows the import
+// (the progress address, once a second), and the page loads the report once it is done. Without
+// script the page has a link to check again.
+(function () {
+  "use strict";
+  var EVERY_MS = 1000;
+
+  function follow(card) {
+    var bar = card.querySelector("progress");
+    var text = card.querySelector("[data-progress-text]");
+    var status = card.querySelector("[data-progress-status]");
+    fetch(card.getAttribute("data-import-progress"), {headers: {"Accept": "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (progress) {
+        if (progress && progress.status !== "running") {
+          status.textContent = progress.text;
+          window.location.reload();
+          return;
+        }
+        if (progress && progress.total) {
+          bar.max = progress.total;
+          bar.value = progress.done;
+          bar.textContent = progress.text;
+          text.textContent = progress.text;
+        }
+        window.setTimeout(function () { follow(card); }, EVERY_MS);
+      }, function () { window.setTimeout(function () { follow(card); }, EVERY_MS); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-import-progress]").forEach(follow);
+  });
+})();

@@ -14,7 +14,13 @@ those facts, each inside its own transaction:
 
 An expiry changes nothing: it sets closed_at to expires_at, which the rule already reads. Every
 refresh is the same set-wise statement as `rebuild` (delete the rows, INSERT ... SELECT them again
-from the appointments, invitations, connections and patients), so a kept row always equals a rebuilt one."""
+from the appointments, invitations, connections and patients), so a kept row always equals a rebuilt one.
+
+Each row also carries two columns chained along the visits of one patient with one clinician (a
+"pair"), so the report counts each pair once without grouping the visits (docs/performance.md,
+"Reports"): the pair's next visit's start, and the start of the pair's latest timely visit up to this
+one. A visit changed can change those of the pair's other visits, so a refresh always works out every
+visit of the patients concerned (a patient has a few visits a year: small)."""
 
 import datetime
 from collections.abc import Iterable
@@ -63,23 +69,48 @@ def computed(practice: Practice, visits: QuerySet[Appointment]) -> QuerySet:
             .values(*(f"v_{name}" for name in COLUMNS)))
 
 
-def refresh(practice: Practice, visits: QuerySet[Appointment]) -> int:
-    """Work the rows of these appointments (of `practice`) out again: two statements. Returns the rows written."""
-    VisitAccess.objects.filter(appointment_id__in=visits.values("pk")).delete()
+# The chained columns, over every visit of the pair (ties in start broken by the appointment's id).
+CHAINED = {"next_starts_at": "LEAD(computed.v_starts_at) OVER pair",
+           "last_timely_at": "MAX(CASE WHEN computed.v_timely THEN computed.v_starts_at END) OVER "
+                             "(pair ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"}
+
+
+def chained(practice: Practice, visits: QuerySet[Appointment]) -> tuple[str, list]:
+    """computed() with the CHAINED columns (`v_` names too), as SQL and its parameters. `visits` must
+    hold every visit of their pairs. A read: the test of kept rows against rebuilt ones runs it."""
     sql, params = computed(practice, visits).query.sql_with_params()
     q = connection.ops.quote_name
-    columns = ", ".join(q(VisitAccess._meta.get_field(name).column) for name in COLUMNS)
-    chosen = ", ".join(f"computed.{q('v_' + name)}" for name in COLUMNS)
+    chosen = ", ".join([*(f"computed.{q('v_' + name)}" for name in COLUMNS),
+                        *(f"{expression} AS {q('v_' + name)}" for name, expression in CHAINED.items())])
+    order = f"computed.{q('v_starts_at')}, computed.{q('v_appointment_id')}"
+    return (f"SELECT {chosen} FROM ({sql}) AS computed "  # noqa: S608 (names from the model)
+            f"WINDOW pair AS (PARTITION BY computed.{q('v_doctor_id')}, computed.{q('v_patient_id')} ORDER BY {order})",
+            list(params))
+
+
+def _write(practice: Practice, visits: QuerySet[Appointment]) -> int:
+    sql, params = chained(practice, visits)
+    q = connection.ops.quote_name
+    columns = ", ".join(q(VisitAccess._meta.get_field(name).column) for name in [*COLUMNS, *CHAINED])
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {q(VisitAccess._meta.db_table)} ({columns}) "  # noqa: S608
-                       f"SELECT {chosen} FROM ({sql}) AS computed", params)
+        cursor.execute(f"INSERT INTO {q(VisitAccess._meta.db_table)} ({columns}) {sql}", params)
         return cursor.rowcount
+
+
+def refresh(practice: Practice, visits: QuerySet[Appointment]) -> int:
+    """Work the rows of these appointments (of `practice`) out again, with every other visit of their
+    patients (the chained columns): three statements. Returns the rows written."""
+    patient_ids = sorted(set(visits.values_list("patient_id", flat=True)))
+    if not patient_ids:
+        return 0  # (no visit: nothing to write, and no statement to build)
+    VisitAccess.objects.filter(patient_id__in=among(patient_ids)).delete()
+    return _write(practice, Appointment.objects.filter(practice_id=practice.pk, patient_id__in=among(patient_ids)))
 
 
 def rebuild(practice: Practice) -> int:
     """Every row of the practice worked out again (the backfill; a check that nothing drifted)."""
     VisitAccess.objects.filter(practice_id=practice.pk).delete()
-    return refresh(practice, Appointment.objects.filter(practice_id=practice.pk))
+    return _write(practice, Appointment.objects.filter(practice_id=practice.pk))
 
 
 def visit_completed(appointment: Appointment) -> None:
@@ -89,15 +120,15 @@ def visit_completed(appointment: Appointment) -> None:
 def access_changed(patient_ids: Iterable[int], *, now: datetime.datetime | None = None) -> None:
     """An invitation sent, a connection made, a link or connection closed, at `now`, for these
     patients: only visits whose window is still open can change (a closed window's moments are all
-    in the past), found by the (patient, deadline) index."""
+    in the past), found by the (patient, deadline) index; their patients' visits are worked out again."""
     now = now or timezone.now()
-    by_practice: dict[int, list[int]] = {}
-    for practice_id, appointment_id in (VisitAccess.objects.filter(patient_id__in=among(sorted(set(patient_ids))),
-                                                                   deadline__gt=now)
-                                        .values_list("practice_id", "appointment_id")):
-        by_practice.setdefault(practice_id, []).append(appointment_id)
+    by_practice: dict[int, set[int]] = {}
+    for practice_id, patient_id in (VisitAccess.objects.filter(patient_id__in=among(sorted(set(patient_ids))),
+                                                               deadline__gt=now)
+                                    .values_list("practice_id", "patient_id")):
+        by_practice.setdefault(practice_id, set()).add(patient_id)
     for practice_id, ids in by_practice.items():  # (read first: refresh deletes the rows it would read)
-        refresh(Practice.objects.get(pk=practice_id), Appointment.objects.filter(pk__in=among(ids)))
+        refresh(Practice.objects.get(pk=practice_id), Appointment.objects.filter(patient_id__in=among(sorted(ids))))
 
 
 def patient_changed(patient) -> None:

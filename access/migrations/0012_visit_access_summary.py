@@ -5,16 +5,8 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Every practice's completed visits summarised, by the same set-wise statement the actions keep
-    the rows with (access.actions.visit_access.rebuild: the rule lives in one place; a later change to
-    the table comes with its own migration)."""
-    from access.actions.visit_access import rebuild
-    from clinic.models import Practice
-
-    # Only the columns rebuild reads: the live model may have columns later migrations add.
-    for practice in Practice.objects.only("time_zone", "holidays").filter(
-            pk__in=apps.get_model("clinic", "Appointment").objects.filter(status="completed").values("practice_id")):
-        rebuild(practice)
+    """Moved to 0022_visit_access_pairs: the rows are filled by the live code's rebuild, which writes
+    columns this migration's table does not have yet; 0022 fills them once the table has them all."""
 
 
 class Migration(migrations.Migration):

@@ -8,29 +8,33 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
+from access import reports
 from access.actions import acceptance, sending, visit_access
 from access.actions.practice_settings import change_practice_settings
 from access.models import Channel, VisitAccess
+from access.reports import _moment
 from access.tests.helpers import right_answers
 from clinic import services
-from clinic.models import Appointment, Practice
+from clinic.models import Appointment, Practice, StaffMember
 from conftest import at_once, postgres_only
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 UTC = datetime.UTC
 COLUMNS = ["appointment_id", "practice_id", "doctor_id", "patient_id", "starts_at", "deadline", "timely",
-           "last_name", "first_name", "has_email", "has_identity", "date_of_birth"]
+           "last_name", "first_name", "has_email", "has_identity", "date_of_birth", "next_starts_at", "last_timely_at"]
 
 
 def at(day: int, hour: int = 10, month: int = 11) -> datetime.datetime:
     return datetime.datetime(2026, month, day, hour, tzinfo=NY)
 
 
-def complete(cast, when, patient=None) -> Appointment:
+def complete(cast, when, patient=None, doctor=None) -> Appointment:
     patient = patient or cast.pat
-    appointment = Appointment.objects.create(practice=patient.practice, patient=patient, doctor=cast.dora,
+    appointment = Appointment.objects.create(practice=patient.practice, patient=patient, doctor=doctor or cast.dora,
                                              starts_at=when, ends_at=when + datetime.timedelta(minutes=30))
     return services.complete_appointment(appointment=appointment, by=None)
 
@@ -43,10 +47,17 @@ def assert_kept_equals_rebuilt() -> None:
     """The rows the actions kept are the rows a rebuild works out from the facts, column by column."""
     rebuilt = []
     for practice in Practice.objects.all():
-        rebuilt += list(visit_access.computed(practice, Appointment.objects.all()).values_list(
-            *(f"v_{name}" for name in COLUMNS)))
-    normalise = lambda rows: sorted(tuple(bool(v) if COLUMNS[i] in ("timely", "has_email", "has_identity")  # noqa: E731
-                                          else v for i, v in enumerate(row)) for row in rows)
+        sql, params = visit_access.chained(practice, Appointment.objects.all())
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rebuilt += cursor.fetchall()
+    # (Raw rows: SQLite gives booleans as 0/1 and moments as text, which the model's rows convert.)
+    moment = lambda v: None if v is None else _moment(v)  # noqa: E731
+    kinds = {"timely": bool, "has_email": bool, "has_identity": bool, "starts_at": moment, "deadline": moment,
+             "next_starts_at": moment, "last_timely_at": moment,
+             "date_of_birth": lambda v: datetime.date.fromisoformat(v) if isinstance(v, str) else v}
+    normalise = lambda rows: sorted(tuple(kinds.get(COLUMNS[i], lambda v: v)(v)  # noqa: E731
+                                          for i, v in enumerate(row)) for row in rows)
     assert normalise(kept()) == normalise(rebuilt)
 
 
@@ -140,6 +151,13 @@ def test_a_connection_counts_and_its_end_before_a_visit_takes_it_back(cast, end)
     assert_kept_equals_rebuilt()
 
 
+def test_a_patient_without_visits_changes_nothing(cast):
+    complete(cast, at(6))
+    before = kept()
+    services.update_patient(cast.ned, by=cast.alice, last_name="Stoner")
+    assert kept() == before
+
+
 def test_a_patients_new_name_and_details_are_copied(cast):
     visit = complete(cast, at(6))
     services.update_patient(cast.pat, by=cast.alice, last_name="Smith", email="", ssn="", phone="")
@@ -161,6 +179,32 @@ def test_a_holiday_in_the_window_moves_the_deadline_and_back(cast):
     assert row(visit).deadline == datetime.datetime(2026, 11, 13, 5, 0, tzinfo=UTC)
     assert not row(visit).timely
     assert_kept_equals_rebuilt()
+
+
+def test_a_patients_visits_with_each_clinician_are_chained_and_counted_once_per_period(cast):
+    """next_starts_at and last_timely_at follow the visits of one patient with one clinician (not the
+    other clinician's), and the measure counts the pair once, at its last visit in the period, in the
+    numerator when a visit of the period was timely."""
+    other = StaffMember.objects.create(user=get_user_model().objects.create_user(username="olga"),
+                                       practice=cast.practice, role=StaffMember.Role.DOCTOR)
+    first = complete(cast, at(2))  # Monday 2 November
+    elsewhere = complete(cast, at(4), doctor=other)
+    later = complete(cast, at(1, month=12))  # long after the link below expired
+    send(cast, at(3))  # within the first two visits' windows
+    assert [(r.timely, r.next_starts_at, r.last_timely_at) for r in (row(first), row(elsewhere), row(later))] == [
+        (True, at(1, month=12), at(2)), (True, None, at(4)), (False, None, at(2))]
+    assert_kept_equals_rebuilt()
+
+    def dora(first_day, last_day):
+        period = reports.Period(first_day, last_day, NY)
+        found = [m for m in reports.measure(reports.Scope(cast.practice), period, now=at(20, month=12))
+                 if m.doctor_id == cast.dora.pk]
+        return (found[0].numerator, found[0].denominator) if found else None
+
+    assert dora(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)) == (1, 1)
+    assert dora(datetime.date(2026, 12, 1), datetime.date(2026, 12, 31)) == (0, 1)
+    assert dora(datetime.date(2026, 11, 1), datetime.date(2026, 12, 31)) == (1, 1)  # one pair, two visits
+    assert dora(datetime.date(2026, 11, 3), datetime.date(2026, 11, 30)) is None  # no visit in the period
 
 
 def test_rebuild_writes_the_same_rows_as_the_actions_kept(cast):

@@ -1,17 +1,18 @@
-"""access 0012's backfill: the completed visits already on file get their summary rows, the same as
-the actions would have kept (run by Django's migration executor, forwards and back)."""
+"""The summary's backfill (access 0022, which fills the table 0012 made, with the pairs' chained
+columns): the completed visits already on file get their summary rows, the same as the actions would
+have kept (run by Django's migration executor, forwards and back)."""
 
 import datetime
 
 import pytest
 
 BEFORE = [("access", "0011_access_request_attempts"), ("clinic", "0007_practice_holidays_and_reports")]
-AFTER = [("access", "0012_visit_access_summary")]
+AFTER = [("access", "0022_visit_access_pairs")]
 VISIT = datetime.datetime(2026, 11, 6, 15, 0, tzinfo=datetime.UTC)  # Friday, 10 AM in New York
 
 
 @pytest.mark.django_db(transaction=True)
-def test_0012_summarises_every_completed_visit_on_file(migrate):
+def test_the_backfill_summarises_every_completed_visit_on_file(migrate):
     apps = migrate(BEFORE)
     Practice, Patient, StaffMember, Appointment, Invitation, User = (
         apps.get_model(*name) for name in (("clinic", "Practice"), ("clinic", "Patient"), ("clinic", "StaffMember"),
@@ -30,7 +31,8 @@ def test_0012_summarises_every_completed_visit_on_file(migrate):
                               expires_at=VISIT + datetime.timedelta(days=9))
 
     VisitAccess = migrate(AFTER).get_model("access", "VisitAccess")
-    assert sorted(VisitAccess.objects.values_list("appointment_id", "timely", "has_email", "has_identity", "deadline")) == [
-        (visits[0].pk, False, False, False, datetime.datetime(2026, 11, 13, 5, 0, tzinfo=datetime.UTC)),
-        (visits[1].pk, True, True, True, datetime.datetime(2026, 11, 13, 5, 0, tzinfo=datetime.UTC)),
+    assert sorted(VisitAccess.objects.values_list("appointment_id", "timely", "has_email", "has_identity", "deadline",
+                                                  "next_starts_at", "last_timely_at")) == [
+        (visits[0].pk, False, False, False, datetime.datetime(2026, 11, 13, 5, 0, tzinfo=datetime.UTC), None, None),
+        (visits[1].pk, True, True, True, datetime.datetime(2026, 11, 13, 5, 0, tzinfo=datetime.UTC), None, VISIT),
     ]

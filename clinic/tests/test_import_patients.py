@@ -13,6 +13,7 @@ from access.tests.helpers import actions_of, send, snapshot
 from clinic import importing
 from clinic.forms import DemographicsForm
 from clinic.models import Patient, PatientImport, StaffMember
+from conftest import run_worker
 
 HEADER = "chart_number,first_name,last_name,email,ssn,date_of_birth,phone,doctor,favourite_colour\n"
 
@@ -363,3 +364,82 @@ def test_an_import_changes_an_ssn_on_file_sealed_to_its_chart(cast, csv_file):
     assert (patient.ssn, patient.ssn_last4) == ("234567890", "7890")
     stored = Patient.objects.filter(pk=patient.pk).values_list("ssn", flat=True).get()
     assert stored.startswith("v3:") and "234567890" not in stored
+
+
+# --- a large file: imported by the task worker, its progress on the page ---------------------------
+
+def big_file(rows: int, *, bad_line: int | None = None) -> str:
+    return HEADER + "".join(f"C-{n},Ada{n},Lovelace,{'not-an-email' if n + 2 == bad_line else ''},,,,,\n"
+                            for n in range(rows))
+
+
+@pytest.fixture
+def in_background(monkeypatch):
+    """Files over 1 KB go to the task worker (the real threshold is 200 KB: the same path)."""
+    monkeypatch.setattr(importing, "BACKGROUND_BYTES", 1024)
+
+
+def test_a_large_file_is_imported_by_the_worker_with_its_progress_on_the_page(client, cast, admin, in_background,
+                                                                              monkeypatch):
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 40)
+    client.force_login(admin.user)
+    response = client.post(PAGE, {"file": upload(big_file(100))})
+    result = PatientImport.objects.get()
+    assert response.url == reverse("clinic:import-report", args=[result.pk])
+    assert (result.status, result.imported, result.steps_done, result.steps) == ("running", False, 0, 0)
+    assert not any(chart.startswith("C-") for chart in rows_of(cast.practice))  # nothing yet: the worker's job
+    page = client.get(response.url).content.decode()
+    assert '<label for="import-progress">Importing the file: rows checked, then written</label>' in page
+    assert '<progress id="import-progress">' in page and "Check again" in page
+    progress_url = reverse("clinic:import-progress", args=[result.pk])
+    assert client.get(progress_url).json() == {"status": "running", "done": 0, "total": 0, "percent": 0,
+                                               "text": "Waiting for the task worker to start…"}
+    seen = []
+    unhurried = importing.import_patients
+
+    def import_and_watch(*args, progress, **kwargs):  # what the page would read at each step
+        def step(done, total):
+            progress(done, total)
+            seen.append(client.get(progress_url).json()["done"])
+        return unhurried(*args, progress=step, **kwargs)
+
+    monkeypatch.setattr(importing, "import_patients", import_and_watch)
+    run_worker()
+    result.refresh_from_db()
+    assert (result.status, result.imported, result.created, result.invalid, result.source) == ("done", True, 100, 0, "")
+    assert (result.steps_done, result.steps) == (200, 200)  # each row checked, then written
+    assert seen == [100, 100, 140, 180, 200]  # the checks, then each chunk of 40 written, as the page saw them
+    assert sum(chart.startswith("C-") for chart in rows_of(cast.practice)) == 100
+    assert client.get(progress_url).json()["status"] == "done"
+    page = client.get(response.url).content.decode()
+    assert "created 100, updated 0, unchanged 0, invalid 0" in page and "<progress" not in page
+
+
+def test_a_large_file_with_a_bad_row_imports_nothing_and_names_its_line(client, cast, admin, in_background):
+    client.force_login(admin.user)
+    before = snapshot()
+    client.post(PAGE, {"file": upload(big_file(100, bad_line=57))})
+    run_worker()
+    result = PatientImport.objects.get()
+    assert (result.status, result.imported, result.invalid, result.source) == ("done", False, 1, "")
+    assert result.rejected_rows()[0]["line"] == "57"
+    assert snapshot() == before
+    assert "Nothing was imported" in client.get(reverse("clinic:import-report", args=[result.pk])).content.decode()
+
+
+def test_a_large_file_that_cannot_be_read_is_refused_at_once(client, cast, admin, in_background):
+    client.force_login(admin.user)
+    response = client.post(PAGE, {"file": upload("name,phone\n" + "Ada,555\n" * 200)})
+    assert response.status_code == 200 and "The header row has no chart_number" in response.content.decode()
+    response = client.post(PAGE, {"file": SimpleUploadedFile("p.csv", HEADER.encode() + b"\xff\xfe" * 1000)})
+    assert "The file is not UTF-8 text" in response.content.decode()
+    assert not PatientImport.objects.exists()
+
+
+def test_another_practices_import_progress_is_a_404(client, cast, admin, in_background):
+    client.force_login(admin.user)
+    client.post(PAGE, {"file": upload(big_file(100))})
+    other = StaffMember.objects.create(user=type(admin.user).objects.create_user("bo-admin"), practice=cast.other_practice,
+                                       role=StaffMember.Role.ADMIN)
+    client.force_login(other.user)
+    assert client.get(reverse("clinic:import-progress", args=[PatientImport.objects.get().pk])).status_code == 404

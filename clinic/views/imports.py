@@ -4,6 +4,7 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -56,12 +57,30 @@ def import_patients(request):
 @practice_admin_required
 @require_safe
 def import_report(request, import_id: int):
+    """The import's report, or while the task worker imports the file, its progress (static/clinic.js
+    follows it and loads the report when it is done; without script, a link checks again)."""
     result = selectors.patient_import_for(request.staff, import_id)
     rejected = result.rejected_rows()
     return render(request, "clinic/import_report.html", {
         "result": result, "rejected": rejected[:100], "more_rejected": max(0, len(rejected) - 100),
-        "section": "patients",
+        "section": "patients", "progress": progress_of(result),
     })
+
+
+def progress_of(result) -> dict:
+    percent = 100 * result.steps_done // result.steps if result.steps else 0
+    return {"status": result.status, "done": result.steps_done, "total": result.steps, "percent": percent,
+            "text": gettext("%(percent)s%% done") % {"percent": percent} if result.steps
+            else gettext("Waiting for the task worker to start…")}
+
+
+@login_required
+@staff_required
+@practice_admin_required
+@require_safe
+def import_progress(request, import_id: int):
+    """The progress of an import, for the report page's script to follow."""
+    return JsonResponse(progress_of(selectors.patient_import_for(request.staff, import_id)))
 
 
 @login_required

@@ -51,3 +51,26 @@ def test_an_admin_imports_a_file_then_skips_the_bad_row(page, live_server, admin
     assert Patient.objects.get(chart_number="C-1").phone == "+15555550142"
     page.goto(f"{live_server.url}{reverse('clinic:import-patients')}")
     expect(page.get_by_role("table")).to_contain_text("patients.csv")
+
+
+def test_a_large_file_shows_its_progress_then_the_report(page, live_server, admin, artifacts_dir, tmp_path, monkeypatch):
+    """A file over the threshold goes to the task worker: the page shows a labelled progress bar,
+    then, once the worker is done, the report by itself (the script follows the progress)."""
+    from clinic import importing
+    from conftest import run_worker
+
+    monkeypatch.setattr(importing, "BACKGROUND_BYTES", 100)  # the live server runs in this process
+    path = tmp_path / "patients.csv"
+    path.write_text(CSV.splitlines()[0] + "\n" + "".join(f"C-{n},Ada,Lovelace,,,,,\n" for n in range(30)))
+    log_in_staff(page, live_server, "ada-admin")
+    page.goto(f"{live_server.url}{reverse('clinic:import-patients')}")
+    page.get_by_label("CSV file").set_input_files(str(path))
+    page.get_by_role("button", name="Import").click()
+    bar = page.get_by_role("progressbar", name="Importing the file: rows checked, then written")
+    expect(bar).to_be_visible()
+    expect(page.get_by_role("link", name="Check again")).to_be_visible()
+    check_page(page, artifacts_dir, "import-progress")
+    run_worker()
+    expect(page.get_by_role("status").filter(has_text="created 30, updated 0, unchanged 0, invalid 0")).to_be_visible()
+    expect(bar).to_have_count(0)
+    assert Patient.objects.filter(chart_number__startswith="C-").count() == 30
