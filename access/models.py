@@ -587,6 +587,8 @@ class ProxyInvitation(models.Model):
     identity_proof_hash = models.CharField(max_length=64, blank=True, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # 0: sent by staff (or the patient, for a caregiver); k: the k-th re-invite after links went unanswered.
+    reinvite_number = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [

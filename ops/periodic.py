@@ -7,7 +7,12 @@ from access.actions.automatic import send_reinvites, send_reminders
 from access.actions.expiry import expire_invitations
 from access.actions.jobs import resume_stalled_jobs
 from access.actions.notifications import send_digests
-from access.actions.proxy_periodic import expire_proxy_invitations, run_proxy_birthdays, send_proxy_reminders
+from access.actions.proxy_periodic import (
+    expire_proxy_invitations,
+    reinvite_proxies,
+    run_proxy_birthdays,
+    send_proxy_reminders,
+)
 from access.actions.requests import lapse_requests
 from access.actions.worklist import notify_due_visits
 from access.attempts import prune as prune_attempts
@@ -26,6 +31,7 @@ def run_once() -> dict[str, int]:
         # Parents and guardians (issue 21): lapsed links, reminders, then the birthdays (ended, told, limited).
         "proxy_links_expired": expire_proxy_invitations(),
         "proxy_reminded": send_proxy_reminders(),
+        "proxy_reinvited": reinvite_proxies(),
         **{f"proxies_{kind}": count for kind, count in run_proxy_birthdays().items()},
         "digests": send_digests(),
         "resumed": resume_stalled_jobs(),

@@ -94,7 +94,7 @@ def invite_guardian(patient: Patient, guardian: Guardian, *, by: StaffMember, te
         last_name=guardian.last_name, relationship=guardian.relationship, email=guardian.email,
         mobile_phone=guardian.mobile_phone, level=level, teen_agreement_by=by if agreed else None,
         teen_agreement_at=now if agreed else None, invited_by=by, created_at=now)
-    sent = _send_link(proxy, by=by, now=now)
+    sent = send_link(proxy, by=by, now=now)
     record(practice, Action.PROXY_INVITED, actor=staff_actor(by), patient=patient, proxy=proxy, client=client,
            reason=_reason(described(proxy), f"{level} access" + (", the teen agreed" if agreed else "")))
     log.info("proxy %s invited for patient %s", proxy.pk, patient.pk)
@@ -123,7 +123,7 @@ def resend_proxy_invitation(proxy: Proxy, *, by: StaffMember, client: Client = N
     ProxyInvitation.objects.filter(proxy=proxy, status=ProxyInvitation.Status.PENDING).update(
         status=ProxyInvitation.Status.REVOKED, closed_at=now)
     proxy.patient = patient
-    sent = _send_link(proxy, by=by, now=now)
+    sent = send_link(proxy, by=by, now=now)
     record(patient.practice, Action.PROXY_INVITED, actor=staff_actor(by), patient=patient, proxy=proxy,
            client=client, reason=_reason(described(proxy), "resent: the previous link no longer works"))
     return sent
@@ -171,11 +171,13 @@ def record_teen_agreement(proxy: Proxy, *, by: StaffMember, client: Client = NO_
 
 # --- steps ----------------------------------------------------------------------------------------------
 
-def _send_link(proxy: Proxy, *, by: StaffMember | None, now: datetime.datetime) -> SentProxyInvitation:
+def send_link(proxy: Proxy, *, by: StaffMember | None, now: datetime.datetime,
+              reinvite_number: int = 0) -> SentProxyInvitation:
+    """A new link for the proxy, emailed (a step of the actions here and of the re-invites)."""
     token = tokens.new_token()
     invitation = ProxyInvitation.objects.create(
         proxy=proxy, practice=proxy.practice, token_hash=tokens.hash_token(token, tokens.PROXY_INVITATION),
-        sent_by=by, sent_at=now, expires_at=now + invite_ttl(proxy.practice))
+        sent_by=by, sent_at=now, expires_at=now + invite_ttl(proxy.practice), reinvite_number=reinvite_number)
     mail.queue_proxy_invitations([(invitation, token)])
     return SentProxyInvitation(proxy, invitation, token)
 

@@ -5,7 +5,8 @@ links closed, reminders before expiry, and the patients' birthdays, judged on ea
   turned_18, recorded, pending links revoked, the guardian emailed, staff told) and the patient, if
   eligible and the practice invites automatically, is sent their own invitation (sending.send_many);
 - 30 days before it, each active guardian is told once (Proxy.ending_notice_at);
-- at the limited-from age (12) a full guardian without the teen's recorded agreement turns limited.
+- at the limited-from age (12) a full guardian without the teen's recorded agreement turns limited;
+- a guardian whose link lapsed unanswered is sent a new one by the practice's re-invite settings.
 
 Ending races a guardian accepting at that moment: the patient rows are locked first (the one lock
 order), and the grants are ended with one conditional UPDATE over every live status, so an accept
@@ -16,14 +17,14 @@ import datetime
 import logging
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from access import history, proxy_rules, tokens
 from access.actions.automatic import SCHEDULED_BATCH, _in_batches
 from access.actions.notifications import notify_many
-from access.actions.proxies import LIVE, described, expire_proxy_links
+from access.actions.proxies import LIVE, described, expire_proxy_links, send_link
 from access.actions.sending import send_many
 from access.actions.steps import lock_patients
 from access.eligibility import latest_birth_date
@@ -93,6 +94,51 @@ def _remind_batch(size: int, after: int) -> tuple[int, int | None]:
                     for i in chosen])
     mail.queue_proxy_invitations([(i, links[i.pk]) for i in chosen], reminder=True)
     return len(chosen), due[-1][0] if len(due) == size else None
+
+
+# --- re-invites (the practice's reinvite_after_days and reinvite_max, as for patients) -------------------
+
+def reinvite_proxies(*, batch: int = SCHEDULED_BATCH) -> int:
+    """A new link for a parent or guardian whose last one lapsed unanswered, the practice's
+    reinvite_after_days after it was sent, at most reinvite_max times (as automatic.send_reinvites does
+    for patients); then they are left alone until staff resend. Not once the patient has reached the end
+    age (the birthday work ends the grant). Returns how many were sent."""
+    return _in_batches(_reinvite_batch, batch)
+
+
+def _reinvite_due(now: datetime.datetime) -> QuerySet[ProxyInvitation]:
+    days = Q()
+    for n, _label in Practice.REINVITE_DAYS:  # one term per choice, as in automatic._reinvite_due
+        days |= Q(practice__reinvite_after_days=n, sent_at__lte=now - datetime.timedelta(days=n))
+    newer = ProxyInvitation.objects.filter(proxy=OuterRef("proxy"), pk__gt=OuterRef("pk"))
+    return ProxyInvitation.objects.filter(
+        days, status=ProxyInvitation.Status.EXPIRED, proxy__status=Proxy.Status.INVITED,
+        proxy__kind=Proxy.Kind.GUARDIAN, reinvite_number__lt=F("practice__reinvite_max")).exclude(Exists(newer))
+
+
+@transaction.atomic(durable=True)
+def _reinvite_batch(size: int, after: int) -> tuple[int, int | None]:
+    now = timezone.now()
+    due = list(_reinvite_due(now).filter(pk__gt=after).order_by("pk").values_list("pk", "proxy__patient_id")[:size])
+    if not due:
+        return 0, None
+    lock_patients([patient for _, patient in due])  # the one lock order; then re-read what is still due
+    lapsed = list(_reinvite_due(now).filter(pk__in=among(pk for pk, _ in due))
+                  .select_related("proxy__patient__practice", "proxy__practice").order_by("pk"))
+    sent = [send_link(i.proxy, by=None, now=now, reinvite_number=i.reinvite_number + 1) for i in lapsed
+            if _a_minor(i.proxy.patient, now)]
+    history.append([history.new_event(s.proxy.practice_id, Action.PROXY_INVITED, actor=Actor.system(),
+                                      patient=s.proxy.patient_id, proxy=s.proxy.pk, channel=Channel.AUTOMATIC,
+                                      reason=f"{described(s.proxy)}; re-invite {s.invitation.reinvite_number}: "
+                                             "the previous link was not accepted") for s in sent])
+    return len(sent), due[-1][0] if len(due) == size else None
+
+
+def _a_minor(patient, now: datetime.datetime) -> bool:
+    """Under the practice's end age on its date (no date of birth: not known to be, so no)."""
+    today = timezone.localdate(now, timezone=patient.practice.tzinfo)
+    age = proxy_rules.age_of(patient.date_of_birth, today)
+    return age is not None and age < patient.practice.proxy_ends_at_age
 
 
 # --- birthdays ------------------------------------------------------------------------------------------

@@ -146,12 +146,12 @@ def test_staff_cannot_create_a_caregiver(cast, alex):
 
 def test_one_live_grant_per_address_inviting_again_is_refused(cast, alex):
     with time_machine.travel(NOW, tick=False):
-        invite(cast, alex)
+        sent = invite(cast, alex)
         before = proxy_snapshot()
         with pytest.raises(errors.GuardianAlreadyInvited):
             invite(cast, alex, dataclasses.replace(JORDAN, email="JORDAN@example.test"))
         assert proxy_snapshot() == before
-        accept(Proxy.objects.get(), get_user_model().objects.create_user("jordan@example.test"))
+        accept(sent, get_user_model().objects.create_user("jordan@example.test"))
         with pytest.raises(errors.GuardianAlreadyActive):
             invite(cast, alex)
 
@@ -206,9 +206,10 @@ def test_the_daily_cap_is_5_links_per_child_and_address(cast, alex):
 @pytest.mark.parametrize("accepted", [False, True])
 def test_revoke_ends_an_invited_or_active_grant(cast, alex, accepted):
     with time_machine.travel(NOW, tick=False):
-        proxy = invite(cast, alex).proxy
+        sent = invite(cast, alex)
+        proxy = sent.proxy
         if accepted:
-            accept(proxy, get_user_model().objects.create_user("jordan@example.test"))
+            accept(sent, get_user_model().objects.create_user("jordan@example.test"))
     with time_machine.travel(NOW + HOUR, tick=False):
         proxies.revoke_proxy(proxy, by=cast.dora, reason="Asked by the other parent")
     proxy.refresh_from_db()
@@ -235,8 +236,9 @@ def test_staff_can_revoke_a_caregiver(cast):
 
 def test_resend_after_acceptance_is_refused(cast, alex):
     with time_machine.travel(NOW, tick=False):
-        proxy = invite(cast, alex).proxy
-        accept(proxy, get_user_model().objects.create_user("jordan@example.test"))
+        sent = invite(cast, alex)
+        proxy = sent.proxy
+        accept(sent, get_user_model().objects.create_user("jordan@example.test"))
         before = proxy_snapshot()
         with pytest.raises(errors.ProxyAlreadyActive):
             proxies.resend_proxy_invitation(proxy, by=cast.alice)
@@ -245,8 +247,7 @@ def test_resend_after_acceptance_is_refused(cast, alex):
 
 def test_acceptance_rings_the_bell_of_the_sender_and_the_doctor(cast, alex):
     with time_machine.travel(NOW, tick=False):
-        proxy = invite(cast, alex).proxy
-        accept(proxy, get_user_model().objects.create_user("jordan@example.test"))
+        accept(invite(cast, alex), get_user_model().objects.create_user("jordan@example.test"))
     told = sorted((n.recipient_id, n.text) for n in cast.alice.notifications.all() | cast.dora.notifications.all())
     assert told == [(cast.alice.pk, "Jordan Rivera (mother) accepted access to Alex Rivera's portal."),
                     (cast.dora.pk, "Jordan Rivera (mother) accepted access to Alex Rivera's portal.")]
