@@ -126,3 +126,24 @@ def test_the_choice_form_needs_csrf(family):
 def test_it_rejects_get(family):
     client, _, _ = family
     assert client.get(CHOOSE).status_code == 405
+
+
+def test_a_family_sharing_one_email_has_one_account_for_everyone(cast, clock):
+    """Pat, a patient with a portal account, and two children whose charts carry Pat's email: staff invite
+    Pat as parent of each (the same address), Pat accepts both with the one account."""
+    from access.actions import proxies
+    from access.tests.helpers import connect
+    from access.tests.proxy_helpers import accept
+
+    _, own = connect(cast)
+    children = [Patient.objects.create(practice=cast.practice, doctor=cast.dora, chart_number=f"K-{n}", first_name=name,
+                                       last_name="Jones", date_of_birth=datetime.date(2015 + n, 3, 1),
+                                       email="pat@example.test") for n, name in enumerate(["Lee", "Sam"])]
+    parent = proxies.Guardian("Pat", "Jones", "parent", "pat@example.test", "+15555550123")
+    grants = [accept(proxies.invite_guardian(child, parent, by=cast.alice), own.account) for child in children]
+
+    assert {grant.account for grant in grants} == {own.account}
+    client = Client()
+    client.force_login(own.account)
+    page = _page(client)
+    assert 'data-testid="person-self"' in page and "Lee Jones" in page and "Sam Jones" in page
