@@ -78,8 +78,9 @@ def test_the_webhook_events_carry_ids_only_whichever_side_wrote_them(cast):
                                    created_at=timezone.now())
     alex = child(cast, datetime.date(2008, 11, 3))
     with time_machine.travel(datetime.datetime(2026, 10, 30, 15, 0, tzinfo=datetime.UTC), tick=False):
-        mother = proxies.invite_guardian(alex, JORDAN, by=cast.alice).proxy
-        accept(mother, get_user_model().objects.create_user("jordan@example.test"))  # the proxy's side
+        sent = proxies.invite_guardian(alex, JORDAN, by=cast.alice)
+        mother = sent.proxy
+        accept(sent, get_user_model().objects.create_user("jordan@example.test"))  # the proxy's side
         father = proxies.invite_guardian(alex, JORDAN.__class__("Sam", "Rivera", "father", "sam@example.test",
                                                                 "+15555550178"), by=cast.alice).proxy
         proxies.revoke_proxy(father, by=cast.alice)

@@ -101,8 +101,8 @@ def test_an_adults_page_lists_caregivers_with_revoke_and_no_guardian_form(staff,
 
 def test_history_names_the_proxy_who_acted(staff, cast, alex):
     with time_machine.travel(NOW, tick=False):
-        proxy = proxies.invite_guardian(alex, JORDAN, by=cast.alice).proxy
-        accept(proxy, get_user_model().objects.create_user("jordan@example.test"))
+        accept(proxies.invite_guardian(alex, JORDAN, by=cast.alice),
+               get_user_model().objects.create_user("jordan@example.test"))
     assert "<td>Jordan Rivera (mother)</td>" in page(staff, alex)  # the By column of "Proxy access accepted"
 
 
