@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from access import errors, proxy_selectors, signins, tokens
+from access import errors, proxy_selectors, tokens
 from access.actions import proxy_acceptance
 from access.models import Proxy
 from clinic import validation
@@ -28,7 +28,7 @@ from portal.forms import (
     show_kept_errors,
 )
 from portal.language import remember_link_language
-from portal.views import not_confirmed, problem_page
+from portal.views import not_confirmed, problem_page, signed_in_as_existing
 from portico.client import Client
 
 KEPT_FIELDS = ("date_of_birth", "phone")  # shown again after a failure; never the code
@@ -120,15 +120,8 @@ def _account_post(request, token, proxy, existing, form_class):
             return _accept(request, token, password=form.cleaned_data["password1"])
     else:
         form = form_class(request.POST)
-        if form.is_valid():
-            try:
-                user = signins.authenticate(request, existing.get_username(), form.cleaned_data["password"])
-            except signins.Throttled as e:
-                form.add_error("password", e.message)
-            else:
-                if user is not None:
-                    return _accept(request, token, account=user)
-                form.add_error("password", _("That password is not correct."))
+        if form.is_valid() and (user := signed_in_as_existing(request, existing, form)) is not None:
+            return _accept(request, token, account=user)
     retry.keep(request.session, "proxy-account", retry.Retry(errors=kept_errors(form)))
     return redirect("portal:proxy-account")
 

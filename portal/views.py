@@ -259,15 +259,8 @@ def _create_account(request, token, invitation):
 def _sign_in_to_connect(request, token, invitation, existing):
     if request.method == "POST":
         form = SignInToConnectForm(request.POST)
-        if form.is_valid():
-            try:
-                user = signins.authenticate(request, existing.get_username(), form.cleaned_data["password"])
-            except signins.Throttled as e:
-                form.add_error("password", e.message)
-            else:
-                if user is not None:
-                    return _accept(request, token, account=user)
-                form.add_error("password", _("That password is not correct."))
+        if form.is_valid() and (user := signed_in_as_existing(request, existing, form)) is not None:
+            return _accept(request, token, account=user)
         return _retry(request, "sign-in-to-connect", retry.Retry(errors=kept_errors(form)))
     kept = retry.take(request.session, "sign-in-to-connect")
     form = show_kept_errors(SignInToConnectForm(), kept.errors)
@@ -349,6 +342,19 @@ def _someone_else_signed_in(request, invitation) -> bool:
 
 def _signed_in_as_someone_else(request, invitation):
     return render(request, "portal/signed_in_as.html", {"invitation": invitation}, status=409)
+
+
+def signed_in_as_existing(request, existing, form):
+    """The existing account, if the password in the valid `form` is its own; else None, with the
+    reason (a wrong password, or too many) added to the form. Shared with the proxy's sign-in step."""
+    try:
+        user = signins.authenticate(request, existing.get_username(), form.cleaned_data["password"])
+    except signins.Throttled as e:
+        form.add_error("password", e.message)
+        return None
+    if user is None:
+        form.add_error("password", _("That password is not correct."))
+    return user
 
 
 def _retry(request, step: str, kept: retry.Retry):
