@@ -218,7 +218,8 @@ def count_failed_check(invitation: Invitation, client: Client, *, channel: str =
 
 def _use_confirmed_email(invitation: Invitation, confirmation_id: int | None, now: datetime.datetime) -> str:
     """Inside accept_invitation's transaction, for an invitation without an address: the confirmed
-    address it is accepted with, marked used (once) and kept on the invitation. EmailNotConfirmed otherwise."""
+    address it is accepted with, marked used (once) and kept on the invitation, and on the chart if it
+    has none. EmailNotConfirmed otherwise."""
     confirmation = EmailConfirmation.objects.filter(
         pk=confirmation_id, invitation=invitation, confirmed_at__gt=now - IDENTITY_CHECK_VALID_FOR,
         used_at__isnull=True).first() if confirmation_id else None
@@ -227,6 +228,10 @@ def _use_confirmed_email(invitation: Invitation, confirmation_id: int | None, no
         raise errors.EmailNotConfirmed(0)
     Invitation.objects.filter(pk=invitation.pk).update(email=confirmation.email)
     invitation.email = confirmation.email
+    # The chart had no address either (why the invitation had none): the patient has just proved they
+    # read this one, so the practice can write to them there too. Never over an address staff typed.
+    if Patient.objects.filter(pk=invitation.patient_id, email="").update(email=confirmation.email):
+        visit_access.patient_changed(invitation.patient)
     return confirmation.email
 
 

@@ -2,7 +2,8 @@
 reached them without one (printed at the front desk; any channel whose invitation has no address).
 After the identity check they give an address; a 6-digit code is emailed to it; typing the code back
 proves they read that mailbox, and accept_invitation then makes the account with it (and records it
-on the invitation, so the "connected" email goes there: acceptance._use_confirmed_email).
+on the invitation, so the "connected" email goes there, and on the chart if it has no address:
+acceptance._use_confirmed_email).
 
 Every step needs the identity proof of the invitation being accepted, so only whoever passed its
 identity check can ask for codes. Codes are kept as keyed hashes (access.tokens.hash_code), work for

@@ -10,6 +10,7 @@ from access import errors
 from access.actions import acceptance, email_confirmation, printing
 from access.models import AccessEvent, EmailConfirmation, Invitation
 from access.tests.helpers import actions_of, right_answers, snapshot
+from clinic.models import Patient
 from conftest import NOW
 from mail.models import Message
 from portico.client import Client
@@ -56,6 +57,29 @@ def test_the_patient_confirms_and_the_account_is_made_with_that_address(cast, pr
     assert actions_of(cast.pat) == ["invitation.printed", "identity.passed", "email.confirmed", "account.created",
                                     "access.granted"]
     assert Message.objects.filter(kind="connected", to="Pat.New@example.test").exists()
+
+
+def test_the_confirmed_address_fills_an_empty_chart_email(cast, proven):
+    code, proof = proven
+    confirmation = email_confirmation.send_email_code(code, proof=proof, email="pat.new@example.test")
+    email_confirmation.confirm_email_code(code, proof=proof, confirmation_id=confirmation.pk,
+                                          code=_sent_code(confirmation))
+    acceptance.accept_invitation(code, proof=proof, password=PASSWORD, confirmed_email=confirmation.pk)
+    cast.pat.refresh_from_db()
+    assert cast.pat.email == "pat.new@example.test"
+
+
+def test_an_address_staff_typed_meanwhile_is_kept(cast, proven):
+    code, proof = proven
+    confirmation = email_confirmation.send_email_code(code, proof=proof, email="pat.new@example.test")
+    email_confirmation.confirm_email_code(code, proof=proof, confirmation_id=confirmation.pk,
+                                          code=_sent_code(confirmation))
+    Patient.objects.filter(pk=cast.pat.pk).update(email="pat.typed@example.test")  # not through update_patient:
+    # that would revoke the pending letter, and the patient could no longer accept with it
+    acceptance.accept_invitation(code, proof=proof, password=PASSWORD, confirmed_email=confirmation.pk)
+    cast.pat.refresh_from_db()
+    assert cast.pat.email == "pat.typed@example.test"
+    assert Invitation.objects.get().email == "pat.new@example.test"
 
 
 def test_no_account_without_a_confirmed_address(cast, proven):
