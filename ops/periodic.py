@@ -18,6 +18,7 @@ from access.actions.worklist import notify_due_visits
 from access.attempts import prune as prune_attempts
 from access.history import seal_all
 from api.webhooks import prune_finished as prune_webhook_deliveries
+from ops.task_results import prune_finished as prune_task_results
 
 
 def run_once() -> dict[str, int]:
@@ -39,4 +40,5 @@ def run_once() -> dict[str, int]:
         "worklist_notified": notify_due_visits(),
         "pruned_deliveries": prune_webhook_deliveries(),
         "pruned_attempts": prune_attempts(),
+        "pruned_task_results": prune_task_results(),
     }

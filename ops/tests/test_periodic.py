@@ -76,7 +76,8 @@ def test_the_command_prints_what_it_did(cast, capsys):
     due_work(cast, 2)
     with time_machine.travel(NOW + 30 * DAY, tick=False):
         call_command("run_periodic", "--once")
-    assert "expired 2 invitation(s), re-invited 2 patient(s), sent 2 reminder(s) and 1 digest(s)" in capsys.readouterr().out
+    assert capsys.readouterr().out == ("2026-12-02 15:00:00 UTC: expired 2 invitation(s), re-invited 2 patient(s), "
+                                       "sent 2 reminder(s), queued 1 digest(s).\n")
 
 
 @postgres_only

@@ -1,5 +1,5 @@
-"""run_periodic forgets what no longer counts: sign-in, identity and reset guesses a day old, and webhook
-deliveries finished 30 days ago, each kind in one DELETE; the boundaries at literal times."""
+"""run_periodic forgets what no longer counts: sign-in, identity and reset guesses a day old, webhook
+deliveries finished 30 days ago, task results finished a week ago; each kind in one DELETE; the boundaries at literal times."""
 
 import datetime
 
@@ -9,12 +9,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from access import attempts, signins
 from access.actions import acceptance, passwords
 from access.models import Attempt
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
+from ops import task_results
 
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
@@ -82,6 +84,30 @@ def test_run_periodic_prunes_both_and_says_so(endpoint, capsys):
     delivery(endpoint, "queued", datetime.datetime(2026, 10, 1, tzinfo=UTC))
     with time_machine.travel(NOW, tick=False):
         call_command("run_periodic", "--once")
-    assert "pruned 1 webhook delivery(ies) and 1 attempt(s)" in capsys.readouterr().out
+    assert capsys.readouterr().out == "2026-11-26 14:00:00 UTC: pruned 1 webhook delivery(ies), pruned 1 attempt(s).\n"
     assert Attempt.objects.count() == 0
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["queued"]
+
+
+def task_result(status: str, finished_at: datetime.datetime | None) -> DBTaskResult:
+    return DBTaskResult.objects.create(status=status, finished_at=finished_at, args_kwargs={"args": [], "kwargs": {}},
+                                       task_path="portal.tasks.send_password_reset", backend_name="default",
+                                       queue_name="default", run_after=datetime.datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_task_results_finished_a_week_ago_are_pruned_work_never(db):
+    exactly_7_days = datetime.datetime(2026, 11, 19, 14, 0, tzinfo=UTC)
+    just_older = datetime.datetime(2026, 11, 19, 13, 59, 59, tzinfo=UTC)
+    kept = [task_result("SUCCESSFUL", exactly_7_days), task_result("FAILED", exactly_7_days),
+            # ready and running tasks are work to do, however old
+            task_result("READY", None), task_result("RUNNING", None)]
+    task_result("SUCCESSFUL", just_older)
+    task_result("FAILED", datetime.datetime(2026, 1, 1, tzinfo=UTC))
+    with time_machine.travel(NOW, tick=False):
+        assert task_results.prune_finished() == 2
+    assert sorted(DBTaskResult.objects.values_list("pk", flat=True)) == sorted(r.pk for r in kept)
+
+
+def test_run_periodic_says_when_nothing_was_due(db, capsys):
+    call_command("run_periodic", "--once")
+    assert capsys.readouterr().out == "Nothing was due.\n"

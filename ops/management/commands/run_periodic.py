@@ -2,8 +2,30 @@ import signal
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from ops.periodic import run_once
+
+# What each of run_once's counts is, as the command's one line says it.
+SAID = {
+    "sealed": "sealed {} access event(s)",
+    "expired": "expired {} invitation(s)",
+    "reinvited": "re-invited {} patient(s)",
+    "reminded": "sent {} reminder(s)",
+    "proxy_links_expired": "expired {} guardian link(s)",
+    "proxy_reminded": "reminded {} guardian(s)",
+    "proxy_reinvited": "re-invited {} guardian(s)",
+    "proxies_ended": "ended {} guardian grant(s) at the age of majority",
+    "proxies_ending_notices": "told {} guardian(s) their access ends soon",
+    "proxies_limited": "limited {} guardian grant(s) at the teen age",
+    "digests": "queued {} digest(s)",
+    "resumed": "resumed {} invitation job(s)",
+    "requests_lapsed": "lapsed {} access request(s)",
+    "worklist_notified": "told {} doctor(s) of visits due for an invitation",
+    "pruned_deliveries": "pruned {} webhook delivery(ies)",
+    "pruned_attempts": "pruned {} attempt(s)",
+    "pruned_task_results": "pruned {} finished task result(s)",
+}
 
 
 class Command(BaseCommand):
@@ -12,7 +34,8 @@ class Command(BaseCommand):
     help = ("Every --interval seconds: seal access events a crashed process left unsealed, expire lapsed "
             "invitations (telling staff), re-invite and remind as each practice's settings say, queue staff "
             "members' daily digests, queue again bulk invitation jobs whose worker was killed, and prune finished "
-            "webhook deliveries (30 days) and old sign-in/identity attempts (a day).")
+            "webhook deliveries (30 days), old sign-in/identity attempts (a day) and finished task results (a week). "
+            "Guardians' links and birthdays are handled the same way. Says what it did in one line (when it did anything).")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=60.0)
@@ -24,13 +47,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self._stop)
         while not self.stopping:
             done = run_once()
-            if any(done.values()) or once:
-                self.stdout.write(
-                    f"Sealed {done['sealed']} access event(s), expired {done['expired']} invitation(s), "
-                    f"re-invited {done['reinvited']} patient(s), sent {done['reminded']} reminder(s) and "
-                    f"{done['digests']} digest(s), resumed {done['resumed']} invitation job(s), lapsed "
-                    f"{done['requests_lapsed']} access request(s), pruned "
-                    f"{done['pruned_deliveries']} webhook delivery(ies) and {done['pruned_attempts']} attempt(s).")
+            if said := [SAID[kind].format(count) for kind, count in done.items() if count]:
+                self.stdout.write(f"{timezone.now():%Y-%m-%d %H:%M:%S} UTC: {', '.join(said)}.")
+            elif once:
+                self.stdout.write("Nothing was due.")
             if once:
                 return
             self._sleep(interval)
