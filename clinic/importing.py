@@ -13,6 +13,7 @@ patients, one UPDATE per set of changed columns).
 """
 
 import csv
+import datetime
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,9 +24,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.forms.utils import ErrorDict
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
+from django_tasks_db.models import DBTaskResult
 
 from access.actions.texting import record_imported_consents
 from clinic import validation
@@ -329,9 +331,10 @@ def run_background_import(import_id: int) -> None:
     if result.status != PatientImport.Status.RUNNING:
         return  # (a task run twice: the first run finished it)
     rows = PatientImport.objects.filter(pk=import_id)
+    rows.update(progress_at=timezone.now())
 
     def progress(done: int, total: int) -> None:
-        rows.update(steps_done=done, steps=total)
+        rows.update(steps_done=done, steps=total, progress_at=timezone.now())
 
     try:
         report = import_patients(result.practice, io.StringIO(result.source, newline=""), by=result.started_by,
@@ -340,6 +343,32 @@ def run_background_import(import_id: int) -> None:
         rows.update(status=PatientImport.Status.FAILED, failure=str(e)[:300], source="")
         return
     rows.update(status=PatientImport.Status.DONE, source="", **_outcome(report))
+
+
+# Steps come every 1,000 rows checked and every chunk written (seconds apart): an import whose worker
+# took none for this long was stopped (killed, or its node lost).
+STALLED_AFTER = datetime.timedelta(minutes=10)
+
+
+def stop_stalled_imports() -> int:
+    """Mark STOPPED every background import whose worker stopped mid-way, with what to do (run_periodic);
+    returns how many. Each chunk it wrote was committed, so some rows may be in; importing the same file
+    again finishes it (rows already on file count as unchanged). Its lost task is marked failed too, so
+    no task stays "running" for a worker that is gone."""
+    now = timezone.now()
+    stalled = list(PatientImport.objects.filter(status=PatientImport.Status.RUNNING,
+                                                progress_at__lt=now - STALLED_AFTER).values_list("pk", flat=True))
+    for import_id in stalled:
+        with transaction.atomic():
+            if PatientImport.objects.filter(pk=import_id, status=PatientImport.Status.RUNNING).update(
+                    status=PatientImport.Status.STOPPED, source="", failure=gettext(
+                        "The import stopped part-way: its task worker stopped. Rows already written are kept; "
+                        "import the same file again to finish (rows already on file count as unchanged).")):
+                DBTaskResult.objects.filter(task_path=run_background_import.module_path,
+                                            status=TaskResultStatus.RUNNING, args_kwargs__args=[import_id]).update(
+                    status=TaskResultStatus.FAILED, finished_at=now, exception_class_path="",
+                    traceback=f"Import {import_id} took no step for {STALLED_AFTER}: its worker is taken for dead.")
+    return len(stalled)
 
 
 def _mask(ssn: str) -> str:

@@ -318,6 +318,7 @@ class PatientImport(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped part-way"  # its worker stopped (clinic.importing.stop_stalled_imports)
 
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DONE)
     steps_done = models.PositiveIntegerField(default=0)  # checking a row is a step, writing it another
@@ -325,6 +326,9 @@ class PatientImport(models.Model):
     source = models.TextField(blank=True, help_text="The file, kept until the worker has imported it.")
     skip_invalid = models.BooleanField(default=False)
     failure = models.CharField(max_length=300, blank=True)  # why a background import read nothing
+    # When the worker last took a step (null until it starts): an import whose steps stop for long lost
+    # its worker, and is then marked STOPPED so the page stops waiting.
+    progress_at = models.DateTimeField(null=True)
 
     class Meta:
         ordering = ["-at", "-id"]

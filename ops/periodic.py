@@ -18,6 +18,7 @@ from access.actions.worklist import notify_due_visits
 from access.attempts import prune as prune_attempts
 from access.history import seal_all
 from api.webhooks import prune_finished as prune_webhook_deliveries
+from clinic.importing import stop_stalled_imports
 from ops.task_results import prune_finished as prune_task_results
 
 
@@ -36,6 +37,7 @@ def run_once() -> dict[str, int]:
         **{f"proxies_{kind}": count for kind, count in run_proxy_birthdays().items()},
         "digests": send_digests(),
         "resumed": resume_stalled_jobs(),
+        "imports_stopped": stop_stalled_imports(),
         "requests_lapsed": lapse_requests(),
         "worklist_notified": notify_due_visits(),
         "pruned_deliveries": prune_webhook_deliveries(),

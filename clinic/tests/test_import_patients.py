@@ -4,9 +4,11 @@ import io
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from access.models import AccessEvent, Invitation
 from access.tests.helpers import actions_of, send, snapshot
@@ -443,3 +445,42 @@ def test_another_practices_import_progress_is_a_404(client, cast, admin, in_back
                                        role=StaffMember.Role.ADMIN)
     client.force_login(other.user)
     assert client.get(reverse("clinic:import-progress", args=[PatientImport.objects.get().pk])).status_code == 404
+
+
+def test_an_import_whose_worker_stopped_is_marked_stopped_and_the_same_file_finishes_it(client, cast, admin,
+                                                                                       in_background):
+    """A worker killed mid-import leaves its import RUNNING and its task "running" (as below: the chunk
+    it had written, committed); run_periodic marks them after 10 minutes without a step."""
+    client.force_login(admin.user)
+    client.post(PAGE, {"file": upload(big_file(100))})
+    result = PatientImport.objects.get()
+    importing.import_patients(cast.practice, io.StringIO(big_file(40)))  # the first chunk, written
+    task = DBTaskResult.objects.get()
+    DBTaskResult.objects.filter(pk=task.pk).update(status="RUNNING", worker_ids=["gone:1"])
+    last_step = datetime.datetime(2026, 12, 7, 9, 0, tzinfo=datetime.UTC)
+    PatientImport.objects.filter(pk=result.pk).update(progress_at=last_step, steps_done=140, steps=200)
+    with time_machine.travel(last_step + datetime.timedelta(minutes=10), tick=False):
+        assert importing.stop_stalled_imports() == 0  # ten minutes without a step: still its worker's
+    assert PatientImport.objects.get().status == "running"
+    with time_machine.travel(last_step + datetime.timedelta(minutes=10, seconds=1), tick=False):
+        call_command("run_periodic", "--once", stdout=(said := StringIO()))
+    assert said.getvalue() == ("2026-12-07 09:10:01 UTC: marked 1 patient import(s) stopped "
+                               "(their worker stopped).\n")
+    result.refresh_from_db()
+    assert (result.status, result.source) == ("stopped", "")
+    assert DBTaskResult.objects.values_list("status", flat=True).get() == "FAILED"
+    page = client.get(reverse("clinic:import-report", args=[result.pk])).content.decode()
+    assert "The import did not finish" in page and "import the same file again to finish" in page
+    assert "<progress" not in page
+    assert client.get(reverse("clinic:import-progress", args=[result.pk])).json()["status"] == "stopped"
+    report = importing.import_patients(cast.practice, io.StringIO(big_file(100)))
+    assert report.summary() == "created 60, updated 0, unchanged 40, invalid 0"
+
+
+def test_an_import_still_waiting_for_a_worker_is_never_taken_for_stopped(client, cast, admin, in_background):
+    client.force_login(admin.user)
+    client.post(PAGE, {"file": upload(big_file(100))})
+    with time_machine.travel(datetime.timedelta(days=2)):
+        assert importing.stop_stalled_imports() == 0
+    run_worker()
+    assert PatientImport.objects.get().status == "done"

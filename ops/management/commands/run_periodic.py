@@ -20,6 +20,7 @@ SAID = {
     "proxies_limited": "limited {} guardian grant(s) at the teen age",
     "digests": "queued {} digest(s)",
     "resumed": "resumed {} invitation job(s)",
+    "imports_stopped": "marked {} patient import(s) stopped (their worker stopped)",
     "requests_lapsed": "lapsed {} access request(s)",
     "worklist_notified": "told {} doctor(s) of visits due for an invitation",
     "pruned_deliveries": "pruned {} webhook delivery(ies)",
@@ -33,7 +34,8 @@ class Command(BaseCommand):
     # leftovers included.
     help = ("Every --interval seconds: seal access events a crashed process left unsealed, expire lapsed "
             "invitations (telling staff), re-invite and remind as each practice's settings say, queue staff "
-            "members' daily digests, queue again bulk invitation jobs whose worker was killed, and prune finished "
+            "members' daily digests, queue again bulk invitation jobs whose worker was killed, mark patient imports whose "
+            "worker was killed as stopped, and prune finished "
             "webhook deliveries (30 days), old sign-in/identity attempts (a day) and finished task results (a week). "
             "Guardians' links and birthdays are handled the same way. Says what it did in one line (when it did anything).")
 
