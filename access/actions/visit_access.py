@@ -83,27 +83,38 @@ def chained(practice: Practice, visits: QuerySet[Appointment]) -> tuple[str, lis
     chosen = ", ".join([*(f"computed.{q('v_' + name)}" for name in COLUMNS),
                         *(f"{expression} AS {q('v_' + name)}" for name, expression in CHAINED.items())])
     order = f"computed.{q('v_starts_at')}, computed.{q('v_appointment_id')}"
-    return (f"SELECT {chosen} FROM ({sql}) AS computed "  # noqa: S608 (names from the model)
+    # (WHERE true: an upsert's INSERT ... SELECT needs one, or SQLite reads its ON CONFLICT as a join's ON.)
+    return (f"SELECT {chosen} FROM ({sql}) AS computed WHERE true "  # noqa: S608 (names from the model)
             f"WINDOW pair AS (PARTITION BY computed.{q('v_doctor_id')}, computed.{q('v_patient_id')} ORDER BY {order})",
             list(params))
 
 
 def _write(practice: Practice, visits: QuerySet[Appointment]) -> int:
+    """INSERT the rows, or UPDATE those a concurrent refresh of the same visits committed meanwhile.
+    (On PostgreSQL a holidays change refreshes visits without their patients' locks; a send waiting
+    on the rows it deleted then finds its own DELETE missed the rows that change inserted. Both
+    statements work from the facts committed when they start, so the later one's values are right.)"""
     sql, params = chained(practice, visits)
     q = connection.ops.quote_name
-    columns = ", ".join(q(VisitAccess._meta.get_field(name).column) for name in [*COLUMNS, *CHAINED])
+    names = [q(VisitAccess._meta.get_field(name).column) for name in [*COLUMNS, *CHAINED]]
+    key = q(VisitAccess._meta.pk.column)
+    updated = ", ".join(f"{name} = excluded.{name}" for name in names if name != key)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {q(VisitAccess._meta.db_table)} ({columns}) {sql}", params)
+        cursor.execute(f"INSERT INTO {q(VisitAccess._meta.db_table)} ({', '.join(names)}) {sql} "
+                       f"ON CONFLICT ({key}) DO UPDATE SET {updated}", params)
         return cursor.rowcount
 
 
 def refresh(practice: Practice, visits: QuerySet[Appointment]) -> int:
     """Work the rows of these appointments (of `practice`) out again, with every other visit of their
-    patients (the chained columns): three statements. Returns the rows written."""
+    patients (the chained columns): four statements. Returns the rows written."""
     patient_ids = sorted(set(visits.values_list("patient_id", flat=True)))
     if not patient_ids:
         return 0  # (no visit: nothing to write, and no statement to build)
     VisitAccess.objects.filter(patient_id__in=among(patient_ids)).delete()
+    # The holidays read after the DELETE: if it waited for a holidays change to commit, the rows are
+    # worked out with that change's days, not those of the practice loaded before (see _write).
+    practice = Practice.objects.only("pk", "time_zone", "holidays").get(pk=practice.pk)
     return _write(practice, Appointment.objects.filter(practice_id=practice.pk, patient_id__in=among(patient_ids)))
 
 

@@ -246,3 +246,45 @@ def test_a_visit_completed_while_an_invitation_is_sent_to_the_patient_is_counted
     assert not isinstance(completed, Exception) and not isinstance(sent, Exception), (completed, sent)
     assert row(appointment).timely
     assert_kept_equals_rebuilt()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["holidays", "send"])
+def test_a_holidays_change_and_a_send_refreshing_the_same_visit_at_once_both_commit(cast, monkeypatch, first):
+    """A holidays change refreshes visits without their patients' locks, so a send can refresh the same
+    visit meanwhile: whichever comes second waits on the rows the first deleted, then finds the rows
+    the first inserted (a duplicate key, before the upsert) and must work its rows out with the
+    first's committed facts (the holiday, the invitation)."""
+    now = timezone.now()
+    appointment = Appointment.objects.create(practice=cast.practice, patient=cast.pat, doctor=cast.dora,
+                                             starts_at=now - datetime.timedelta(hours=1),
+                                             ends_at=now - datetime.timedelta(minutes=30))
+    services.complete_appointment(appointment=appointment, by=None)
+    window_before = row(appointment).deadline
+    holiday = (appointment.starts_at.astimezone(cast.practice.tzinfo).date() + datetime.timedelta(days=1)).isoformat()
+    refreshed, release = threading.Event(), threading.Event()
+    pausing = "holidays_changed" if first == "holidays" else "access_changed"
+    unhurried = getattr(visit_access, pausing)
+
+    def refresh_then_wait(*args, **kwargs):
+        unhurried(*args, **kwargs)
+        refreshed.set()
+        release.wait(10)
+
+    monkeypatch.setattr(visit_access, pausing, refresh_then_wait)
+    change = lambda: change_practice_settings(Practice.objects.get(pk=cast.practice.pk), by=cast.alice,  # noqa: E731
+                                              holidays=[holiday])
+    send = lambda: sending.send_invitation(cast.pat, by=cast.alice, channel=Channel.CHART)  # noqa: E731
+
+    def second():
+        refreshed.wait(10)
+        monkeypatch.setattr(visit_access, pausing, unhurried)  # (this thread must not pause too)
+        threading.Timer(0.5, release.set).start()  # the first commits once the second is waiting
+        return (send if first == "holidays" else change)()
+
+    outcomes = at_once(change if first == "holidays" else send, second)
+    assert not any(isinstance(outcome, Exception) for outcome in outcomes), outcomes
+    got = row(appointment)
+    assert got.timely and got.deadline > window_before  # the invitation counted, the holiday moved the window
+    assert_kept_equals_rebuilt()
