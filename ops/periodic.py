@@ -19,6 +19,7 @@ from access.attempts import prune as prune_attempts
 from access.history import seal_all
 from api.webhooks import prune_finished as prune_webhook_deliveries
 from clinic.importing import stop_stalled_imports
+from ops.task_results import fail_abandoned as fail_abandoned_tasks
 from ops.task_results import prune_finished as prune_task_results
 
 
@@ -42,5 +43,6 @@ def run_once() -> dict[str, int]:
         "worklist_notified": notify_due_visits(),
         "pruned_deliveries": prune_webhook_deliveries(),
         "pruned_attempts": prune_attempts(),
+        "abandoned_tasks": fail_abandoned_tasks(),
         "pruned_task_results": prune_task_results(),
     }

@@ -89,8 +89,10 @@ def test_run_periodic_prunes_both_and_says_so(endpoint, capsys):
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["queued"]
 
 
-def task_result(status: str, finished_at: datetime.datetime | None) -> DBTaskResult:
-    return DBTaskResult.objects.create(status=status, finished_at=finished_at, args_kwargs={"args": [], "kwargs": {}},
+def task_result(status: str, finished_at: datetime.datetime | None,
+                started_at: datetime.datetime | None = None) -> DBTaskResult:
+    return DBTaskResult.objects.create(status=status, finished_at=finished_at, started_at=started_at,
+                                       args_kwargs={"args": [], "kwargs": {}},
                                        task_path="portal.tasks.send_password_reset", backend_name="default",
                                        queue_name="default", run_after=datetime.datetime(2026, 1, 1, tzinfo=UTC))
 
@@ -111,3 +113,16 @@ def test_task_results_finished_a_week_ago_are_pruned_work_never(db):
 def test_run_periodic_says_when_nothing_was_due(db, capsys):
     call_command("run_periodic", "--once")
     assert capsys.readouterr().out == "Nothing was due.\n"
+
+
+def test_a_task_running_a_day_after_it_started_is_marked_failed(db):
+    exactly_a_day = datetime.datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    running = task_result("RUNNING", None, started_at=exactly_a_day)
+    lost = task_result("RUNNING", None, started_at=datetime.datetime(2026, 11, 25, 13, 59, 59, tzinfo=UTC))
+    ready = task_result("READY", None)
+    with time_machine.travel(NOW, tick=False):
+        assert task_results.fail_abandoned() == 1
+    statuses = dict(DBTaskResult.objects.values_list("pk", "status"))
+    assert statuses == {running.pk: "RUNNING", lost.pk: "FAILED", ready.pk: "READY"}
+    lost.refresh_from_db()
+    assert lost.finished_at == NOW and "worker is taken for lost" in lost.traceback

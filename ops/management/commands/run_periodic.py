@@ -25,6 +25,7 @@ SAID = {
     "worklist_notified": "told {} doctor(s) of visits due for an invitation",
     "pruned_deliveries": "pruned {} webhook delivery(ies)",
     "pruned_attempts": "pruned {} attempt(s)",
+    "abandoned_tasks": "marked {} task(s) running for over a day failed",
     "pruned_task_results": "pruned {} finished task result(s)",
 }
 
@@ -32,12 +33,12 @@ SAID = {
 class Command(BaseCommand):
     # Mail is not here: the task workers (`manage.py worker`) send it, retries and a crashed worker's
     # leftovers included.
-    help = ("Every --interval seconds: seal access events a crashed process left unsealed, expire lapsed "
-            "invitations (telling staff), re-invite and remind as each practice's settings say, queue staff "
-            "members' daily digests, queue again bulk invitation jobs whose worker was killed, mark patient imports whose "
-            "worker was killed as stopped, and prune finished "
-            "webhook deliveries (30 days), old sign-in/identity attempts (a day) and finished task results (a week). "
-            "Guardians' links and birthdays are handled the same way. Says what it did in one line (when it did anything).")
+    help = ("Every --interval seconds: seal access events a crashed process left unsealed; expire lapsed "
+            "invitations (telling staff); re-invite and remind as each practice's settings say (guardians' links "
+            "too, and their birthdays); queue staff members' daily digests; queue again bulk invitation jobs whose "
+            "worker was killed, and mark such patient imports stopped; mark failed any task still running a day "
+            "after it started; prune finished webhook deliveries (30 days), old sign-in/identity attempts (a day) "
+            "and finished task results (a week). Says what it did in one line (when it did anything).")
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=float, default=60.0)
