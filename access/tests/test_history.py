@@ -273,7 +273,7 @@ def test_run_periodic_seals_what_a_crashed_writer_left(cast, capsys):
     connect(cast)  # in a test's transaction the on-commit sealing never runs: like a process killed after commit
     assert unsealed_count(cast.practice) == 4
     call_command("run_periodic", once=True)
-    assert "Sealed 4 access event(s)" in capsys.readouterr().out
+    assert " UTC: sealed 4 access event(s)" in capsys.readouterr().out
     assert (unsealed_count(cast.practice), first_broken_event(cast.practice)) == (0, None)
 
 
