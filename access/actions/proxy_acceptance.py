@@ -18,8 +18,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from access import attempts, errors, rules, tokens
-from access.actions.acceptance import IDENTITY_CHECK_VALID_FOR, MAX_IDENTITY_CHECKS, claim_identity_attempt
-from access.actions.steps import lock_patient
+from access.actions.acceptance import MAX_IDENTITY_CHECKS, claim_identity_attempt, consume_verified_link
+from access.actions.steps import lock_patient, unusable_reason
 from access.history import Actor, record
 from access.models import AccessEvent, Channel, Connection, Proxy, ProxyInvitation
 from clinic import validation
@@ -104,12 +104,7 @@ def accept_proxy_invitation(
         proxy, now = invitation.proxy, timezone.now()
         if proxy.kind == Proxy.Kind.GUARDIAN and guardian_access_ended(proxy.patient, now):
             raise errors.ProxyAgeEnded()  # nothing written yet: the rollback changes nothing
-        consumed = ProxyInvitation.objects.filter(
-            pk=invitation.pk, status=ProxyInvitation.Status.PENDING, expires_at__gt=now,
-            identity_verified_at__gt=now - IDENTITY_CHECK_VALID_FOR,
-            identity_proof_hash=tokens.hash_token(proof, tokens.PROXY_IDENTITY_PROOF),
-        ).update(status=ProxyInvitation.Status.ACCEPTED, closed_at=now)
-        if consumed == 1:
+        if consume_verified_link(invitation, tokens.hash_token(proof, tokens.PROXY_IDENTITY_PROOF), now):
             return _grant(proxy, account=account, password=password, client=client, now=now)
         invitation.refresh_from_db()
         if reason := unusable_reason(invitation, now):
@@ -147,12 +142,6 @@ def find_proxy_invitation(token: str, *, lock: bool = False) -> ProxyInvitation:
         return invitations.get(token_hash=tokens.hash_token(token, tokens.PROXY_INVITATION))
     except ProxyInvitation.DoesNotExist:
         raise errors.LinkNotUsable("unknown") from None
-
-
-def unusable_reason(invitation: ProxyInvitation, now: datetime.datetime) -> str:
-    if invitation.status == ProxyInvitation.Status.PENDING:
-        return "expired" if invitation.expires_at <= now else ""
-    return {"accepted": "used", "revoked": "revoked", "expired": "expired", "locked": "locked"}[invitation.status]
 
 
 def answers_match(invitation: ProxyInvitation, answers: ProxyAnswers) -> bool:
