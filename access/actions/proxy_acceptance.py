@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from access import attempts, errors, rules, tokens
 from access.actions.acceptance import MAX_IDENTITY_CHECKS, claim_identity_attempt, consume_verified_link
+from access.actions.languages import account_language
 from access.actions.steps import lock_patient, unusable_reason
 from access.history import Actor, record
 from access.models import AccessEvent, Channel, Connection, Proxy, ProxyInvitation
@@ -209,6 +210,8 @@ def _grant(proxy: Proxy, *, account, password, client: Client, now: datetime.dat
     proxy.refresh_from_db()
     _record(proxy, Action.PROXY_ACCEPTED, actor=proxy_actor(account), client=client)
     mail.queue_proxy_connected(proxy, language=proxy.patient.language)
+    if proxy.kind == Proxy.Kind.CAREGIVER:
+        _tell_patient_caregiver_accepted(proxy)
     log.info("proxy %s accepted by account %s", proxy.pk, account.pk)
     return proxy
 
@@ -221,6 +224,20 @@ def _create_account(proxy: Proxy, password: str | None, client: Client) -> Abstr
                                        first_name=proxy.first_name, last_name=proxy.last_name)
     _record(proxy, Action.ACCOUNT_CREATED, actor=proxy_actor(account), client=client)
     return account
+
+
+def _tell_patient_caregiver_accepted(proxy: Proxy) -> None:
+    """The adult who invited a caregiver learns that they accepted, at the address they use the portal
+    with (their live connection's account at this practice, else the chart's), in its language. The
+    caregiver was invited from that connection; if none is left and the chart has no address, nobody."""
+    patient = proxy.patient
+    connection = (Connection.objects.filter(patient=patient, ended_at__isnull=True).select_related("account")
+                  .order_by("-connected_at").first())
+    account = connection.account if connection is not None else None
+    to = (account.email or account.get_username()) if account is not None else patient.email
+    if to:
+        language = (account_language(account) if account is not None else "") or patient.language
+        mail.queue_caregiver_accepted(proxy, to, language=language)
 
 
 def _tell_staff(proxy: Proxy, text: str) -> None:

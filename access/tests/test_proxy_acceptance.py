@@ -54,6 +54,7 @@ def test_it_accepts_with_a_new_account_and_says_so(cast, alex):
         (name, "Jordan Rivera (mother) accepted access to Alex Rivera's portal.") for name in ("alice", "dora")]
     (message,) = Message.objects.filter(kind=Message.Kind.PROXY_CONNECTED)
     assert (message.to, message.context["patient"]) == ("jordan@example.test", "Alex Rivera")
+    assert not Message.objects.filter(kind="caregiver-accepted").exists()  # only who invited a caregiver is told
 
 
 def test_a_caregiver_cannot_answer_as_a_guardian_nor_a_guardian_with_a_code(cast, alex):
