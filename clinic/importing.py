@@ -255,8 +255,9 @@ def read_rows(file: Iterable[str] | io.TextIOBase) -> Iterator[tuple[int, dict[s
             values = {name: (record.get(name) or "").strip() for name in COLUMNS}
             yield reader.line_num, values
     except (csv.Error, UnicodeDecodeError) as e:
+        # The inner reader's count: DictReader's own is still the last good row's when a row fails.
         raise ImportFileError(gettext("Line %(line)d cannot be read as CSV (%(error)s).")
-                              % {"line": reader.line_num, "error": e}) from None
+                              % {"line": reader.reader.line_num, "error": e}) from None
 
 
 def rejected_rows_csv(rejected: list[RejectedRow]) -> str:

@@ -44,6 +44,7 @@ urlpatterns = [
     path("patients/<int:patient_id>/portal-access/revoke/", chart.revoke_access, name="revoke-access"),
     path("patients/<int:patient_id>/portal-access/resend/", chart.resend_invitation, name="resend-invitation"),
     path("patients/<int:patient_id>/portal-access/print/", chart.print_invitation, name="print-invitation"),
+    path("patients/<int:patient_id>/portal-access/letter/", chart.invitation_letter, name="invitation-letter"),
     # Parents, guardians and caregivers (issue 21)
     path("patients/<int:patient_id>/portal-access/guardians/", proxies.invite_guardian, name="invite-guardian"),
     path("patients/<int:patient_id>/portal-access/proxies/<int:proxy_id>/resend/", proxies.resend_proxy,
@@ -62,6 +63,7 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/resend/", appointments.appointment_resend, name="appointment-resend"),
     path("appointments/<int:appointment_id>/revoke/", appointments.appointment_revoke, name="appointment-revoke"),
     path("appointments/<int:appointment_id>/print/", appointments.appointment_print, name="appointment-print"),
+    path("appointments/<int:appointment_id>/letter/", appointments.appointment_letter, name="appointment-letter"),
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read/", notifications.mark_all_read, name="notifications-read-all"),
     path("notifications/digest/", notifications.digest, name="notifications-digest"),

@@ -168,6 +168,22 @@ def queue_proxy_connected(proxy, *, language: str) -> Message:
     )
 
 
+def queue_proxy_revoked(proxy, *, language: str) -> Message:
+    """Staff ended a proxy's active access: to the proxy's address, naming whose portal, in `language`
+    (the proxy's account's, else the patient's). Once per grant: a revoked grant cannot be revoked again."""
+    return _queue(Message.Kind.PROXY_REVOKED, proxy.email, f"proxy-revoked:{proxy.pk}", _proxy_context(proxy, language))
+
+
+def queue_caregiver_accepted(proxy, to: str, *, language: str) -> Message:
+    """The caregiver a patient invited has accepted: to the patient (`to`), naming the caregiver and
+    what they can see, and how to end it, in `language`. Once per grant."""
+    return _queue(
+        Message.Kind.CAREGIVER_ACCEPTED, to, f"caregiver-accepted:{proxy.pk}",
+        {**_practice(proxy.practice), "language": language, "caregiver": proxy.full_name,
+         "limited": proxy.level == "limited", "account_url": _url("portal:my-account")},
+    )
+
+
 def _queue(kind: Message.Kind, to: str, dedupe_key: str, context: dict, *, secret_link: str = "") -> Message:
     now = timezone.now()
     message = Message.objects.create(

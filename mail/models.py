@@ -39,6 +39,10 @@ class Message(OutboxRow):
         PROXY_REMINDER = "proxy-reminder", _("Parent or guardian reminder before expiry")
         PROXY_ENDING = "proxy-ending", _("Parent or guardian access ends soon")
         PROXY_ENDED = "proxy-ended", _("Parent or guardian access ended")
+        # Staff ended a proxy's active access (not when it ends at the patient's end age: PROXY_ENDED).
+        PROXY_REVOKED = "proxy-revoked", _("Proxy access revoked")
+        # To the patient: the caregiver they invited has accepted (their name, the level).
+        CAREGIVER_ACCEPTED = "caregiver-accepted", _("Caregiver accepted")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -1,17 +1,14 @@
-"""The accept in progress in one browser: what its session keeps between the invitation's steps.
+"""A patient's accept in progress in one browser: what its session keeps between the invitation's steps.
 
-Sessions live in the database, and a reader of the session table must not find a usable secret there,
-so the link's token and the identity proof are kept sealed with the field keys (portico.crypto: Fernet,
-keys outside the database); the invitation id travels in clear because it grants nothing.
-
-The session key changes whenever the session gains something (a new link, a passed identity check; a
-sign-in rotates it itself), so a session id planted in the patient's browser, or seen before, is worth
-nothing afterwards (OWASP Session Management Cheat Sheet: renew the session id after any privilege change).
+The link and identity steps are portal.accept_session's, under this module's keys (sealed there; the
+session key changes at each gain, and a sign-in rotates it itself); what only a patient's invitation
+has (a dead or expired link, a renewal, an address confirmed by code) is kept here, sealed the same way.
 """
 
 from django.contrib.sessions.backends.base import SessionBase
 
 from portal import retry
+from portal.accept_session import AcceptInProgress, unseal
 from portico import crypto
 
 OPENED_LINK = "portal:opened_link"  # the sealed token of the invitation link this browser opened
@@ -22,19 +19,9 @@ RENEWED = "portal:renewed"  # where the renewed invitation went (masked) and whi
 # For an invitation without an address: {"invitation": pk, "confirmation": EmailConfirmation pk, "confirmed": bool}
 EMAIL = "portal:email"
 
-
-def opened_link(session: SessionBase) -> str:
-    """The token of the link this browser opened, or "" if none (or sealed with a retired key)."""
-    return _unseal(session.get(OPENED_LINK))
-
-
-def open_link(session: SessionBase, token: str) -> None:
-    """Keep a usable link. A different one than before starts afresh, under a new session key."""
-    if opened_link(session) == token:
-        return
-    forget(session)
-    session.cycle_key()
-    session[OPENED_LINK] = crypto.encrypt(token)
+# The link and identity steps (portal.accept_session) under this module's keys; its forget also drops
+# the address being confirmed and a kept retry.
+in_progress = AcceptInProgress(link_key=OPENED_LINK, identity_key=IDENTITY_CONFIRMED, also_forget=(EMAIL, retry.KEY))
 
 
 def note_link_problem(session: SessionBase, reason: str, practice_id: int | None = None, token: str = "") -> None:
@@ -42,7 +29,7 @@ def note_link_problem(session: SessionBase, reason: str, practice_id: int | None
     progress for another link. An expired one is kept (sealed) so that its patient may renew it."""
     session[LINK_PROBLEM] = {"reason": reason, "practice": practice_id}
     if reason == "expired" and token:
-        if _unseal(session.get(EXPIRED_LINK)) != token:
+        if unseal(session.get(EXPIRED_LINK)) != token:
             session.cycle_key()  # it gains a link that can be renewed: see the module's docstring
         session[EXPIRED_LINK] = crypto.encrypt(token)
     else:
@@ -51,7 +38,7 @@ def note_link_problem(session: SessionBase, reason: str, practice_id: int | None
 
 def expired_link(session: SessionBase) -> str:
     """The token of the expired link this browser opened last, or ""."""
-    return _unseal(session.get(EXPIRED_LINK))
+    return unseal(session.get(EXPIRED_LINK))
 
 
 def note_renewed(session: SessionBase, masked_to: str, practice_id: int, *, by_text: bool = False) -> None:
@@ -70,24 +57,6 @@ def link_problem(session: SessionBase) -> tuple[str, int | None]:
     if isinstance(problem, str):  # kept by an earlier release: the reason alone
         return problem, None
     return problem.get("reason", "unknown"), problem.get("practice")
-
-
-def confirm_identity(session: SessionBase, invitation_id: int, proof: str) -> None:
-    """Whoever passed the check may continue, from a session key nobody else has held."""
-    session.cycle_key()
-    session[IDENTITY_CONFIRMED] = {"invitation": invitation_id, "proof": crypto.encrypt(proof)}
-
-
-def identity_confirmed_for(session: SessionBase, invitation_id: int) -> bool:
-    return (session.get(IDENTITY_CONFIRMED) or {}).get("invitation") == invitation_id
-
-
-def identity_proof(session: SessionBase) -> str:
-    return _unseal((session.get(IDENTITY_CONFIRMED) or {}).get("proof"))
-
-
-def forget_identity(session: SessionBase) -> None:
-    session.pop(IDENTITY_CONFIRMED, None)
 
 
 def email_sent(session: SessionBase, invitation_id: int, confirmation_id: int) -> None:
@@ -115,16 +84,3 @@ def confirmed_email_id(session: SessionBase) -> int | None:
 def forget_email(session: SessionBase) -> None:
     session.pop(EMAIL, None)
 
-
-def forget(session: SessionBase) -> None:
-    for key in (OPENED_LINK, IDENTITY_CONFIRMED, EMAIL, retry.KEY):
-        session.pop(key, None)
-
-
-def _unseal(sealed) -> str:
-    if not isinstance(sealed, str) or not sealed:
-        return ""
-    try:
-        return crypto.decrypt(sealed)
-    except ValueError:  # sealed with a key that has since been retired: open the link again
-        return ""

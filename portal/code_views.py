@@ -2,7 +2,7 @@
 code emailed to confirm an address while creating an account (for an invitation without one).
 
 An activation code, once recognised, is kept in the session exactly like an opened link's token
-(portal.accepting.open_link), so the identity check, its lock and throttles and the accept that
+(portal.accepting.in_progress.open_link), so the identity check, its lock and throttles and the accept that
 follow are the invitation link's own (portal.views)."""
 
 from django.shortcuts import redirect, render
@@ -42,7 +42,7 @@ def activate(request):
         accepting.note_link_problem(request.session, e.reason, practice.pk if practice else None, code)
         return redirect("portal:link-problem")
     _remember_language(request, code)
-    accepting.open_link(request.session, code)
+    accepting.in_progress.open_link(request.session, code)
     return redirect("portal:accept")
 
 
@@ -52,7 +52,7 @@ def activate(request):
 def confirm_email(request):
     """For an invitation without an address, after the identity check: give an address, then type
     the code emailed to it. The account step then uses that address."""
-    token = accepting.opened_link(request.session)
+    token = accepting.in_progress.opened_link(request.session)
     invitation = _proven_invitation(request, token)
     if invitation is None:
         return redirect("portal:accept")
@@ -78,7 +78,7 @@ def _give_email(request, token, invitation):
     if not form.is_valid():
         return _again(request, "email", retry.Retry(errors=kept_errors(form)))
     try:
-        sent = email_confirmation.send_email_code(token, proof=accepting.identity_proof(request.session),
+        sent = email_confirmation.send_email_code(token, proof=accepting.in_progress.identity_proof(request.session),
                                                   email=form.cleaned_data["email"], client=Client.from_request(request),
                                                   language=request.LANGUAGE_CODE)
     except errors.TooManyAttempts as e:
@@ -99,7 +99,7 @@ def _type_code(request, token, invitation, waiting):
     if not form.is_valid():
         return _again(request, "email-code", retry.Retry(errors=kept_errors(form)))
     try:
-        email_confirmation.confirm_email_code(token, proof=accepting.identity_proof(request.session),
+        email_confirmation.confirm_email_code(token, proof=accepting.in_progress.identity_proof(request.session),
                                               confirmation_id=waiting.pk, code=form.cleaned_data["code"],
                                               client=Client.from_request(request))
     except errors.EmailNotConfirmed as e:
@@ -128,7 +128,7 @@ def _proven_invitation(request, token: str):
         invitation = acceptance.invitation_for_token(token)
     except errors.LinkNotUsable:
         return None
-    return invitation if accepting.identity_confirmed_for(request.session, invitation.pk) else None
+    return invitation if accepting.in_progress.identity_confirmed_for(request.session, invitation.pk) else None
 
 
 def _again(request, step: str, kept: retry.Retry):

@@ -48,7 +48,7 @@ def landing(request, token: str):
         if e.reason == "used" and proxy_selectors.grant_from_link(request.user, token_hash):
             return redirect("portal:home")  # the proxy who used it, back again: choose there
         return _dead_link(request, e.reason, token)
-    proxy_accepting.open_link(request.session, token)
+    proxy_accepting.in_progress.open_link(request.session, token)
     return redirect("portal:proxy-accept")
 
 
@@ -63,7 +63,7 @@ def accept(request):
     if _someone_else_signed_in(request, invitation.proxy):
         return _signed_in_as_someone_else(request, invitation)
     if request.method == "GET":
-        if proxy_accepting.identity_confirmed_for(request.session, invitation.pk):
+        if proxy_accepting.in_progress.identity_confirmed_for(request.session, invitation.pk):
             return redirect("portal:proxy-account")
         kept = retry.take(request.session, "proxy-identity")
         form = show_kept_errors(_identity_form(invitation, initial=kept.typed), kept.errors)
@@ -81,7 +81,7 @@ def accept(request):
         return _dead_link(request, e.reason, token)
     except errors.IdentityNotConfirmed as e:
         return _retry(request, not_confirmed(e.attempts_left, _typed(request)))
-    proxy_accepting.confirm_identity(request.session, verified.invitation.pk, verified.proof)
+    proxy_accepting.in_progress.confirm_identity(request.session, verified.invitation.pk, verified.proof)
     return redirect("portal:proxy-account")
 
 
@@ -97,7 +97,7 @@ def account(request):
     proxy = invitation.proxy
     if _someone_else_signed_in(request, proxy):
         return _signed_in_as_someone_else(request, invitation)
-    if not proxy_accepting.identity_confirmed_for(request.session, invitation.pk):
+    if not proxy_accepting.in_progress.identity_confirmed_for(request.session, invitation.pk):
         return redirect("portal:proxy-accept")
     existing = selectors.account_for_email(proxy.email)
     if existing is not None and hasattr(existing, "staff"):
@@ -129,15 +129,15 @@ def _account_post(request, token, proxy, existing, form_class):
 def _accept(request, token, **how):
     try:
         proxy = proxy_acceptance.accept_proxy_invitation(
-            token, proof=proxy_accepting.identity_proof(request.session), client=Client.from_request(request), **how)
+            token, proof=proxy_accepting.in_progress.identity_proof(request.session), client=Client.from_request(request), **how)
     except errors.LinkNotUsable as e:
         return _dead_link(request, e.reason, token)
     except errors.IdentityNotConfirmed:
-        proxy_accepting.forget_identity(request.session)
+        proxy_accepting.in_progress.forget_identity(request.session)
         messages.info(request, _("Please confirm your details again before you continue."))
         return redirect("portal:proxy-accept")
     except errors.ProxyAgeEnded as e:
-        proxy_accepting.forget(request.session)
+        proxy_accepting.in_progress.forget(request.session)
         return render(request, "portal/proxy_refused.html", {"message": e.message,
                                                               "practice": selectors.practice(_practice_id(token))},
                       status=409)
@@ -145,7 +145,7 @@ def _accept(request, token, **how):
         messages.info(request, e.message)
         return redirect("portal:proxy-account")
     login(request, proxy.account)  # a new session key; the old one may have been seen with the link
-    proxy_accepting.forget(request.session)
+    proxy_accepting.in_progress.forget(request.session)
     proxy_accepting.choose(request.session, proxy.pk)
     messages.success(request, _("You can now use %(name)s's portal.") % {"name": proxy.patient.full_name})
     return redirect("portal:home")
@@ -154,10 +154,10 @@ def _accept(request, token, **how):
 @require_POST
 def sign_out_and_continue(request):
     """On a shared device: end whoever's session this is, and carry on with the proxy link just opened."""
-    token = proxy_accepting.opened_link(request.session)
+    token = proxy_accepting.in_progress.opened_link(request.session)
     logout(request)
     if token:
-        proxy_accepting.open_link(request.session, token)
+        proxy_accepting.in_progress.open_link(request.session, token)
     return redirect("portal:proxy-accept")
 
 
@@ -187,7 +187,7 @@ def choose_person(request):
 
 def _in_progress(request):
     """(token, invitation) of the proxy link this browser is accepting, or (a response, None)."""
-    token = proxy_accepting.opened_link(request.session)
+    token = proxy_accepting.in_progress.opened_link(request.session)
     if not token:
         return problem_page(request, "missing", None), None
     try:
@@ -223,7 +223,7 @@ def _signed_in_as_someone_else(request, invitation):
 
 def _dead_link(request, reason: str, token: str):
     """Why this proxy link cannot be used, on the patient's dead-link page (its words fit)."""
-    proxy_accepting.forget(request.session)
+    proxy_accepting.in_progress.forget(request.session)
     accepting.note_link_problem(request.session, reason, _practice_id(token))  # no token: nothing to renew
     return redirect("portal:link-problem")
 

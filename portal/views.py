@@ -67,7 +67,7 @@ def landing(request, token: str):
             return redirect("portal:connected")  # the patient who used it, back again
         accepting.note_link_problem(request.session, e.reason, _practice_id(token), token)
         return redirect("portal:link-problem")
-    accepting.open_link(request.session, token)
+    accepting.in_progress.open_link(request.session, token)
     return redirect("portal:accept")
 
 
@@ -100,7 +100,7 @@ def _renewal(request, reason: str):
 @never_cache
 def accept(request):
     """Step 1: confirm identity with the details the practice has on file."""
-    token = accepting.opened_link(request.session)
+    token = accepting.in_progress.opened_link(request.session)
     if not token:
         return _nothing_in_progress(request)
     try:
@@ -129,7 +129,7 @@ def accept(request):
         return _identity_not_confirmed(request, attempts_left=None)
     except errors.IdentityNotConfirmed as e:
         return _identity_not_confirmed(request, attempts_left=e.attempts_left)
-    accepting.confirm_identity(request.session, verified.invitation.pk, verified.proof)
+    accepting.in_progress.confirm_identity(request.session, verified.invitation.pk, verified.proof)
     return redirect("portal:account")
 
 
@@ -138,7 +138,7 @@ def accept(request):
 @never_cache
 def account(request):
     """Step 2: create a portal account for the invited address, or sign in to the one it already has."""
-    token = accepting.opened_link(request.session)
+    token = accepting.in_progress.opened_link(request.session)
     if not token:
         return _nothing_in_progress(request)
     try:
@@ -231,10 +231,10 @@ def mask_email(email: str) -> str:
 @require_POST
 def sign_out_and_continue(request):
     """On a shared device: end whoever's session this is, and carry on with the link just opened."""
-    token = accepting.opened_link(request.session)
+    token = accepting.in_progress.opened_link(request.session)
     logout(request)  # a new, empty session
     if token:
-        accepting.open_link(request.session, token)
+        accepting.in_progress.open_link(request.session, token)
     return redirect("portal:accept")
 
 
@@ -270,12 +270,12 @@ def _sign_in_to_connect(request, token, invitation, existing):
 def _accept(request, token, **how):
     try:
         connection = acceptance.accept_invitation(
-            token, proof=accepting.identity_proof(request.session), client=Client.from_request(request),
+            token, proof=accepting.in_progress.identity_proof(request.session), client=Client.from_request(request),
             confirmed_email=accepting.confirmed_email_id(request.session), **how)
     except errors.LinkNotUsable as e:
         return _link_unusable(request, e.reason, token)
     except errors.IdentityNotConfirmed:
-        accepting.forget_identity(request.session)
+        accepting.in_progress.forget_identity(request.session)
         messages.info(request, _("Please confirm your details again before you continue."))
         return redirect("portal:accept")
     except errors.EmailNotConfirmed as e:
@@ -286,7 +286,7 @@ def _accept(request, token, **how):
         messages.info(request, e.message)
         return redirect("portal:account")
     login(request, connection.account)  # a new session key; the old one may have been seen with the link
-    accepting.forget(request.session)
+    accepting.in_progress.forget(request.session)
     messages.success(request, _("You are now connected to %(practice)s.") % {"practice": connection.practice.name})
     return redirect("portal:home")
 
@@ -330,7 +330,7 @@ def _typed(request) -> dict[str, str]:
 
 
 def _identity_confirmed(request, invitation) -> bool:
-    return invitation is not None and accepting.identity_confirmed_for(request.session, invitation.pk)
+    return invitation is not None and accepting.in_progress.identity_confirmed_for(request.session, invitation.pk)
 
 
 def _someone_else_signed_in(request, invitation) -> bool:
@@ -364,7 +364,7 @@ def _retry(request, step: str, kept: retry.Retry):
 
 def _link_unusable(request, reason: str, token: str):
     """The link this browser is accepting has died: forget it and say why (on a page of its own)."""
-    accepting.forget(request.session)
+    accepting.in_progress.forget(request.session)
     accepting.note_link_problem(request.session, reason, _practice_id(token), token)
     return redirect("portal:link-problem")
 

@@ -24,7 +24,7 @@ from access.actions.steps import (
     unusable_reason,
 )
 from access.history import Actor, record
-from access.models import AccessEvent, Attempt, Channel, Connection, EmailConfirmation, Invitation
+from access.models import AccessEvent, Attempt, Channel, Connection, EmailConfirmation, Invitation, ProxyInvitation
 from clinic import validation
 from clinic.models import Patient, StaffMember
 from mail import messages as mail
@@ -105,12 +105,7 @@ def accept_invitation(
     with transaction.atomic(durable=True):
         invitation = lock_invitation_for_token(token)
         now = timezone.now()
-        consumed = Invitation.objects.filter(
-            pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__gt=now,
-            identity_verified_at__gt=now - IDENTITY_CHECK_VALID_FOR,
-            identity_proof_hash=tokens.hash_token(proof, tokens.IDENTITY_PROOF),
-        ).update(status=Invitation.Status.ACCEPTED, closed_at=now)
-        if consumed == 1:
+        if consume_verified_link(invitation, tokens.hash_token(proof, tokens.IDENTITY_PROOF), now):
             invitation.refresh_from_db()
             if not invitation.email:  # raising here rolls the consumption back with it
                 _use_confirmed_email(invitation, confirmed_email, now)
@@ -184,6 +179,17 @@ def answers_match(patient: Patient, answers: IdentityAnswers) -> bool:
         phone_ok = hmac.compare_digest(given_phone, patient.phone)
         return phone_ok & (answers.date_of_birth == patient.date_of_birth)
     return False
+
+
+def consume_verified_link(invitation: Invitation | ProxyInvitation, proof_hash: str, now: datetime.datetime) -> bool:
+    """Accept a patient's or a proxy's link (the two have the same columns) if it is pending, unexpired
+    and its identity check was passed in the last IDENTITY_CHECK_VALID_FOR by whoever holds the proof
+    hashed as `proof_hash`: one conditional UPDATE, so two submissions consume it exactly once."""
+    Status = type(invitation).Status
+    return type(invitation).objects.filter(
+        pk=invitation.pk, status=Status.PENDING, expires_at__gt=now,
+        identity_verified_at__gt=now - IDENTITY_CHECK_VALID_FOR, identity_proof_hash=proof_hash,
+    ).update(status=Status.ACCEPTED, closed_at=now) == 1
 
 
 def claim_identity_attempt(client: Client) -> Attempt | None:

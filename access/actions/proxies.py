@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from access import errors, history, proxy_rules, tokens
+from access.actions.languages import account_language
 from access.actions.notifications import notify_many
 from access.actions.sending import invite_ttl
 from access.actions.steps import lock_patient, staff_actor
@@ -133,9 +134,11 @@ def resend_proxy_invitation(proxy: Proxy, *, by: StaffMember, client: Client = N
 def revoke_proxy(proxy: Proxy, *, by: StaffMember, reason: str = "", client: Client = NO_CLIENT) -> Proxy:
     """End any proxy's access (a guardian's or a caregiver's), or their pending link: one conditional
     UPDATE, so a concurrent accept either lands first (and is ended here) or finds the grant revoked.
-    Takes effect on the proxy's next request; their own account and other grants stay. Refused
-    (nothing changed) when it has already ended."""
+    Takes effect on the proxy's next request; their own account and other grants stay. A proxy whose
+    access was active is told by email (one only invited just finds the link dead). Refused (nothing
+    changed) when it has already ended."""
     lock_patient(proxy.patient)
+    was_active = _lock(proxy).status == Proxy.Status.ACTIVE  # after the patient: an accept has landed or waits
     now = timezone.now()
     if not Proxy.objects.filter(pk=proxy.pk, status__in=LIVE).update(
             status=Proxy.Status.REVOKED, ended_at=now, end_reason=Proxy.EndReason.REVOKED_BY_STAFF):
@@ -145,6 +148,8 @@ def revoke_proxy(proxy: Proxy, *, by: StaffMember, reason: str = "", client: Cli
     proxy.refresh_from_db()
     record(proxy.practice, Action.PROXY_REVOKED, actor=staff_actor(by), patient=proxy.patient, proxy=proxy,
            client=client, reason=_reason(described(proxy), reason))
+    if was_active:
+        mail.queue_proxy_revoked(proxy, language=proxy_language(proxy))
     log.info("proxy %s revoked", proxy.pk)
     return proxy
 
@@ -180,6 +185,12 @@ def send_link(proxy: Proxy, *, by: StaffMember | None, now: datetime.datetime,
         sent_by=by, sent_at=now, expires_at=now + invite_ttl(proxy.practice), reinvite_number=reinvite_number)
     mail.queue_proxy_invitations([(invitation, token)])
     return SentProxyInvitation(proxy, invitation, token)
+
+
+def proxy_language(proxy: Proxy) -> str:
+    """The language of an email to a proxy who has an account: the one they chose on it, else the
+    patient's (the language the proxy's invitation came in)."""
+    return (account_language(proxy.account) if proxy.account_id else "") or proxy.patient.language
 
 
 def _lock(proxy: Proxy) -> Proxy:

@@ -18,8 +18,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from access import attempts, errors, rules, tokens
-from access.actions.acceptance import IDENTITY_CHECK_VALID_FOR, MAX_IDENTITY_CHECKS, claim_identity_attempt
-from access.actions.steps import lock_patient
+from access.actions.acceptance import MAX_IDENTITY_CHECKS, claim_identity_attempt, consume_verified_link
+from access.actions.languages import account_language
+from access.actions.steps import lock_patient, unusable_reason
 from access.history import Actor, record
 from access.models import AccessEvent, Channel, Connection, Proxy, ProxyInvitation
 from clinic import validation
@@ -104,12 +105,7 @@ def accept_proxy_invitation(
         proxy, now = invitation.proxy, timezone.now()
         if proxy.kind == Proxy.Kind.GUARDIAN and guardian_access_ended(proxy.patient, now):
             raise errors.ProxyAgeEnded()  # nothing written yet: the rollback changes nothing
-        consumed = ProxyInvitation.objects.filter(
-            pk=invitation.pk, status=ProxyInvitation.Status.PENDING, expires_at__gt=now,
-            identity_verified_at__gt=now - IDENTITY_CHECK_VALID_FOR,
-            identity_proof_hash=tokens.hash_token(proof, tokens.PROXY_IDENTITY_PROOF),
-        ).update(status=ProxyInvitation.Status.ACCEPTED, closed_at=now)
-        if consumed == 1:
+        if consume_verified_link(invitation, tokens.hash_token(proof, tokens.PROXY_IDENTITY_PROOF), now):
             return _grant(proxy, account=account, password=password, client=client, now=now)
         invitation.refresh_from_db()
         if reason := unusable_reason(invitation, now):
@@ -147,12 +143,6 @@ def find_proxy_invitation(token: str, *, lock: bool = False) -> ProxyInvitation:
         return invitations.get(token_hash=tokens.hash_token(token, tokens.PROXY_INVITATION))
     except ProxyInvitation.DoesNotExist:
         raise errors.LinkNotUsable("unknown") from None
-
-
-def unusable_reason(invitation: ProxyInvitation, now: datetime.datetime) -> str:
-    if invitation.status == ProxyInvitation.Status.PENDING:
-        return "expired" if invitation.expires_at <= now else ""
-    return {"accepted": "used", "revoked": "revoked", "expired": "expired", "locked": "locked"}[invitation.status]
 
 
 def answers_match(invitation: ProxyInvitation, answers: ProxyAnswers) -> bool:
@@ -220,6 +210,8 @@ def _grant(proxy: Proxy, *, account, password, client: Client, now: datetime.dat
     proxy.refresh_from_db()
     _record(proxy, Action.PROXY_ACCEPTED, actor=proxy_actor(account), client=client)
     mail.queue_proxy_connected(proxy, language=proxy.patient.language)
+    if proxy.kind == Proxy.Kind.CAREGIVER:
+        _tell_patient_caregiver_accepted(proxy)
     log.info("proxy %s accepted by account %s", proxy.pk, account.pk)
     return proxy
 
@@ -232,6 +224,20 @@ def _create_account(proxy: Proxy, password: str | None, client: Client) -> Abstr
                                        first_name=proxy.first_name, last_name=proxy.last_name)
     _record(proxy, Action.ACCOUNT_CREATED, actor=proxy_actor(account), client=client)
     return account
+
+
+def _tell_patient_caregiver_accepted(proxy: Proxy) -> None:
+    """The adult who invited a caregiver learns that they accepted, at the address they use the portal
+    with (their live connection's account at this practice, else the chart's), in its language. The
+    caregiver was invited from that connection; if none is left and the chart has no address, nobody."""
+    patient = proxy.patient
+    connection = (Connection.objects.filter(patient=patient, ended_at__isnull=True).select_related("account")
+                  .order_by("-connected_at").first())
+    account = connection.account if connection is not None else None
+    to = (account.email or account.get_username()) if account is not None else patient.email
+    if to:
+        language = (account_language(account) if account is not None else "") or patient.language
+        mail.queue_caregiver_accepted(proxy, to, language=language)
 
 
 def _tell_staff(proxy: Proxy, text: str) -> None:

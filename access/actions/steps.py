@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from access.actions import visit_access
 from access.history import Actor, record
-from access.models import AccessEvent, Invitation
+from access.models import AccessEvent, Invitation, ProxyInvitation
 from clinic.models import Patient, Practice, StaffMember
 from portico.bulk import among, loaded, relate
 
@@ -49,14 +49,15 @@ def close_invitation(invitation: Invitation, status: str, *, was: str = Invitati
     return bool(closed)
 
 
-def unusable_reason(invitation: Invitation, now: datetime.datetime) -> str:
-    if invitation.status == Invitation.Status.PENDING:
+def unusable_reason(invitation: Invitation | ProxyInvitation, now: datetime.datetime) -> str:
+    """Why a patient's or a proxy's link can no longer be used, "" if it can (the two have the same states)."""
+    if invitation.status == invitation.Status.PENDING:
         return "expired" if invitation.expires_at <= now else ""
     return {
-        Invitation.Status.ACCEPTED: "used",
-        Invitation.Status.REVOKED: "revoked",
-        Invitation.Status.EXPIRED: "expired",
-        Invitation.Status.LOCKED: "locked",
+        invitation.Status.ACCEPTED: "used",
+        invitation.Status.REVOKED: "revoked",
+        invitation.Status.EXPIRED: "expired",
+        invitation.Status.LOCKED: "locked",
     }[invitation.status]
 
 

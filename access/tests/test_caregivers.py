@@ -11,7 +11,7 @@ from access import errors, tokens
 from access.actions import caregivers, proxy_acceptance
 from access.actions.caregivers import Caregiver
 from access.actions.proxy_acceptance import ProxyAnswers
-from access.models import AccessEvent, Proxy, ProxyInvitation
+from access.models import AccessEvent, Connection, Proxy, ProxyInvitation
 from access.tests.helpers import connect
 from access.tests.proxies import invite_guardian, proxy_events, proxy_snapshot
 from clinic.models import Patient
@@ -102,6 +102,39 @@ def test_the_same_address_twice_is_refused_whatever_its_case(cast, pats_connecti
     assert proxy_snapshot() == before
 
 
+def _accept(invited, **how) -> Proxy:
+    token = _token_of(invited)
+    with time_machine.travel(SENT, tick=False):
+        proof = proxy_acceptance.verify_proxy_identity(token, ProxyAnswers(code=invited.code)).proof
+        return proxy_acceptance.accept_proxy_invitation(token, proof=proof, password="a-long-enough-password", **how)
+
+
+def test_the_patient_is_told_when_their_caregiver_accepts(cast, pats_connection):
+    invited = _invite(pats_connection)
+    token = _token_of(invited)
+    with time_machine.travel(SENT, tick=False):
+        proxy_acceptance.verify_proxy_identity(token, ProxyAnswers(code=invited.code))
+        before = proxy_snapshot()
+        with pytest.raises(errors.IdentityNotConfirmed):  # a refused accept tells nobody
+            proxy_acceptance.accept_proxy_invitation(token, proof="made-up", password="a-long-enough-password")
+        assert proxy_snapshot() == before
+    proxy = _accept(invited)
+    assert proxy_events(proxy)[-1] == Action.PROXY_ACCEPTED
+    (told,) = Message.objects.filter(kind="caregiver-accepted")
+    assert (told.to, told.dedupe_key) == (pats_connection.account.email, f"caregiver-accepted:{proxy.pk}")
+    assert (told.context["caregiver"], told.context["limited"], told.context["language"]) == ("Robin Jones", True, "en")
+    assert told.context["account_url"] == "https://portal.example.test/portal/my-account/"
+
+
+def test_a_patient_no_longer_connected_is_told_at_the_charts_address(cast, pats_connection):
+    invited = _invite(pats_connection)
+    Connection.objects.filter(pk=pats_connection.pk).update(ended_at=SENT)
+    Patient.objects.filter(pk=cast.pat.pk).update(email="pat.new@example.test")
+    _accept(invited)
+    assert list(Message.objects.filter(kind="caregiver-accepted").values_list("to", flat=True)) == [
+        "pat.new@example.test"]
+
+
 def test_the_patient_revokes_a_caregiver_and_its_link_dies(cast, pats_connection):
     invited = _invite(pats_connection)
     caregivers.revoke_proxy_by_patient(pats_connection, invited.proxy)
@@ -109,6 +142,7 @@ def test_the_patient_revokes_a_caregiver_and_its_link_dies(cast, pats_connection
     assert (proxy.status, proxy.end_reason, proxy.ended_at is not None) == ("revoked", "revoked_by_patient", True)
     assert ProxyInvitation.objects.get().status == "revoked"
     assert proxy_events(proxy) == [Action.PROXY_INVITED, Action.PROXY_REVOKED]
+    assert not Message.objects.filter(kind="proxy-revoked").exists()  # staff's revoke tells; the patient's choice is theirs
     before = proxy_snapshot()
     with pytest.raises(errors.NoSuchProxy):
         caregivers.revoke_proxy_by_patient(pats_connection, invited.proxy)

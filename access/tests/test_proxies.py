@@ -216,6 +216,9 @@ def test_revoke_ends_an_invited_or_active_grant(cast, alex, accepted):
     assert (proxy.status, proxy.ended_at, proxy.end_reason) == ("revoked", NOW + HOUR, "revoked_by_staff")
     assert ProxyInvitation.objects.get().status == ("accepted" if accepted else "revoked")
     assert proxy_events(proxy)[-1] == (Action.PROXY_REVOKED, "Jordan Rivera (mother); Asked by the other parent")
+    # Told only if they had access: one merely invited finds the link dead.
+    told = list(Message.objects.filter(kind="proxy-revoked").values_list("to", "context__patient_name"))
+    assert told == ([("jordan@example.test", "Alex Rivera")] if accepted else [])
     before = proxy_snapshot()
     with pytest.raises(errors.ProxyNotLive):
         proxies.revoke_proxy(proxy, by=cast.dora)
@@ -232,6 +235,30 @@ def test_staff_can_revoke_a_caregiver(cast):
         proxies.revoke_proxy(caregiver, by=cast.alice)
     caregiver.refresh_from_db()
     assert caregiver.status == "revoked"
+    assert list(Message.objects.filter(kind="proxy-revoked").values_list("to", flat=True)) == ["kim@example.test"]
+
+
+def test_the_revoked_email_is_in_the_proxys_own_language_else_the_patients(cast, smtp_server):
+    """Jordan chose Spanish on their account: the email about Alex (whose chart names English) is in
+    Spanish; Sam has no account choice, and Sofia's chart prefers Spanish: Spanish too."""
+    from access.actions.languages import choose_account_language
+
+    sofia = child(cast, datetime.date(2016, 3, 9), first_name="Sofia", chart="A-301", preferred_language="es")
+    with time_machine.travel(NOW, tick=False):
+        jordan = get_user_model().objects.create_user("jordan@example.test")
+        choose_account_language(jordan, "es")
+        for patient, account in ((child(cast, datetime.date(2018, 6, 1), preferred_language="en"), jordan),
+                                 (sofia, get_user_model().objects.create_user("sam@example.test"))):
+            guardian = JORDAN if account is jordan else dataclasses.replace(JORDAN, first_name="Sam",
+                                                                              email="sam@example.test")
+            sent = invite(cast, patient, guardian)
+            accept(sent, account)
+            proxies.revoke_proxy(sent.proxy, by=cast.alice)
+        Message.objects.exclude(kind="proxy-revoked").delete()
+        run_worker()
+    subjects = sorted(str(m["Subject"]) for m in smtp_server.messages())
+    assert subjects == ["Maple Street Clinic canceló su acceso al portal de Alex Rivera",
+                        "Maple Street Clinic canceló su acceso al portal de Sofia Rivera"]
 
 
 def test_resend_after_acceptance_is_refused(cast, alex):

@@ -54,6 +54,7 @@ def test_it_accepts_with_a_new_account_and_says_so(cast, alex):
         (name, "Jordan Rivera (mother) accepted access to Alex Rivera's portal.") for name in ("alice", "dora")]
     (message,) = Message.objects.filter(kind=Message.Kind.PROXY_CONNECTED)
     assert (message.to, message.context["patient"]) == ("jordan@example.test", "Alex Rivera")
+    assert not Message.objects.filter(kind="caregiver-accepted").exists()  # only who invited a caregiver is told
 
 
 def test_a_caregiver_cannot_answer_as_a_guardian_nor_a_guardian_with_a_code(cast, alex):
@@ -186,6 +187,21 @@ def test_it_needs_the_proof_of_this_check(cast, alex):
     with pytest.raises(errors.IdentityNotConfirmed):
         proxy_acceptance.accept_proxy_invitation(pending.token, proof="made-up", password=PASSWORD)
     assert proxy_snapshot() == before
+
+
+def test_the_proof_works_for_30_minutes_after_the_check(cast, alex):
+    checked_at = datetime.datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    late, in_time = invite_guardian(alex), invite_guardian(_child(cast, datetime.date(2017, 5, 1), first="Casey"))
+    with time_machine.travel(checked_at, tick=False) as clock:
+        late_proof, in_time_proof = _verified(late), _verified(in_time)
+        clock.move_to(datetime.datetime(2026, 11, 2, 15, 30, tzinfo=UTC))
+        before = proxy_snapshot()
+        with pytest.raises(errors.IdentityNotConfirmed):
+            proxy_acceptance.accept_proxy_invitation(late.token, proof=late_proof, password=PASSWORD)
+        assert proxy_snapshot() == before
+        clock.move_to(datetime.datetime(2026, 11, 2, 15, 29, 59, tzinfo=UTC))
+        proxy = proxy_acceptance.accept_proxy_invitation(in_time.token, proof=in_time_proof, password=PASSWORD)
+    assert proxy.status == "active"
 
 
 def test_a_grant_revoked_meanwhile_cannot_be_accepted(cast, alex):

@@ -75,6 +75,28 @@ def test_on_the_18th_birthday_every_guardians_access_ends_by_itself(cast, turnin
         ("proxy-invitation", None), ("proxy-connected", None), ("proxy-ended", None)}
 
 
+def test_a_guardian_revoked_the_day_before_the_18th_birthday_is_told_once(cast, turning_18):
+    """The revoke's email; the birthday then ends nothing more for them (no "has ended" email)."""
+    _, mother, _ = turning_18
+    at(datetime.datetime(2026, 11, 2, 15, 0, tzinfo=UTC), proxies.revoke_proxy, mother, by=cast.alice)
+    birthday = datetime.datetime(2026, 11, 3, 5, 0, tzinfo=UTC)
+    assert at(birthday, proxy_periodic.run_proxy_birthdays)["ended"] == 1  # the father's pending grant
+    to_mother = Message.objects.filter(to="jordan@example.test").exclude(kind__in=["proxy-invitation", "proxy-connected"])
+    assert list(to_mother.values_list("kind", flat=True)) == ["proxy-revoked"]
+
+
+def test_staff_cannot_revoke_what_the_birthday_ended_so_no_second_email(cast):
+    alex = child(cast, datetime.date(2008, 11, 3))
+    mother = guardian_of(cast, alex, invited=datetime.datetime(2026, 10, 30, 15, 0, tzinfo=UTC))
+    at(datetime.datetime(2026, 11, 3, 5, 0, tzinfo=UTC), proxy_periodic.run_proxy_birthdays)
+    before = proxy_snapshot()
+    with pytest.raises(errors.ProxyNotLive):
+        at(datetime.datetime(2026, 11, 3, 15, 0, tzinfo=UTC), proxies.revoke_proxy, mother, by=cast.alice)
+    assert proxy_snapshot() == before
+    assert list(Message.objects.filter(kind__in=["proxy-ended", "proxy-revoked"]).values_list("kind", flat=True)) == [
+        "proxy-ended"]
+
+
 def test_the_patient_gets_their_own_invitation_when_the_practice_invites_automatically(cast, turning_18):
     cast.practice.auto_invite = "booked"
     cast.practice.save()

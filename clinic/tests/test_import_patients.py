@@ -438,6 +438,29 @@ def test_a_large_file_that_cannot_be_read_is_refused_at_once(client, cast, admin
     assert not PatientImport.objects.exists()
 
 
+def test_a_large_file_unreadable_past_its_header_fails_on_the_page_and_imports_nothing(client, cast, admin,
+                                                                                     in_background):
+    """The header was fine when the file was taken; line 57 cannot be read (a field over the CSV
+    reader's 131,072-character limit), found by the worker: nothing is imported, the import is marked
+    failed with the line and the reason on its page, and the kept file is let go."""
+    client.force_login(admin.user)
+    lines = big_file(100).splitlines(keepends=True)
+    lines[56] = "C-55,Ada55,Lovelace," + "x" * 140_000 + ",,,,\n"  # line 57 of the file (the header is line 1)
+    before = everything()
+    response = client.post(PAGE, {"file": upload("".join(lines))})
+    result = PatientImport.objects.get()
+    assert result.status == "running"
+    run_worker()
+    result.refresh_from_db()
+    failure = "Line 57 cannot be read as CSV (field larger than field limit (131072))."
+    assert (result.status, result.imported, result.created, result.updated, result.failure, result.source) == (
+        "failed", False, 0, 0, failure, "")
+    assert everything() == before
+    page = client.get(response.url).content.decode()
+    assert f"<strong>Nothing was imported</strong>: {failure}" in page and "<progress" not in page
+    assert client.get(reverse("clinic:import-progress", args=[result.pk])).json()["status"] == "failed"
+
+
 def test_another_practices_import_progress_is_a_404(client, cast, admin, in_background):
     client.force_login(admin.user)
     client.post(PAGE, {"file": upload(big_file(100))})

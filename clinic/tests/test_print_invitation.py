@@ -2,13 +2,18 @@
 the pages say printing needs, and another practice's patient."""
 
 import datetime
+import json
 import re
 
 import pytest
 from django.urls import reverse
 
+from access import tokens
+from access.actions import sending
 from access.models import AccessEvent, Invitation
+from access.tests.helpers import snapshot
 from clinic.models import Appointment, Patient, Practice
+from clinic.views import letters
 from portal.tests.spanish import english_left
 
 CODE = re.compile(r'data-testid="activation-code">([A-Z2-9]{5}-[A-Z2-9]{5})<')
@@ -27,8 +32,8 @@ def _print_url(patient) -> str:
 
 def test_it_prints_the_letter_from_portal_access(client, cast):
     client.force_login(cast.alice.user)
-    response = client.post(_print_url(cast.pat))
-    assert response.status_code == 200
+    response = client.post(_print_url(cast.pat), follow=True)
+    assert response.redirect_chain == [(reverse("clinic:invitation-letter", args=[cast.pat.pk]), 302)]
     page = response.content.decode()
     code = CODE.search(page).group(1)
     assert "Maple Street Clinic" in page and "Pat Jones" in page
@@ -49,7 +54,8 @@ def test_it_prints_from_the_appointment_window(client, cast, appt):
     client.force_login(cast.alice.user)
     window = client.get(reverse("clinic:appointment", args=[appt.pk])).content.decode()
     assert reverse("clinic:appointment-print", args=[appt.pk]) in window
-    response = client.post(reverse("clinic:appointment-print", args=[appt.pk]))
+    response = client.post(reverse("clinic:appointment-print", args=[appt.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("clinic:appointment-letter", args=[appt.pk]), 302)]
     assert CODE.search(response.content.decode())
     assert reverse("clinic:appointment", args=[appt.pk]) in response.content.decode()  # its Back link
     assert Invitation.objects.get().channel == "print"
@@ -110,7 +116,7 @@ def test_the_letter_is_in_the_patients_language_and_the_page_around_it_in_englis
     else:
         Practice.objects.filter(pk=cast.practice.pk).update(default_language="es", phone="+15555550100")
     client.force_login(cast.alice.user)
-    page = client.post(_print_url(Patient.objects.get(pk=cast.pat.pk))).content.decode()
+    page = client.post(_print_url(Patient.objects.get(pk=cast.pat.pk)), follow=True).content.decode()
     letter = LETTER.search(page).group(0)
     # Without the random code: "9AT2Y-MB6PR" would hold the English word "at".
     assert '<article class="letter" lang="es"' in letter and english_left(CODE.sub("", letter)) == []
@@ -126,6 +132,59 @@ def test_the_letter_is_in_the_patients_language_and_the_page_around_it_in_englis
 
 def test_an_english_letter_is_found_english_by_the_same_check(client, cast):
     client.force_login(cast.alice.user)
-    letter = LETTER.search(client.post(_print_url(cast.pat)).content.decode()).group(0)
+    letter = LETTER.search(client.post(_print_url(cast.pat), follow=True).content.decode()).group(0)
     assert '<article class="letter" lang="en"' in letter and english_left(letter)
     assert "Your invitation to our patient portal" in letter and "Dear Pat Jones," in letter
+
+
+# --- reloading the letter (POST-redirect-GET) -------------------------------------------------------
+
+@pytest.mark.parametrize("route", ["chart", "appointment"])
+def test_reloading_the_letter_issues_no_new_code_and_offers_print_again(client, cast, appt, route):
+    """The code is kept only as a hash, so a reload cannot show it again: it says so, changes nothing,
+    and Print again (a POST) is what issues a new code, the earlier one then dead."""
+    print_url, letter_url = ((_print_url(cast.pat), reverse("clinic:invitation-letter", args=[cast.pat.pk]))
+                             if route == "chart" else (reverse("clinic:appointment-print", args=[appt.pk]),
+                                                       reverse("clinic:appointment-letter", args=[appt.pk])))
+    client.force_login(cast.alice.user)
+    first = CODE.search(client.post(print_url, follow=True).content.decode()).group(1)
+    before = snapshot()
+    reloaded = client.get(letter_url)
+    page = reloaded.content.decode()
+    assert reloaded.status_code == 200 and "no-store" in reloaded["Cache-Control"]
+    assert not CODE.search(page) and first not in page and "cannot be shown again" in page
+    assert f'<form method="post" action="{print_url}"' in page and "Print again (new code)" in page
+    assert snapshot() == before
+    invitation = Invitation.objects.get()
+    assert invitation.status == "pending"
+    assert invitation.code_hash == tokens.hash_code(tokens.normalize_code(first), tokens.ACTIVATION_CODE)
+    second = CODE.search(client.post(print_url, follow=True).content.decode()).group(1)
+    assert second != first
+    assert list(Invitation.objects.order_by("pk").values_list("status", flat=True)) == ["revoked", "pending"]
+
+
+def test_the_code_waits_in_the_session_sealed_and_only_until_the_letter_shows_it(client, cast):
+    client.force_login(cast.alice.user)
+    client.post(_print_url(cast.pat))
+    kept = json.dumps(client.session[letters.KEPT_LETTERS])
+    page = client.get(reverse("clinic:invitation-letter", args=[cast.pat.pk])).content.decode()
+    code = CODE.search(page).group(1)
+    assert code not in kept and code.replace("-", "") not in kept
+    assert client.session[letters.KEPT_LETTERS] == {}
+
+
+def test_a_letter_whose_invitation_was_revoked_before_it_was_shown_is_not_shown(client, cast):
+    client.force_login(cast.alice.user)
+    client.post(_print_url(cast.pat))
+    sending.revoke_invitation(cast.pat, by=cast.dora)
+    page = client.get(reverse("clinic:invitation-letter", args=[cast.pat.pk])).content.decode()
+    assert not CODE.search(page) and "cannot be shown again" in page
+
+
+@pytest.mark.parametrize("route", ["chart", "appointment"])
+def test_another_practices_letter_page_is_404_and_recorded(client, cast, appt, route):
+    client.force_login(cast.bob.user)
+    url = (reverse("clinic:invitation-letter", args=[cast.pat.pk]) if route == "chart"
+           else reverse("clinic:appointment-letter", args=[appt.pk]))
+    assert client.get(url).status_code == 404
+    assert AccessEvent.objects.get().action == "security.foreign_id"

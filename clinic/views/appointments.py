@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access import selectors as access_selectors
 from access import summary
@@ -107,7 +107,17 @@ def appointment_resend(request, appointment_id: int):
 @require_POST
 def appointment_print(request, appointment_id: int):
     appt = load_appointment(request, appointment_id)
-    return letters.print_letter(request, appt.patient, back=reverse("clinic:appointment", args=[appt.pk]))
+    return letters.print_letter(request, appt.patient, letter=reverse("clinic:appointment-letter", args=[appt.pk]),
+                                back=reverse("clinic:appointment", args=[appt.pk]))
+
+
+@login_required
+@staff_required
+@require_safe
+def appointment_letter(request, appointment_id: int):
+    appt = load_appointment(request, appointment_id)
+    return letters.show_letter(request, appt.patient, print_action=reverse("clinic:appointment-print", args=[appt.pk]),
+                               back=reverse("clinic:appointment", args=[appt.pk]))
 
 
 @login_required

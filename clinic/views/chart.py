@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from access import summary
 from access.actions import sending
@@ -123,7 +123,17 @@ def resend_invitation(request, patient_id: int):
 @require_POST
 def print_invitation(request, patient_id: int):
     patient = load_patient(request, patient_id)
-    return letters.print_letter(request, patient, back=reverse("clinic:portal-access", args=[patient.pk]))
+    return letters.print_letter(request, patient, letter=reverse("clinic:invitation-letter", args=[patient.pk]),
+                                back=reverse("clinic:portal-access", args=[patient.pk]))
+
+
+@login_required
+@staff_required
+@require_safe
+def invitation_letter(request, patient_id: int):
+    patient = load_patient(request, patient_id)
+    return letters.show_letter(request, patient, print_action=reverse("clinic:print-invitation", args=[patient.pk]),
+                               back=reverse("clinic:portal-access", args=[patient.pk]))
 
 
 @login_required

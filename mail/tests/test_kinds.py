@@ -15,6 +15,7 @@ from access.actions import (
     caregivers,
     email_confirmation,
     printing,
+    proxies,
     proxy_acceptance,
     requests,
     sending,
@@ -51,7 +52,9 @@ def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
         first_name="Robin", last_name="Jones", email="robin@example.test", relationship="spouse", level="full"))
     token = Message.objects.get(kind=Message.Kind.CAREGIVER_INVITATION).secret_link.rstrip("/").rsplit("/", 1)[1]
     proof = proxy_acceptance.verify_proxy_identity(token, proxy_acceptance.ProxyAnswers(code=invited.code)).proof
-    proxy_acceptance.accept_proxy_invitation(token, proof=proof, password="a-long-enough-password")  # proxy-connected
+    robin = proxy_acceptance.accept_proxy_invitation(  # proxy-connected, and caregiver-accepted to Pat
+        token, proof=proof, password="a-long-enough-password")
+    proxies.revoke_proxy(robin, by=cast.alice)  # the proxy-revoked notice
     sending.revoke_invitation(cast.pat, by=cast.alice)  # the access-revoked notice
     messages.queue_digests([(cast.dora, [])])
     messages.queue_password_reset(get_user_model().objects.get(pk=connection.account_id), "set-password-token")
@@ -66,7 +69,8 @@ def test_only_the_mail_carrying_an_invitations_link_names_an_invitation(cast):
     named = dict(Message.objects.values_list("kind", "invitation_id"))
     assert named == {"invitation": sent.invitation.pk, "connected": None, "access-revoked": None, "digest": None,
                      "password-reset": None, "request-declined": None, "request-lapsed": None, "email-code": None,
-                     "caregiver-invitation": None, "proxy-connected": None}
+                     "caregiver-invitation": None, "proxy-connected": None, "caregiver-accepted": None,
+                     "proxy-revoked": None}
     # Every other kind, queued for real; a guardian's mail (the staff side of issue 21) names no invitation
     # either (each of its kinds is queued in access/tests/test_proxy_birthdays.py).
     proxy_mail = {Message.Kind.PROXY_INVITATION, Message.Kind.PROXY_REMINDER, Message.Kind.PROXY_ENDING,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from access.actions import acceptance, sending
 from access.models import Channel, Connection, Invitation
 from access.tests.helpers import snapshot
-from portal.tests.conftest import PASSWORD, PAT_SSN, confirm_identity, open_link
+from portal.tests.conftest import PASSWORD, PAT_SSN, confirm_guardian, confirm_identity, open_link
 
 ACCEPT, ACCOUNT = reverse("portal:accept"), reverse("portal:account")
 
@@ -127,3 +127,17 @@ def test_a_dead_link_leaves_another_accept_in_progress_alone(client, cast, sent)
     problem = client.get(open_link(client, sent.token)["Location"])  # the revoked first link
     assert problem.status_code == 410 and "no longer valid" in problem.content.decode()
     assert client.get(ACCEPT)["Location"] == ACCOUNT
+
+
+# --- a patient's and a proxy's accept, side by side ------------------------------------------------
+
+def test_a_patients_and_a_proxys_accept_in_one_browser_keep_apart(client, sent, guardian_invited):
+    """Each kind of link keeps its steps under its own keys (portal.accept_session): opening and
+    confirming a guardian's link leaves the patient's confirmed accept where it was, and back."""
+    confirm_identity(client, sent.token)
+    confirm_guardian(client, guardian_invited.token)
+    assert client.get(ACCOUNT).status_code == 200  # not sent back to the identity check
+    assert client.get(reverse("portal:proxy-account")).status_code == 200
+    open_link(client, sent.token)  # the same patient's link again: nothing to forget
+    assert client.get(reverse("portal:proxy-account")).status_code == 200
+    assert client.get(ACCOUNT).status_code == 200

@@ -18,7 +18,7 @@ def test_it_keeps_the_token_in_the_session_and_redirects_to_a_clean_url(client, 
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:accept")
     assert sent.token not in response["Location"]
-    assert accepting.opened_link(client.session) == sent.token
+    assert accepting.in_progress.opened_link(client.session) == sent.token
     assert sent.token not in client.get(response["Location"]).content.decode()
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from access.actions import passwords, printing, requests, sending
+from access.actions import passwords, printing, proxies, requests, sending
 from access.actions.languages import choose_account_language
 from access.models import AccessRequest, Channel
 from access.tests.helpers import connect
@@ -161,11 +161,23 @@ def test_the_proxy_emails_arrive_in_the_patients_language(cast, smtp_server, clo
                                                                 level="full"))
     token = Message.objects.get(kind=Message.Kind.CAREGIVER_INVITATION).secret_link.rstrip("/").rsplit("/", 1)[1]
     proof = proxy_acceptance.verify_proxy_identity(token, proxy_acceptance.ProxyAnswers(code=invited.code)).proof
-    proxy_acceptance.accept_proxy_invitation(token, proof=proof, password="a-long-enough-password")
+    robin = proxy_acceptance.accept_proxy_invitation(token, proof=proof, password="a-long-enough-password")
+    proxies.revoke_proxy(robin, by=cast.alice)
     run_worker()
-    to_robin = {str(m["Subject"]): m for m in smtp_server.messages() if str(m["To"]) == "robin@example.test"}
-    assert sorted(to_robin) == ["Pat Jones le invita a ayudarle con su portal del paciente",
+    received = smtp_server.messages()
+    to_robin = {str(m["Subject"]): m for m in received if str(m["To"]) == "robin@example.test"}
+    assert sorted(to_robin) == ["Maple Street Clinic canceló su acceso al portal de Pat Jones",
+                                "Pat Jones le invita a ayudarle con su portal del paciente",
                                 "Ya puede usar el portal del paciente de Pat Jones"]
+    to_pat = {str(m["Subject"]): m for m in received if str(m["To"]) == connection.account.email}
+    assert sorted(to_pat) == ["Robin Jones ya puede usar su portal del paciente",
+                              "Su cuenta ya está conectada a Maple Street Clinic"]
+    subject, text, html = parts(to_pat["Robin Jones ya puede usar su portal del paciente"])
+    assert "Robin Jones, a quien usted invitó como persona cuidadora, aceptó la invitación" in text
+    assert "Puede ver lo mismo que usted ve en su portal." in text and "/portal/my-account/" in html
+    assert english_left(subject) == [] and english_left(text) == [] and english_left(html) == []
+    subject, text, html = parts(to_robin["Maple Street Clinic canceló su acceso al portal de Pat Jones"])
+    assert text.startswith("Hola, Robin Jones:\n\nMaple Street Clinic canceló su acceso al portal de Pat Jones.")
     subject, text, html = parts(to_robin["Pat Jones le invita a ayudarle con su portal del paciente"])
     assert "/portal/proxy/" in text and invited.code not in text and invited.code not in html
     assert "Se le pedirá un código de un solo uso." in text

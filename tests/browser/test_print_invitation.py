@@ -1,6 +1,7 @@
 """The front desk prints an invitation and the patient activates it with the code, in Chromium, on a
-desktop and on a 390 px phone: the letter (axe-clean, fitting one printed page), then /activate/,
-the identity check, an email given and confirmed with the code mailed over SMTP, and the account."""
+desktop and on a 390 px phone: the letter (axe-clean, fitting one printed page; a reload shows no code
+and issues none), then /activate/, the identity check, an email given and confirmed with the code
+mailed over SMTP, and the account."""
 
 import re
 
@@ -47,6 +48,10 @@ def test_staff_print_and_the_patient_activates_with_the_code(page, live_server, 
     check(page, artifacts_dir, f"print-letter-{size}")
     if size == "desktop":  # what reaches paper does not depend on the window
         assert printed_pages(page, "Letter") == 1 and printed_pages(page, "A4") == 1
+    page.reload()  # issues no new code: the one printed is the one the patient types below
+    expect(page.get_by_text("cannot be shown again")).to_be_visible()
+    expect(page.get_by_role("button", name="Print again (new code)")).to_be_visible()
+    check(page, artifacts_dir, f"print-letter-reloaded-{size}")
 
     patient = page.context.browser.new_context(viewport=SIZES[size]).new_page()
     patient.goto(f"{live_server.url}/activate/")
