@@ -54,6 +54,10 @@ class ImportFileError(Exception):
     """The file as a whole cannot be read (not CSV, not UTF-8, a required column missing)."""
 
 
+class ImportInterrupted(ImportFileError):
+    """A chunk could not be written (a chart number added meanwhile): the chunks before it are saved."""
+
+
 class ImportRowForm(DemographicsForm):
     """The rows of a file, checked by the Demographics form's own fields and clean methods; the doctor
     is named by username, the language as a code or a name ("es", "Spanish", "Español") in the column
@@ -340,6 +344,9 @@ def run_background_import(import_id: int) -> None:
     try:
         report = import_patients(result.practice, io.StringIO(result.source, newline=""), by=result.started_by,
                                  skip_invalid=result.skip_invalid, progress=progress)
+    except ImportInterrupted as e:  # earlier chunks are in: not "nothing was imported"
+        rows.update(status=PatientImport.Status.STOPPED, failure=str(e)[:300], source="")
+        return
     except ImportFileError as e:
         rows.update(status=PatientImport.Status.FAILED, failure=str(e)[:300], source="")
         return
@@ -432,7 +439,7 @@ def _create(practice: Practice, rows: list[_CheckedRow]) -> None:
     try:
         insert_rows(Patient, patients)
     except IntegrityError:
-        raise ImportFileError(gettext("A patient with one of these chart numbers was added while the file was "
+        raise ImportInterrupted(gettext("A patient with one of these chart numbers was added while the file was "
                                       "being imported: nothing from this batch was saved. Import the file again.")
                               ) from None
 

@@ -318,7 +318,8 @@ class PatientImport(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
-        STOPPED = "stopped", "Stopped part-way"  # its worker stopped (clinic.importing.stop_stalled_imports)
+        # Some chunks written, then its worker stopped (clinic.importing.stop_stalled_imports) or a chunk failed.
+        STOPPED = "stopped", "Stopped part-way"
 
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DONE)
     steps_done = models.PositiveIntegerField(default=0)  # checking a row is a step, writing it another

@@ -507,3 +507,29 @@ def test_an_import_still_waiting_for_a_worker_is_never_taken_for_stopped(client,
         assert importing.stop_stalled_imports() == 0
     run_worker()
     assert PatientImport.objects.get().status == "done"
+
+
+def test_a_chunk_refused_part_way_says_the_import_did_not_finish_not_that_nothing_was_imported(
+        client, cast, admin, in_background, monkeypatch):
+    """Someone adds a chart number of the file's second chunk while the worker writes the first."""
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 40)
+    client.force_login(admin.user)
+    client.post(PAGE, {"file": upload(big_file(100))})
+    unhurried, chunks = importing.insert_rows, []
+
+    def insert_after_someone_added_one(model, rows):
+        chunks.append(len(rows))
+        if len(chunks) == 2:
+            Patient.objects.create(practice=cast.practice, chart_number="C-50", first_name="Added", last_name="Meanwhile")
+        return unhurried(model, rows)
+
+    monkeypatch.setattr(importing, "insert_rows", insert_after_someone_added_one)
+    run_worker()
+    result = PatientImport.objects.get()
+    assert (result.status, result.source) == ("stopped", "")
+    # The first chunk is in (the patient "added" here went with the refused chunk's transaction: in this
+    # test it is made on the worker's connection, not another's).
+    assert sum(chart.startswith("C-") for chart in rows_of(cast.practice)) == 40
+    page = client.get(reverse("clinic:import-report", args=[result.pk])).content.decode()
+    assert "The import did not finish" in page and "Nothing was imported" not in page
+    assert "was added while the file was being imported" in page
