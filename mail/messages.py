@@ -247,14 +247,15 @@ def queue_proxy_invitations(sent: list[tuple], *, reminder: bool = False) -> int
     return insert_dicts(Message, rows)
 
 
-def queue_proxy_ending(proxies: list, *, ends_on, ended: bool = False) -> int:
+def queue_proxy_ending(proxies: list, *, ends_on, languages: dict[int, str], ended: bool = False) -> int:
     """The notice before a guardian's access ends (`ends_on`: proxy pk -> the date), or with `ended`
-    the email on the day it ended, for proxies with their patient and practice loaded. One INSERT."""
+    the email on the day it ended, for proxies with their patient and practice loaded, each in its
+    `languages` (proxy pk -> code). One INSERT."""
     now = timezone.now()
     kind = Message.Kind.PROXY_ENDED if ended else Message.Kind.PROXY_ENDING
     rows = []
     for proxy in proxies:
-        language = _language_of(proxy)
+        language = languages[proxy.pk]
         context = _proxy_context(proxy, language)
         if not ended:
             with override(language):

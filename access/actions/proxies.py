@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from access import errors, history, proxy_rules, tokens
-from access.actions.languages import account_language
+from access.actions.languages import accounts_languages
 from access.actions.notifications import notify_many
 from access.actions.sending import invite_ttl
 from access.actions.steps import lock_patient, staff_actor
@@ -188,9 +188,15 @@ def send_link(proxy: Proxy, *, by: StaffMember | None, now: datetime.datetime,
 
 
 def proxy_language(proxy: Proxy) -> str:
-    """The language of an email to a proxy who has an account: the one they chose on it, else the
-    patient's (the language the proxy's invitation came in)."""
-    return (account_language(proxy.account) if proxy.account_id else "") or proxy.patient.language
+    """The language of an email to a proxy (its patient loaded): see proxies_languages."""
+    return proxies_languages([proxy])[proxy.pk]
+
+
+def proxies_languages(proxies: list[Proxy]) -> dict[int, str]:
+    """The language of an email to each proxy (their patients loaded), by proxy id: the one a proxy
+    with an account chose on it, else the patient's (the language the proxy's invitation came in)."""
+    chosen = accounts_languages(p.account_id for p in proxies if p.account_id)
+    return {p.pk: chosen.get(p.account_id) or p.patient.language for p in proxies}
 
 
 def _lock(proxy: Proxy) -> Proxy:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from access import attempts, errors, rules, tokens
 from access.actions.acceptance import MAX_IDENTITY_CHECKS, claim_identity_attempt, consume_verified_link
 from access.actions.languages import account_language
+from access.actions.proxies import proxy_language
 from access.actions.steps import lock_patient, unusable_reason
 from access.history import Actor, record
 from access.models import AccessEvent, Channel, Connection, Proxy, ProxyInvitation
@@ -209,7 +210,7 @@ def _grant(proxy: Proxy, *, account, password, client: Client, now: datetime.dat
         raise errors.LinkNotUsable("revoked")  # staff revoked the grant itself meanwhile
     proxy.refresh_from_db()
     _record(proxy, Action.PROXY_ACCEPTED, actor=proxy_actor(account), client=client)
-    mail.queue_proxy_connected(proxy, language=proxy.patient.language)
+    mail.queue_proxy_connected(proxy, language=proxy_language(proxy))
     if proxy.kind == Proxy.Kind.CAREGIVER:
         _tell_patient_caregiver_accepted(proxy)
     log.info("proxy %s accepted by account %s", proxy.pk, account.pk)

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_noop
 from access import history, proxy_rules, tokens
 from access.actions.automatic import SCHEDULED_BATCH, _in_batches
 from access.actions.notifications import notify_many
-from access.actions.proxies import LIVE, described, expire_proxy_links, send_link
+from access.actions.proxies import LIVE, described, expire_proxy_links, proxies_languages, send_link
 from access.actions.sending import send_many
 from access.actions.steps import lock_patients
 from access.eligibility import latest_birth_date
@@ -188,7 +188,8 @@ def end_at_age(practice: Practice, today: datetime.date) -> int:
     history.append([history.new_event(practice, Action.PROXY_ENDED, actor=Actor.system(), patient=p.patient_id,
                                       proxy=p.pk, at=now, reason=f"{described(p)}; the patient turned {age}")
                     for p in proxies])
-    mail.queue_proxy_ending([p for p in proxies if p.status == Proxy.Status.ACTIVE], ends_on={}, ended=True)
+    active = [p for p in proxies if p.status == Proxy.Status.ACTIVE]
+    mail.queue_proxy_ending(active, ends_on={}, languages=proxies_languages(active), ended=True)
     notify_many([(practice.pk, pk, None) for pk in ended],
                 gettext_noop("{name} came of age: parents' and guardians' access to their portal ended by itself."), now,
                 summary=gettext_noop("{count} patients came of age: their parents' and guardians' access ended by "
@@ -213,7 +214,7 @@ def tell_before_ending(practice: Practice, today: datetime.date) -> int:
         return 0
     Proxy.objects.filter(pk__in=among(p.pk for p in due), ending_notice_at__isnull=True).update(ending_notice_at=now)
     ends_on = {p.pk: proxy_rules.turns(p.patient.date_of_birth, practice.proxy_ends_at_age) for p in due}
-    mail.queue_proxy_ending(due, ends_on=ends_on)
+    mail.queue_proxy_ending(due, ends_on=ends_on, languages=proxies_languages(due))
     history.append([history.new_event(practice, Action.PROXY_ENDING_NOTICE, actor=Actor.system(),
                                       patient=p.patient_id, proxy=p.pk, at=now,
                                       reason=f"{described(p)}; ends {ends_on[p.pk]:%-d %b %Y}") for p in due])

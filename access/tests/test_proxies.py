@@ -296,3 +296,13 @@ def test_no_teen_agreement_before_12(cast, alex):
             proxies.record_teen_agreement(proxy, by=cast.alice)
     assert refusal.value.missing == ["The patient's agreement to full access is recorded from age 12"]
     assert proxy_snapshot() == before
+
+
+def test_the_connected_email_is_in_the_language_the_guardians_account_chose(cast):
+    from access.actions.languages import choose_account_language
+
+    with time_machine.travel(NOW, tick=False):
+        jordan = get_user_model().objects.create_user("jordan@example.test")
+        choose_account_language(jordan, "es")
+        accept(invite(cast, child(cast, datetime.date(2018, 6, 1), preferred_language="en")), jordan)
+    assert Message.objects.get(kind="proxy-connected").context["language"] == "es"

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 
 from access import errors
 from access.actions import proxies, proxy_periodic
+from access.actions.languages import choose_account_language
 from access.models import AccessEvent, Invitation, Proxy, ProxyInvitation
 from access.tests.proxy_helpers import JORDAN, accept, child, proxy_events, proxy_snapshot
 from clinic.models import Notification
@@ -224,3 +225,19 @@ def test_accepting_while_the_birthday_job_runs_leaves_no_active_proxy_on_an_adul
         sent.proxy.refresh_from_db()
         assert (sent.proxy.status, sent.proxy.end_reason) == ("ended", "turned_18")
         assert not Proxy.objects.filter(patient=alex, status="active").exists()
+
+
+def test_the_birthday_emails_are_in_the_language_the_guardian_chose_else_the_patients(cast):
+    """Jordan chose Spanish on their account; Alex's chart names English: the notice 30 days before,
+    and the email on the day, are in Spanish. Sam chose nothing: the patient's English."""
+    alex = child(cast, datetime.date(2008, 11, 3), preferred_language="en")
+    invited = datetime.datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
+    guardian_of(cast, alex, SAM, invited=invited)
+    choose_account_language(guardian_of(cast, alex, invited=invited).account, "es")
+    at(datetime.datetime(2026, 10, 4, 4, 0, tzinfo=UTC), proxy_periodic.run_proxy_birthdays)
+    at(datetime.datetime(2026, 11, 3, 5, 0, tzinfo=UTC), proxy_periodic.run_proxy_birthdays)
+    sent = sorted(Message.objects.filter(kind__in=["proxy-ending", "proxy-ended"])
+                  .values_list("kind", "to", "context__language"))
+    assert sent == [("proxy-ended", "jordan@example.test", "es"), ("proxy-ended", "sam@example.test", "en"),
+                    ("proxy-ending", "jordan@example.test", "es"), ("proxy-ending", "sam@example.test", "en")]
+    assert Message.objects.get(kind="proxy-ending", to="jordan@example.test").context["ends_on"] == "3 de noviembre de 2026"
