@@ -10,10 +10,11 @@ between the visit's start and the end of its window (the 4th business day after 
 the practice's time zone, skipping weekends and the practice's holidays: access.business_days)."""
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass, field, replace
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -21,15 +22,12 @@ from django.db.models import (
     Exists,
     Expression,
     F,
-    Max,
     OuterRef,
     Q,
     QuerySet,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
@@ -100,6 +98,20 @@ def named_period(name: str, today: datetime.date, tz: datetime.tzinfo, *, first:
     months = {QUARTER: 3, YEAR: 12}.get(name, 1)
     year, month = divmod(start.month - 1 + months, 12)
     return Period(start, datetime.date(start.year + year, month + 1, 1) - datetime.timedelta(days=1), tz)
+
+
+@contextmanager
+def planned_without_jit() -> Iterator[None]:
+    """Read a report's figures in one transaction (one moment's rows on SQLite) without PostgreSQL's
+    JIT compilation. The planner prices the correlated subqueries of eligibility and of "where patients
+    stopped" at their worst (a scan per row) and the plans cross jit_above_cost: it then compiled them
+    for 0.8-2.6 s each, to run statements that take 0.1 s (docs/performance.md, run 12). SET LOCAL ends
+    with the transaction: nothing else on the connection is changed."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 # --- the scope: the practice, or one doctor's patients --------------------------------------------
@@ -189,8 +201,11 @@ STOPS = [
 
 def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[tuple[str, str, int]]:
     """Where the patients invited in the period but not connected through it stopped: (key, label,
-    patients), by each one's latest invitation of the period. One query, reading the period's
-    invitations once (window functions per patient: the latest, and whether any connected)."""
+    patients), by each one's latest invitation of the period. One query over the period's
+    invitations: a patient's latest is the one with no later invitation of the period, and a patient
+    connected through one of them has none unconnected; each asked of the patient's own invitations
+    (invitation_latest_idx: an index probe per row, or an anti-join) rather than by a window over
+    every invitation of the period sorted by patient (on PostgreSQL that sort spilled to disk)."""
     now = now or timezone.now()
     S = Invitation.Status
     failed = AccessEvent.objects.filter(invitation_id=OuterRef("pk"), action=AccessEvent.Action.EMAIL_FAILED)
@@ -207,14 +222,12 @@ def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None)
         When(~OPENED, then=Value(code["pending_unopened"])),
         default=Value(code["pending_opened"]),
     )
-    patient = [F("patient_id")]
-    last = (scope.invitations(period).annotate(
-        place=Window(RowNumber(), partition_by=patient, order_by=[F("sent_at").desc(), F("pk").desc()]),
-        connected=Window(Max(Case(When(connection__isnull=False, then=Value(1)), default=Value(0))),
-                         partition_by=patient))
-        .filter(place=1, connected=0).values("pk"))
-    counts = dict(Invitation.objects.filter(pk__in=last).annotate(stop=stop).values("stop").annotate(n=Count("id"))
-                  .order_by().values_list("stop", "n"))
+    theirs = Invitation.objects.filter(patient_id=OuterRef("patient_id"), sent_at__gte=period.start,
+                                       sent_at__lt=period.end)
+    later = theirs.filter(Q(sent_at__gt=OuterRef("sent_at")) | Q(sent_at=OuterRef("sent_at"), pk__gt=OuterRef("pk")))
+    latest = scope.invitations(period).filter(~Exists(later), ~Exists(theirs.filter(connection__isnull=False)))
+    counts = dict(latest.annotate(stop=stop).values("stop").annotate(n=Count("id")).order_by()
+                  .values_list("stop", "n"))
     return [(key, gettext(label), counts.get(code[key], 0)) for key, label in STOPS]
 
 
@@ -264,10 +277,12 @@ def _age_band(prefix: str, period: Period) -> Case:
 # is read once grouped by all of them together (each patient has one value of each, so a count of
 # patients adds up across the others' values); funnel() sums them all, by_doctor() and by_age() sum
 # over the others. THE PLACE TO ADD A SPLIT: an entry here, a function like by_age() naming its rows,
-# and its table in clinic/views/report_tables.py.
+# and its table in clinic/views/report_tables.py. The age band comes first: grouped by doctor_id
+# first, SQLite walks the patients' doctor index (a table lookup per patient) to sort what it must
+# sort all the same (docs/performance.md, run 12).
 SPLITS: dict[str, Callable[[str, Period], Expression]] = {
-    "doctor": lambda prefix, period: F(f"{prefix}doctor_id"),
     "age": _age_band,
+    "doctor": lambda prefix, period: F(f"{prefix}doctor_id"),
     "language": lambda prefix, period: F(f"{prefix}preferred_language"),  # "": the practice's default
 }
 
