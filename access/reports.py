@@ -203,7 +203,7 @@ def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None)
     """Where the patients invited in the period but not connected through it stopped: (key, label,
     patients), by each one's latest invitation of the period. One query over the period's
     invitations: a patient's latest is the one with no later invitation of the period, and a patient
-    connected through one of them has none unconnected; each asked of the patient's own invitations
+    connected through any of them is left out; both asked of the patient's own invitations
     (invitation_latest_idx: an index probe per row, or an anti-join) rather than by a window over
     every invitation of the period sorted by patient (on PostgreSQL that sort spilled to disk)."""
     now = now or timezone.now()
@@ -693,6 +693,8 @@ def _by_reason(missed: int, weights: int) -> dict[str, int]:
     """The missed pairs of one clinician by reason (no zeros), from COUNTS_SQL's count and sum."""
     digits = [weights // REASON_BASE**place % REASON_BASE for place in range(len(REASONS) - 1)]
     return {key: n for key, n in zip(REASONS, [*digits, missed - sum(digits)], strict=True) if n}
+
+
 # One clinician's pairs (PAIRS_SQL with its doctor), one reason: the first N in name order, walking
 # visit_access_names_idx in its order.
 FIRST_SQL = ("SELECT * FROM ({pairs}) pairs WHERE reason = %s "
