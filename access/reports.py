@@ -10,10 +10,11 @@ between the visit's start and the end of its window (the 4th business day after 
 the practice's time zone, skipping weekends and the practice's holidays: access.business_days)."""
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import astuple, dataclass, field, replace
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -21,15 +22,12 @@ from django.db.models import (
     Exists,
     Expression,
     F,
-    Max,
     OuterRef,
     Q,
     QuerySet,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
@@ -100,6 +98,20 @@ def named_period(name: str, today: datetime.date, tz: datetime.tzinfo, *, first:
     months = {QUARTER: 3, YEAR: 12}.get(name, 1)
     year, month = divmod(start.month - 1 + months, 12)
     return Period(start, datetime.date(start.year + year, month + 1, 1) - datetime.timedelta(days=1), tz)
+
+
+@contextmanager
+def planned_without_jit() -> Iterator[None]:
+    """Read a report's figures in one transaction (one moment's rows on SQLite) without PostgreSQL's
+    JIT compilation. The planner prices the correlated subqueries of eligibility and of "where patients
+    stopped" at their worst (a scan per row) and the plans cross jit_above_cost: it then compiled them
+    for 0.8-2.6 s each, to run statements that take 0.1 s (docs/performance.md, run 12). SET LOCAL ends
+    with the transaction: nothing else on the connection is changed."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 # --- the scope: the practice, or one doctor's patients --------------------------------------------
@@ -189,8 +201,11 @@ STOPS = [
 
 def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None) -> list[tuple[str, str, int]]:
     """Where the patients invited in the period but not connected through it stopped: (key, label,
-    patients), by each one's latest invitation of the period. One query, reading the period's
-    invitations once (window functions per patient: the latest, and whether any connected)."""
+    patients), by each one's latest invitation of the period. One query over the period's
+    invitations: a patient's latest is the one with no later invitation of the period, and a patient
+    connected through any of them is left out; both asked of the patient's own invitations
+    (invitation_latest_idx: an index probe per row, or an anti-join) rather than by a window over
+    every invitation of the period sorted by patient (on PostgreSQL that sort spilled to disk)."""
     now = now or timezone.now()
     S = Invitation.Status
     failed = AccessEvent.objects.filter(invitation_id=OuterRef("pk"), action=AccessEvent.Action.EMAIL_FAILED)
@@ -207,14 +222,12 @@ def stops(scope: Scope, period: Period, *, now: datetime.datetime | None = None)
         When(~OPENED, then=Value(code["pending_unopened"])),
         default=Value(code["pending_opened"]),
     )
-    patient = [F("patient_id")]
-    last = (scope.invitations(period).annotate(
-        place=Window(RowNumber(), partition_by=patient, order_by=[F("sent_at").desc(), F("pk").desc()]),
-        connected=Window(Max(Case(When(connection__isnull=False, then=Value(1)), default=Value(0))),
-                         partition_by=patient))
-        .filter(place=1, connected=0).values("pk"))
-    counts = dict(Invitation.objects.filter(pk__in=last).annotate(stop=stop).values("stop").annotate(n=Count("id"))
-                  .order_by().values_list("stop", "n"))
+    theirs = Invitation.objects.filter(patient_id=OuterRef("patient_id"), sent_at__gte=period.start,
+                                       sent_at__lt=period.end)
+    later = theirs.filter(Q(sent_at__gt=OuterRef("sent_at")) | Q(sent_at=OuterRef("sent_at"), pk__gt=OuterRef("pk")))
+    latest = scope.invitations(period).filter(~Exists(later), ~Exists(theirs.filter(connection__isnull=False)))
+    counts = dict(latest.annotate(stop=stop).values("stop").annotate(n=Count("id")).order_by()
+                  .values_list("stop", "n"))
     return [(key, gettext(label), counts.get(code[key], 0)) for key, label in STOPS]
 
 
@@ -264,10 +277,12 @@ def _age_band(prefix: str, period: Period) -> Case:
 # is read once grouped by all of them together (each patient has one value of each, so a count of
 # patients adds up across the others' values); funnel() sums them all, by_doctor() and by_age() sum
 # over the others. THE PLACE TO ADD A SPLIT: an entry here, a function like by_age() naming its rows,
-# and its table in clinic/views/report_tables.py.
+# and its table in clinic/views/report_tables.py. The age band comes first: grouped by doctor_id
+# first, SQLite walks the patients' doctor index (a table lookup per patient) to sort what it must
+# sort all the same (docs/performance.md, run 12).
 SPLITS: dict[str, Callable[[str, Period], Expression]] = {
-    "doctor": lambda prefix, period: F(f"{prefix}doctor_id"),
     "age": _age_band,
+    "doctor": lambda prefix, period: F(f"{prefix}doctor_id"),
     "language": lambda prefix, period: F(f"{prefix}preferred_language"),  # "": the practice's default
 }
 
@@ -553,9 +568,9 @@ def measure(scope: Scope, period: Period, *, now: datetime.datetime | None = Non
     names = {m.pk: m.display_name for m in (staff.filter(pk=scope.doctor.pk) if scope.doctor else staff)}
     counts = _fetch(*_pairs(scope, period, now, list(names), template=COUNTS_SQL))
     result = {}
-    for doctor_id, denominator, missed, *by_reason in counts:
+    for doctor_id, denominator, missed, weights in counts:
         clinician = ClinicianMeasure(doctor_id, names.get(doctor_id, "?"), int(denominator) - int(missed),
-                                     int(denominator), {key: int(n) for key, n in zip(REASONS, by_reason, strict=True) if n})
+                                     int(denominator), _by_reason(int(missed), int(weights or 0)))
         result[doctor_id] = clinician
         for code, key in enumerate(REASONS):
             wanted = min(clinician.missed_by_reason.get(key, 0), limit - len(clinician.missed))
@@ -647,11 +662,12 @@ def _missed(practice: Practice, now: datetime.datetime, row) -> "Missed":
 # index into REASONS: the window still open; then judged on the patient's details today as
 # rules.missing says (no email; no SSN and no date of birth with a phone, or born after the latest
 # date old enough today).
-REASON_SQL = """CASE WHEN last_timely_at >= %s THEN NULL
-            WHEN deadline > %s THEN 0
-            WHEN NOT has_email THEN 1
-            WHEN NOT has_identity OR date_of_birth > %s THEN 2
-            ELSE 3 END"""
+REASON_CASE = """CASE WHEN last_timely_at >= %s THEN NULL
+            WHEN deadline > %s THEN {0}
+            WHEN NOT has_email THEN {1}
+            WHEN NOT has_identity OR date_of_birth > %s THEN {2}
+            ELSE {3} END"""
+REASON_SQL = REASON_CASE.format(*range(len(REASONS)))
 LAST_VISITS_SQL = """FROM {table}
 WHERE practice_id = %s AND doctor_id IN ({doctors}) AND starts_at >= %s AND starts_at < %s
   AND (next_starts_at IS NULL OR next_starts_at >= %s)"""
@@ -660,13 +676,25 @@ SELECT doctor_id, patient_id, last_name, first_name, """ + REASON_SQL + """ AS r
        starts_at AS last_visit, has_email, has_identity, date_of_birth
 """ + LAST_VISITS_SQL
 # The counts read visit_access_period_idx alone (every column they name is in it), in its order.
+# SQLite writes the subquery's CASE into each aggregate naming it, so every aggregate costs the CASE
+# again (~0.09 s per 300,000 pairs): two aggregates, not six. The missed pairs are counted
+# (COUNT: every reason is a number) and their first three reasons summed as the digits of one number
+# in base REASON_BASE (the last reason weighs 0: the missed minus the other three); a digit holds up
+# to 1,048,575 pairs of one clinician in one period, and the sum stays within 64 bits.
+REASON_BASE = 2**20
 COUNTS_SQL = """
-SELECT doctor_id, COUNT(*), COUNT(reason), SUM(CASE WHEN reason = 0 THEN 1 ELSE 0 END),
-       SUM(CASE WHEN reason = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN reason = 2 THEN 1 ELSE 0 END),
-       SUM(CASE WHEN reason = 3 THEN 1 ELSE 0 END)
-FROM (SELECT doctor_id, """ + REASON_SQL + """ AS reason
+SELECT doctor_id, COUNT(*), COUNT(weight), SUM(weight)
+FROM (SELECT doctor_id, """ + REASON_CASE.format(1, REASON_BASE, REASON_BASE**2, 0) + """ AS weight
 """ + LAST_VISITS_SQL + """) pairs GROUP BY doctor_id ORDER BY doctor_id
 """
+
+
+def _by_reason(missed: int, weights: int) -> dict[str, int]:
+    """The missed pairs of one clinician by reason (no zeros), from COUNTS_SQL's count and sum."""
+    digits = [weights // REASON_BASE**place % REASON_BASE for place in range(len(REASONS) - 1)]
+    return {key: n for key, n in zip(REASONS, [*digits, missed - sum(digits)], strict=True) if n}
+
+
 # One clinician's pairs (PAIRS_SQL with its doctor), one reason: the first N in name order, walking
 # visit_access_names_idx in its order.
 FIRST_SQL = ("SELECT * FROM ({pairs}) pairs WHERE reason = %s "

@@ -161,6 +161,14 @@ def test_the_missed_patients_say_why(cast):
     assert dora.missed_by_reason == {NO_EMAIL: 1, NOT_ELIGIBLE: 2, NOT_INVITED: 1}
 
 
+def test_the_missed_are_counted_by_reason_up_to_a_million_pairs_each():
+    # COUNTS_SQL sums the first three reasons as the digits of one number in base 2**20 = 1,048,576.
+    full = 1_048_575
+    assert reports._by_reason(3 * full + 5, full + full * 1_048_576 + full * 1_048_576 ** 2) == {
+        WINDOW_OPEN: full, NO_EMAIL: full, NOT_ELIGIBLE: full, NOT_INVITED: 5}
+    assert reports._by_reason(2, 1_048_576) == {NO_EMAIL: 1, NOT_INVITED: 1}
+
+
 def test_the_measure_takes_the_same_queries_however_many_patients(cast, drew):
     def count() -> int:
         scope = Scope(Practice.objects.get(pk=cast.practice.pk))
@@ -232,6 +240,27 @@ def test_the_funnel_counts_a_hand_built_practice(cast, drew):
     assert [(r.channel, r.invited, r.opened, r.confirmed, r.connected) for r in channels] == [("chart", 4, 2, 2, 1)]
 
 
+def test_where_patients_stopped_reads_each_ones_latest_invitation_of_the_period(cast):
+    p = [patient(cast, n) for n in range(3)]
+    invite(cast, p[0], at(2))                           # lapses unopened, then invited again: pending
+    with time_machine.travel(at(10), tick=False):
+        expiry.expire_invitations()
+    invite(cast, p[0], at(12))
+    sent = invite(cast, p[1], at(3))                    # connected, disconnects, invited again: not stopped
+    with time_machine.travel(at(3, 12), tick=False):
+        proof = acceptance.verify_identity(sent.token, right_answers(p[1])).proof
+        connection = acceptance.accept_invitation(sent.token, proof=proof, password="a-long-enough-password")
+    with time_machine.travel(at(5), tick=False):
+        acceptance.disconnect_practice(connection)
+    invite(cast, p[1], at(10))
+    invite(cast, p[2], at(6))                           # resent the same second: the later row is the latest
+    with time_machine.travel(at(6), tick=False):
+        sending.resend_invitation(p[2], by=cast.alice, channel=Channel.CHART)
+    with time_machine.travel(at(12, 12), tick=False):
+        stops = reports.stops(Scope(cast.practice), NOVEMBER)
+    assert {key: n for key, _, n in stops if n} == {"pending_unopened": 2}
+
+
 def test_the_funnel_of_one_doctor_counts_only_their_patients(cast, drew):
     other = patient(cast, 9)
     Patient.objects.filter(pk=other.pk).update(doctor=drew)
@@ -286,6 +315,20 @@ def test_connected_patients_over_time(cast):
     assert len(points) == 25  # daily, up to today
     assert (points[datetime.date(2026, 11, 9)], points[datetime.date(2026, 11, 10)],
             points[datetime.date(2026, 11, 19)], points[datetime.date(2026, 11, 20)]) == (0, 1, 1, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)  # (outside a test's transaction: SET LOCAL lasts until the outermost ends)
+def test_the_report_is_read_without_postgresqls_jit_and_the_connection_is_left_as_it_was():
+    def jit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    before = jit()
+    with reports.planned_without_jit():
+        assert jit() == "off"
+    assert before == "on" and jit() == before
 
 
 @pytest.mark.parametrize(("name", "first", "last"), [
