@@ -22,11 +22,18 @@ from access.tokens import hash_token
 from bench.common import Row, scaled, timed
 from clinic.models import Patient, Practice, StaffMember
 
+PRACTICE = "Large Practice"
+
 
 @functools.cache
 def build() -> StaffMember:
+    """The practice's staff member; the practice is built unless a kept database (PORTICO_VAR_DIR, or
+    DATABASE_URL) already has it, so a full-size run can be repeated without building again."""
     patients = scaled("PATIENTS", 100000)
-    practice = Practice.objects.create(name="Large Practice")
+    if kept := StaffMember.objects.filter(practice__name=PRACTICE, user__username="bench").first():
+        print(f"  Reusing the kept practice ({Patient.objects.filter(practice=kept.practice).count():,} patients).")
+        return kept
+    practice = Practice.objects.create(name=PRACTICE)
     user = get_user_model().objects.create_user(username="bench")  # signed in with force_login
     staff = StaffMember.objects.create(user=user, practice=practice)
     now = timezone.now()
