@@ -1,9 +1,8 @@
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from access import eligibility
-from access.selectors import PortalState, search_patients
+from access.selectors import PortalState, patients_page
 from clinic.decorators import staff_required
 from clinic.forms import PatientSearchForm
 from clinic.models import StaffMember
@@ -23,9 +22,8 @@ def patient_list(request):
     form.is_valid()
     q, status = form.cleaned_data.get("q", ""), form.cleaned_data.get("status", "")
     language = form.cleaned_data.get("language", "")
-    page = Paginator(search_patients(request.staff, q=q, state=status, language=language), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = patients_page(request.staff, q=q, state=status, language=language, number=request.GET.get("page"),
+                         per_page=PAGE_SIZE)
     for patient in page:
         patient.days_left = days_left(patient.invitation_expires_at)
         patient.portal_state_label = PortalState.label(patient.portal_state)
