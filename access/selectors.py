@@ -148,17 +148,21 @@ def with_portal_state(
 
 def add_portal_state(patients: list[Patient], practice: Practice) -> None:
     """Set on each of a few patients of `practice` (a page of a list) the attributes with_portal_state
-    annotates, by the same STATE_RULES, from two or three small set queries; eligibility (for those
-    never invited) by its rule in Python (eligibility.missing_requirements). For a page's 25 rows this
+    annotates, by the same STATE_RULES, from two small set queries; eligibility (for those never
+    invited) by its rule in Python (eligibility.missing_requirements). For a page's 25 rows this
     is far cheaper than with_portal_state, whose correlated subqueries cost Django more to build than
     the database to run (docs/performance.md, run 12)."""
     now, ids = timezone.now(), [p.pk for p in patients]
-    invitations = {}  # the latest of each patient: by (sent_at, id), as LATEST_INVITATION
-    for patient_id, *row in Invitation.objects.filter(patient_id__in=among(ids)).values_list(
-            "patient_id", "sent_at", "id", "status", "expires_at"):
+    invitations, failed = {}, {}  # the latest of each patient: by (sent_at, id), as LATEST_INVITATION
+    # _failed correlated to each invitation (its id first): given the ids as a list, SQLite reads every
+    # pending invitation of the database by its status instead.
+    for patient_id, *row, email_failed, text_failed in Invitation.objects.filter(patient_id__in=among(ids)).annotate(
+            email_failed=Exists(_failed(AccessEvent.Action.EMAIL_FAILED).filter(pk=OuterRef("pk"))),
+            text_failed=Exists(_failed(AccessEvent.Action.TEXT_FAILED).filter(pk=OuterRef("pk"))),
+    ).values_list("patient_id", "sent_at", "id", "status", "expires_at", "email_failed", "text_failed"):
         invitations[patient_id] = max(invitations.get(patient_id, row), row)
-    failed = set(_failed(AccessEvent.Action.EMAIL_FAILED, AccessEvent.Action.TEXT_FAILED).filter(
-        patient_id__in=among(invitations)).values_list("patient_id", "events__action")) if invitations else set()
+        was = failed.get(patient_id, (False, False))
+        failed[patient_id] = (was[0] or email_failed, was[1] or text_failed)
     connections, connected = {}, set()  # the latest of each patient: by (connected_at, id), as LATEST_CONNECTION
     for patient_id, *row in Connection.objects.filter(patient_id__in=among(ids)).values_list(
             "patient_id", "connected_at", "id", "end_reason", "ended_at"):
@@ -176,8 +180,7 @@ def add_portal_state(patients: list[Patient], practice: Practice) -> None:
             end_reason=connections[patient.pk][2] if patient.pk in connections else None,
             eligible=patient.pk in never and not missing_requirements(patient, textable=textable)))
         patient.invitation_expires_at, patient.last_invited_at = expires_at, sent_at
-        patient.email_failed = (patient.pk, AccessEvent.Action.EMAIL_FAILED) in failed
-        patient.text_failed = (patient.pk, AccessEvent.Action.TEXT_FAILED) in failed
+        patient.email_failed, patient.text_failed = failed.get(patient.pk, (False, False))
 
 
 def in_portal_state(
