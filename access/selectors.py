@@ -151,7 +151,7 @@ def add_portal_state(patients: list[Patient], practice: Practice) -> None:
     annotates, by the same STATE_RULES, from two small set queries; eligibility (for those never
     invited) by its rule in Python (eligibility.missing_requirements). For a page's 25 rows this
     is far cheaper than with_portal_state, whose correlated subqueries cost Django more to build than
-    the database to run (docs/performance.md, run 12)."""
+    the database to run (docs/performance.md, run 13)."""
     now, ids = timezone.now(), [p.pk for p in patients]
     invitations, failed = {}, {}  # the latest of each patient: by (sent_at, id), as LATEST_INVITATION
     # _failed correlated to each invitation (its id first): given the ids as a list, SQLite reads every

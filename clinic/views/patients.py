@@ -43,7 +43,7 @@ def patient_list(request):
 
 # The next step for a patient in a few words, for the patient list on a phone (the Portal Access page
 # says it in full: clinic/_next_step.html). Words here rather than an include per row: a page of 25
-# rows spent a sixth of its template time in that include (docs/performance.md, run 12).
+# rows spent a sixth of its template time in that include (docs/performance.md, run 13).
 NEXT_STEPS = {
     PortalState.NOT_ELIGIBLE: gettext_noop("Add the missing details"),
     PortalState.NOT_INVITED: gettext_noop("Invite"),
