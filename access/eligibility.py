@@ -56,15 +56,16 @@ def local_today(practice: Practice) -> datetime.date:
     return timezone.localdate(timezone=practice.tzinfo)
 
 
-def missing_requirements(patient: Patient) -> list[str]:
-    """What stands between this patient and an invitation, in words staff can act on."""
+def missing_requirements(patient: Patient, *, textable: set[int] | None = None) -> list[str]:
+    """What stands between this patient and an invitation, in words staff can act on. `textable`:
+    for a list of patients, what textable_without_email said of them (one query for the list)."""
     practice = patient.practice
     age = rules.age_on(local_today(practice), patient.date_of_birth) if patient.date_of_birth else None
     # ssn_last4 says whether an SSN is on file without decrypting it (lists load it; see Patient.save).
     # The ledger is read only when a text could stand in for the email (lists show many patients).
     texts_instead = practice.invite_by == Practice.InviteBy.TEXT_WITHOUT_EMAIL
-    reachable = bool(patient.email) or (texts_instead and bool(patient.mobile_phone)
-                                        and patient.pk in textable_without_email([patient.pk]))
+    reachable = bool(patient.email) or (texts_instead and bool(patient.mobile_phone) and patient.pk in (
+        textable if textable is not None else textable_without_email([patient.pk])))
     return rules.missing(has_email=reachable, has_ssn=bool(patient.ssn_last4),
                          has_date_of_birth_and_phone=bool(patient.date_of_birth and patient.phone),
                          age=age, minimum_age=practice.minimum_age, text_instead=texts_instead)

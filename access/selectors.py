@@ -2,11 +2,14 @@
 connections in SQL, so a list of 100,000 patients can be filtered by it without storing it twice."""
 
 import datetime
+import operator
 import zoneinfo
 from collections import Counter
 from dataclasses import dataclass
+from functools import reduce
 from typing import TextIO
 
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     BooleanField,
     Case,
@@ -26,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from access import rules
-from access.eligibility import eligible, local_today
+from access.eligibility import eligible, local_today, missing_requirements
 from access.models import AccessEvent, Connection, Invitation, InvitationJob, InvitationJobPatient
 from access.text_selectors import textable_without_email
 from clinic import selectors as clinic_selectors
@@ -64,19 +67,71 @@ class PortalState:
         return gettext(cls.LABELS[state])
 
 
+@dataclass(frozen=True)
+class StateFacts:
+    """What a patient's portal state is decided from."""
+
+    connected: bool  # a live connection
+    status: str | None  # the latest invitation's status (None: never invited)
+    live: bool  # the latest invitation's link has not expired yet
+    end_reason: str | None  # the latest connection's end reason
+    eligible: bool  # could be invited (access.eligibility)
+
+
+_S = Invitation.Status
+# The portal state, once: the first row whose conditions all hold decides (a tuple: one of these
+# values); none holds: NOT_ELIGIBLE. with_portal_state turns it into SQL, portal_state() reads it in
+# Python for the few patients of a page (add_portal_state).
+STATE_RULES: tuple[tuple[str, dict], ...] = (
+    (PortalState.CONNECTED, {"connected": True}),
+    (PortalState.PENDING, {"status": (_S.PENDING,), "live": True}),
+    (PortalState.EXPIRED, {"status": (_S.PENDING, _S.EXPIRED)}),
+    (PortalState.LOCKED, {"status": (_S.LOCKED,)}),
+    (PortalState.REVOKED, {"status": (_S.REVOKED,)}),
+    (PortalState.DISCONNECTED, {"status": (_S.ACCEPTED,), "end_reason": (Connection.EndReason.DISCONNECTED,)}),
+    (PortalState.REVOKED, {"status": (_S.ACCEPTED,)}),
+    (PortalState.NOT_INVITED, {"eligible": True}),
+)
+
+
+def portal_state(facts: StateFacts) -> str:
+    for state, conditions in STATE_RULES:
+        if all(getattr(facts, fact) in want if isinstance(want, tuple) else getattr(facts, fact) == want
+               for fact, want in conditions.items()):
+            return state
+    return PortalState.NOT_ELIGIBLE
+
+
+def _state_case(sql_facts: dict[str, Q | str]) -> Case:
+    """STATE_RULES as SQL: `sql_facts` names each fact's column (an annotation) or, for a yes/no fact, its Q."""
+    def holds(fact: str, want) -> Q:
+        target = sql_facts[fact]
+        if isinstance(target, Q):
+            return target if want else ~target
+        return Q(**{f"{target}__in": want})
+
+    whens = [When(reduce(operator.and_, (holds(fact, want) for fact, want in conditions.items())), then=Value(state))
+             for state, conditions in STATE_RULES]
+    return Case(*whens, default=Value(PortalState.NOT_ELIGIBLE), output_field=CharField())
+
+
+# The latest invitation and connection of a patient, in SQL and in Python (add_portal_state).
+LATEST_INVITATION = ("-sent_at", "-id")
+LATEST_CONNECTION = ("-connected_at", "-id")
+
+
 def with_portal_state(
     patients: QuerySet[Patient], *, today: datetime.date | None = None, minimum_age: int | None = None,
 ) -> QuerySet[Patient]:
-    """Annotate `portal_state` (a PortalState value), `invitation_expires_at` and `last_invited_at`
-    (of the latest invitation), `email_failed` and `text_failed` (a pending invitation's email, or text,
-    failed for good)
+    """Annotate `portal_state` (a PortalState value, by STATE_RULES), `invitation_expires_at` and
+    `last_invited_at` (of the latest invitation), `email_failed` and `text_failed` (a pending
+    invitation's email, or text, failed for good)
     `today` is the date at the practice (for the minimum age; default: the server's), `minimum_age`
     the practice's when the patients share one (see eligibility.eligible; lists of a practice pass it)."""
     now = timezone.now()
     today = today or timezone.localdate()
-    latest = Invitation.objects.filter(patient=OuterRef("pk")).order_by("-sent_at", "-id")
-    latest_connection = Connection.objects.filter(patient=OuterRef("pk")).order_by("-connected_at", "-id")
-    S = Invitation.Status
+    latest = Invitation.objects.filter(patient=OuterRef("pk")).order_by(*LATEST_INVITATION)
+    latest_connection = Connection.objects.filter(patient=OuterRef("pk")).order_by(*LATEST_CONNECTION)
     return patients.annotate(
         latest_status=Subquery(latest.values("status")[:1]),
         invitation_expires_at=Subquery(latest.values("expires_at")[:1]),
@@ -85,21 +140,47 @@ def with_portal_state(
         text_failed=Exists(_failed(AccessEvent.Action.TEXT_FAILED).filter(patient=OuterRef("pk"))),
         is_connected=Exists(Connection.objects.filter(patient=OuterRef("pk"), ended_at__isnull=True)),
         last_end_reason=Subquery(latest_connection.values("end_reason")[:1]),
-    ).annotate(
-        portal_state=Case(
-            When(is_connected=True, then=Value(PortalState.CONNECTED)),
-            When(Q(latest_status=S.PENDING, invitation_expires_at__gt=now), then=Value(PortalState.PENDING)),
-            When(Q(latest_status=S.PENDING) | Q(latest_status=S.EXPIRED), then=Value(PortalState.EXPIRED)),
-            When(latest_status=S.LOCKED, then=Value(PortalState.LOCKED)),
-            When(latest_status=S.REVOKED, then=Value(PortalState.REVOKED)),
-            When(Q(latest_status=S.ACCEPTED, last_end_reason=Connection.EndReason.DISCONNECTED),
-                 then=Value(PortalState.DISCONNECTED)),
-            When(latest_status=S.ACCEPTED, then=Value(PortalState.REVOKED)),
-            When(eligible(today, minimum_age), then=Value(PortalState.NOT_INVITED)),
-            default=Value(PortalState.NOT_ELIGIBLE),
-            output_field=CharField(),
-        )
-    )
+    ).annotate(portal_state=_state_case({
+        "connected": Q(is_connected=True), "status": "latest_status", "live": Q(invitation_expires_at__gt=now),
+        "end_reason": "last_end_reason", "eligible": eligible(today, minimum_age),
+    }))
+
+
+def add_portal_state(patients: list[Patient], practice: Practice) -> None:
+    """Set on each of a few patients of `practice` (a page of a list) the attributes with_portal_state
+    annotates, by the same STATE_RULES, from two small set queries; eligibility (for those never
+    invited) by its rule in Python (eligibility.missing_requirements). For a page's 25 rows this
+    is far cheaper than with_portal_state, whose correlated subqueries cost Django more to build than
+    the database to run (docs/performance.md, run 13)."""
+    now, ids = timezone.now(), [p.pk for p in patients]
+    invitations, failed = {}, {}  # the latest of each patient: by (sent_at, id), as LATEST_INVITATION
+    # _failed correlated to each invitation (its id first): given the ids as a list, SQLite reads every
+    # pending invitation of the database by its status instead.
+    for patient_id, *row, email_failed, text_failed in Invitation.objects.filter(patient_id__in=among(ids)).annotate(
+            email_failed=Exists(_failed(AccessEvent.Action.EMAIL_FAILED).filter(pk=OuterRef("pk"))),
+            text_failed=Exists(_failed(AccessEvent.Action.TEXT_FAILED).filter(pk=OuterRef("pk"))),
+    ).values_list("patient_id", "sent_at", "id", "status", "expires_at", "email_failed", "text_failed"):
+        invitations[patient_id] = max(invitations.get(patient_id, row), row)
+        was = failed.get(patient_id, (False, False))
+        failed[patient_id] = (was[0] or email_failed, was[1] or text_failed)
+    connections, connected = {}, set()  # the latest of each patient: by (connected_at, id), as LATEST_CONNECTION
+    for patient_id, *row in Connection.objects.filter(patient_id__in=among(ids)).values_list(
+            "patient_id", "connected_at", "id", "end_reason", "ended_at"):
+        connections[patient_id] = max(connections.get(patient_id, row), row)
+        if row[3] is None:
+            connected.add(patient_id)
+    never = {p.pk for p in patients if p.pk not in invitations and p.pk not in connected}
+    textable = textable_without_email([p.pk for p in patients if p.pk in never and not p.email]) \
+        if practice.invite_by == Practice.InviteBy.TEXT_WITHOUT_EMAIL else set()
+    for patient in patients:
+        patient.practice = practice  # (a list's patients share it: no query per row)
+        sent_at, _, status, expires_at = invitations.get(patient.pk, (None,) * 4)
+        patient.portal_state = portal_state(StateFacts(
+            connected=patient.pk in connected, status=status, live=expires_at is not None and expires_at > now,
+            end_reason=connections[patient.pk][2] if patient.pk in connections else None,
+            eligible=patient.pk in never and not missing_requirements(patient, textable=textable)))
+        patient.invitation_expires_at, patient.last_invited_at = expires_at, sent_at
+        patient.email_failed, patient.text_failed = failed.get(patient.pk, (False, False))
 
 
 def in_portal_state(
@@ -344,16 +425,35 @@ def search_patients(staff: StaffMember, *, q: str = "", state: str = "", languag
     """The practice's patients matching `q` (clinic.selectors.matching_patients), annotated as
     with_portal_state does, optionally only those in `state` (or NEEDS_ATTENTION) and those whose
     emails go out in `language` (clinic.selectors.in_language)."""
-    patients, day = clinic_selectors.matching_patients(staff, q), practice_day(staff.practice)
-    if language:
-        patients = clinic_selectors.in_language(patients, language, staff.practice)
+    patients, day = _matching(staff, q, language), practice_day(staff.practice)
     if state == NEEDS_ATTENTION:
         patients = needing_attention(patients, practice_id=staff.practice_id, **day)
     elif state:
         patients = in_portal_state(patients, state, practice_id=staff.practice_id, **day)
     else:
         patients = with_portal_state(patients, **day)
-    return patients.defer("ssn").order_by("last_name", "first_name", "id")
+    return patients.defer("ssn").order_by(*LIST_ORDER)
+
+
+LIST_ORDER = ("last_name", "first_name", "id")
+
+
+def patients_page(staff: StaffMember, *, q: str = "", state: str = "", language: str = "", number=None,
+                  per_page: int) -> Page:
+    """Page `number` of search_patients(staff, q=q, state=state, language=language), each patient on
+    it with the same attributes. Without a state filter the page is read as plain rows and only its
+    patients' state is worked out (add_portal_state); a state filter needs the state in SQL."""
+    if state:
+        return Paginator(search_patients(staff, q=q, state=state, language=language), per_page).get_page(number)
+    page = Paginator(_matching(staff, q, language).defer("ssn").order_by(*LIST_ORDER), per_page).get_page(number)
+    page.object_list = list(page.object_list)
+    add_portal_state(page.object_list, staff.practice)
+    return page
+
+
+def _matching(staff: StaffMember, q: str, language: str) -> QuerySet[Patient]:
+    patients = clinic_selectors.matching_patients(staff, q)
+    return clinic_selectors.in_language(patients, language, staff.practice) if language else patients
 
 
 def appointments_between(

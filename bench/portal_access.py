@@ -38,6 +38,9 @@ def add_history(staff, events: int) -> tuple[int, int]:
     # so they differ only in their number of events.
     busy, quiet = ids[0], ids[12]
     on_busy = min(1000, events // 2)
+    if (have := AccessEvent.objects.filter(practice=staff.practice).count()) >= events:  # a kept database
+        print(f"  Reusing the kept history ({have:,} events).")
+        return quiet, busy
     others = [i for i in ids if i not in (busy, quiet)]
     now = timezone.now()
 
@@ -48,6 +51,10 @@ def add_history(staff, events: int) -> tuple[int, int]:
     started = time.perf_counter()
     rows = [event(0, quiet)] + [event(i, busy) for i in range(on_busy)]
     rows += (event(i, others[i % len(others)]) for i in range(events - len(rows)))
+    # Given places in the chain, as if sealed: left unsealed, the first event a request records would
+    # have the sealer check all 1,000,000 (their hash is made up) and log each as altered, for an hour.
+    for place, row in enumerate(rows, start=1):
+        row.sequence = place
     AccessEvent.objects.bulk_create(rows, batch_size=5000)
     print(f"  Added {events:,} history events in {time.perf_counter() - started:.0f} s")
     return quiet, busy

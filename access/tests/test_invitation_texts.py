@@ -233,8 +233,10 @@ def test_a_failed_text_says_text_failed_not_email_failed(texting_practice, sms_p
     client.force_login(cast.alice.user)
     with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
         listed = client.get("/patients/?status=needs_attention").content.decode()
+        unfiltered = client.get("/patients/").content.decode()  # read by access.selectors.add_portal_state
         chart = client.get(f"/patients/{cast.pat.pk}/portal-access/").content.decode()
     assert "Text failed</span>" in listed and "Email failed</span>" not in listed
+    assert "Text failed</span>" in unfiltered and "Email failed</span>" not in unfiltered
     assert "The invitation text could not be delivered. Check the mobile number" in chart
     assert "The invitation email could not be delivered" not in chart
     period = reports.Period(datetime.date(2026, 11, 1), datetime.date(2026, 11, 30), cast.practice.tzinfo)

@@ -2,11 +2,20 @@ import datetime
 
 import pytest
 import time_machine
+from django.core.paginator import Paginator
 
 from access import errors
-from access.actions import acceptance, sending
+from access.actions import acceptance, outcomes, sending
 from access.models import Channel
-from access.selectors import PortalState, access_history, in_portal_state, with_portal_state
+from access.selectors import (
+    PortalState,
+    access_history,
+    add_portal_state,
+    in_portal_state,
+    patients_page,
+    search_patients,
+    with_portal_state,
+)
 from access.tests.helpers import connect, send
 from clinic.models import Patient
 from conftest import NOW
@@ -142,3 +151,73 @@ def test_staff_choices_match_what_the_actions_allow(cast, one_of_each, button):
                 assert (is_offered, did_work, choices.enable_blocked) == (False, True, ""), name
                 continue
             assert is_offered is did_work, (button, name)
+
+
+SHOWN = ("portal_state", "invitation_expires_at", "last_invited_at", "email_failed", "text_failed")
+
+
+def _as_shown(patients) -> dict[int, tuple]:
+    return {p.pk: tuple(getattr(p, name) for name in SHOWN) for p in patients}
+
+
+def test_a_page_reads_each_state_as_the_query_does(cast, one_of_each, django_assert_max_num_queries):
+    """add_portal_state (a page's few patients, in Python) and with_portal_state (SQL) read one table
+    of rules: every state, and a pending invitation whose email failed, agree."""
+    failed = _eligible(cast, "failed")
+    with time_machine.travel(NOW + datetime.timedelta(days=8), tick=False):
+        outcomes.record_email_outcome(send(cast, failed).invitation.pk, delivered=False)
+    with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):
+        patients = list(Patient.objects.filter(practice=cast.practice))
+        with django_assert_max_num_queries(2):  # their invitations, their connections
+            add_portal_state(patients, cast.practice)
+        assert _as_shown(patients) == _as_shown(with_portal_state(Patient.objects.filter(practice=cast.practice)))
+    read = {p.pk: p.portal_state for p in patients}
+    assert {name: read[p.pk] for name, p in one_of_each.items()} == EXPECTED
+    assert [(p.portal_state, p.email_failed, p.text_failed) for p in patients if p.pk == failed.pk] == [
+        (PortalState.PENDING, True, False)]
+
+
+def test_a_page_reads_a_pending_invitation_as_expired_the_second_it_lapses(cast):
+    with time_machine.travel(NOW, tick=False):
+        send(cast)
+
+    def state():
+        patients = [Patient.objects.get(pk=cast.pat.pk)]
+        add_portal_state(patients, cast.practice)
+        return patients[0].portal_state
+
+    with time_machine.travel(NOW + datetime.timedelta(days=7, seconds=-1), tick=False):
+        assert state() == PortalState.PENDING
+    with time_machine.travel(NOW + datetime.timedelta(days=7), tick=False):
+        assert state() == PortalState.EXPIRED
+
+
+@pytest.mark.parametrize(("q", "state"), [("", ""), ("Test", ""), ("", PortalState.REVOKED), ("pend", "")])
+def test_the_patient_list_page_is_search_patients_page(cast, one_of_each, q, state):
+    sending.send_invitation(cast.bea, by=cast.bob, channel=Channel.CHART)  # another practice's
+    with time_machine.travel(NOW + datetime.timedelta(days=8, seconds=1), tick=False):
+        for number in (1, 2):
+            page = patients_page(cast.alice, q=q, state=state, number=number, per_page=5)
+            expected = Paginator(search_patients(cast.alice, q=q, state=state), 5).get_page(number)
+            assert [p.pk for p in page] == [p.pk for p in expected]
+            assert _as_shown(page) == _as_shown(expected)
+
+
+def test_a_page_reads_eligibility_by_text_as_the_query_does(cast):
+    """A practice that texts when there is no email: a patient without one is invitable only with a
+    consented mobile number, on a page as in SQL."""
+    from access.actions.texting import record_text_consent
+    from access.models import TextConsent
+    from clinic.models import Practice
+
+    Practice.objects.filter(pk=cast.practice.pk).update(invite_by=Practice.InviteBy.TEXT_WITHOUT_EMAIL)
+    cast.practice.refresh_from_db()
+    consented, unasked = (Patient.objects.create(
+        practice=cast.practice, chart_number=name, first_name=name, last_name="Text", ssn="123456789",
+        mobile_phone=number) for name, number in (("consented", "+15555550188"), ("unasked", "+15555550189")))
+    record_text_consent(consented, consented=True, source=TextConsent.Source.STAFF_SPOKEN, by=cast.alice)
+    patients = list(Patient.objects.filter(practice=cast.practice))
+    add_portal_state(patients, cast.practice)
+    read = {p.pk: p.portal_state for p in patients}
+    assert (read[consented.pk], read[unasked.pk]) == (PortalState.NOT_INVITED, PortalState.NOT_ELIGIBLE)
+    assert _as_shown(patients) == _as_shown(with_portal_state(Patient.objects.filter(practice=cast.practice)))

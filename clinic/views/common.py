@@ -2,8 +2,10 @@
 
 import datetime
 import math
+from collections.abc import Callable
 
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from clinic import selectors
@@ -29,6 +31,14 @@ def load_appointment(request, appointment_id: int) -> Appointment:
 def local_time(moment: datetime.datetime, practice: Practice) -> str:
     """E.g. "Wed 2 Dec 2026, 10:00 AM EST", in the practice's time zone."""
     return dateformat.format(timezone.localtime(moment, practice.tzinfo), "D j M Y, g:i A T")
+
+
+def url_of_ids(name: str) -> Callable[[int], str]:
+    """`reverse(name, args=[id])` for many ids (a URL taking one integer) at the cost of one reverse:
+    ~100 us a call, and a page of 25 patients links each twice."""
+    marker = 987654321
+    head, tail = reverse(name, args=[marker]).split(str(marker))
+    return lambda pk: f"{head}{int(pk)}{tail}"
 
 
 def days_left(expires_at: datetime.datetime | None) -> int | None:
