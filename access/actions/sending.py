@@ -26,7 +26,7 @@ from access.models import AccessEvent, Connection, Invitation
 from access.selectors import invitation_facts, live_connection
 from clinic.models import Patient, Practice, StaffMember
 from mail import messages as mail
-from portico.bulk import among, insert_rows, instances, relate
+from portico.bulk import among, fetched, insert_rows, instances, relate
 from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.access")
@@ -150,9 +150,8 @@ def send_many(
     queue_invitation_texts([(i, token_of[i.patient_id]) for i in created], now=now)  # as Invite by says
     # The events last: with chain_now the practice's chain stays locked from here to the commit.
     actor = staff_actor(by)
-    history.append([history.new_event(i.practice_id, Action.INVITATION_SENT, actor=actor, patient=i.patient_id,
-                                      invitation=i.id, channel=channel, reason=reason, client=client, at=now)
-                    for i in created],
+    history.append(history.new_events([(i.practice_id, i.patient_id, i.id) for i in created], Action.INVITATION_SENT,
+                                      actor=actor, channel=channel, reason=reason, client=client, at=now),
                    chain_now=chain_now)
     if created:
         log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(created), channel,
@@ -173,8 +172,8 @@ def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
     else:
         # Found by their unique token hashes (an index lookup each; by patient and status, SQLite would
         # scan every pending invitation).
-        ids = dict(Invitation.objects.filter(token_hash__in=among(i.token_hash for i in invitations))
-                   .values_list("token_hash", "id"))
+        ids = dict(fetched(Invitation.objects.filter(token_hash__in=among(i.token_hash for i in invitations))
+                           .values_list("token_hash", "id")))
         for invitation in invitations:
             invitation.pk = ids[invitation.token_hash]
             invitation._state.adding = False
