@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from itertools import repeat
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
@@ -208,7 +209,10 @@ def fetched(queryset: models.QuerySet) -> list[tuple]:
     """A values_list query's rows as the database driver returns them, without Django's work per row
     (a batch reads back thousands): only for columns whose database values are already their Python
     values (ids, text), as no field converts them."""
-    sql, params = queryset.query.sql_with_params()
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. an empty among(): matches nothing, asked of no database
+        return []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -97,6 +97,7 @@ def test_fetched_gives_a_values_list_querys_rows_as_the_cursor_returns_them():
             for n in range(3)]
     query = Patient.objects.filter(pk__in=among([made[0].pk, made[2].pk])).order_by("pk").values_list("chart_number", "pk")
     assert [tuple(row) for row in fetched(query)] == list(query) == [("C0", made[0].pk), ("C2", made[2].pk)]
+    assert fetched(Patient.objects.filter(pk__in=among([])).values_list("pk")) == []
 
 
 @pytest.mark.django_db
