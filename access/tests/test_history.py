@@ -1,5 +1,6 @@
 import datetime
 import hashlib
+import hmac
 import importlib
 import json
 import threading
@@ -18,6 +19,7 @@ from access.history import (
     append,
     checkpoint_problem,
     current_key,
+    entry_hash,
     event_hash,
     first_broken_event,
     make_checkpoint,
@@ -367,9 +369,6 @@ def test_an_event_given_a_time_in_another_zone_seals_and_verifies(cast, django_c
 def test_seals_are_the_hmac_of_the_sorted_json_of_the_content_byte_for_byte():
     """The sealer's faster encoding (one C encoder made once, a keyed HMAC copied per seal, each moment
     written out once) must give exactly the seal of its definition, or stored chains stop verifying."""
-    import hmac
-
-    from access.history import entry_hash
     utc = datetime.datetime(2026, 11, 2, 15, 0, 0, 5, tzinfo=datetime.UTC)
     same_instant_elsewhere = utc.astimezone(datetime.timezone(datetime.timedelta(hours=-5)))
     values = [
