@@ -24,8 +24,10 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
+from json.encoder import c_make_encoder, encode_basestring_ascii
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -47,6 +49,7 @@ HASHED_FIELDS = (
 )
 # Covered only when set (see _content): added after events were first sealed.
 OPTIONAL_HASHED_FIELDS = ("proxy_id",)
+_SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -73,20 +76,53 @@ def current_key() -> tuple[str, str]:
     return next(iter(settings.PORTICO_HISTORY_KEYS.items()))
 
 
-# json.dumps(content, sort_keys=True, default=str), without making an encoder per call (a sealer
-# makes thousands of seals a batch).
-_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
+def _canonical_encoder() -> Callable[[dict], str]:
+    """json.dumps(content, sort_keys=True, default=str), byte for byte, as one function made once:
+    JSONEncoder.encode makes its C encoder again on every call, and that is half its time for an
+    event (a sealer makes thousands of seals a batch). The same C encoder json itself uses, with
+    json's own arguments for those options; json's encoder where the C accelerator is missing."""
+    if c_make_encoder is None:
+        return json.JSONEncoder(sort_keys=True, default=str).encode
+    # markers None: no circular-reference check (an event's content is flat); the output is the same.
+    encode = c_make_encoder(None, str, encode_basestring_ascii, None, ": ", ", ", True, False, True)
+    return lambda content: "".join(encode(content, 0))
+
+
+_canonical = _canonical_encoder()
 
 
 def _seal(secret: str, content: dict) -> str:
-    return hmac.digest(secret.encode(), _CANONICAL.encode(content).encode(), hashlib.sha256).hex()
+    mac = _keyed(secret).copy()
+    mac.update(_canonical(content).encode())
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _keyed(secret: str) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with `secret`, to copy per seal: the same seal as hmac.digest, without
+    setting up the key for every one of a batch's thousands of events."""
+    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+
+def _instant(at: datetime.datetime) -> str:
+    """An event's moment as sealed. A batch's events share a few (new_events' `at`): each is written
+    out once. Keyed by its offset too: equal instants in two time zones are written apart."""
+    return _iso(at, at.utcoffset())
+
+
+@lru_cache(maxsize=64)
+def _iso(at: datetime.datetime, offset: datetime.timedelta | None) -> str:
+    return at.isoformat(timespec="microseconds")
 
 
 def _content(event: AccessEvent | dict) -> dict:
     """The hashed fields of an event, or of a dict of its values (as the sealer reads them)."""
     values = event if isinstance(event, dict) else vars(event)  # the attributes, past their descriptors
-    content = {name: values[name] if name in values else getattr(event, name) for name in HASHED_FIELDS}
-    content["at"] = content["at"].isoformat(timespec="microseconds")
+    try:  # in the order the seal sorts them into, which makes that sort cheap
+        content = {name: values[name] for name in _SORTED_FIELDS}
+    except KeyError:  # a field not loaded (deferred): through its attribute
+        content = {name: values[name] if name in values else getattr(event, name) for name in _SORTED_FIELDS}
+    content["at"] = _instant(content["at"])
     # Sealed only when set, so the seals of every event written before these fields existed still hold.
     for name in OPTIONAL_HASHED_FIELDS:
         value = values[name] if name in values else getattr(event, name, None)
@@ -123,16 +159,26 @@ def new_event(
     """An event to hand to `append` (the batch form of `record`); practice, patient and invitation may
     be given as objects or ids. `at` (default: now) lets a batch's events share the moment they happened;
     it is kept in UTC, as the database gives it back, so the entry seal holds when it is checked."""
-    # Made as portico.bulk.instances makes them: a bulk run makes thousands.
-    [event] = instances(AccessEvent, [{
-        "practice_id": _pk(practice), "patient_id": _pk(patient), "invitation_id": _pk(invitation),
-        "proxy_id": _pk(proxy), "at": (at or timezone.now()).astimezone(datetime.UTC),
-        "actor_kind": actor.kind, "actor_id": _pk(actor.user),
-        "actor_role": actor.role,
-        "action": action, "channel": channel, "outcome": outcome, "reason": reason, "client_ip": client.ip,
-        "user_agent": client.user_agent,
-    }])
+    [event] = new_events([(practice, patient, invitation)], action, actor=actor, channel=channel, outcome=outcome,
+                         reason=reason, client=client, at=at, proxy=proxy)
     return event
+
+
+def new_events(
+    about: Iterable[tuple], action: str, *, actor: Actor, channel: str = "",
+    outcome: str = AccessEvent.Outcome.SUCCESS, reason: str = "", client: Client = NO_CLIENT,
+    at: datetime.datetime | None = None, proxy=None,
+) -> list[AccessEvent]:
+    """new_event for a batch of events alike but for what each is about: (practice, patient, invitation)
+    triples, objects or ids. What they share is worked out once (a bulk job makes thousands)."""
+    shared = {"proxy_id": _pk(proxy), "at": (at or timezone.now()).astimezone(datetime.UTC),
+              "actor_kind": actor.kind, "actor_id": _pk(actor.user), "actor_role": actor.role, "action": action,
+              "channel": channel, "outcome": outcome, "reason": reason, "client_ip": client.ip,
+              "user_agent": client.user_agent}
+    # Made as portico.bulk.instances makes them.
+    return instances(AccessEvent, [
+        {**shared, "practice_id": _pk(practice), "patient_id": _pk(patient), "invitation_id": _pk(invitation)}
+        for practice, patient, invitation in about])
 
 
 def _pk(obj):

@@ -10,9 +10,12 @@ batch's ids to `__in` as one parameter."""
 
 import datetime
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
+from itertools import repeat
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, models
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
@@ -87,15 +90,24 @@ def _statement(model: type[models.Model], fields: tuple[models.Field, ...]) -> s
             f"VALUES ({', '.join(['%s'] * len(fields))})")
 
 
-def _converted(rows: Iterable[list], fields: tuple[models.Field, ...]) -> list[list]:
-    """Each row's values (lists, in `fields` order) made column values, in place; only the fields
-    that need it are touched."""
-    todo = [(i, convert) for i, f in enumerate(fields) if (convert := _converter(f)) is not None]
+def _converted(rows: Iterable[tuple], fields: tuple[models.Field, ...]) -> list[tuple]:
+    """Rows of values (tuples in `fields` order) made rows of column values, column by column: a
+    column holding one object in every row (a batch's shared moment, its context, NULL) is converted
+    once; the others value by value. Only the fields that need it are touched."""
     rows = list(rows)
-    for row in rows:
-        for i, convert in todo:
-            row[i] = convert(row[i])
-    return rows
+    if not rows:
+        return rows
+    columns = list(zip(*rows, strict=True))
+    for i, field in enumerate(fields):
+        if (convert := _converter(field)) is None:
+            continue
+        column, first = columns[i], columns[i][0]
+        # By identity, not equality: equal values of two types (1 and 1.0 in a JSON value) are written apart.
+        if all(map(operator.is_, column, repeat(first))):
+            columns[i] = repeat(convert(first), len(column))
+        else:
+            columns[i] = map(convert, column)
+    return list(zip(*columns, strict=True))
 
 
 def insert_rows(model: type[models.Model], objs: Iterable[models.Model]) -> int:
@@ -104,11 +116,11 @@ def insert_rows(model: type[models.Model], objs: Iterable[models.Model]) -> int:
     return _execute(insert_statement(model, objs))
 
 
-def insert_statement(model: type[models.Model], objs: Iterable[models.Model]) -> tuple[str, list[list]]:
+def insert_statement(model: type[models.Model], objs: Iterable[models.Model]) -> tuple[str, list[tuple]]:
     """The INSERT and its rows of column values for insert_rows (apart, so a benchmark can time the write alone)."""
     fields = _insert_fields(model)
-    attnames = [f.attname for f in fields]
-    return _statement(model, fields), _converted(([obj.__dict__[name] for name in attnames] for obj in objs), fields)
+    values = _getter(tuple(f.attname for f in fields))
+    return _statement(model, fields), _converted((values(obj.__dict__) for obj in objs), fields)
 
 
 def insert_dicts(model: type[models.Model], rows: Iterable[Mapping]) -> int:
@@ -118,11 +130,19 @@ def insert_dicts(model: type[models.Model], rows: Iterable[Mapping]) -> int:
     return _execute(dicts_statement(model, rows))
 
 
-def dicts_statement(model: type[models.Model], rows: Iterable[Mapping]) -> tuple[str, list[list]]:
+def dicts_statement(model: type[models.Model], rows: Iterable[Mapping]) -> tuple[str, list[tuple]]:
     """The INSERT and its rows of column values for insert_dicts."""
     fields = _insert_fields(model)
-    values = ([full[f.attname] for f in fields] for full in (_with_defaults(model, row) for row in rows))
-    return _statement(model, fields), _converted(values, fields)
+    values = _getter(tuple(f.attname for f in fields))
+    return _statement(model, fields), _converted((values(_with_defaults(model, row)) for row in rows), fields)
+
+
+@cache
+def _getter(names: tuple[str, ...]) -> Callable[[Mapping], tuple]:
+    """A mapping's values for `names`, as a tuple (operator.itemgetter: one C call per row)."""
+    if len(names) == 1:
+        return lambda values: (values[names[0]],)
+    return operator.itemgetter(*names)
 
 
 def instances(model: type[models.Model], rows: Iterable[Mapping]) -> list[models.Model]:
@@ -183,6 +203,19 @@ def among(values: Iterable[int | str]) -> RawSQL | list:
         kind = "text" if kinds == {str} else "bigint"
         return RawSQL(f"SELECT unnest(%s::{kind}[])", (values,))  # noqa: S611 (kind is one of two literals)
     return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(values),))
+
+
+def fetched(queryset: models.QuerySet) -> list[tuple]:
+    """A values_list query's rows as the database driver returns them, without Django's work per row
+    (a batch reads back thousands): only for columns whose database values are already their Python
+    values (ids, text), as no field converts them."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # e.g. an empty among(): matches nothing, asked of no database
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _with_defaults(model: type[models.Model], row: Mapping) -> dict:

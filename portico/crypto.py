@@ -80,7 +80,13 @@ def binding(table: str, column: str, values: tuple) -> bytes:
     """The associated data of a value in `table`.`column` of the row whose binding fields hold
     `values` (as text: the id 7 and "7" bind alike). Each part is written with its length first, so
     no two places share one encoding (cheaper than JSON: a bulk job binds one value per invitation)."""
-    return "".join(f"{len(part)}:{part}" for part in (table, column, *map(str, values))).encode()
+    return (_place(table, column) + "".join([f"{len(part)}:{part}" for part in map(str, values)])).encode()
+
+
+@cache
+def _place(table: str, column: str) -> str:
+    """The binding's first parts, the same for every value of a column."""
+    return f"{len(table)}:{table}{len(column)}:{column}"
 
 
 def encrypt(plaintext: str, *, bound_to: bytes | None = None) -> str:
@@ -125,7 +131,7 @@ def seal(model: type[models.Model], field_name: str, plaintext: str, **row) -> "
     `bound_to`, by attname; "pk" for the primary key) are given in `row`; the empty string stays empty.
     For writers of column values (bulk inserts, QuerySet.update)."""
     field = _field(model, field_name)
-    return field.seal(plaintext, tuple(row[name] for name in field.bound_to))
+    return field.seal(plaintext, tuple([row[name] for name in field.bound_to]))
 
 
 def open_value(model: type[models.Model], field_name: str, stored: str, **row) -> str:

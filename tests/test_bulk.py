@@ -1,6 +1,7 @@
 """portico.bulk writes the same rows a save() would: each field's own conversion, defaults, auto_now_add."""
 
 import datetime
+import json
 
 import pytest
 import time_machine
@@ -9,7 +10,7 @@ from django.db import connection
 from clinic.models import Patient, Practice
 from mail.models import Message
 from portico import crypto
-from portico.bulk import among, insert_dicts, insert_rows, instances, loaded
+from portico.bulk import among, fetched, insert_dicts, insert_rows, instances, loaded
 
 NOW = datetime.datetime(2026, 11, 25, 15, 30, 0, 123456, tzinfo=datetime.UTC)
 FIELDS = ["kind", "to", "dedupe_key", "context", "status", "attempts", "next_attempt_at",
@@ -87,3 +88,27 @@ def test_json_values_shared_by_rows_are_written_once_each_and_distinct_ones_apar
     insert_dicts(Message, (dict(row) for row in rows))
     assert list(Message.objects.order_by("dedupe_key").values_list("context", flat=True)) == [
         {"n": 0}, shared, {"n": 2}, shared, {"n": 4}, shared]
+
+
+@pytest.mark.django_db
+def test_fetched_gives_a_values_list_querys_rows_as_the_cursor_returns_them():
+    practice = Practice.objects.create(name="P")
+    made = [Patient.objects.create(practice=practice, chart_number=f"C{n}", first_name="A", last_name="B")
+            for n in range(3)]
+    query = Patient.objects.filter(pk__in=among([made[0].pk, made[2].pk])).order_by("pk").values_list("chart_number", "pk")
+    assert [tuple(row) for row in fetched(query)] == list(query) == [("C0", made[0].pk), ("C2", made[2].pk)]
+    assert fetched(Patient.objects.filter(pk__in=among([])).values_list("pk")) == []
+
+
+@pytest.mark.django_db
+def test_a_column_of_one_shared_object_is_converted_once_and_equal_values_of_two_types_apart():
+    shared = {"n": 1}
+    rows = [{"kind": "digest", "to": "s@example.test", "dedupe_key": f"k{n}", "next_attempt_at": NOW, "created_at": NOW,
+             "context": shared} for n in range(3)]
+    rows.append({**rows[0], "dedupe_key": "k3", "context": {"n": 1.0}})  # equal to the others, not the same
+    insert_dicts(Message, rows)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT context FROM mail_message ORDER BY dedupe_key")
+        stored = [row[0] for row in cursor.fetchall()]
+    assert [json.loads(value) for value in stored] == [{"n": 1}] * 4
+    assert "1.0" in stored[3] and "1.0" not in stored[0]

@@ -26,7 +26,7 @@ from access.models import AccessEvent, Connection, Invitation
 from access.selectors import invitation_facts, live_connection
 from clinic.models import Patient, Practice, StaffMember
 from mail import messages as mail
-from portico.bulk import among, insert_rows, instances, relate
+from portico.bulk import among, fetched, insert_rows, instances, relate
 from portico.client import NO_CLIENT, Client
 
 log = logging.getLogger("portico.access")
@@ -128,43 +128,44 @@ def send_many(
             chosen.append((patient, tokens.new_token()))
         else:
             refusals[patient.id] = refusal
-    reinvite_numbers = reinvite_numbers or {}
+    reinvite_numbers, sent_by_id, expiry = reinvite_numbers or {}, by.pk if by else None, {}
     # Made as a batch makes them (portico.bulk: thousands per bulk job), with their practice and
     # patient attached for the callers (the outbox rows, the pages).
     invitations = instances(Invitation, [
         {"practice_id": p.practice_id, "patient_id": p.id, "token_hash": tokens.hash_token(token),
-         "email": p.email, "channel": channel, "sent_by_id": by.pk if by else None, "sent_at": now,
-         "expires_at": now + invite_ttl(p.practice), "reinvite_number": reinvite_numbers.get(p.id, 0),
-         "job_id": job_id}
+         "email": p.email, "channel": channel, "sent_by_id": sent_by_id, "sent_at": now,
+         "expires_at": expiry.get(p.practice_id) or expiry.setdefault(p.practice_id, now + invite_ttl(p.practice)),
+         "reinvite_number": reinvite_numbers.get(p.id, 0), "job_id": job_id}
         for p, token in chosen
     ])
     relate(invitations, "practice", (p.practice for p, _ in chosen))
     relate(invitations, "patient", (p for p, _ in chosen))
-    created = _insert_invitations(invitations)
-    for invitation in invitations:
+    _insert_invitations(invitations)
+    sent = []  # (invitation, token) for each invitation inserted
+    for invitation, (patient, token) in zip(invitations, chosen, strict=True):
         if invitation.pk is None:  # another transaction won the race the unique constraint guards
-            refusals[invitation.patient_id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
-    token_of = {p.id: token for p, token in chosen}
-    visit_access.access_changed([i.patient_id for i in created], now=now)
-    mail.queue_invitations([(i, token_of[i.patient_id]) for i in created if i.email])  # none: by text only
-    queue_invitation_texts([(i, token_of[i.patient_id]) for i in created], now=now)  # as Invite by says
+            refusals[patient.id] = errors.AlreadyPending(invitation.expires_at, invitation.practice.tzinfo)
+        else:
+            sent.append((invitation, token))
+    visit_access.access_changed([i.patient_id for i, _ in sent], now=now)
+    mail.queue_invitations([(i, token) for i, token in sent if i.email])  # none: by text only
+    queue_invitation_texts(sent, now=now)  # as Invite by says
     # The events last: with chain_now the practice's chain stays locked from here to the commit.
     actor = staff_actor(by)
-    history.append([history.new_event(i.practice_id, Action.INVITATION_SENT, actor=actor, patient=i.patient_id,
-                                      invitation=i.id, channel=channel, reason=reason, client=client, at=now)
-                    for i in created],
+    history.append(history.new_events([(i.practice_id, i.patient_id, i.pk) for i, _ in sent], Action.INVITATION_SENT,
+                                      actor=actor, channel=channel, reason=reason, client=client, at=now),
                    chain_now=chain_now)
-    if created:
-        log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(created), channel,
-                 created[0].pk, created[0].patient_id)
-    by_patient = {i.patient_id: SentInvitation(i, token_of[i.patient_id]) for i in created}
+    if sent:
+        log.info("%s invitation(s) sent via %s (first: invitation %s, patient %s)", len(sent), channel,
+                 sent[0][0].pk, sent[0][0].patient_id)
+    by_patient = {i.patient_id: SentInvitation(i, token) for i, token in sent}
     return [InvitationOutcome(pk, sent=by_patient.get(pk), refusal=refusals.get(pk)) for pk in ids]
 
 
-def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
+def _insert_invitations(invitations: list[Invitation]) -> None:
     """Insert them all (one executemany), or, if the one-pending constraint refuses the batch (a
     patient invited meanwhile by a transaction that did not take our lock order), each in its own
-    savepoint: the rest of the batch still goes. Returns those inserted, their ids set."""
+    savepoint: the rest of the batch still goes. Those inserted get their ids; the others keep none."""
     try:
         with transaction.atomic():
             insert_rows(Invitation, invitations)
@@ -173,21 +174,18 @@ def _insert_invitations(invitations: list[Invitation]) -> list[Invitation]:
     else:
         # Found by their unique token hashes (an index lookup each; by patient and status, SQLite would
         # scan every pending invitation).
-        ids = dict(Invitation.objects.filter(token_hash__in=among(i.token_hash for i in invitations))
-                   .values_list("token_hash", "id"))
+        ids = dict(fetched(Invitation.objects.filter(token_hash__in=among(i.token_hash for i in invitations))
+                           .values_list("token_hash", "id")))
         for invitation in invitations:
             invitation.pk = ids[invitation.token_hash]
             invitation._state.adding = False
-        return invitations
-    created = []
+        return
     for invitation in invitations:
         try:
             with transaction.atomic():
                 invitation.save(force_insert=True)
-            created.append(invitation)
         except IntegrityError:
             invitation.pk = None
-    return created
 
 
 def _revoke_connection(patient: Patient, *, by: StaffMember, reason: str, client: Client) -> bool:
