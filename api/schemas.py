@@ -2,10 +2,10 @@
 invitation token (SentInvitation.token never reaches one), and the SSN is write-only (reads: masked)."""
 
 import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from access.models import AccessRequest
 from access.selectors import NEEDS_ATTENTION, PortalState
@@ -19,8 +19,24 @@ LANGUAGE = ("The language of the patient's portal invitation, emails and pages: 
 PortalStatusFilter = Literal[(*PortalState.LABELS, NEEDS_ATTENTION)]  # type: ignore[valid-type]
 
 
+def _iso_text(value):
+    """JSON has no date type: a date or a moment comes as ISO 8601 text. Pydantic would also read a
+    number as seconds since 1970 (-2e-79 became 1970-01-01): refused instead, as no caller means it."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be text in ISO 8601 form")
+    return value
+
+
+# Request dates and moments: ISO text only (the requests are otherwise strict, see Input).
+IsoDate = Annotated[datetime.date, Field(strict=False), BeforeValidator(_iso_text)]
+IsoMoment = Annotated[datetime.datetime, Field(strict=False), BeforeValidator(_iso_text)]
+
+
 class Input(Schema):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: unknown fields refused, and each value of its JSON type (strict: 1.0 or "1" is
+    not an id, "true" not a boolean), so what the schema says is what is accepted."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Problem(Schema):
@@ -61,7 +77,7 @@ class PatientCreate(Input):
     first_name: str = Field(max_length=100, pattern=TEXT)
     last_name: str = Field(max_length=100, pattern=TEXT)
     email: str = Field("", max_length=150, pattern=TEXT)
-    date_of_birth: datetime.date | None = None
+    date_of_birth: IsoDate | None = None
     phone: str = Field("", max_length=40, pattern=TEXT)
     ssn: str = Field("", max_length=20, pattern=TEXT, description="Write-only.")
     doctor_id: int | None = None
@@ -74,7 +90,7 @@ class PatientUpdate(Input):
     first_name: str | None = Field(None, max_length=100, pattern=TEXT)
     last_name: str | None = Field(None, max_length=100, pattern=TEXT)
     email: str | None = Field(None, max_length=150, pattern=TEXT)
-    date_of_birth: datetime.date | None = None
+    date_of_birth: IsoDate | None = None
     phone: str | None = Field(None, max_length=40, pattern=TEXT)
     ssn: str | None = Field(None, max_length=20, pattern=TEXT, description="Write-only; '' removes it.")
     doctor_id: int | None = None
@@ -205,7 +221,7 @@ class AppointmentOut(Schema):
 class AppointmentCreate(Input):
     patient_id: int
     doctor_id: int
-    starts_at: datetime.datetime
+    starts_at: IsoMoment
     minutes: int = Field(ge=1, le=24 * 60)
     reason: str = Field("", max_length=200, pattern=TEXT)
 

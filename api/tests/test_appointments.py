@@ -76,3 +76,14 @@ def test_it_hides_other_practices_appointments_and_patients(bob_api, cast):
     assert appointment.status == "scheduled" and Appointment.objects.count() == 1
     assert [e.reason for e in AccessEvent.objects.order_by("id")] == [f"appointment {appointment.pk}",
                                                                        f"patient {cast.pat.pk}"]
+
+
+@pytest.mark.parametrize("field, value", [("starts_at", 1796137200), ("minutes", 30.0), ("patient_id", "1")])
+def test_it_refuses_a_value_of_another_json_type(api, cast, field, value):
+    """A moment as a number (Pydantic alone reads it as seconds since 1970), a whole number as a float,
+    an id as text: refused, nothing booked."""
+    body = {"patient_id": cast.pat.pk, "doctor_id": cast.dora.pk, "starts_at": "2026-12-01T15:00:00Z",
+            "minutes": 30, field: value}
+    response = api.post("/appointments", body)
+    assert response.status_code == 422 and field in str(response.json()["errors"])
+    assert not Appointment.objects.exists()

@@ -108,6 +108,11 @@ def test_it_refuses_another_practices_doctor(api, cast):
     (b'{"first_name": ["x"]}', 422),
     (b'{"first_name": "Pa\\u0000t"}', 400),
     (b'[]', 422),
+    # JSON values of another type than the schema's, which Pydantic alone would coerce:
+    (b'{"date_of_birth": -2.3495736573467758e-79}', 422),  # (was read as 1970-01-01: seconds since 1970)
+    (b'{"date_of_birth": 0}', 422),
+    (b'{"doctor_id": 1.0}', 422),
+    (b'{"doctor_id": "1"}', 422),
 ])
 def test_it_answers_bad_input_with_a_problem_never_500(api, cast, raw, status):
     before = Patient.objects.values().get(pk=cast.pat.pk)
@@ -130,6 +135,14 @@ def test_it_refuses_nul_in_a_query(api, cast):
 
 def test_it_gives_404_for_a_missing_patient(api, cast):
     assert api.get("/patients/999999").status_code == 404
+
+
+def test_a_number_for_a_date_of_birth_creates_nobody(api, cast):
+    count = Patient.objects.count()
+    response = api.post("/patients", {"chart_number": "A-300", "first_name": "Ann", "last_name": "Lee",
+                                      "date_of_birth": 86400})
+    assert response.status_code == 422 and "date_of_birth" in str(response.json()["errors"])
+    assert Patient.objects.count() == count
 
 
 def test_dates_of_birth_round_trip(api, cast):
